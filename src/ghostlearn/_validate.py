@@ -1,0 +1,51 @@
+"""Checks applied at the public boundary; each raises ValueError naming the argument."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def finite(name: str, value: Any) -> None:
+    """Raise if ``value`` (a scalar or an array) holds NaN or +-inf."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        shown = value if arr.ndim == 0 else "an array with non-finite entries"
+        raise ValueError(f"{name} must be finite, got {shown}")
+
+
+def positive(name: str, value: Any) -> None:
+    """Raise unless every entry of ``value`` is finite and > 0."""
+    finite(name, value)
+    arr = np.asarray(value)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(arr > 0):
+        shown = value if arr.ndim == 0 else arr[arr <= 0].flat[0]
+        raise ValueError(f"{name} must be > 0, got {shown}")
+
+
+def at_least(name: str, value: int, minimum: int) -> None:
+    """Raise unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def one_of(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def interval(name: str, value: tuple[float, float]) -> None:
+    """Raise unless ``value`` is a finite (lo, hi) pair with lo < hi."""
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (lo, hi), got {value!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise ValueError(f"{name} must be a finite interval with lo < hi, got {value!r}")

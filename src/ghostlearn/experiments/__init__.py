@@ -1,0 +1,20 @@
+"""The paper's figures, one module each, and the runner that writes them to disk.
+
+Every experiment module defines:
+
+- ``NAME`` (str) and ``TITLE`` (str);
+- ``Config``: a frozen, keyword-only dataclass of every parameter;
+- ``config(fidelity) -> Config`` for ``"quick"`` or ``"paper"``;
+- ``run(cfg, progress=None) -> xarray.Dataset | xarray.DataTree``: the computation;
+  ``progress(done, total)`` may be called to report work units;
+- ``summarize(data, cfg) -> dict``: the measured numbers (JSON-compatible);
+- ``plot(data, summary, cfg) -> matplotlib.figure.Figure``;
+- ``claims(summary) -> list[Claim]``: the paper's claims checked against the summary.
+
+:func:`run_experiment` handles the disk: ``<out>/<NAME>/data.zarr``, ``figure.png``,
+``figure.pdf`` and finally ``summary.json``, which marks the experiment complete.
+"""
+
+from .base import EXPERIMENTS, Claim, Fidelity, experiment_module, run_experiment
+
+__all__ = ["EXPERIMENTS", "Claim", "Fidelity", "experiment_module", "run_experiment"]

@@ -1,0 +1,123 @@
+"""Experiment registry, claims, and the resumable runner."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+import matplotlib
+
+from .. import __version__
+from ..store import read_json, to_jsonable, write_figure, write_json, write_zarr
+
+Fidelity = Literal["quick", "paper"]
+Progress = Callable[[int, int], None]
+
+# Name -> module, in the order `ghostlearn reproduce` runs them.
+EXPERIMENTS: dict[str, str] = {
+    "fig1": "ghostlearn.experiments.fig1",
+    "fig2": "ghostlearn.experiments.fig2",
+    "toy-scaling": "ghostlearn.experiments.toy_scaling",
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Claim:
+    """One claim of the paper, as the paper states it and as ghostlearn measured it.
+
+    Attributes:
+        figure: the experiment the claim belongs to, e.g. ``"fig2"``.
+        claim: the statement, in words.
+        paper: the paper's value (a number, a range, or words).
+        measured: ghostlearn's value.
+        reproduced: whether the measurement agrees with the paper.
+        note: why it agrees or differs (tolerance used, fidelity caveats).
+    """
+
+    figure: str
+    claim: str
+    paper: Any
+    measured: Any
+    reproduced: bool
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "reproduced" if self.reproduced else "differs"
+
+
+def experiment_module(name: str) -> ModuleType:
+    """Import the module of experiment ``name``; unknown names list the valid ones."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown figure {name!r}; valid: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def run_experiment(
+    name: str,
+    out: str | Path,
+    *,
+    fidelity: Fidelity = "quick",
+    config: Any = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Run one experiment and write its data, figure and summary under ``out/name``.
+
+    An experiment whose ``summary.json`` exists with the same config and fidelity is not
+    recomputed (resume after an interruption); ``force=True`` recomputes it.
+
+    Args:
+        name: a key of :data:`EXPERIMENTS`.
+        out: the results folder.
+        fidelity: ``"quick"`` or ``"paper"``.
+        config: a ``Config`` overriding ``module.config(fidelity)`` (tests use tiny ones).
+        progress: called as ``progress(done, total)`` while the experiment runs.
+        force: recompute even when a complete result exists.
+
+    Returns:
+        The summary dict written to ``summary.json``.
+    """
+    if fidelity not in ("quick", "paper"):
+        raise ValueError(f"fidelity must be 'quick' or 'paper', got {fidelity!r}")
+    module = experiment_module(name)
+    cfg = module.config(fidelity) if config is None else config
+    folder = Path(out) / name
+    summary_path = folder / "summary.json"
+    cfg_json = to_jsonable(cfg)
+    if summary_path.exists() and not force:
+        previous = read_json(summary_path)
+        if previous.get("config") == cfg_json and previous.get("fidelity") == fidelity:
+            return previous
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = time.perf_counter()
+    data = module.run(cfg, progress=progress)
+    measured = module.summarize(data, cfg)
+    wall = time.perf_counter() - start
+    data.attrs.update(
+        experiment=name, fidelity=fidelity, ghostlearn_version=__version__, config=cfg_json
+    )
+    write_zarr(data, folder / "data.zarr")
+    fig = module.plot(data, measured, cfg)
+    write_figure(fig, folder)
+    plt.close(fig)
+    summary = {
+        "experiment": name,
+        "title": module.TITLE,
+        "fidelity": fidelity,
+        "ghostlearn_version": __version__,
+        "wall_time_s": round(wall, 3),
+        "config": cfg_json,
+        **measured,
+    }
+    summary["claims"] = [dataclasses.asdict(c) for c in module.claims(summary)]
+    write_json(summary, summary_path)  # written last: its presence marks completion
+    return to_jsonable(summary)
