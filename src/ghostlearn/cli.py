@@ -1,0 +1,218 @@
+"""The ghostlearn command line. The only module that parses arguments or prints."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="ghostlearn",
+    help="Abrupt learning through ghost points: toy model, batched RNNs, analysis, figures.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+toy_app = typer.Typer(help="The toy model dx/dt = x^2 + r.", no_args_is_help=True)
+app.add_typer(toy_app, name="toy")
+
+
+class UserError(Exception):
+    """Bad input given on the command line."""
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn bad input into one line on stderr and exit status 2, without a traceback."""
+    try:
+        yield
+    except (ValueError, UserError, FileNotFoundError, FileExistsError, NotADirectoryError) as e:
+        typer.echo(f"Error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"ghostlearn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    """ghostlearn: reproduce and extend 'A ghost mechanism: an analytical model of abrupt learning'."""
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def parse_ints(name: str, text: str) -> list[int]:
+    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' into a list of ints."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?", part)
+        if not m:
+            raise UserError(f"{name} must be integers or ranges like 0-99, got {text!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise UserError(f"{name} range must go upwards, got {part!r}")
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def parse_floats(name: str, text: str) -> list[float]:
+    """Parse '0.02', '0.01,0.02' or 'logspace(-3,1,30)' into a list of floats."""
+    text = text.strip()
+    m = re.fullmatch(r"(log|lin)space\(([^,]+),([^,]+),(\d+)\)", text.replace(" ", ""))
+    try:
+        if m:
+            import numpy as np
+
+            lo, hi, n = float(m.group(2)), float(m.group(3)), int(m.group(4))
+            space = np.logspace if m.group(1) == "log" else np.linspace
+            return [float(v) for v in space(lo, hi, n)]
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(
+            f"{name} must be numbers like 0.02 or 0.01,0.02 or logspace(-3,1,30), got {text!r}"
+        ) from None
+
+
+def _out_dir(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out must be a directory, got the file {str(path)!r}")
+    return path
+
+
+# --------------------------------------------------------------------------- reproduce
+
+
+@app.command()
+def reproduce(
+    figures: Annotated[
+        list[str] | None, typer.Argument(help="Figures to make (default: all).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("results"),
+    quick: Annotated[
+        bool, typer.Option("--quick/--paper", help="Reduced epochs (default) or paper fidelity.")
+    ] = True,
+    force: Annotated[bool, typer.Option(help="Recompute figures that are already complete.")] = False,
+) -> None:
+    """Reproduce the paper's figures, their data and the claims report into OUT."""
+    from .experiments import EXPERIMENTS, run_experiment
+    from .experiments.claims import write_claims
+
+    with user_errors():
+        names = list(figures) if figures else list(EXPERIMENTS)
+        unknown = [n for n in names if n not in EXPERIMENTS]
+        if unknown:
+            raise UserError(f"unknown figure {unknown[0]!r}; valid: {', '.join(EXPERIMENTS)}")
+        out = _out_dir(out)
+        fidelity = "quick" if quick else "paper"
+        summaries = []
+        for name in names:
+            with _progress(f"{name} ({fidelity})", unit="steps") as update:
+                summary = run_experiment(
+                    name, out, fidelity=fidelity, progress=update, force=force
+                )
+            summaries.append(summary)
+            ok = sum(c["reproduced"] for c in summary.get("claims", []))
+            typer.echo(
+                f"{name}: {summary['wall_time_s']:.1f} s, "
+                f"{ok}/{len(summary.get('claims', []))} claims reproduced -> {out / name}"
+            )
+        # The claims report always covers every complete experiment in the folder.
+        from .store import read_json
+
+        every = [
+            read_json(out / n / "summary.json")
+            for n in EXPERIMENTS
+            if (out / n / "summary.json").exists()
+        ]
+        rows = write_claims(every, out)
+        n_ok = sum(r["verdict"] == "reproduced" for r in rows)
+        typer.echo(f"claims: {n_ok}/{len(rows)} reproduced -> {out / 'claims.md'}")
+
+
+@contextlib.contextmanager
+def _progress(description: str, unit: str) -> Iterator:
+    """A rich progress bar; yields ``update(done, total)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(description, total=None, rate="")
+
+        def update(done: int, total: int, rate: str = "") -> None:
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        yield update
+
+
+# --------------------------------------------------------------------------- toy
+
+
+@toy_app.command("critical-lr")
+def toy_critical_lr(
+    T: Annotated[float, typer.Option("--T", help="Delay T of the task.")] = 100.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find the critical learning rate numerically and print it beside 3 pi^4/32 T^-5."""
+    from .toy import find_critical_lr
+
+    with user_errors():
+        result = find_critical_lr(T)
+    rel = result.measured / result.predicted - 1.0
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "T": result.T,
+                    "predicted": result.predicted,
+                    "measured": result.measured,
+                    "relative_difference": rel,
+                }
+            )
+        )
+    else:
+        typer.echo(f"T = {result.T:g}")
+        typer.echo(f"predicted alpha* = 3 pi^4/32 T^-5 = {result.predicted:.6e}")
+        typer.echo(f"measured  alpha* (bisection)      = {result.measured:.6e} ({rel:+.2%})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
