@@ -23,6 +23,7 @@ import xarray as xr
 
 __all__ = [
     "atomic_path",
+    "open_tree",
     "open_zarr",
     "read_json",
     "to_jsonable",
@@ -111,7 +112,7 @@ def write_zarr(data: xr.Dataset | xr.DataTree, path: str | os.PathLike[str]) -> 
     """Write a Dataset or DataTree as a zarr store, atomically (temp dir, then rename)."""
     data = _plain_attrs(data)
     with atomic_path(path) as tmp:
-        data.to_zarr(tmp, mode="w", consolidated=True)
+        data.to_zarr(tmp, mode="w", consolidated=False)
     return Path(path)
 
 
@@ -131,7 +132,7 @@ def open_zarr(path: str | os.PathLike[str], *, group: str | None = None) -> xr.D
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
-    with xr.open_zarr(path, group=group, consolidated=None) as ds:
+    with xr.open_zarr(path, group=group, consolidated=False) as ds:
         return ds.load()
 
 
@@ -145,3 +146,11 @@ def write_figure(fig: Any, folder: str | os.PathLike[str], stem: str = "figure")
             fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
         paths.append(final)
     return paths
+
+
+def open_tree(path: str | os.PathLike[str]) -> xr.DataTree:
+    """Open a zarr store with groups (a DataTree written by :func:`write_zarr`) into memory."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"path does not exist: {path}")
+    return xr.open_datatree(path, engine="zarr", consolidated=False).load()

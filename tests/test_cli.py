@@ -1,0 +1,53 @@
+"""The command line: argument parsing and bad input (one line, exit status 2)."""
+
+import pytest
+from typer.testing import CliRunner
+
+from ghostlearn.cli import UserError, app, parse_floats, parse_ints
+
+runner = CliRunner()
+
+
+def test_parse_ints_ranges_and_lists():
+    assert parse_ints("seeds", "0-3") == [0, 1, 2, 3]
+    assert parse_ints("seeds", "5") == [5]
+    assert parse_ints("seeds", "0-1,7,9-10") == [0, 1, 7, 9, 10]
+
+
+@pytest.mark.parametrize("text", ["a-b", "3-1", "1--", "", "1.5"])
+def test_parse_ints_rejects_malformed(text):
+    with pytest.raises(UserError, match="seeds"):
+        parse_ints("seeds", text)
+
+
+def test_parse_floats_lists_and_logspace():
+    assert parse_floats("lr", "0.01,0.02") == [0.01, 0.02]
+    values = parse_floats("c", "logspace(-3, 1, 5)")
+    assert values[0] == pytest.approx(1e-3) and values[-1] == pytest.approx(10.0)
+    assert len(values) == 5
+    with pytest.raises(UserError, match="lr must be numbers"):
+        parse_floats("lr", "fast")
+
+
+def test_unknown_figure_lists_valid_ones(tmp_path):
+    result = runner.invoke(app, ["reproduce", "fig99", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown figure 'fig99'; valid: fig1, fig2" in result.output
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    result = runner.invoke(app, ["reproduce", "fig1", "--out", str(f)])
+    assert result.exit_code == 2
+    assert "--out must be a directory" in result.output
+
+
+@pytest.mark.parametrize("T", ["0", "-5", "nan"])
+def test_toy_critical_lr_bad_T(T):
+    result = runner.invoke(app, ["toy", "critical-lr", "--T", T])
+    assert result.exit_code == 2
+    assert "T must be" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,72 @@
+"""Atomic writes and safe reads of results."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from ghostlearn.store import atomic_path, open_zarr, read_json, to_jsonable, write_json, write_zarr
+
+
+def test_json_round_trip_with_numpy_and_nonfinite(tmp_path):
+    path = write_json(
+        {"a": np.float32(1.5), "b": np.arange(3), "c": float("nan"), "d": (1, np.bool_(True))},
+        tmp_path / "x.json",
+    )
+    assert read_json(path) == {"a": 1.5, "b": [0, 1, 2], "c": None, "d": [1, True]}
+    json.loads(path.read_text())  # strict JSON: no NaN tokens
+
+
+def test_interrupted_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_overwrite_keeps_old_file(tmp_path):
+    target = write_json({"v": 1}, tmp_path / "out.json")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("killed")
+    assert read_json(target) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_zarr_round_trip_and_overwrite(tmp_path):
+    ds = xr.Dataset(
+        {"loss": (("net", "epoch"), np.arange(6.0).reshape(2, 3))},
+        coords={"seed": ("net", [3, 4])},
+        attrs={"config": {"lr": np.float64(0.02), "shape": (2, 3)}},
+    )
+    path = write_zarr(ds, tmp_path / "data.zarr")
+    back = open_zarr(path)
+    xr.testing.assert_identical(back.drop_attrs(), ds.drop_attrs())
+    assert back.attrs["config"] == {"lr": 0.02, "shape": [2, 3]}
+    write_zarr(ds * 2, path)  # replacing an existing store
+    np.testing.assert_array_equal(open_zarr(path).loss, ds.loss * 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.zarr"]
+
+
+def test_open_missing_store_names_path(tmp_path):
+    with pytest.raises(ValueError, match="path does not exist"):
+        open_zarr(tmp_path / "nope.zarr")
+
+
+def test_to_jsonable_inf_becomes_null():
+    assert to_jsonable([np.inf, -np.inf, 2]) == [None, None, 2]
+
+
+def test_datatree_round_trip(tmp_path):
+    tree = xr.DataTree.from_dict(
+        {"A": xr.Dataset({"x": ("r", [1.0, 2.0])}), "B": xr.Dataset({"y": ("e", [3, 4, 5])})}
+    )
+    tree.attrs["note"] = "groups"
+    from ghostlearn.store import open_tree
+
+    back = open_tree(write_zarr(tree, tmp_path / "d.zarr"))
+    np.testing.assert_array_equal(back["A"]["x"], [1.0, 2.0])
+    np.testing.assert_array_equal(back["B"]["y"], [3, 4, 5])
+    assert back.attrs["note"] == "groups"
