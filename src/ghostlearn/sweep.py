@@ -1,0 +1,360 @@
+"""Sweeps: train a grid of networks in batches, resumably, on one machine or a cluster.
+
+A sweep is described by a TOML spec (:mod:`ghostlearn.sweep_spec`), planned into batches
+of networks that share one compiled program, run on a backend
+(:mod:`ghostlearn.sweep_backends`: in-process, a local process pool, or Dask) and stored
+batch by batch in one zarr group (:mod:`ghostlearn.sweep_store`). Running the same spec
+into the same store again skips the finished batches, so a killed sweep resumes where it
+stopped and ends with the same numbers, bit for bit. :mod:`ghostlearn.sweep_summary`
+turns a finished sweep into phase diagrams.
+
+Example::
+
+    from ghostlearn.sweep import load_spec, run_sweep, open_sweep, summarize
+
+    spec = load_spec("examples/sweep_fig4.toml")
+    run_sweep(spec, "fig4.sweep")
+    ds = open_sweep("fig4.sweep")           # loss(seed, epoch), ...
+    summary = summarize(ds)
+
+The library never prints: progress goes to an optional callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+
+import xarray as xr
+
+from .sweep_backends import Backend, Dask, InProcess, ProcessPool, worker_environment
+from .sweep_spec import (
+    PER_NET_FIELDS,
+    Batch,
+    BatchGroup,
+    SweepPlan,
+    SweepSpec,
+    load_spec,
+    parse_spec,
+    plan_sweep,
+    spec_differences,
+)
+from .sweep_store import SweepStatus, SweepStore, open_group, open_sweep, sweep_status
+from .sweep_summary import SweepSummary, plot_phase_diagram, summarize
+
+__all__ = [
+    "PER_NET_FIELDS",
+    "Backend",
+    "Batch",
+    "BatchGroup",
+    "Dask",
+    "GroupTiming",
+    "InProcess",
+    "ProcessPool",
+    "SweepEstimate",
+    "SweepPlan",
+    "SweepProgress",
+    "SweepSpec",
+    "SweepStatus",
+    "SweepStore",
+    "SweepSummary",
+    "estimate_time",
+    "load_spec",
+    "open_group",
+    "open_sweep",
+    "parse_spec",
+    "plan_sweep",
+    "plot_phase_diagram",
+    "run_batch",
+    "run_sweep",
+    "spec_differences",
+    "summarize",
+    "sweep_status",
+    "worker_environment",
+]
+
+
+def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Train the networks of one batch with ``ghostlearn.train.train``.
+
+    The same function runs on every backend, so a batch's numbers do not depend on where
+    it ran.
+
+    Args:
+        batch: a batch of a :class:`SweepPlan`.
+        progress: forwarded to ``train`` as ``progress(epochs_done, epochs_total)``.
+
+    Returns:
+        ``train``'s Dataset for the batch's P networks (dims ``net``, ``epoch``, ...), with
+        a ``cell`` coordinate along ``net`` holding each network's flat cell index.
+    """
+    from .rnn import RNNConfig
+    from .train import train
+
+    data = train(
+        RNNConfig(**batch.model),
+        seeds=batch.seed,
+        lr=batch.lr,
+        c=batch.c,
+        progress=progress,
+        **batch.train,
+    )
+    return data.assign_coords(cell=("net", batch.cells))
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepProgress:
+    """Where a running sweep stands, passed to the ``progress`` callback of :func:`run_sweep`.
+
+    Attributes:
+        batches_done, batches_total: finished / planned batches (finished includes those
+            done by an earlier run of the same store).
+        nets_done, nets_total: networks in the finished batches / planned.
+        net_epochs_done, net_epochs_total: networks times epochs, counting the epochs done
+            so far in batches still running in this process.
+        elapsed_s: seconds since this run started.
+        rate: network-epochs per second computed by this run (NaN before any).
+        eta_s: estimated seconds left (None before the rate is known).
+    """
+
+    batches_done: int
+    batches_total: int
+    nets_done: int
+    nets_total: int
+    net_epochs_done: int
+    net_epochs_total: int
+    elapsed_s: float
+    rate: float
+    eta_s: float | None
+
+
+class _Tracker:
+    def __init__(
+        self,
+        plan: SweepPlan,
+        done: Iterable[str],
+        progress: Callable[[SweepProgress], None] | None,
+    ) -> None:
+        self.plan = plan
+        self.progress = progress
+        done = set(done)
+        finished = [b for b in plan.batches if b.name in done]
+        self.batches = len(finished)
+        self.nets = sum(b.n_nets for b in finished)
+        self.before = sum(b.net_epochs for b in finished)
+        self.now = 0  # net-epochs finished by this run
+        self.running: dict[int, int] = {}  # batch index -> net-epochs done so far
+        self.start = time.perf_counter()
+
+    def partial(self, batch: Batch, epochs_done: int, epochs_total: int) -> None:
+        self.running[batch.index] = batch.n_nets * int(epochs_done)
+        self.emit()
+
+    def finished(self, batch: Batch) -> None:
+        self.running.pop(batch.index, None)
+        self.batches += 1
+        self.nets += batch.n_nets
+        self.now += batch.net_epochs
+        self.emit()
+
+    def emit(self) -> None:
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.start
+        this_run = self.now + sum(self.running.values())
+        rate = this_run / elapsed if this_run and elapsed > 0 else math.nan
+        done = self.before + this_run
+        left = self.plan.net_epochs - done
+        self.progress(
+            SweepProgress(
+                batches_done=self.batches,
+                batches_total=len(self.plan.batches),
+                nets_done=self.nets,
+                nets_total=self.plan.n_cells,
+                net_epochs_done=done,
+                net_epochs_total=self.plan.net_epochs,
+                elapsed_s=elapsed,
+                rate=rate,
+                eta_s=left / rate if rate > 0 else None,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _as_plan(
+    spec: SweepSpec | SweepPlan | str | os.PathLike[str], batch_size: int | None
+) -> SweepPlan:
+    if isinstance(spec, SweepPlan):
+        return spec if batch_size is None else plan_sweep(spec.spec, batch_size=batch_size)
+    if isinstance(spec, (str, os.PathLike)):
+        spec = load_spec(spec)
+    if not isinstance(spec, SweepSpec):
+        raise ValueError(f"spec must be a SweepSpec, a plan or a path, got {type(spec).__name__}")
+    return plan_sweep(spec, batch_size=batch_size)
+
+
+def run_sweep(
+    spec: SweepSpec | SweepPlan | str | os.PathLike[str],
+    store: str | os.PathLike[str],
+    *,
+    backend: Backend | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    batch_fn: Callable[..., xr.Dataset] = run_batch,
+) -> SweepStatus:
+    """Run a sweep into ``store``, skipping the batches a previous run finished.
+
+    Order of work: the spec is planned and checked against an existing store and the
+    backend is started (a bad spec, a store of a different spec or a scheduler that does
+    not answer raise here, before anything is written); then the store is created or
+    opened, temporaries of a killed run are removed, and each remaining batch is computed
+    by ``batch_fn`` on the backend and written atomically by this process.
+
+    Args:
+        spec: a spec, a plan, or the path of a TOML spec.
+        store: the store's directory (created if absent).
+        backend: where batches run (default :class:`InProcess`).
+        batch_size: overrides the spec's batch size (recorded in the store; resuming with
+            another value is refused).
+        progress: called with a :class:`SweepProgress` at the start, as batches progress
+            (in-process) and after each batch.
+        batch_fn: computes one batch (default :func:`run_batch`); with a process pool or
+            Dask it must be importable by the workers.
+
+    Returns:
+        The store's :class:`SweepStatus` at the end (complete).
+
+    Raises:
+        ValueError: bad spec, a store of a different spec, a scheduler that does not
+            answer; nothing is written then.
+    """
+    plan = _as_plan(spec, batch_size)
+    SweepStore.check(store, plan.spec)
+    backend = backend if backend is not None else InProcess()
+    with backend:
+        sweep = SweepStore.open_or_create(store, plan)
+        sweep.clean_temporaries()
+        done = sweep.completed()
+        todo = [b for b in plan.batches if b.name not in done]
+        tracker = _Tracker(plan, done, progress)
+        tracker.emit()
+        started = {b.index: time.perf_counter() for b in todo}
+        for batch, data in backend.imap(batch_fn, todo, tracker.partial):
+            sweep.write_batch(
+                batch,
+                data,
+                seconds=time.perf_counter() - started[batch.index],
+                backend=backend.name,
+            )
+            tracker.finished(batch)
+    return sweep.status()
+
+
+# --------------------------------------------------------------------------- estimate
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GroupTiming:
+    """Calibration of one batch group.
+
+    Attributes:
+        group: the group's index.
+        nets: networks in the calibration batch (the group's largest batch).
+        compile_s: first call minus second call (compilation and warm-up), seconds.
+        net_epochs_per_s: throughput of the compiled program.
+    """
+
+    group: int
+    nets: int
+    compile_s: float
+    net_epochs_per_s: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepEstimate:
+    """Predicted duration of a sweep from a short calibration run per batch group.
+
+    Attributes:
+        groups: calibration of each batch group.
+        batch_seconds: predicted compute time of each batch of the plan (compiled).
+    """
+
+    groups: tuple[GroupTiming, ...]
+    batch_seconds: tuple[float, ...]
+
+    def seconds(self, workers: int = 1) -> float:
+        """Predicted wall time on ``workers`` workers, each as fast as this process.
+
+        Batches are placed longest first on the least loaded worker; each worker is
+        charged the compilation of every group once.
+        """
+        loads = [0.0] * max(1, int(workers))
+        for s in sorted(self.batch_seconds, reverse=True):
+            heapq.heapreplace(loads, loads[0] + s)
+        return max(loads) + sum(g.compile_s for g in self.groups)
+
+
+def estimate_time(
+    plan: SweepPlan,
+    *,
+    epochs: int = 20,
+    batch_fn: Callable[..., xr.Dataset] = run_batch,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepEstimate:
+    """Time each batch group for a few epochs in this process and scale to the plan.
+
+    Each group's largest batch is trained for ``epochs`` epochs twice: the first call
+    compiles, the second gives the throughput (network-epochs per second); every batch of
+    the group is then predicted as ``nets * plan epochs / throughput``.
+
+    Args:
+        plan: the sweep's plan.
+        epochs: epochs of each calibration call.
+        batch_fn: the batch function (default :func:`run_batch`).
+        progress: ``progress(groups_done, groups_total)``.
+
+    Returns:
+        A :class:`SweepEstimate`; ``.seconds(workers)`` gives the wall time.
+    """
+    from ._validate import at_least
+
+    at_least("epochs", epochs, 1)
+    timings = []
+    for g in plan.groups:
+        big = max((plan.batches[i] for i in g.batches), key=lambda b: b.n_nets)
+        train = dict(big.train, epochs=min(epochs, int(big.train["epochs"])))
+        if train.get("snapshot_every"):
+            train["snapshot_every"] = min(int(train["snapshot_every"]), train["epochs"])
+        probe = dataclasses.replace(big, train=train)
+        seconds = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            batch_fn(probe)
+            seconds.append(time.perf_counter() - t0)
+        rate = probe.net_epochs / max(seconds[1], 1e-9)
+        timings.append(
+            GroupTiming(
+                group=g.index,
+                nets=big.n_nets,
+                compile_s=max(seconds[0] - seconds[1], 0.0),
+                net_epochs_per_s=rate,
+            )
+        )
+        if progress is not None:
+            progress(len(timings), len(plan.groups))
+    by_group = {t.group: t for t in timings}
+    return SweepEstimate(
+        groups=tuple(timings),
+        batch_seconds=tuple(
+            b.net_epochs / by_group[b.group].net_epochs_per_s for b in plan.batches
+        ),
+    )

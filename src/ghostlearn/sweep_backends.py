@@ -1,0 +1,319 @@
+"""Where the batches of a sweep run: in this process, a local process pool, or Dask.
+
+Every backend calls the same batch function on the same :class:`~ghostlearn.sweep_spec.Batch`
+and hands the resulting Dataset back to the driver, which alone writes the store; so the
+stored numbers do not depend on the backend. A backend is a context manager: entering it
+starts or connects to the workers (before anything is written), and ``imap`` yields
+``(batch, result)`` pairs as batches finish, in any order.
+
+Workers of the pool and of a local Dask cluster see one CPU core each for JAX (see
+:func:`worker_environment`), so ``n`` workers give up to ``n``-fold throughput.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+import xarray as xr
+
+from ._validate import at_least
+from .sweep_spec import Batch
+
+__all__ = [
+    "Backend",
+    "Dask",
+    "InProcess",
+    "ProcessPool",
+    "worker_environment",
+]
+
+#: ``batch_fn(batch, progress=None) -> Dataset``; ``progress(epochs_done, epochs_total)``.
+BatchFn = Callable[..., xr.Dataset]
+Partial = Callable[[Batch, int, int], None]
+
+
+def worker_environment() -> dict[str, str]:
+    """Environment for a worker process that should use one CPU core for JAX.
+
+    XLA reads these when its CPU backend starts (the first JAX computation of the
+    process), so they must be in the environment before that: one host device (the engine
+    may otherwise split a batch over several) and no multi-threaded Eigen kernels; BLAS
+    and OpenMP pools of one thread.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    flags = re.sub(r"--xla_force_host_platform_device_count=\S+", "", flags)
+    flags = re.sub(r"--xla_cpu_multi_thread_eigen=\S+", "", flags)
+    flags = " ".join(
+        [
+            *flags.split(),
+            "--xla_force_host_platform_device_count=1",
+            "--xla_cpu_multi_thread_eigen=false",
+        ]
+    )
+    return {
+        "XLA_FLAGS": flags,
+        "JAX_NUM_CPU_DEVICES": "1",
+        "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+
+
+class Backend(Protocol):
+    """What ``run_sweep`` needs from a backend."""
+
+    name: str
+
+    def __enter__(self) -> Backend: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def imap(
+        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, xr.Dataset]]: ...
+
+
+class InProcess:
+    """Run the batches one after another in this process (the default; no dependency).
+
+    The engine's own epoch progress is forwarded, so a long batch shows live progress.
+    """
+
+    name = "in-process"
+    workers = 1
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap(
+        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        for batch in batches:
+            if partial is None:
+                result = fn(batch)
+            else:
+                result = fn(batch, progress=lambda done, total, b=batch: partial(b, done, total))
+            yield batch, result
+
+
+def _init_worker(env: dict[str, str]) -> None:
+    os.environ.update(env)
+
+
+def _call(fn: BatchFn, batch: Batch) -> xr.Dataset:
+    return fn(batch)
+
+
+class ProcessPool:
+    """A pool of local worker processes (``spawn`` start method: JAX is not fork-safe).
+
+    At most ``workers`` batches are in flight; a worker that dies (a crash, the OOM
+    killer) breaks the pool: the batches it was running are resubmitted to a fresh pool,
+    each at most ``retries`` times.
+
+    Args:
+        workers: number of processes (default: every CPU core of this machine).
+        retries: how often a batch may be resubmitted after a worker died.
+    """
+
+    name = "process-pool"
+
+    def __init__(self, workers: int | None = None, *, retries: int = 2) -> None:
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        at_least("workers", workers, 1)
+        at_least("retries", retries, 0)
+        self.workers = int(workers)
+        self.retries = int(retries)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(worker_environment(),),
+        )
+
+    def __enter__(self) -> ProcessPool:
+        self._pool = self._new_pool()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def imap(
+        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        if self._pool is None:
+            raise RuntimeError("enter the ProcessPool context before calling imap")
+        todo = list(batches)[::-1]  # pop() from the end keeps the plan's order
+        running: dict[Future[xr.Dataset], Batch] = {}
+        attempts: dict[int, int] = {}
+        while todo or running:
+            while todo and len(running) < self.workers:
+                batch = todo.pop()
+                running[self._pool.submit(_call, fn, batch)] = batch
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = []
+            for future in finished:
+                batch = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(batch)
+                    continue
+                yield batch, result
+            if broken:
+                # Every batch in flight when the pool broke is lost: run them again.
+                lost = broken + list(running.values())
+                running.clear()
+                for batch in lost:
+                    attempts[batch.index] = attempts.get(batch.index, 0) + 1
+                    if attempts[batch.index] > self.retries:
+                        raise RuntimeError(
+                            f"batch {batch.name} lost its worker {attempts[batch.index]} times "
+                            f"(retries={self.retries}); giving up"
+                        )
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                todo.extend(sorted(lost, key=lambda b: -b.index))
+
+
+def _check_address(address: str) -> None:
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s:/]+(:\d+)?/?", address):
+        raise ValueError(f"scheduler must be an address like tcp://HOST:PORT, got {address!r}")
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(
+            "the Dask backend needs Dask distributed: pip install 'ghostlearn[dask]'"
+        ) from None
+    return distributed
+
+
+class Dask:
+    """Run batches on a Dask cluster: an existing one, or a local one started here.
+
+    The workers compute and return each batch's Dataset; the driver writes the store, so
+    the workers need no access to it. A batch whose worker dies is run again by Dask on
+    another worker; a batch that raises is retried ``retries`` times.
+
+    Args:
+        scheduler: address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+        local_workers: start a ``LocalCluster`` of this many worker processes (one thread
+            and one JAX CPU device each) instead.
+        retries: retries of a batch that raises on a worker.
+        connect_timeout: seconds to wait for ``scheduler`` to answer.
+
+    Raises:
+        ValueError: neither or both of ``scheduler`` and ``local_workers``, a malformed
+            address, or (on entering) a scheduler that does not answer.
+        ImportError: Dask distributed is not installed (``pip install 'ghostlearn[dask]'``).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        *,
+        scheduler: str | None = None,
+        local_workers: int | None = None,
+        retries: int = 2,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        if (scheduler is None) == (local_workers is None):
+            raise ValueError("give exactly one of scheduler (an address) and local_workers")
+        if scheduler is not None:
+            _check_address(scheduler)
+        if local_workers is not None:
+            at_least("local_workers", local_workers, 1)
+        at_least("retries", retries, 0)
+        self.scheduler = scheduler
+        self.local_workers = local_workers
+        self.retries = int(retries)
+        self.connect_timeout = float(connect_timeout)
+        self._client: Any = None
+        self._cluster: Any = None
+
+    @property
+    def workers(self) -> int:
+        if self._client is not None:
+            return max(1, len(self._client.scheduler_info()["workers"]))
+        return self.local_workers or 1
+
+    def __enter__(self) -> Dask:
+        distributed = _import_distributed()
+        if self.scheduler is not None:
+            try:
+                self._client = distributed.Client(
+                    self.scheduler, timeout=self.connect_timeout, set_as_default=False
+                )
+            except (OSError, TimeoutError) as e:
+                raise ValueError(
+                    f"no Dask scheduler answers at {self.scheduler} "
+                    f"(waited {self.connect_timeout:g} s: {type(e).__name__})"
+                ) from None
+        else:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                env=worker_environment(),
+            )
+            self._client = distributed.Client(self._cluster, set_as_default=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def imap(
+        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        distributed = _import_distributed()
+        if self._client is None:
+            raise RuntimeError("enter the Dask context before calling imap")
+        tag = uuid.uuid4().hex[:8]
+        futures = {}
+        for batch in batches:
+            future = self._client.submit(
+                fn,
+                batch,
+                retries=self.retries,
+                pure=False,
+                key=f"ghostlearn-sweep-{batch.name}-{tag}",
+            )
+            futures[future.key] = (future, batch)
+        try:
+            for future, result in distributed.as_completed(
+                [f for f, _ in futures.values()], with_results=True
+            ):
+                _, batch = futures.pop(future.key)
+                future.release()
+                yield batch, result
+        finally:
+            for future, _ in futures.values():
+                future.cancel()

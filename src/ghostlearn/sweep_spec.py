@@ -1,0 +1,607 @@
+"""Sweep specifications and their plans: which networks a sweep trains, and in which batches.
+
+A sweep spec is a TOML file with four tables::
+
+    [sweep]                 # optional
+    name = "fig-s2"
+    batch_size = 1000       # most networks trained in one compiled program
+
+    [model]                 # fixed fields of ghostlearn.rnn.RNNConfig
+    model = "lowrank"
+    N = 100
+
+    [train]                 # fixed training settings (seed, lr and c may be fixed here too)
+    epochs = 6000
+    optimizer = "sgd"
+
+    [grid]                  # swept fields: any model or training field
+    rank = [1, 2, 5]
+    lr = {logspace = [-3, 0, 10]}
+    seed = "0-9"
+
+A grid value is a list (``[1.0, 10.0]``), an inclusive integer range string (``"0-9"``,
+``"0-4,10-12"``), ``{range = [start, stop(, step)]}`` (Python's half-open range),
+``{logspace = [lo, hi, n]}`` (``10**lo .. 10**hi``) or ``{linspace = [lo, hi, n]}``; a
+single value is a grid axis of length one.
+
+The sweep's cells are the cartesian product of the grid axes, numbered in C order (the last
+axis varies fastest). ``seed``, ``lr`` and ``c`` vary between the networks of one compiled
+program; every other field (model, rank, N, T, dt, tau, epochs, optimizer, dtype, ...)
+changes the program, so the cells sharing those fields form one *batch group*, split into
+batches of at most ``batch_size`` networks of near-equal size.
+
+Nothing here touches the disk except :func:`load_spec` (reading) or imports JAX.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._validate import at_least, positive
+
+__all__ = [
+    "PER_NET_FIELDS",
+    "Batch",
+    "BatchGroup",
+    "SweepPlan",
+    "SweepSpec",
+    "field_kinds",
+    "load_spec",
+    "parse_spec",
+    "plan_sweep",
+    "spec_differences",
+]
+
+#: Fields that vary between the networks of one batch (one compiled program).
+PER_NET_FIELDS: tuple[str, ...] = ("seed", "lr", "c")
+
+# Training settings of ghostlearn.train.train a spec may set: name -> (kind, default).
+# None as default: required (fixed in [train] or swept in [grid]).
+_TRAIN_FIELDS: dict[str, tuple[str, Any]] = {
+    "seed": ("int", 0),
+    "lr": ("float", None),
+    "c": ("float", 10.0),
+    "epochs": ("int", None),
+    "optimizer": ("str", "sgd"),
+    "init": ("str", "numpy"),
+    "dtype": ("str", "float32"),
+    "snapshot_every": ("int", 0),
+}
+# Optional training settings, used when the engine's train() accepts them.
+_OPTIONAL_TRAIN_FIELDS: dict[str, tuple[str, Any]] = {"metrics_every": ("int", 1)}
+
+_TABLES = ("sweep", "model", "train", "grid")
+DEFAULT_BATCH_SIZE = 1000
+
+
+def _kind_of(default: Any) -> str | None:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, str):
+        return "str"
+    return None
+
+
+def _model_fields() -> dict[str, tuple[str, Any]]:
+    from .rnn import RNNConfig
+
+    out = {}
+    for f in dataclasses.fields(RNNConfig):
+        if not f.init or f.default is dataclasses.MISSING:
+            continue
+        kind = _kind_of(f.default)
+        if kind is not None:
+            out[f.name] = (kind, f.default)
+    return out
+
+
+def _train_fields() -> dict[str, tuple[str, Any]]:
+    from .train import train
+
+    params = inspect.signature(train).parameters
+    out = dict(_TRAIN_FIELDS)
+    for name, (kind, default) in _OPTIONAL_TRAIN_FIELDS.items():
+        if name in params:
+            engine_default = params[name].default
+            out[name] = (
+                kind,
+                default if engine_default is inspect.Parameter.empty else engine_default,
+            )
+    return out
+
+
+def field_kinds() -> dict[str, tuple[str, str, Any]]:
+    """Every field a spec may set: ``name -> (table, kind, default)``.
+
+    ``table`` is ``"model"`` (a field of :class:`ghostlearn.rnn.RNNConfig`) or ``"train"``;
+    ``kind`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"str"``; a default of ``None``
+    means the field is required.
+    """
+    out = {name: ("model", kind, default) for name, (kind, default) in _model_fields().items()}
+    for name, (kind, default) in _train_fields().items():
+        out[name] = ("train", kind, default)
+    return out
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _check(name: str, kind: str, value: Any) -> Any:
+    """Return ``value`` as a plain Python value of ``kind`` or raise naming ``name``."""
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return bool(value)
+    if kind == "int":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        return int(value)
+    if kind == "float":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _int_ranges(name: str, text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", part)
+        if not m:
+            raise ValueError(f"{name} must be integers or ranges like '0-9', got {text!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise ValueError(f"{name} range must go upwards, got {part.strip()!r}")
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def _grid_values(name: str, kind: str, raw: Any) -> tuple[Any, ...]:
+    """Expand one grid entry (list, range string, range/logspace/linspace table, scalar)."""
+    where = f"grid {name}"
+    if isinstance(raw, Mapping):
+        if len(raw) != 1 or next(iter(raw)) not in ("range", "logspace", "linspace"):
+            raise ValueError(
+                f"{where} must be a list, a range string like '0-9', or one of "
+                f"{{range = [start, stop]}}, {{logspace = [lo, hi, n]}}, "
+                f"{{linspace = [lo, hi, n]}}; got {dict(raw)!r}"
+            )
+        key, args = next(iter(raw.items()))
+        if key == "range":
+            ok = (
+                isinstance(args, list)
+                and len(args) in (2, 3)
+                and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+                and (len(args) == 2 or args[2] != 0)
+            )
+            if not ok:
+                raise ValueError(
+                    f"{where} range must be [start, stop] or [start, stop, step] "
+                    f"integers, got {args!r}"
+                )
+            values: list[Any] = list(range(*args))
+        else:
+            ok = (
+                isinstance(args, list)
+                and len(args) == 3
+                and all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+                and isinstance(args[2], int)
+                and args[2] >= 1
+            )
+            if not ok:
+                raise ValueError(
+                    f"{where} {key} must be [lo, hi, n] with an integer n >= 1, got {args!r}"
+                )
+            if kind != "float":
+                raise ValueError(f"{where}: {key} gives numbers, but {name} is of kind {kind}")
+            space = np.logspace if key == "logspace" else np.linspace
+            values = [float(v) for v in space(float(args[0]), float(args[1]), args[2])]
+    elif isinstance(raw, list):
+        values = list(raw)
+    elif isinstance(raw, str) and kind == "int":
+        values = _int_ranges(where, raw)
+    else:
+        values = [raw]
+    if not values:
+        raise ValueError(f"{where} is empty")
+    checked = tuple(_check(where, kind, v) for v in values)
+    seen: set[Any] = set()
+    for v in checked:
+        if v in seen:
+            raise ValueError(f"{where} has the value {v!r} twice")
+        seen.add(v)
+    return checked
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepSpec:
+    """A validated sweep: fixed settings, swept fields and batch size.
+
+    Built from the tables of a TOML spec (see the module docstring); every field not given
+    takes its default (``RNNConfig``'s and ``train``'s), so two specs with equal
+    attributes train the same networks.
+
+    Attributes:
+        model: every ``RNNConfig`` field that is not swept -> its value.
+        train: every training field (``seed``, ``lr``, ``c``, ``epochs``, ``optimizer``,
+            ``init``, ``dtype``, ``snapshot_every``, ...) that is not swept -> its value.
+        grid: swept field -> its values (a tuple), in the order of the spec; these are the
+            dimensions of the loaded sweep.
+        batch_size: most networks trained together in one compiled program.
+        name: a label for the sweep (free text).
+
+    Raises:
+        ValueError: unknown field, a field both fixed and swept, a value of the wrong kind,
+            an empty grid or grid axis, a required field missing, ``batch_size`` < 1.
+    """
+
+    model: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    grid: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    batch_size: int = DEFAULT_BATCH_SIZE
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        kinds = field_kinds()
+        at_least("batch_size", self.batch_size, 1)
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a string, got {self.name!r}")
+        for table in ("model", "train", "grid"):
+            if not isinstance(getattr(self, table), Mapping):
+                raise ValueError(f"[{table}] must be a table, got {getattr(self, table)!r}")
+        for table in ("model", "train"):
+            for key in getattr(self, table):
+                if key not in kinds:
+                    raise ValueError(_unknown(key, kinds, f"[{table}]"))
+                if kinds[key][0] != table:
+                    raise ValueError(f"{key} belongs in [{kinds[key][0]}], not in [{table}]")
+        for key in self.grid:
+            if key not in kinds:
+                raise ValueError(_unknown(key, kinds, "[grid]"))
+            for table in ("model", "train"):
+                if key in getattr(self, table):
+                    raise ValueError(f"{key} is both fixed in [{table}] and swept in [grid]")
+        if not self.grid:
+            raise ValueError('[grid] is empty: sweep at least one field, e.g. seed = "0-9"')
+        grid = {key: _grid_values(key, kinds[key][1], raw) for key, raw in self.grid.items()}
+        fixed: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+        for key, (table, kind, default) in kinds.items():
+            if key in grid:
+                continue
+            given = getattr(self, table)
+            if key in given:
+                fixed[table][key] = _check(key, kind, given[key])
+            elif default is None:
+                raise ValueError(f"{key} is required: set it in [{table}] or sweep it in [grid]")
+            else:
+                fixed[table][key] = default
+        for key, values in [*grid.items(), *((k, (v,)) for k, v in fixed["train"].items())]:
+            if key in ("lr", "c"):
+                positive(key, np.asarray(values, dtype=float))
+            elif key == "epochs":
+                for v in values:
+                    at_least("epochs", v, 1)
+            elif key in ("snapshot_every", "metrics_every"):
+                for v in values:
+                    at_least(key, v, 0 if key == "snapshot_every" else 1)
+        object.__setattr__(self, "model", fixed["model"])
+        object.__setattr__(self, "train", fixed["train"])
+        object.__setattr__(self, "grid", grid)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The swept fields, in order: the dimensions of the loaded sweep."""
+        return tuple(self.grid)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of values of each swept field."""
+        return tuple(len(v) for v in self.grid.values())
+
+    def value(self, name: str) -> Any:
+        """The fixed value of ``name``, or its tuple of values if it is swept."""
+        for table in (self.grid, self.model, self.train):
+            if name in table:
+                return table[name]
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as TOML-shaped plain data (``parse_spec(spec.to_dict()) == spec``)."""
+        return {
+            "sweep": {"name": self.name, "batch_size": self.batch_size},
+            "model": dict(self.model),
+            "train": dict(self.train),
+            "grid": {k: list(v) for k, v in self.grid.items()},
+        }
+
+
+def _unknown(key: str, kinds: Mapping[str, Any], where: str) -> str:
+    return f"unknown field {key!r} in {where}; valid: {', '.join(sorted(kinds))}"
+
+
+def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
+    """Build a :class:`SweepSpec` from TOML-shaped data (tables ``sweep``, ``model``,
+    ``train``, ``grid``).
+
+    Raises:
+        ValueError: an unknown table or field, or anything :class:`SweepSpec` rejects.
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a sweep spec must be a table, got {data!r}")
+    for key in data:
+        if key not in _TABLES:
+            raise ValueError(f"unknown table [{key}] in the spec; valid: {', '.join(_TABLES)}")
+    sweep = data.get("sweep", {})
+    if not isinstance(sweep, Mapping):
+        raise ValueError(f"[sweep] must be a table, got {sweep!r}")
+    for key in sweep:
+        if key not in ("name", "batch_size"):
+            raise ValueError(f"unknown field {key!r} in [sweep]; valid: batch_size, name")
+    return SweepSpec(
+        model=data.get("model", {}),
+        train=data.get("train", {}),
+        grid=data.get("grid", {}),
+        batch_size=sweep.get("batch_size", DEFAULT_BATCH_SIZE),
+        name=sweep.get("name", ""),
+    )
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read a TOML sweep spec (see the module docstring for the format).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not valid TOML (with the line), or a bad spec.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep spec at {str(path)!r}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path.name} is not valid TOML: {e}") from None
+    return parse_spec(data)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        items = [repr(v) for v in value]
+        if len(items) > 8:
+            items = [*items[:3], "...", *items[-2:]]
+            return f"[{', '.join(items)}] ({len(value)} values)"
+        return f"[{', '.join(items)}]"
+    return repr(value)
+
+
+def spec_differences(old: SweepSpec, new: SweepSpec) -> list[str]:
+    """What changed from ``old`` to ``new``, one phrase per field (empty when they train
+    the same networks in the same batches; the ``name`` is ignored)."""
+    out = []
+    names = [*old.grid, *(k for k in new.grid if k not in old.grid)]
+    names += [k for k in (*old.model, *old.train, *new.model, *new.train) if k not in names]
+    for key in dict.fromkeys(names):
+        a = _value_or_missing(old, key)
+        b = _value_or_missing(new, key)
+        if isinstance(a, tuple):
+            a = list(a)
+        if isinstance(b, tuple):
+            b = list(b)
+        if a != b:
+            out.append(f"{key} changed from {_show(a)} to {_show(b)}")
+    if not out and old.dims != new.dims:
+        out.append(f"grid order changed from {list(old.dims)} to {list(new.dims)}")
+    if old.batch_size != new.batch_size:
+        out.append(f"batch_size changed from {old.batch_size} to {new.batch_size}")
+    return out
+
+
+def _value_or_missing(spec: SweepSpec, key: str) -> Any:
+    try:
+        return spec.value(key)
+    except KeyError:
+        return "(absent)"
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
+class Batch:
+    """Networks trained together in one call of ``ghostlearn.train.train``.
+
+    Attributes:
+        index: position in the plan (0-based).
+        name: the batch's subgroup name in the store, e.g. ``"b00003"``.
+        group: index of its batch group.
+        model: keyword arguments of ``RNNConfig``.
+        train: keyword arguments of ``train`` other than ``seeds``, ``lr``, ``c``.
+        cells: flat cell index of each network, shape [P] (C order over the grid).
+        seed, lr, c: per-network values, shape [P].
+    """
+
+    index: int
+    name: str
+    group: int
+    model: Mapping[str, Any]
+    train: Mapping[str, Any]
+    cells: np.ndarray
+    seed: np.ndarray
+    lr: np.ndarray
+    c: np.ndarray
+
+    @property
+    def n_nets(self) -> int:
+        return int(self.cells.size)
+
+    @property
+    def net_epochs(self) -> int:
+        """Networks times epochs: the unit of work."""
+        return self.n_nets * int(self.train["epochs"])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BatchGroup:
+    """Cells that share one compiled program (all fields but seed, lr and c equal).
+
+    Attributes:
+        index: position in the plan.
+        settings: the swept structural fields and their values in this group (empty when
+            only seed, lr or c are swept).
+        n_cells: number of networks.
+        batches: indices of its batches.
+    """
+
+    index: int
+    settings: Mapping[str, Any]
+    n_cells: int
+    batches: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepPlan:
+    """The cells of a sweep, grouped into batch groups and batches.
+
+    Attributes:
+        spec: the sweep spec.
+        groups: batch groups, in order of their first cell.
+        batches: every batch, groups one after the other.
+    """
+
+    spec: SweepSpec
+    groups: tuple[BatchGroup, ...]
+    batches: tuple[Batch, ...]
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self.spec.dims
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.spec.shape
+
+    @property
+    def n_cells(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def net_epochs(self) -> int:
+        """Total networks times epochs."""
+        return sum(b.net_epochs for b in self.batches)
+
+    def batch(self, name: str) -> Batch:
+        for b in self.batches:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+
+def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
+    """Number the cells of ``spec``, group them by compiled program, and split into batches.
+
+    Each group of ``n`` cells becomes ``ceil(n / batch_size)`` batches whose sizes differ
+    by at most one, cells in increasing order.
+
+    Args:
+        spec: the sweep.
+        batch_size: overrides ``spec.batch_size`` (the plan's spec carries the value used).
+
+    Raises:
+        ValueError: a combination of fields ``RNNConfig`` rejects (e.g. rank > N).
+    """
+    from .rnn import RNNConfig
+
+    if batch_size is not None:
+        spec = dataclasses.replace(spec, batch_size=batch_size)
+    dims, shape = spec.dims, spec.shape
+    structural = [d for d in dims if d not in PER_NET_FIELDS]
+    index = np.indices(shape).reshape(len(shape), -1)  # [n_dims, n_cells], C order
+    axis = {d: i for i, d in enumerate(dims)}
+    if structural:
+        keys = np.stack([index[axis[d]] for d in structural], axis=1)
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(first, kind="stable")  # groups in order of their first cell
+        rank_of = np.empty_like(order)
+        rank_of[order] = np.arange(order.size)
+        group_of = rank_of[inverse]
+    else:
+        group_of = np.zeros(index.shape[1], dtype=np.int64)
+
+    def per_net(name: str, cells: np.ndarray, dtype: type) -> np.ndarray:
+        if name in spec.grid:
+            return np.asarray(spec.grid[name], dtype=dtype)[index[axis[name], cells]]
+        return np.full(cells.size, spec.train[name], dtype=dtype)
+
+    width = max(5, len(str(max(0, index.shape[1] - 1))))
+    model_keys = set(spec_model_keys())
+    groups, batches = [], []
+    for g in range(int(group_of.max()) + 1):
+        cells = np.flatnonzero(group_of == g)
+        first = cells[0]
+        settings = {d: spec.grid[d][index[axis[d], first]] for d in structural}
+        model = {**spec.model, **{k: v for k, v in settings.items() if k in model_keys}}
+        train = {k: v for k, v in spec.train.items() if k not in PER_NET_FIELDS}
+        train.update({k: v for k, v in settings.items() if k not in model})
+        try:
+            RNNConfig(**model)
+        except (TypeError, ValueError) as e:
+            where = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+            raise ValueError(f"{e}" + (f" (cells with {where})" if where else "")) from None
+        n_batches = -(-cells.size // spec.batch_size)
+        members = []
+        for chunk in np.array_split(cells, n_batches):
+            i = len(batches)
+            batches.append(
+                Batch(
+                    index=i,
+                    name=f"b{i:0{width}d}",
+                    group=g,
+                    model=model,
+                    train=train,
+                    cells=chunk.astype(np.int64),
+                    seed=per_net("seed", chunk, np.int64),
+                    lr=per_net("lr", chunk, np.float64),
+                    c=per_net("c", chunk, np.float64),
+                )
+            )
+            members.append(i)
+        groups.append(
+            BatchGroup(index=g, settings=settings, n_cells=int(cells.size), batches=tuple(members))
+        )
+    return SweepPlan(spec=spec, groups=tuple(groups), batches=tuple(batches))
+
+
+def spec_model_keys() -> tuple[str, ...]:
+    """Names of the ``RNNConfig`` fields a spec may set."""
+    return tuple(_model_fields())
+
+
+def cell_values(plan: SweepPlan, cells: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+    """The swept values of each cell: ``field -> array [len(cells)]``."""
+    cells = np.asarray(cells, dtype=np.int64)
+    index = np.unravel_index(cells, plan.shape)
+    return {d: np.asarray(plan.spec.grid[d])[index[i]] for i, d in enumerate(plan.dims)}
