@@ -309,7 +309,7 @@ class Dask:
             futures[future.key] = (future, batch)
         try:
             for future, result in distributed.as_completed(
-                [f for f, _ in futures.values()], with_results=True
+                [f for f, _ in futures.values()], with_results=True, loop=self._client.loop
             ):
                 _, batch = futures.pop(future.key)
                 future.release()

@@ -217,7 +217,7 @@ def _grid_values(name: str, kind: str, raw: Any) -> tuple[Any, ...]:
                 raise ValueError(f"{where}: {key} gives numbers, but {name} is of kind {kind}")
             space = np.logspace if key == "logspace" else np.linspace
             values = [float(v) for v in space(float(args[0]), float(args[1]), args[2])]
-    elif isinstance(raw, list):
+    elif isinstance(raw, (list, tuple)):
         values = list(raw)
     elif isinstance(raw, str) and kind == "int":
         values = _int_ranges(where, raw)
