@@ -228,8 +228,15 @@ def analytic_loss(r: ArrayLike, T: float) -> Array | float:
     T = _scalar_T(T)
     r = _f64("r", r)
     q = no_return_r(T)
-    s = np.sqrt(np.maximum(r, q))
-    return _out(np.where(r >= q, np.abs(T - np.pi / (2.0 * s)), T))
+    # in place: one temporary, so that long training histories (1e7 values) stay cheap
+    loss = np.maximum(r, q, out=np.empty(r.shape))
+    np.sqrt(loss, out=loss)
+    np.multiply(loss, 2.0, out=loss)
+    np.divide(np.pi, loss, out=loss)
+    np.subtract(T, loss, out=loss)
+    np.abs(loss, out=loss)
+    loss[r < q] = T
+    return _out(loss)
 
 
 def analytic_loss_grad(r: ArrayLike, T: float) -> Array | float:
@@ -522,11 +529,11 @@ def gradient_descent(
     lr_col = lr[:, None]
     r = np.array(r0, dtype=np.float64)  # a fresh, writable copy
     r_min = r.copy()
-    history = np.empty(r.shape + (rec.size,))
+    history = np.empty((rec.size,) + r.shape)  # epoch first: contiguous writes
     slot = np.full(epochs + 1, -1)
     slot[rec] = np.arange(rec.size)
     if slot[0] >= 0:
-        history[..., slot[0]] = r
+        history[slot[0]] = r
     s = np.empty_like(r)
     g = np.empty_like(r)
     for e in range(1, epochs + 1):
@@ -542,9 +549,10 @@ def gradient_descent(
         r -= g
         np.minimum(r_min, r, out=r_min)
         if slot[e] >= 0:
-            history[..., slot[e]] = r
+            history[slot[e]] = r
 
-    loss = np.asarray(analytic_loss(history, T))
+    loss = np.moveaxis(np.asarray(analytic_loss(history, T)), 0, -1)
+    history = np.moveaxis(history, 0, -1)
     dims = ("lr", "instance", "epoch")
     return xr.Dataset(
         {
