@@ -350,7 +350,7 @@ R = 1e-4
         (lambda: toy.gradient_descent(0.0, 1e-10, R, 10), "T must be > 0, got 0.0"),
         (lambda: toy.gradient_descent(100.0, 0.0, R, 10), "lr must be > 0, got 0.0"),
         (lambda: toy.gradient_descent(100.0, [1e-10, -0.1], R, 10), "lr must be > 0, got -0.1"),
-        (lambda: toy.gradient_descent(100.0, np.nan, R, 10), "lr must be finite"),
+        (lambda: toy.gradient_descent(100.0, np.nan, R, 10), "lr must be finite, got nan"),
         (lambda: toy.gradient_descent(100.0, 1e-10, R, 0), "epochs must be >= 1, got 0"),
         (lambda: toy.gradient_descent(100.0, 1e-10, R, 2.5), "epochs must be an integer, got 2.5"),
         (lambda: toy.gradient_descent(100.0, 1e-10, np.nan, 10), "r0 must be finite, got nan"),

@@ -497,8 +497,9 @@ def gradient_descent(
         ValueError: on bad ``T``, ``lr``, ``r0``, ``epochs`` or ``record``.
     """
     T = _scalar_T(T)
-    lr = np.atleast_1d(np.asarray(lr, dtype=np.float64))
-    _validate.positive("lr", lr)
+    lr = np.asarray(lr, dtype=np.float64)
+    _validate.positive("lr", lr if lr.ndim else float(lr))
+    lr = np.atleast_1d(lr)
     if lr.ndim != 1:
         raise ValueError(f"lr must be 1-D, got shape {lr.shape}")
     _validate.at_least("epochs", epochs, 1)
