@@ -164,22 +164,27 @@ class ProcessPool:
         running: dict[Future[xr.Dataset], Batch] = {}
         attempts: dict[int, int] = {}
         while todo or running:
-            while todo and len(running) < self.workers:
+            broken: list[Batch] = []
+            while todo and len(running) < self.workers and not broken:
                 batch = todo.pop()
-                running[self._pool.submit(_call, fn, batch)] = batch
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = []
-            for future in finished:
-                batch = running.pop(future)
                 try:
-                    result = future.result()
+                    running[self._pool.submit(_call, fn, batch)] = batch
                 except BrokenProcessPool:
+                    todo.append(batch)
                     broken.append(batch)
-                    continue
-                yield batch, result
+            if not broken:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken.append(batch)
+                        continue
+                    yield batch, result
             if broken:
                 # Every batch in flight when the pool broke is lost: run them again.
-                lost = broken + list(running.values())
+                lost = [b for b in broken if b not in todo] + list(running.values())
                 running.clear()
                 for batch in lost:
                     attempts[batch.index] = attempts.get(batch.index, 0) + 1
@@ -191,6 +196,7 @@ class ProcessPool:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
                 todo.extend(sorted(lost, key=lambda b: -b.index))
+                todo.sort(key=lambda b: -b.index)
 
 
 def _check_address(address: str) -> None:

@@ -1,0 +1,140 @@
+"""Backends: a process pool and a Dask LocalCluster give the in-process numbers bit for bit,
+even when a worker dies mid-batch; a scheduler that does not answer is reported quickly."""
+
+import functools
+import os
+import socket
+import sys
+import time
+
+import pytest
+import xarray as xr
+
+from ghostlearn.sweep import (
+    Dask,
+    ProcessPool,
+    open_sweep,
+    parse_spec,
+    run_batch,
+    run_sweep,
+    sweep_status,
+    worker_environment,
+)
+
+SPEC = parse_spec(
+    {
+        "sweep": {"batch_size": 4},
+        "model": {"N": 8},
+        "train": {"epochs": 12},
+        "grid": {"lr": [0.05, 0.5], "c": [1.0, 10.0], "seed": "0-3"},  # 4 batches of 4
+    }
+)
+
+
+def crash_once(batch, progress=None, *, marker, victim):
+    """The batch function, except that the first attempt at ``victim`` kills its worker."""
+    if batch.name == victim and not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        os._exit(1)
+    return run_batch(batch, progress)
+
+
+def assert_bitwise(a: xr.Dataset, b: xr.Dataset) -> None:
+    xr.testing.assert_identical(a, b)
+    for name in a.variables:
+        assert a[name].values.tobytes() == b[name].values.tobytes(), name
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ref") / "ref.sweep"
+    run_sweep(SPEC, path)
+    return open_sweep(path)
+
+
+def test_process_pool_matches_in_process_despite_a_killed_worker(tmp_path, reference):
+    marker = tmp_path / "crashed"
+    fn = functools.partial(crash_once, marker=str(marker), victim="b00001")
+    run_sweep(SPEC, tmp_path / "pool.sweep", backend=ProcessPool(2), batch_fn=fn)
+    assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker did die
+    assert sweep_status(tmp_path / "pool.sweep").complete
+    assert_bitwise(open_sweep(tmp_path / "pool.sweep"), reference)
+
+
+def test_process_pool_gives_up_on_a_batch_that_always_kills_its_worker(tmp_path):
+    fn = functools.partial(crash_always, victim="b00002")
+    with pytest.raises(RuntimeError, match="batch b00002 lost its worker 2 times"):
+        run_sweep(SPEC, tmp_path / "s", backend=ProcessPool(2, retries=1), batch_fn=fn)
+
+
+def crash_always(batch, progress=None, *, victim):
+    if batch.name == victim:
+        os._exit(1)
+    return run_batch(batch, progress)
+
+
+def test_dask_local_cluster_matches_in_process_despite_a_killed_worker(tmp_path, reference):
+    pytest.importorskip("distributed")
+    marker = tmp_path / "crashed"
+    fn = functools.partial(crash_once, marker=str(marker), victim="b00002")
+    seen = []
+    run_sweep(
+        SPEC,
+        tmp_path / "dask.sweep",
+        backend=Dask(local_workers=2),
+        batch_fn=fn,
+        progress=seen.append,
+    )
+    assert marker.exists() and int(marker.read_text()) != os.getpid()
+    assert [p.batches_done for p in seen] == [0, 1, 2, 3, 4]
+    assert_bitwise(open_sweep(tmp_path / "dask.sweep"), reference)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_reported_quickly(tmp_path):
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=f"no Dask scheduler answers at {address}"):
+        run_sweep(SPEC, tmp_path / "s", backend=Dask(scheduler=address, connect_timeout=1.0))
+    assert time.monotonic() - start < 10
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "give exactly one of scheduler"),
+        ({"scheduler": "tcp://h:1", "local_workers": 2}, "give exactly one of scheduler"),
+        ({"scheduler": "localhost"}, "scheduler must be an address like tcp://HOST:PORT"),
+        ({"local_workers": 0}, "local_workers must be >= 1, got 0"),
+    ],
+)
+def test_bad_dask_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Dask(**kwargs)
+
+
+def test_bad_pool_arguments():
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        ProcessPool(0)
+
+
+def test_missing_dask_is_a_clear_import_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install 'ghostlearn\[dask\]'"):
+        run_sweep(SPEC, tmp_path / "s", backend=Dask(local_workers=1))
+    assert not (tmp_path / "s").exists()
+
+
+def test_worker_environment_asks_for_one_core():
+    env = worker_environment()
+    assert "--xla_force_host_platform_device_count=1" in env["XLA_FLAGS"]
+    assert env["XLA_FLAGS"].count("device_count") == 1
+    assert env["OMP_NUM_THREADS"] == "1"
