@@ -47,10 +47,11 @@ def test_defaults_come_from_the_engine_and_round_trip():
     from ghostlearn.rnn import RNNConfig
 
     s = spec({"seed": [0, 1]}, train={"lr": 0.02})
-    defaults = RNNConfig()
     for f in dataclasses.fields(RNNConfig):
-        expected = 8 if f.name == "N" else getattr(defaults, f.name)
-        assert s.model[f.name] == expected
+        if f.default is None:  # resolved by RNNConfig itself (rank): left to it
+            assert f.name not in s.model
+        else:
+            assert s.model[f.name] == (8 if f.name == "N" else f.default)
     assert s.train["optimizer"] == "sgd" and s.train["c"] == 10.0 and s.train["lr"] == 0.02
     assert parse_spec(s.to_dict()) == s
 
@@ -100,6 +101,12 @@ def test_plan_per_net_fields_share_one_group_and_batch_size_override():
     assert [b.n_nets for b in small.batches] == [14, 13, 13]
     assert small.spec.batch_size == 16
     assert math.prod(small.shape) == 40
+
+
+def test_full_rank_resolves_its_rank_per_N():
+    plan = plan_sweep(spec({"N": [8, 12], "seed": [0]}, model={"model": "full"}))
+    assert [dict(g.settings) for g in plan.groups] == [{"N": 8}, {"N": 12}]
+    assert all("rank" not in b.model for b in plan.batches)
 
 
 def test_training_fields_can_be_swept_and_split_groups():

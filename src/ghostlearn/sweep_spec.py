@@ -40,6 +40,8 @@ import inspect
 import math
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,31 +82,39 @@ _TRAIN_FIELDS: dict[str, tuple[str, Any]] = {
 _OPTIONAL_TRAIN_FIELDS: dict[str, tuple[str, Any]] = {"metrics_every": ("int", 1)}
 
 _TABLES = ("sweep", "model", "train", "grid")
+# Default of an RNNConfig field that the engine fills in itself (None in RNNConfig).
+_ENGINE_RESOLVES = "(engine default)"
 DEFAULT_BATCH_SIZE = 1000
 
 
-def _kind_of(default: Any) -> str | None:
-    if isinstance(default, bool):
-        return "bool"
-    if isinstance(default, int):
-        return "int"
-    if isinstance(default, float):
-        return "float"
-    if isinstance(default, str):
-        return "str"
-    return None
+_KINDS = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _kind_of(tp: Any) -> str | None:
+    """'bool', 'int', 'float' or 'str' for a field's type (Optional and Literal allowed)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        kinds = {_KINDS.get(type(a)) for a in args}
+        return kinds.pop() if len(kinds) == 1 else None
+    if origin in (typing.Union, types.UnionType):
+        kinds = {_kind_of(a) for a in args if a is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return _KINDS.get(tp)
 
 
 def _model_fields() -> dict[str, tuple[str, Any]]:
+    """RNNConfig's fields: name -> (kind, default); a default of None means the engine
+    resolves the value (e.g. ``rank``), and the field is then left out unless given."""
     from .rnn import RNNConfig
 
+    hints = typing.get_type_hints(RNNConfig)
     out = {}
     for f in dataclasses.fields(RNNConfig):
         if not f.init or f.default is dataclasses.MISSING:
             continue
-        kind = _kind_of(f.default)
+        kind = _kind_of(hints.get(f.name)) or _KINDS.get(type(f.default))
         if kind is not None:
-            out[f.name] = (kind, f.default)
+            out[f.name] = (kind, _ENGINE_RESOLVES if f.default is None else f.default)
     return out
 
 
@@ -128,7 +138,7 @@ def field_kinds() -> dict[str, tuple[str, str, Any]]:
 
     ``table`` is ``"model"`` (a field of :class:`ghostlearn.rnn.RNNConfig`) or ``"train"``;
     ``kind`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"str"``; a default of ``None``
-    means the field is required.
+    means the field is required, ``"(engine default)"`` that ``RNNConfig`` resolves it.
     """
     out = {name: ("model", kind, default) for name, (kind, default) in _model_fields().items()}
     for name, (kind, default) in _train_fields().items():
@@ -293,8 +303,10 @@ class SweepSpec:
             if key in grid:
                 continue
             given = getattr(self, table)
-            if key in given:
+            if key in given and not (default is _ENGINE_RESOLVES and given[key] is None):
                 fixed[table][key] = _check(key, kind, given[key])
+            elif default is _ENGINE_RESOLVES:
+                continue
             elif default is None:
                 raise ValueError(f"{key} is required: set it in [{table}] or sweep it in [grid]")
             else:
