@@ -68,8 +68,10 @@ def test_fig2_summary_values(fig2_summary):
     s = fig2_summary
     assert s["r_star"] == pytest.approx(R_STAR, rel=1e-14)
     assert s["alpha_star"] == pytest.approx(ALPHA_STAR, rel=1e-14)
-    assert 1400 <= s["drop_epoch"] <= 1550
-    assert s["epoch_loss_below_half_T"] < s["drop_epoch"] < s["epoch_r_below_r_star"]
+    # loss < T/2 exactly when r < 4 r* (L = T - (T/2) sqrt(4 r*/r) above r*): the drop starts
+    # there and ends when r reaches r*, and the paper sees it "around epoch 1500"
+    assert 1300 <= s["drop_epoch"] < s["epoch_r_below_r_star"] <= 1600
+    assert s["drop_epoch"] < s["epoch_loss_below_half_initial"] < s["epoch_r_below_r_star"]
     assert s["r_changed_sign"] is False
     assert s["high_lr_stuck"] is True
     lo, hi = s["alpha_boundary"]
