@@ -109,7 +109,9 @@ def reproduce(
     quick: Annotated[
         bool, typer.Option("--quick/--paper", help="Reduced epochs (default) or paper fidelity.")
     ] = True,
-    force: Annotated[bool, typer.Option(help="Recompute figures that are already complete.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Recompute figures that are already complete.")
+    ] = False,
 ) -> None:
     """Reproduce the paper's figures, their data and the claims report into OUT."""
     from .experiments import EXPERIMENTS, run_experiment
@@ -125,9 +127,7 @@ def reproduce(
         summaries = []
         for name in names:
             with _progress(f"{name} ({fidelity})", unit="steps") as update:
-                summary = run_experiment(
-                    name, out, fidelity=fidelity, progress=update, force=force
-                )
+                summary = run_experiment(name, out, fidelity=fidelity, progress=update, force=force)
             summaries.append(summary)
             ok = sum(c["reproduced"] for c in summary.get("claims", []))
             typer.echo(

@@ -16,7 +16,7 @@ __all__ = ["epochs_to_learn", "learned", "learned_by_loss", "stuck"]
 
 
 def learned(accuracy: ArrayLike) -> NDArray[np.bool_]:
-    """"Learned at some point": the maximum training accuracy over all epochs exceeds 0.5.
+    """ "Learned at some point": the maximum training accuracy over all epochs exceeds 0.5.
 
     Args:
         accuracy: [..., epoch] training accuracy per epoch.
@@ -29,7 +29,7 @@ def learned(accuracy: ArrayLike) -> NDArray[np.bool_]:
 
 
 def stuck(accuracy: ArrayLike, *, last: int = 50) -> NDArray[np.bool_]:
-    """"Entered the no-learning zone": learned at some point, yet the maximum accuracy
+    """ "Entered the no-learning zone": learned at some point, yet the maximum accuracy
     over the last ``last`` epochs is <= 0.5 (paper Fig. 4; a subset of :func:`learned`).
 
     Networks that never learned sit at accuracy 0.5 and are not counted as stuck; nor are
