@@ -209,6 +209,95 @@ def toy_critical_lr(
         typer.echo(f"measured  alpha* (bisection)      = {result.measured:.6e} ({rel:+.2%})")
 
 
+# --------------------------------------------------------------------------- train
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Output folder (train.zarr and training.png).")],
+    rank: Annotated[
+        int, typer.Option(help="Trainable rank K (1 = the paper's rank-one model).")
+    ] = 1,
+    model: Annotated[
+        str, typer.Option(help="auto (rank1 if K = 1 else lowrank), rank1, lowrank or full.")
+    ] = "auto",
+    seeds: Annotated[str, typer.Option(help="Seeds: 0-99, 3 or 0,5,7.")] = "0",
+    lr: Annotated[
+        str, typer.Option(help="Learning rate(s): 0.02, 0.01,0.02, logspace(-3,0,10).")
+    ] = "0.02",
+    c: Annotated[str, typer.Option(help="Confidence(s) c of the rank-one readout.")] = "10",
+    epochs: Annotated[int, typer.Option(help="Epochs (one gradient step each).")] = 6000,
+    N: Annotated[int, typer.Option("--N", help="Units per network.")] = 100,
+    snapshot_every: Annotated[
+        int, typer.Option(help="Save parameters every k epochs (0: never).")
+    ] = 0,
+    optimizer: Annotated[
+        str, typer.Option(help="sgd (the paper's) or an optax name, e.g. adam.")
+    ] = "sgd",
+    init: Annotated[
+        str, typer.Option(help="numpy, or torch for the original code's weights.")
+    ] = "numpy",
+    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    train_c: Annotated[
+        bool, typer.Option(help="Train the confidence c as well (rank one).")
+    ] = False,
+) -> None:
+    """Train a population (seeds x lr x c) of RNNs on the delayed-activation task."""
+    import time
+
+    from .rnn import RNNConfig
+    from .train import grid
+    from .train import train as run_training
+
+    with user_errors():
+        out = _out_dir(out)
+        if model == "auto":
+            model = "rank1" if rank == 1 else "lowrank"
+        cfg = RNNConfig(model=model, rank=None if model == "full" else rank, N=N, train_c=train_c)
+        population = grid(
+            seeds=parse_ints("seeds", seeds),
+            lr=parse_floats("lr", lr),
+            c=parse_floats("c", c) if model == "rank1" else None,
+        )
+        n_nets = len(population["seeds"])
+        start = time.perf_counter()
+        with _progress(f"training {n_nets} networks", unit="epochs") as update:
+
+            def progress(done: int, total: int) -> None:
+                rate = n_nets * done / max(time.perf_counter() - start, 1e-9)
+                update(done, total, f"{rate:,.0f} net-epochs/s")
+
+            ds = run_training(
+                cfg,
+                **population,
+                epochs=epochs,
+                snapshot_every=snapshot_every,
+                optimizer=optimizer,
+                init=init,
+                dtype=dtype,
+                progress=progress,
+            )
+        wall = time.perf_counter() - start
+        _write_training(ds, out)
+    n_div = int(ds["diverged"].sum())
+    typer.echo(
+        f"trained {n_nets} networks x {epochs} epochs in {wall:.1f} s "
+        f"({n_nets * epochs / wall:,.0f} net-epochs/s incl. compilation); "
+        f"{n_div} diverged -> {out / 'train.zarr'}"
+    )
+
+
+def _write_training(ds, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .plotting import training_curves
+    from .store import write_figure, write_zarr
+
+    write_zarr(ds, out / "train.zarr")
+    write_figure(training_curves(ds), out, stem="training")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
