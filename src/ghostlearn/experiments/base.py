@@ -23,6 +23,11 @@ EXPERIMENTS: dict[str, str] = {
     "fig1": "ghostlearn.experiments.fig1",
     "fig2": "ghostlearn.experiments.fig2",
     "toy-scaling": "ghostlearn.experiments.toy_scaling",
+    "fig3": "ghostlearn.experiments.fig3",
+    "fig4": "ghostlearn.experiments.fig4",
+    "learnable-c": "ghostlearn.experiments.learnable_c",
+    "figS1": "ghostlearn.experiments.figS1",
+    "figS2": "ghostlearn.experiments.figS2",
 }
 
 
