@@ -24,11 +24,20 @@ from ghostlearn.sweep import (
 SPEC = parse_spec(
     {
         "sweep": {"batch_size": 4},
-        "model": {"N": 8},
+        "model": {"N": 8, "T": 20.0},
         "train": {"epochs": 12},
         "grid": {"lr": [0.05, 0.5], "c": [1.0, 10.0], "seed": "0-3"},  # 4 batches of 4
     }
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_compilation_cache(tmp_path_factory):
+    """Worker processes share compiled programs through JAX's persistent cache (this
+    process is left alone): a restarted worker loads the program instead of compiling."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "jax-cache"))
+        yield
 
 
 def crash_once(batch, progress=None, *, marker, victim):

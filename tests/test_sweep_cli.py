@@ -21,6 +21,7 @@ batch_size = 4
 
 [model]
 N = 8
+T = 20.0
 
 [train]
 epochs = 12
@@ -54,7 +55,7 @@ def test_plan_counts_cells_and_batches(spec):
 
 
 def test_plan_estimates_the_time(spec):
-    r = invoke("plan", spec, "--calibration-epochs", "4", "--workers", "2")
+    r = invoke("plan", spec, "--calibration-epochs", "12", "--workers", "2")
     assert r.exit_code == 0, r.output
     assert "network-epochs/s" in r.output
     assert "estimated time:" in r.output and "on 2 workers" in r.output

@@ -89,7 +89,7 @@ def test_plan_counts_groups_and_batches():
         np.testing.assert_array_equal(b.seed, np.array([0, 1, 2, 3, 4, 5, 6])[seed_i])
         np.testing.assert_array_equal(b.lr, np.array([0.01, 0.1])[lr_i])
         assert {s.grid["rank"][i] for i in rank_i} == {b.model["rank"]}
-        assert np.all(b.c == 10.0)
+        assert np.all(np.isnan(b.c))  # low-rank models have no confidence
 
 
 def test_plan_per_net_fields_share_one_group_and_batch_size_override():
@@ -181,6 +181,18 @@ def test_training_fields_can_be_swept_and_split_groups():
             {"grid": {"seed": [0]}, "train": {"epochs": 5, "lr": 0.1}, "extra": {}},
             r"unknown table \[extra\]",
         ),
+        (
+            {"grid": {"optimizer": ["sgd", "lbfgs"]}, "train": {"epochs": 5, "lr": 0.1}},
+            "optimizer must be one of 'sgd', .*, got 'lbfgs'",
+        ),
+        (
+            {"grid": {"seed": [0]}, "train": {"epochs": 5, "lr": 0.1, "dtype": "float16"}},
+            "dtype must be one of 'float32', 'float64', got 'float16'",
+        ),
+        (
+            {"grid": {"seed": [0]}, "train": {"epochs": 5, "lr": 0.1, "metrics_every": 0}},
+            "metrics_every must be >= 1, got 0",
+        ),
     ],
 )
 def test_bad_specs_are_refused_with_the_field_named(data, match):
@@ -191,6 +203,9 @@ def test_bad_specs_are_refused_with_the_field_named(data, match):
 def test_bad_combination_is_refused_when_planning():
     s = spec({"rank": [1, 2]}, train={"lr": 0.1})  # model rank1 with rank 2
     with pytest.raises(ValueError, match=r"rank.*\(cells with rank=2\)"):
+        plan_sweep(s)
+    s = spec({"c": [1.0, 10.0]}, model={"model": "lowrank", "rank": 2, "N": 8})
+    with pytest.raises(ValueError, match="c applies to model 'rank1' only, but it is swept"):
         plan_sweep(s)
 
 

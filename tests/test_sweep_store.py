@@ -22,12 +22,16 @@ GRID = {"lr": [0.05, 0.5], "c": [1.0, 10.0], "seed": "0-3"}
 
 
 def tiny(grid=None, epochs=12, batch_size=4):
-    """16 rank-one networks of 8 units (lr x c x seed) in 4 batches of 4, unless given."""
+    """16 rank-one networks of 8 units (lr x c x seed) in 4 batches of 4, unless given.
+
+    T = 20 ms (8 steps a trial) keeps the engine's compile time short; every test uses
+    batches of 4 networks x 12 epochs, so most reuse one compiled program.
+    """
     grid = grid or GRID
     return parse_spec(
         {
             "sweep": {"name": "tiny", "batch_size": batch_size},
-            "model": {} if "N" in grid else {"N": 8},
+            "model": {"T": 20.0, **({} if "N" in grid else {"N": 8})},
             "train": {"epochs": epochs, **({} if "lr" in grid else {"lr": 0.5})},
             "grid": grid,
         }
@@ -93,16 +97,17 @@ def test_status_of_a_finished_sweep(reference):
 
 
 def test_structural_fields_align_over_epoch_and_parameters_stay_per_group(tmp_path):
-    spec = tiny({"N": [8, 12], "seed": [0, 1]})
+    spec = tiny({"N": [8, 12], "lr": [0.05, 0.5], "seed": [0, 1]})
     run_sweep(spec, tmp_path / "s")
     ds = open_sweep(tmp_path / "s")
-    assert ds.loss.dims == ("N", "seed", "epoch")
+    assert ds.loss.dims == ("N", "lr", "seed", "epoch")
     assert {"m", "n", "b"} <= set(ds.attrs["omitted"]) and "m" not in ds
     big = open_group(tmp_path / "s", N=12)
-    assert big.m.shape == (2, 12)
-    np.testing.assert_array_equal(big.seed, [0, 1])
-    np.testing.assert_array_equal(big.N, [12, 12])
-    np.testing.assert_array_equal(big.loss.values, ds.loss.sel(N=12).values)
+    assert big.m.shape == (4, 12)
+    np.testing.assert_array_equal(big.seed, [0, 1, 0, 1])
+    np.testing.assert_array_equal(big.lr, [0.05, 0.05, 0.5, 0.5])
+    np.testing.assert_array_equal(big.N, [12] * 4)
+    np.testing.assert_array_equal(big.loss.values.reshape(2, 2, -1), ds.loss.sel(N=12).values)
     with pytest.raises(ValueError, match="no batch groups match"):
         open_group(tmp_path / "s", N=10)
     with pytest.raises(ValueError, match="seed is not a swept structural field"):

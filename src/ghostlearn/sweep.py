@@ -95,11 +95,12 @@ def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) 
     from .rnn import RNNConfig
     from .train import train
 
+    cfg = RNNConfig(**batch.model)
     data = train(
-        RNNConfig(**batch.model),
+        cfg,
         seeds=batch.seed,
         lr=batch.lr,
-        c=batch.c,
+        c=batch.c if cfg.model == "rank1" else None,
         progress=progress,
         **batch.train,
     )

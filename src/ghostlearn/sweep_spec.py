@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import at_least, positive
+from ._validate import at_least, one_of, positive
 
 __all__ = [
     "PER_NET_FIELDS",
@@ -131,6 +131,17 @@ def _train_fields() -> dict[str, tuple[str, Any]]:
                 default if engine_default is inspect.Parameter.empty else engine_default,
             )
     return out
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    """Allowed values of the string training settings, from the engine."""
+    from . import rnn, train
+
+    return {
+        "optimizer": tuple(train.OPTIMIZERS),
+        "init": tuple(rnn.INIT_METHODS),
+        "dtype": ("float32", "float64"),
+    }
 
 
 def field_kinds() -> dict[str, tuple[str, str, Any]]:
@@ -311,8 +322,12 @@ class SweepSpec:
                 raise ValueError(f"{key} is required: set it in [{table}] or sweep it in [grid]")
             else:
                 fixed[table][key] = default
+        choices = _choices()
         for key, values in [*grid.items(), *((k, (v,)) for k, v in fixed["train"].items())]:
-            if key in ("lr", "c"):
+            if key in choices:
+                for v in values:
+                    one_of(key, v, choices[key])
+            elif key in ("lr", "c"):
                 positive(key, np.asarray(values, dtype=float))
             elif key == "epochs":
                 for v in values:
@@ -452,7 +467,8 @@ class Batch:
         model: keyword arguments of ``RNNConfig``.
         train: keyword arguments of ``train`` other than ``seeds``, ``lr``, ``c``.
         cells: flat cell index of each network, shape [P] (C order over the grid).
-        seed, lr, c: per-network values, shape [P].
+        seed, lr, c: per-network values, shape [P] (``c`` is NaN for models without a
+            confidence: ``"lowrank"``, ``"full"``).
     """
 
     index: int
@@ -578,11 +594,17 @@ def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
         model = {**spec.model, **{k: v for k, v in settings.items() if k in model_keys}}
         train = {k: v for k, v in spec.train.items() if k not in PER_NET_FIELDS}
         train.update({k: v for k, v in settings.items() if k not in model})
+        where = ", ".join(f"{k}={v!r}" for k, v in settings.items())
         try:
-            RNNConfig(**model)
+            cfg = RNNConfig(**model)
         except (TypeError, ValueError) as e:
-            where = ", ".join(f"{k}={v!r}" for k, v in settings.items())
             raise ValueError(f"{e}" + (f" (cells with {where})" if where else "")) from None
+        rank1 = cfg.model == "rank1"
+        if not rank1 and "c" in spec.grid:
+            raise ValueError(
+                f"c applies to model 'rank1' only, but it is swept with model={cfg.model!r}"
+                + (f" (cells with {where})" if where else "")
+            )
         n_batches = -(-cells.size // spec.batch_size)
         members = []
         for chunk in np.array_split(cells, n_batches):
@@ -597,7 +619,7 @@ def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
                     cells=chunk.astype(np.int64),
                     seed=per_net("seed", chunk, np.int64),
                     lr=per_net("lr", chunk, np.float64),
-                    c=per_net("c", chunk, np.float64),
+                    c=per_net("c", chunk, np.float64) if rank1 else np.full(chunk.size, np.nan),
                 )
             )
             members.append(i)
