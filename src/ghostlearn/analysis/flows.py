@@ -1,0 +1,323 @@
+"""Latent flows of low-rank RNNs and of the saddle-node toy model.
+
+Rank one. For ``tau dx/dt = -x + tanh(m n^T x + b)`` the latent variable
+``kappa = n . x`` obeys exactly
+
+    tau dkappa/dt = f(kappa) = -kappa + n . tanh(m kappa + b),
+
+with derivatives
+
+    f'(kappa)  = -1 + sum_i n_i m_i   (1 - t_i^2),
+    f''(kappa) = -2 sum_i n_i m_i^2 t_i (1 - t_i^2),        t_i = tanh(m_i kappa + b_i).
+
+``f`` is kept free of ``tau``: times are ``tau`` times the dimensionless ones, and every
+function that returns a time takes ``tau`` explicitly.
+
+Rank K. For ``W = M Nmat`` (``M`` in R^{N x K}, ``Nmat`` in R^{K x N}, column convention
+``x -> W x``) the projection ``kappa = Nmat x`` obeys exactly
+
+    tau dkappa/dt = F(kappa) = -kappa + Nmat tanh(M kappa + b),
+    J(kappa) = dF/dkappa = -I + Nmat diag(1 - t^2) M,        t = tanh(M kappa + b).
+
+This holds for every ``x`` and every ``b``: ``Nmat (dx/dt)`` only involves ``W x = M kappa``.
+The reduction is closed for ``kappa``; the part of ``x`` outside the row space of
+``Nmat`` (e.g. ``x(0) = -0.3`` in all units) relaxes on its own, driven by ``kappa``, and
+never feeds back. Fixed points of ``F`` are the fixed points of the network
+(``x* = tanh(M kappa* + b)``) and their stability in the latent directions is that of
+``J``; the remaining ``N - K`` directions all have eigenvalue ``-1``.
+
+Toy model. ``dx/dt = x^2 + r`` is the saddle-node normal form (``tau = 1``).
+
+Parameters are taken as plain arrays (float64 internally), with any leading batch shape:
+``m, n, b`` of shape ``[..., N]``; ``M`` of shape ``[..., N, K]``, ``Nmat`` ``[..., K, N]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+
+__all__ = [
+    "TANH2_MAX",
+    "TANH3_MAX",
+    "LowRankFlow",
+    "Rank1Flow",
+    "SaddleNodeFlow",
+    "lowrank_flow",
+    "lowrank_jacobian",
+    "rank1_flow",
+    "rank1_flow_derivatives",
+    "saddle_node_flow",
+]
+
+#: max |tanh''(u)| = 4 / (3 sqrt 3), reached at tanh(u)^2 = 1/3.
+TANH2_MAX = 4.0 / (3.0 * np.sqrt(3.0))
+#: max |tanh'''(u)| = 2, reached at u = 0.
+TANH3_MAX = 2.0
+
+
+def _as_float_array(name: str, value: Any, *, min_ndim: int) -> np.ndarray:
+    if value is None:
+        raise ValueError(f"{name} is missing (got None)")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}") from None
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    _validate.finite(name, arr)
+    return arr
+
+
+def _rank1_arrays(m: Any, n: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = _as_float_array("m", m, min_ndim=1)
+    n = _as_float_array("n", n, min_ndim=1)
+    b = _as_float_array("b", b, min_ndim=1)
+    if n.shape != m.shape:
+        raise ValueError(f"n must have the shape of m {m.shape}, got {n.shape}")
+    if b.shape != m.shape:
+        raise ValueError(f"b must have the shape of m {m.shape}, got {b.shape}")
+    return m, n, b
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Rank1Flow:
+    """A batch of rank-one latent flows ``f(kappa) = -kappa + n . tanh(m kappa + b)``.
+
+    Attributes:
+        m: ``[..., N]`` left connectivity vectors.
+        n: ``[..., N]`` right connectivity vectors (``kappa = n . x``).
+        b: ``[..., N]`` biases.
+    """
+
+    m: np.ndarray
+    n: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self) -> None:
+        m, n, b = _rank1_arrays(self.m, self.n, self.b)
+        object.__setattr__(self, "m", m)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "b", b)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.m.shape[:-1]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.batch_shape, dtype=np.int64))
+
+    def flat(self) -> Rank1Flow:
+        """The same flows with the batch dims flattened to one: ``[B, N]``."""
+        shape = (self.size, self.m.shape[-1])
+        return Rank1Flow(self.m.reshape(shape), self.n.reshape(shape), self.b.reshape(shape))
+
+    def __call__(self, kappa: Any) -> np.ndarray:
+        """``f`` at ``kappa`` of shape ``[..., G]`` (broadcast against the batch shape)."""
+        return rank1_flow(kappa, self.m, self.n, self.b)
+
+    def derivatives(self, kappa: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(f, f', f'')`` at ``kappa`` of shape ``[..., G]``."""
+        return rank1_flow_derivatives(kappa, self.m, self.n, self.b)
+
+    def speed_bound(self) -> np.ndarray:
+        """``sum_i |n_i| >= |f(kappa) + kappa|`` per flow: every root has ``|kappa| <=`` it."""
+        return np.sum(np.abs(self.n), axis=-1)
+
+    def curvature_bound(self) -> np.ndarray:
+        """``L2 >= |f''|`` everywhere: ``max|tanh''| sum_i |n_i| m_i^2``, shape batch."""
+        return TANH2_MAX * np.sum(np.abs(self.n) * self.m * self.m, axis=-1)
+
+    def third_bound(self) -> np.ndarray:
+        """``L3 >= |f'''|`` everywhere: ``2 sum_i |n_i| |m_i|^3``, shape batch."""
+        return TANH3_MAX * np.sum(np.abs(self.n * self.m * self.m * self.m), axis=-1)
+
+
+def rank1_flow(kappa: Any, m: Any, n: Any, b: Any) -> np.ndarray:
+    """Rank-one latent flow ``f(kappa) = -kappa + n . tanh(m kappa + b)``.
+
+    Args:
+        kappa: ``[..., G]`` points, broadcast against the batch shape of ``m``.
+        m, n, b: ``[..., N]`` parameters.
+
+    Returns:
+        ``[..., G]`` values of ``f`` (units of kappa; ``tau dkappa/dt = f``).
+
+    Raises:
+        ValueError: naming the array that is missing, mis-shaped or non-finite.
+    """
+    m, n, b = _rank1_arrays(m, n, b)
+    k = _as_float_array("kappa", kappa, min_ndim=0)
+    t = np.tanh(m[..., None, :] * k[..., None] + b[..., None, :])
+    return -k + np.einsum("...gn,...n->...g", t, n)
+
+
+def rank1_flow_derivatives(
+    kappa: Any, m: Any, n: Any, b: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(f, f', f'')`` of the rank-one latent flow at ``kappa``; shapes as :func:`rank1_flow`.
+
+    ``f' = -1 + sum n m (1 - t^2)`` and ``f'' = -2 sum n m^2 t (1 - t^2)``.
+    """
+    m, n, b = _rank1_arrays(m, n, b)
+    k = _as_float_array("kappa", kappa, min_ndim=0)
+    t = np.tanh(m[..., None, :] * k[..., None] + b[..., None, :])
+    s = 1.0 - t * t
+    f = -k + np.einsum("...gn,...n->...g", t, n)
+    df = -1.0 + np.einsum("...gn,...n->...g", s, n * m)
+    d2f = -2.0 * np.einsum("...gn,...n->...g", t * s, n * m * m)
+    return f, df, d2f
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SaddleNodeFlow:
+    """The saddle-node normal form ``f(x) = x^2 + r`` (the toy model), batched over ``r``.
+
+    Attributes:
+        r: ``[...]`` parameters. ``r < 0``: fixed points ``-sqrt(-r)`` (stable) and
+            ``+sqrt(-r)`` (unstable); ``r > 0``: a ghost at 0 of depth ``r``.
+    """
+
+    r: np.ndarray
+
+    def __post_init__(self) -> None:
+        r = np.asarray(_as_float_array("r", np.atleast_1d(self.r), min_ndim=1))
+        object.__setattr__(self, "r", r.reshape(np.shape(self.r)))
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.r.shape
+
+    @property
+    def size(self) -> int:
+        return int(self.r.size)
+
+    def flat(self) -> SaddleNodeFlow:
+        return SaddleNodeFlow(self.r.reshape(-1))
+
+    def __call__(self, kappa: Any) -> np.ndarray:
+        return saddle_node_flow(kappa, self.r)
+
+    def derivatives(self, kappa: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = np.asarray(kappa, dtype=np.float64)
+        f = saddle_node_flow(k, self.r)
+        return f, np.broadcast_to(2.0 * k, f.shape).copy(), np.full(f.shape, 2.0)
+
+    def speed_bound(self) -> np.ndarray:
+        return np.abs(self.r)
+
+    def curvature_bound(self) -> np.ndarray:
+        return np.full(self.r.shape, 2.0)
+
+    def third_bound(self) -> np.ndarray:
+        return np.zeros(self.r.shape)
+
+
+def saddle_node_flow(x: Any, r: Any) -> np.ndarray:
+    """``x^2 + r`` with ``x`` of shape ``[..., G]`` and ``r`` of the batch shape ``[...]``."""
+    x = np.asarray(x, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    return x * x + r[..., None]
+
+
+def _lowrank_arrays(M: Any, Nmat: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    M = _as_float_array("M", M, min_ndim=2)
+    Nmat = _as_float_array("Nmat", Nmat, min_ndim=2)
+    b = _as_float_array("b", b, min_ndim=1)
+    n_units, k = M.shape[-2:]
+    if Nmat.shape[-2:] != (k, n_units) or Nmat.shape[:-2] != M.shape[:-2]:
+        raise ValueError(
+            f"Nmat must have shape {M.shape[:-2] + (k, n_units)} to match M {M.shape}, "
+            f"got {Nmat.shape}"
+        )
+    if b.shape != M.shape[:-1]:
+        raise ValueError(f"b must have shape {M.shape[:-1]} to match M {M.shape}, got {b.shape}")
+    return M, Nmat, b
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LowRankFlow:
+    """A batch of rank-K latent flows ``F(kappa) = -kappa + Nmat tanh(M kappa + b)``.
+
+    Attributes:
+        M: ``[..., N, K]``.
+        Nmat: ``[..., K, N]``.
+        b: ``[..., N]``.
+    """
+
+    M: np.ndarray
+    Nmat: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self) -> None:
+        M, Nmat, b = _lowrank_arrays(self.M, self.Nmat, self.b)
+        object.__setattr__(self, "M", M)
+        object.__setattr__(self, "Nmat", Nmat)
+        object.__setattr__(self, "b", b)
+
+    @property
+    def rank(self) -> int:
+        return int(self.M.shape[-1])
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.M.shape[:-2]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.batch_shape, dtype=np.int64))
+
+    def flat(self) -> LowRankFlow:
+        n_units, k = self.M.shape[-2:]
+        return LowRankFlow(
+            self.M.reshape(-1, n_units, k),
+            self.Nmat.reshape(-1, k, n_units),
+            self.b.reshape(-1, n_units),
+        )
+
+    def __call__(self, kappa: Any) -> np.ndarray:
+        return lowrank_flow(kappa, self.M, self.Nmat, self.b)
+
+    def jacobian(self, kappa: Any) -> np.ndarray:
+        return lowrank_jacobian(kappa, self.M, self.Nmat, self.b)
+
+    @classmethod
+    def from_rank1(cls, m: Any, n: Any, b: Any) -> LowRankFlow:
+        """The rank-one flow written as K = 1 (``M = m[..., None]``, ``Nmat = n[..., None, :]``)."""
+        m, n, b = _rank1_arrays(m, n, b)
+        return cls(m[..., :, None], n[..., None, :], b)
+
+
+def lowrank_flow(kappa: Any, M: Any, Nmat: Any, b: Any) -> np.ndarray:
+    """Rank-K latent flow ``F(kappa) = -kappa + Nmat tanh(M kappa + b)``.
+
+    Args:
+        kappa: ``[..., P, K]`` points (``P`` points per flow), batch dims broadcast.
+        M: ``[..., N, K]``; Nmat: ``[..., K, N]``; b: ``[..., N]``.
+
+    Returns:
+        ``[..., P, K]``.
+    """
+    M, Nmat, b = _lowrank_arrays(M, Nmat, b)
+    k = _as_float_array("kappa", kappa, min_ndim=1)
+    u = np.einsum("...nk,...pk->...pn", M, k) + b[..., None, :]
+    return -k + np.einsum("...kn,...pn->...pk", Nmat, np.tanh(u))
+
+
+def lowrank_jacobian(kappa: Any, M: Any, Nmat: Any, b: Any) -> np.ndarray:
+    """Jacobian ``J = -I + Nmat diag(1 - t^2) M`` of the rank-K flow, ``[..., P, K, K]``."""
+    M, Nmat, b = _lowrank_arrays(M, Nmat, b)
+    k = _as_float_array("kappa", kappa, min_ndim=1)
+    u = np.einsum("...nk,...pk->...pn", M, k) + b[..., None, :]
+    s = 1.0 - np.tanh(u) ** 2
+    J = np.einsum("...kn,...pn,...nj->...pkj", Nmat, s, M)
+    return J - np.eye(M.shape[-1])
