@@ -173,6 +173,17 @@ class FlowPoints:
         """``[...]`` number of fixed points counted with multiplicity (half-stable = 2)."""
         return self.n_fixed + np.sum(self.fixed_stability == _HALF, axis=-1)
 
+    @property
+    def fixed_kinds(self) -> np.ndarray:
+        """``[..., F]`` stability names of the fixed points (``''`` pads)."""
+        names = np.array(["", *STABILITY_CODES.values()])
+        return names[self.fixed_stability]
+
+    @property
+    def ghost_kinds(self) -> np.ndarray:
+        """``[..., H]`` ``'ghost'`` for every ghost (``''`` pads)."""
+        return np.where(np.isnan(self.ghost_kappa), "", "ghost")
+
     def count(self, stability: str) -> np.ndarray:
         """``[...]`` number of fixed points of one stability (``'stable'`` etc.)."""
         codes = {v: k for k, v in STABILITY_CODES.items()}

@@ -1,0 +1,612 @@
+"""One call per training run: points at every snapshot, tracks, events and the verdict.
+
+- :func:`analyze_run`: a rank-one run from plain arrays (snapshot parameters ``m, n, b``
+  ``[S, N]`` at snapshot ``epochs [S]``, and per-epoch metrics).
+- :func:`analyze_run_lowrank`: the same for rank K (``M [S, N, K]``, ``Nmat [S, K, N]``);
+  K = 1 is sent to the exact 1-D finder.
+- :func:`analyze_dataset`: every network of a training Dataset as the engine writes it
+  (``snap_m``/``snap_M``... over ``(net, snapshot, ...)``, metrics over ``(net, epoch)``;
+  see ``ENGINE_API.md``). All networks' snapshots go through the point finder in one
+  batched call. A diverged network is analysed up to its divergence.
+
+All return :class:`RunAnalysis`, whose :meth:`RunAnalysis.to_dict` is JSON-compatible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+from .events import AbruptDrop, DropDetector, detect_abrupt_drops
+from .flows import LowRankFlow, Rank1Flow, _as_float_array
+from .points import DEFAULT_INTERVAL, GHOST_TOL, FlowPoints, Method, find_points
+from .slowpoints import SlowPoints, find_slow_points
+from .tracking import Bifurcation, GhostEvent, Track, find_bifurcations, ghost_events, track_points
+from .verdict import Verdict, VerdictRules, classify_run
+
+__all__ = ["RunAnalysis", "analyze_dataset", "analyze_run", "analyze_run_lowrank"]
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if np.isfinite(v) else None
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunAnalysis:
+    """Everything the analysis found in one run.
+
+    Attributes:
+        model: ``'rank1'`` or ``'lowrank'`` (rank K > 1).
+        snapshot_epochs: ``[S]``.
+        points: per-snapshot :class:`~ghostlearn.analysis.points.FlowPoints` (rank one) or
+            :class:`~ghostlearn.analysis.slowpoints.SlowPoints` (rank K), batch ``[S]``.
+        flow: the flows themselves (parameters), batch ``[S]``, for plotting.
+        fixed_tracks, ghost_tracks: :class:`~ghostlearn.analysis.tracking.Track` lists.
+        bifurcations: changes of the number of fixed points.
+        ghost_events: emergences and disappearances of ghosts.
+        drops: abrupt drops of the loss.
+        verdict: the run's :class:`~ghostlearn.analysis.verdict.Verdict`.
+        loss_epochs, loss, grad_norm, accuracy: the metrics analysed (``[E]``; optional
+            ones None).
+        settings: the settings used (JSON-compatible).
+    """
+
+    model: str
+    snapshot_epochs: np.ndarray
+    points: FlowPoints | SlowPoints
+    flow: Rank1Flow | LowRankFlow
+    fixed_tracks: list[Track]
+    ghost_tracks: list[Track]
+    bifurcations: list[Bifurcation]
+    ghost_events: list[GhostEvent]
+    drops: list[AbruptDrop]
+    verdict: Verdict
+    loss_epochs: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray | None
+    accuracy: np.ndarray | None
+    settings: dict[str, Any]
+
+    @property
+    def n_fixed(self) -> np.ndarray:
+        """``[S]`` fixed points per snapshot."""
+        return np.asarray(self.points.n_fixed)
+
+    @property
+    def n_ghosts(self) -> np.ndarray:
+        """``[S]`` ghosts per snapshot."""
+        return np.asarray(self.points.n_ghosts)
+
+    @property
+    def ghost_emergence_epoch(self) -> float | None:
+        """Epoch of the first snapshot with a ghost after one without (None if never)."""
+        for ev in self.ghost_events:
+            if ev.kind == "emerge":
+                return ev.epoch_after
+        return None
+
+    def _snapshot_table(self) -> dict[str, Any]:
+        p = self.points
+        table: dict[str, Any] = {"epoch": self.snapshot_epochs, "n_fixed": self.n_fixed}
+        if isinstance(p, FlowPoints):
+            for name in ("stable", "unstable", "half-stable"):
+                table[f"n_{name.replace('-', '_')}"] = p.count(name)
+            depth = p.ghost_depth
+        else:
+            for name in ("stable", "unstable", "saddle"):
+                table[f"n_{name}"] = p.count(name)
+            depth = np.where(p.kind == 4, p.speed, np.nan)
+        table["n_ghosts"] = self.n_ghosts
+        with np.errstate(all="ignore"):
+            has = np.any(np.isfinite(depth), axis=-1) if depth.shape[-1] else np.zeros(0, bool)
+            min_depth = np.full(self.snapshot_epochs.shape, np.nan)
+            if depth.shape[-1]:
+                min_depth[has] = np.nanmin(depth[has], axis=-1)
+        table["min_ghost_depth"] = min_depth
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible summary: verdict, events, counts per snapshot, settings."""
+        out = {
+            "model": self.model,
+            "verdict": self.verdict.to_dict(),
+            "drops": [d.to_dict() for d in self.drops],
+            "bifurcations": [b.to_dict() for b in self.bifurcations],
+            "ghost_events": [g.to_dict() for g in self.ghost_events],
+            "ghost_emergence_epoch": self.ghost_emergence_epoch,
+            "tracks": {
+                "fixed": [t.to_dict() for t in self.fixed_tracks],
+                "ghost": [t.to_dict() for t in self.ghost_tracks],
+            },
+            "snapshots": self._snapshot_table(),
+            "settings": self.settings,
+        }
+        return _jsonable(out)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_epochs(name: str, epochs: Any) -> np.ndarray:
+    e = _as_float_array(name, epochs, min_ndim=1)
+    if e.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {e.shape}")
+    if e.size > 1 and np.any(np.diff(e) <= 0):
+        raise ValueError(f"{name} must be strictly increasing")
+    return e
+
+
+def _check_metrics(
+    loss: Any, grad_norm: Any, accuracy: Any, loss_epochs: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    y = _as_float_array("loss", loss, min_ndim=1)
+    if y.ndim != 1:
+        raise ValueError(f"loss must be 1-D (one value per epoch), got shape {y.shape}")
+    e = np.arange(y.size, dtype=np.float64) if loss_epochs is None else None
+    if e is None:
+        e = _check_epochs("loss_epochs", loss_epochs)
+        if e.shape != y.shape:
+            raise ValueError(f"loss_epochs must have the shape of loss {y.shape}, got {e.shape}")
+    out = []
+    for name, v in (("grad_norm", grad_norm), ("accuracy", accuracy)):
+        if v is None:
+            out.append(None)
+            continue
+        a = _as_float_array(name, v, min_ndim=1)
+        if a.shape != y.shape:
+            raise ValueError(f"{name} must have the shape of loss {y.shape}, got {a.shape}")
+        out.append(a)
+    return y, e, out[0], out[1]
+
+
+def _check_settings(interval: Any, tau: Any, max_jump: Any) -> tuple[float, float, float]:
+    _validate.interval("interval", interval)
+    _validate.positive("tau", tau)
+    lo, hi = (float(v) for v in interval)
+    if max_jump is None:
+        max_jump = 0.05 * (hi - lo)
+    _validate.positive("max_jump", max_jump)
+    return lo, hi, float(max_jump)
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _assemble(
+    *,
+    model: str,
+    epochs: np.ndarray,
+    points: FlowPoints | SlowPoints,
+    flow: Rank1Flow | LowRankFlow,
+    loss: np.ndarray,
+    loss_epochs: np.ndarray,
+    grad_norm: np.ndarray | None,
+    accuracy: np.ndarray | None,
+    interval: tuple[float, float],
+    max_jump: float,
+    detector: DropDetector | None,
+    rules: VerdictRules | None,
+    settings: dict[str, Any],
+) -> RunAnalysis:
+    if isinstance(points, FlowPoints):
+        fk, fkinds = points.fixed_kappa, points.fixed_kinds
+        gk, gkinds, gdepth = points.ghost_kappa, points.ghost_kinds, points.ghost_depth
+    else:
+        fk, fkinds = points.fixed()
+        gk, gkinds, gdepth = points.ghosts()
+    fixed_tracks = track_points(epochs, fk, fkinds, category="fixed", max_jump=max_jump)
+    ghost_tracks = track_points(
+        epochs, gk, gkinds, depth=gdepth, category="ghost", max_jump=max_jump
+    )
+    bifs = find_bifurcations(epochs, fk, fkinds, interval=interval, max_jump=max_jump)
+    gev = ghost_events(epochs, ghost_tracks, bifs, max_jump=max_jump)
+    drops = detect_abrupt_drops(loss, loss_epochs, detector=detector)
+    verdict = classify_run(
+        loss_epochs=loss_epochs,
+        loss=loss,
+        drops=drops,
+        bifurcations=bifs,
+        snapshot_epochs=epochs,
+        n_ghosts=points.n_ghosts,
+        grad_norm=grad_norm,
+        accuracy=accuracy,
+        rules=rules,
+    )
+    det = detector or DropDetector()
+    rul = rules or VerdictRules()
+    settings = settings | {
+        "interval": list(interval),
+        "max_jump": max_jump,
+        "detector": dataclasses.asdict(det),
+        "rules": dataclasses.asdict(rul),
+    }
+    return RunAnalysis(
+        model=model,
+        snapshot_epochs=epochs,
+        points=points,
+        flow=flow,
+        fixed_tracks=fixed_tracks,
+        ghost_tracks=ghost_tracks,
+        bifurcations=bifs,
+        ghost_events=gev,
+        drops=drops,
+        verdict=verdict,
+        loss_epochs=loss_epochs,
+        loss=loss,
+        grad_norm=grad_norm,
+        accuracy=accuracy,
+        settings=_jsonable(settings),
+    )
+
+
+def analyze_run(
+    epochs: Any,
+    m: Any,
+    n: Any,
+    b: Any,
+    loss: Any,
+    grad_norm: Any = None,
+    *,
+    accuracy: Any = None,
+    loss_epochs: Any = None,
+    tau: float = 10.0,
+    interval: tuple[float, float] = DEFAULT_INTERVAL,
+    n_grid: int = 1000,
+    ghost_tol: float = GHOST_TOL,
+    method: Method = "screen",
+    max_jump: float | None = None,
+    detector: DropDetector | None = None,
+    rules: VerdictRules | None = None,
+) -> RunAnalysis:
+    """Analyse one rank-one training run.
+
+    Args:
+        epochs: ``[S]`` strictly increasing snapshot epochs.
+        m, n, b: ``[S, N]`` parameters at each snapshot.
+        loss: ``[E]`` loss per epoch.
+        grad_norm: ``[E]`` optional gradient norm per epoch.
+        accuracy: ``[E]`` optional accuracy per epoch.
+        loss_epochs: ``[E]`` epochs of the metrics (default ``0 .. E-1``).
+        tau: time constant (passage times are in its units).
+        interval: ``(lo, hi)`` of kappa searched (default ``(-15, 15)``).
+        n_grid: grid points on the interval.
+        ghost_tol: ghost significance threshold (see :mod:`~ghostlearn.analysis.points`).
+        method: point finder, ``'screen'`` or ``'grid'``.
+        max_jump: largest move of a point linked between snapshots (default 5 % of the
+            interval width).
+        detector: abrupt-drop settings; rules: verdict settings.
+
+    Returns:
+        :class:`RunAnalysis`.
+
+    Raises:
+        ValueError: naming the missing, mis-shaped or non-finite input or bad setting.
+    """
+    e = _check_epochs("epochs", epochs)
+    flow = Rank1Flow(m, n, b)
+    if flow.m.ndim != 2 or flow.m.shape[0] != e.size:
+        raise ValueError(
+            f"m must have shape (S, N) with S = len(epochs) = {e.size}, got {flow.m.shape}"
+        )
+    y, le, g, acc = _check_metrics(loss, grad_norm, accuracy, loss_epochs)
+    lo, hi, jump = _check_settings(interval, tau, max_jump)
+    points = find_points(
+        flow, interval=(lo, hi), n_grid=n_grid, tau=tau, ghost_tol=ghost_tol, method=method
+    )
+    settings = {"tau": tau, "n_grid": n_grid, "ghost_tol": ghost_tol, "method": method}
+    return _assemble(
+        model="rank1",
+        epochs=e,
+        points=points,
+        flow=flow,
+        loss=y,
+        loss_epochs=le,
+        grad_norm=g,
+        accuracy=acc,
+        interval=(lo, hi),
+        max_jump=jump,
+        detector=detector,
+        rules=rules,
+        settings=settings,
+    )
+
+
+def _lowrank_points(
+    flow: LowRankFlow,
+    *,
+    box: tuple[float, float],
+    ghost_tol: float,
+    n_starts: int,
+    seed: int,
+    tau: float,
+) -> SlowPoints:
+    """Slow points at every snapshot, with continuation: a second pass starts also from
+    the points found at the neighbouring snapshots, so a point found once is rarely lost."""
+    kw = {"box": box, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed, "tau": tau}
+    first = find_slow_points(flow, **kw)
+    k = first.kappa  # [S, P, K]
+    S = k.shape[0]
+    if S < 2 or k.shape[1] == 0:
+        return first
+    prev = np.concatenate([k[:1] * np.nan, k[:-1]], axis=0)
+    nxt = np.concatenate([k[1:], k[:1] * np.nan], axis=0)
+    starts = np.concatenate([prev, nxt], axis=1)
+    return find_slow_points(flow, starts=starts, **kw)
+
+
+def analyze_run_lowrank(
+    epochs: Any,
+    M: Any,
+    Nmat: Any,
+    b: Any,
+    loss: Any,
+    grad_norm: Any = None,
+    *,
+    accuracy: Any = None,
+    loss_epochs: Any = None,
+    tau: float = 10.0,
+    interval: tuple[float, float] = DEFAULT_INTERVAL,
+    n_grid: int = 1000,
+    ghost_tol: float = GHOST_TOL,
+    n_starts: int = 128,
+    seed: int = 0,
+    max_jump: float | None = None,
+    detector: DropDetector | None = None,
+    rules: VerdictRules | None = None,
+) -> RunAnalysis:
+    """Analyse one rank-K training run (``W = M Nmat``, latent ``kappa = Nmat x``).
+
+    Args:
+        epochs: ``[S]`` snapshot epochs.
+        M: ``[S, N, K]``; Nmat: ``[S, K, N]``; b: ``[S, N]``.
+        loss, grad_norm, accuracy, loss_epochs, tau, ghost_tol, max_jump, detector, rules:
+            as in :func:`analyze_run`.
+        interval: the box ``(lo, hi)`` searched in every latent coordinate.
+        n_grid: grid points when K = 1 (the exact 1-D finder is used).
+        n_starts, seed: random starts of the slow-point finder per snapshot.
+
+    Returns:
+        :class:`RunAnalysis` (``model='rank1'`` when K = 1).
+    """
+    e = _check_epochs("epochs", epochs)
+    flow = LowRankFlow(M, Nmat, b)
+    if flow.M.ndim != 3 or flow.M.shape[0] != e.size:
+        raise ValueError(
+            f"M must have shape (S, N, K) with S = len(epochs) = {e.size}, got {flow.M.shape}"
+        )
+    if flow.rank == 1:
+        return analyze_run(
+            e, flow.M[..., 0], flow.Nmat[..., 0, :], flow.b, loss, grad_norm,
+            accuracy=accuracy, loss_epochs=loss_epochs, tau=tau, interval=interval,
+            n_grid=n_grid, ghost_tol=ghost_tol, max_jump=max_jump, detector=detector,
+            rules=rules,
+        )  # fmt: skip
+    y, le, g, acc = _check_metrics(loss, grad_norm, accuracy, loss_epochs)
+    lo, hi, jump = _check_settings(interval, tau, max_jump)
+    _validate.at_least("n_starts", n_starts, 1)
+    points = _lowrank_points(
+        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau
+    )
+    settings = {"tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed}
+    return _assemble(
+        model="lowrank",
+        epochs=e,
+        points=points,
+        flow=flow,
+        loss=y,
+        loss_epochs=le,
+        grad_norm=g,
+        accuracy=acc,
+        interval=(lo, hi),
+        max_jump=jump,
+        detector=detector,
+        rules=rules,
+        settings=settings,
+    )
+
+
+def _model_attrs(ds: Any) -> dict[str, Any]:
+    attrs = ds.attrs.get("model", {})
+    if isinstance(attrs, str):
+        attrs = json.loads(attrs)
+    if not isinstance(attrs, dict):
+        raise ValueError(f"ds.attrs['model'] must be a dict of the RNN config, got {attrs!r}")
+    return attrs
+
+
+def analyze_dataset(
+    ds: Any,
+    *,
+    nets: Any = None,
+    interval: tuple[float, float] = DEFAULT_INTERVAL,
+    n_grid: int = 1000,
+    ghost_tol: float = GHOST_TOL,
+    method: Method = "screen",
+    n_starts: int = 128,
+    seed: int = 0,
+    max_jump: float | None = None,
+    detector: DropDetector | None = None,
+    rules: VerdictRules | None = None,
+) -> list[RunAnalysis]:
+    """Analyse every network (or the chosen ``nets``) of a training Dataset.
+
+    Args:
+        ds: ``xarray.Dataset`` from ``ghostlearn.train.train`` with snapshots: rank one
+            ``snap_m, snap_n, snap_b`` ``(net, snapshot, unit)``; rank K ``snap_M``
+            ``(net, snapshot, unit, k)``, ``snap_Nmat`` ``(net, snapshot, k, unit)``,
+            ``snap_b``; metrics ``loss`` (and if present ``grad_norm``, ``accuracy``)
+            ``(net, epoch)``; coordinate ``snapshot`` = snapshot epochs; ``attrs['model']``
+            the RNN config (``model``, ``tau``). ``diverged``/``diverged_epoch`` (if present)
+            cut a diverged network's data at its divergence.
+        nets: indices (positions along ``net``) to analyse; default all.
+        other arguments: as in :func:`analyze_run` / :func:`analyze_run_lowrank`.
+
+    Returns:
+        One :class:`RunAnalysis` per network, in the order of ``nets``.
+
+    Raises:
+        ValueError: when a required variable is missing or the model is not low-rank.
+    """
+    attrs = _model_attrs(ds)
+    model = attrs.get("model", "rank1")
+    tau = float(attrs.get("tau", 10.0))
+    if model not in ("rank1", "lowrank"):
+        raise ValueError(f"model must be 'rank1' or 'lowrank' for latent analysis, got {model!r}")
+    names = (
+        ("snap_m", "snap_n", "snap_b") if model == "rank1" else ("snap_M", "snap_Nmat", "snap_b")
+    )
+    for name in (*names, "loss"):
+        if name not in ds.variables:
+            raise ValueError(
+                f"{name} is missing from the dataset (train with snapshot_every > 0)"
+                if name.startswith("snap_")
+                else f"{name} is missing from the dataset"
+            )
+    n_nets = ds.sizes["net"]
+    idx = np.arange(n_nets) if nets is None else np.atleast_1d(np.asarray(nets, dtype=np.int64))
+    if np.any((idx < 0) | (idx >= n_nets)):
+        raise ValueError(f"nets must be positions in 0..{n_nets - 1}, got {idx.tolist()}")
+    snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
+    loss_epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
+
+    def var(name: str, i: int, dims: tuple[str, ...]) -> np.ndarray:
+        return np.asarray(ds[name].isel(net=int(i)).transpose(*dims).values, dtype=np.float64)
+
+    runs: list[dict[str, Any]] = []
+    for i in idx:
+        stop_e = np.inf
+        if "diverged" in ds.variables and bool(ds["diverged"].values[i]):
+            de = float(ds["diverged_epoch"].values[i]) if "diverged_epoch" in ds.variables else -1
+            stop_e = de if de >= 0 else np.inf
+        keep_s = snap_epochs < stop_e
+        keep_e = loss_epochs < stop_e
+        if model == "rank1":
+            params = [var(nm, i, ("snapshot", "unit"))[keep_s] for nm in names]
+        else:
+            params = [
+                var("snap_M", i, ("snapshot", "unit", "k"))[keep_s],
+                var("snap_Nmat", i, ("snapshot", "k", "unit"))[keep_s],
+                var("snap_b", i, ("snapshot", "unit"))[keep_s],
+            ]
+        finite = np.all([np.all(np.isfinite(p.reshape(p.shape[0], -1)), axis=1) for p in params], 0)
+        keep_s_idx = np.flatnonzero(keep_s)[finite]
+        params = [p[finite] for p in params]
+        metrics = {}
+        for name in ("loss", "grad_norm", "accuracy"):
+            if name in ds.variables:
+                metrics[name] = np.asarray(ds[name].isel(net=int(i)).values, dtype=np.float64)
+        ok_e = keep_e & np.isfinite(metrics["loss"])
+        for v in metrics.values():
+            ok_e &= np.isfinite(v)
+        runs.append(
+            {"epochs": snap_epochs[keep_s_idx], "params": params, "ok_e": ok_e, "metrics": metrics}
+        )
+
+    common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
+              "detector": detector, "rules": rules, "tau": tau}  # fmt: skip
+    out: list[RunAnalysis] = []
+    if model == "rank1":
+        # One batched call of the point finder over all networks' snapshots.
+        flat = [np.concatenate([r["params"][j] for r in runs]) for j in range(3)]
+        if flat[0].shape[0] == 0:
+            raise ValueError("no finite snapshot to analyse")
+        pts = find_points(
+            Rank1Flow(*flat), interval=interval, n_grid=n_grid, tau=tau, ghost_tol=ghost_tol,
+            method=method,
+        )  # fmt: skip
+        offset = 0
+        lo, hi, jump = _check_settings(interval, tau, max_jump)
+        for r in runs:
+            S = r["epochs"].size
+            sub = _slice_points(pts, offset, offset + S)
+            offset += S
+            y, le, g, acc = _metrics_of(r, loss_epochs)
+            out.append(
+                _assemble(
+                    model="rank1",
+                    epochs=r["epochs"],
+                    points=sub,
+                    flow=Rank1Flow(*r["params"]),
+                    loss=y,
+                    loss_epochs=le,
+                    grad_norm=g,
+                    accuracy=acc,
+                    interval=(lo, hi),
+                    max_jump=jump,
+                    detector=detector,
+                    rules=rules,
+                    settings={
+                        "tau": tau,
+                        "n_grid": n_grid,
+                        "ghost_tol": ghost_tol,
+                        "method": method,
+                    },
+                )  # fmt: skip
+            )
+        return out
+    for r in runs:
+        y, le, g, acc = _metrics_of(r, loss_epochs)
+        out.append(
+            analyze_run_lowrank(
+                r["epochs"],
+                *r["params"],
+                y,
+                g,
+                accuracy=acc,
+                loss_epochs=le,
+                n_grid=n_grid,
+                n_starts=n_starts,
+                seed=seed,
+                **common,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _metrics_of(
+    run: dict[str, Any], loss_epochs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    ok = run["ok_e"]
+    m = run["metrics"]
+    return (
+        m["loss"][ok],
+        loss_epochs[ok],
+        m["grad_norm"][ok] if "grad_norm" in m else None,
+        m["accuracy"][ok] if "accuracy" in m else None,
+    )
+
+
+def _slice_points(p: FlowPoints, start: int, stop: int) -> FlowPoints:
+    n_f = p.n_fixed[start:stop]
+    n_g = p.n_ghosts[start:stop]
+    wf = int(n_f.max()) if n_f.size else 0
+    wg = int(n_g.max()) if n_g.size else 0
+    return dataclasses.replace(
+        p,
+        fixed_kappa=p.fixed_kappa[start:stop, :wf],
+        fixed_stability=p.fixed_stability[start:stop, :wf],
+        fixed_slope=p.fixed_slope[start:stop, :wf],
+        n_fixed=n_f,
+        ghost_kappa=p.ghost_kappa[start:stop, :wg],
+        ghost_depth=p.ghost_depth[start:stop, :wg],
+        ghost_curvature=p.ghost_curvature[start:stop, :wg],
+        ghost_passage_time=p.ghost_passage_time[start:stop, :wg],
+        n_ghosts=n_g,
+    )
