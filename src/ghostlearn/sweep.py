@@ -270,14 +270,20 @@ class GroupTiming:
     Attributes:
         group: the group's index.
         nets: networks in the calibration batch (the group's largest batch).
-        compile_s: first call minus second call (compilation and warm-up), seconds.
+        compile_s: compilation and warm-up: first call minus a compiled call, seconds.
+        overhead_s: fixed cost of one batch besides its epochs (setup, results), seconds.
         net_epochs_per_s: throughput of the compiled program.
     """
 
     group: int
     nets: int
     compile_s: float
+    overhead_s: float
     net_epochs_per_s: float
+
+    def seconds(self, batch: Batch) -> float:
+        """Predicted compute time of ``batch`` (compiled)."""
+        return self.overhead_s + batch.net_epochs / self.net_epochs_per_s
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -308,18 +314,24 @@ def estimate_time(
     plan: SweepPlan,
     *,
     epochs: int = 20,
+    min_seconds: float = 0.3,
     batch_fn: Callable[..., xr.Dataset] = run_batch,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepEstimate:
-    """Time each batch group for a few epochs in this process and scale to the plan.
+    """Time each batch group briefly in this process and scale to the plan.
 
-    Each group's largest batch is trained for ``epochs`` epochs twice: the first call
-    compiles, the second gives the throughput (network-epochs per second); every batch of
-    the group is then predicted as ``nets * plan epochs / throughput``.
+    Each group's largest batch is trained for ``e = epochs`` epochs twice (the first call
+    compiles) and for ``k e`` epochs (``k = 3, 9, 27, ...`` until that call takes
+    ``min_seconds`` longer than the short one), all in chunks of ``e`` epochs (one
+    compiled program); the difference of the last two calls gives the time per epoch
+    without fixed costs: ``per_epoch = (t(k e) - t(e)) / ((k - 1) e)``,
+    ``overhead = t(e) - e per_epoch``. A batch of ``P`` networks and ``E`` epochs is
+    predicted to take ``overhead + P E / throughput``.
 
     Args:
         plan: the sweep's plan.
-        epochs: epochs of each calibration call.
+        epochs: epochs of the short calibration call (>= 1).
+        min_seconds: shortest time difference measured.
         batch_fn: the batch function (default :func:`run_batch`).
         progress: ``progress(groups_done, groups_total)``.
 
@@ -332,30 +344,41 @@ def estimate_time(
     timings = []
     for g in plan.groups:
         big = max((plan.batches[i] for i in g.batches), key=lambda b: b.n_nets)
-        train = dict(big.train, epochs=min(epochs, int(big.train["epochs"])))
-        if train.get("snapshot_every"):
-            train["snapshot_every"] = min(int(train["snapshot_every"]), train["epochs"])
-        probe = dataclasses.replace(big, train=train)
-        seconds = []
-        for _ in range(2):
+
+        def timed(n_epochs: int, big: Batch = big) -> float:
+            train = dict(big.train, epochs=n_epochs, chunk=epochs)
+            if train.get("snapshot_every"):
+                train["snapshot_every"] = min(int(train["snapshot_every"]), epochs)
+            if train.get("metrics_every"):
+                train["metrics_every"] = min(int(train["metrics_every"]), epochs)
             t0 = time.perf_counter()
-            batch_fn(probe)
-            seconds.append(time.perf_counter() - t0)
-        rate = probe.net_epochs / max(seconds[1], 1e-9)
+            batch_fn(dataclasses.replace(big, train=train))
+            return time.perf_counter() - t0
+
+        first = timed(epochs)
+        short = timed(epochs)
+        k = 3
+        long = timed(k * epochs)
+        while long - short < min_seconds and k < 3**8:  # lengthen until measurable
+            k *= 3
+            long = timed(k * epochs)
+        per_epoch = (long - short) / ((k - 1) * epochs)
+        if per_epoch <= 0:  # too fast to resolve: charge everything to the epochs
+            per_epoch, overhead = short / epochs, 0.0
+        else:
+            overhead = max(short - epochs * per_epoch, 0.0)
         timings.append(
             GroupTiming(
                 group=g.index,
                 nets=big.n_nets,
-                compile_s=max(seconds[0] - seconds[1], 0.0),
-                net_epochs_per_s=rate,
+                compile_s=max(first - short, 0.0),
+                overhead_s=overhead,
+                net_epochs_per_s=big.n_nets / per_epoch,
             )
         )
         if progress is not None:
             progress(len(timings), len(plan.groups))
-    by_group = {t.group: t for t in timings}
     return SweepEstimate(
         groups=tuple(timings),
-        batch_seconds=tuple(
-            b.net_epochs / by_group[b.group].net_epochs_per_s for b in plan.batches
-        ),
+        batch_seconds=tuple(timings[b.group].seconds(b) for b in plan.batches),
     )

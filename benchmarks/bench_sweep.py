@@ -1,0 +1,209 @@
+"""Sweep throughput: the sweep machinery against the raw engine, Dask scaling, paper scale.
+
+Measures, on this machine:
+
+1. In-process: ``run_sweep`` of P rank-one networks x E epochs (one batch, written to a
+   zarr store) against ``ghostlearn.train.train`` on the same population directly, both
+   with the program already compiled. Target: the sweep within 10% of the engine.
+2. Dask: the same P x E sweep in 2 batches on a ``LocalCluster`` of 1 worker and of 2
+   workers (one core each), with the workers' compiled program already in JAX's
+   persistent cache. Target: 2 workers >= 1.6x the throughput of 1.
+3. Paper scale: Fig. S2 at paper fidelity (9 ranks x 10 lr x 10 seeds x 500k epochs,
+   batches of 10 networks) estimated from a brief per-rank calibration
+   (``ghostlearn.sweep.estimate_time``), for 1, 2 and 64 workers.
+
+Usage::
+
+    python benchmarks/bench_sweep.py                   # P = 2000, E = 2000 (~30 min on 2 cores)
+    python benchmarks/bench_sweep.py --nets 200 --epochs 1000 --skip-paper
+
+Prints network-epochs per second and ratios; writes them to ``bench-out/bench_sweep.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "bench-out"
+# Worker processes share compiled programs through JAX's persistent cache; set before
+# JAX is imported so that this process and its workers see it.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(OUT / "jax-cache"))
+
+import numpy as np  # noqa: E402
+
+from ghostlearn.rnn import RNNConfig  # noqa: E402
+from ghostlearn.store import write_json  # noqa: E402
+from ghostlearn.sweep import (  # noqa: E402
+    Dask,
+    estimate_time,
+    load_spec,
+    parse_spec,
+    plan_sweep,
+    run_sweep,
+)
+from ghostlearn.train import train  # noqa: E402
+
+LRS = [0.01, 0.02]
+
+
+def spec(nets: int, epochs: int, batch_size: int):
+    """P rank-one networks (N = 100, the paper's): 2 learning rates x P/2 seeds."""
+    return parse_spec(
+        {
+            "sweep": {"name": "bench", "batch_size": batch_size},
+            "model": {"model": "rank1", "N": 100},
+            "train": {"epochs": epochs},
+            "grid": {"lr": LRS, "seed": {"range": [0, nets // 2]}},
+        }
+    )
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def in_process(nets: int, epochs: int, work: Path) -> dict:
+    cfg = RNNConfig(model="rank1", N=100)
+    seeds = np.tile(np.arange(nets // 2), 2)
+    lr = np.repeat(LRS, nets // 2)
+    warm = min(epochs, 1000)  # the engine's chunk: the same compiled program as the runs
+    _, t_warm = timed(train, cfg, seeds=seeds, lr=lr, epochs=warm)
+    print(f"  compile + {warm} epochs: {t_warm:.1f} s", flush=True)
+    store = work / "inprocess.sweep"
+    shutil.rmtree(store, ignore_errors=True)
+    _, t_sweep = timed(run_sweep, spec(nets, epochs, nets), store)
+    _, t_raw = timed(train, cfg, seeds=seeds, lr=lr, epochs=epochs)
+    work_ = nets * epochs
+    out = {
+        "engine_net_epochs_per_s": work_ / t_raw,
+        "sweep_net_epochs_per_s": work_ / t_sweep,
+        "engine_s": t_raw,
+        "sweep_s": t_sweep,
+        "sweep_over_engine": (work_ / t_sweep) / (work_ / t_raw),
+    }
+    print(
+        f"  engine directly : {t_raw:7.1f} s  {out['engine_net_epochs_per_s']:10,.0f} "
+        "network-epochs/s"
+    )
+    print(
+        f"  sweep in-process: {t_sweep:7.1f} s  {out['sweep_net_epochs_per_s']:10,.0f} "
+        f"network-epochs/s  ({out['sweep_over_engine']:.3f} x the engine; target >= 0.9)",
+        flush=True,
+    )
+    return out
+
+
+def dask(nets: int, epochs: int, work: Path) -> dict:
+    half = nets // 2
+    # Put the workers' program in the persistent cache: one batch of the timed size.
+    warm = work / "warm.sweep"
+    shutil.rmtree(warm, ignore_errors=True)
+    _, t_warm = timed(
+        run_sweep, spec(half, min(epochs, 1000), half), warm, backend=Dask(local_workers=1)
+    )
+    print(f"  worker compile + warm-up batch: {t_warm:.1f} s", flush=True)
+    out = {}
+    for workers in (1, 2):
+        store = work / f"dask{workers}.sweep"
+        shutil.rmtree(store, ignore_errors=True)
+        marks = []
+
+        def progress(p, marks=marks):
+            marks.append(time.perf_counter())
+
+        _, wall = timed(
+            run_sweep,
+            spec(nets, epochs, half),
+            store,
+            backend=Dask(local_workers=workers),
+            progress=progress,
+        )
+        compute = marks[-1] - marks[0]  # from the cluster being up to the last batch stored
+        rate = nets * epochs / compute
+        out[f"workers_{workers}"] = {"wall_s": wall, "compute_s": compute, "net_epochs_per_s": rate}
+        print(
+            f"  Dask LocalCluster, {workers} worker(s): {wall:7.1f} s in all, {compute:7.1f} s "
+            f"computing  {rate:10,.0f} network-epochs/s",
+            flush=True,
+        )
+    speedup = out["workers_2"]["net_epochs_per_s"] / out["workers_1"]["net_epochs_per_s"]
+    wall_speedup = out["workers_1"]["wall_s"] / out["workers_2"]["wall_s"]
+    out["speedup_2_over_1"] = speedup
+    out["wall_speedup_2_over_1"] = wall_speedup
+    print(
+        f"  2 workers / 1 worker: {speedup:.2f}x computing, {wall_speedup:.2f}x in all "
+        "(target >= 1.6x)",
+        flush=True,
+    )
+    return out
+
+
+def paper_scale(dask_speedup: float | None) -> dict:
+    root = Path(__file__).resolve().parent.parent
+    plan = plan_sweep(load_spec(root / "examples" / "sweep_figS2.toml"))
+    est = estimate_time(plan)
+    print(
+        f"  Fig. S2 at paper fidelity: {plan.n_cells} networks x 500,000 epochs = "
+        f"{plan.net_epochs:,} network-epochs, {len(plan.batches)} batches of "
+        f"{plan.spec.batch_size}"
+    )
+    per_rank = {}
+    for g in plan.groups:
+        t = est.groups[g.index]
+        per_rank[str(g.settings["rank"])] = t.net_epochs_per_s
+        print(
+            f"    rank {g.settings['rank']:>3}: {t.net_epochs_per_s:9,.0f} network-epochs/s "
+            f"(one core, batches of {t.nets})"
+        )
+    hours = {str(w): est.seconds(w) / 3600 for w in (1, 2, 64)}
+    for w, h in hours.items():
+        print(f"    {w:>2} worker(s): {h:8.2f} h ({h / 24:.2f} days)")
+    out = {"per_rank_net_epochs_per_s": per_rank, "hours": hours, "net_epochs": plan.net_epochs}
+    if dask_speedup:
+        measured = est.seconds(1) / 3600 / dask_speedup
+        out["hours_2_workers_measured_scaling"] = measured
+        print(
+            f"    2 workers with the measured Dask scaling ({dask_speedup:.2f}x): {measured:.2f} h"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nets", type=int, default=2000)
+    ap.add_argument("--epochs", type=int, default=2000)
+    ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--skip-paper", action="store_true")
+    args = ap.parse_args()
+    if args.nets < 4 or args.nets % 4:
+        sys.exit("--nets must be a multiple of 4")
+    work = OUT / "sweep"
+    work.mkdir(parents=True, exist_ok=True)
+    print(
+        f"sweep benchmark: {args.nets} rank-one networks (N = 100) x {args.epochs} epochs, "
+        f"{os.cpu_count()} cores",
+        flush=True,
+    )
+    results: dict = {"nets": args.nets, "epochs": args.epochs, "cores": os.cpu_count()}
+    print("in-process:")
+    results["in_process"] = in_process(args.nets, args.epochs, work)
+    if not args.skip_dask:
+        print("Dask:")
+        results["dask"] = dask(args.nets, args.epochs, work)
+    if not args.skip_paper:
+        print("paper scale (estimate):")
+        speedup = results.get("dask", {}).get("speedup_2_over_1")
+        results["paper_scale"] = paper_scale(speedup)
+    write_json(results, OUT / "bench_sweep.json")
+    print(f"-> {OUT / 'bench_sweep.json'}")
+
+
+if __name__ == "__main__":
+    main()
