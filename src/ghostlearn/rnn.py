@@ -1,0 +1,618 @@
+"""Rank-one, rank-K and full-rank RNNs on the delayed-activation task (SPEC section 2).
+
+Dynamics (forward Euler of ``tau dx/dt = -x + tanh(W x + b)``, ``D = dt / tau``)::
+
+    x(0) = x0 * 1,    x(t+1) = (1 - D) x(t) + D tanh(W x(t) + b),    t = 0 .. n_steps - 1,
+
+with no input and no noise. Outputs are read on the state after each update,
+``t = 1 .. n_steps``. The three models differ in ``W`` and in the readout:
+
+- ``"rank1"``: ``W = m n^T``. Per step ``kappa = n . x``, ``x <- (1-D) x + D tanh(m kappa + b)``;
+  output ``o_hat = sigmoid(c (n . x - kappa_thr))`` with the confidence ``c`` fixed
+  (an argument) or trained (``train_c=True``, then ``params["c"]``).
+  Parameters ``{"m": [N], "n": [N], "b": [N]}`` (+ ``{"c": []}``).
+- ``"lowrank"``: ``W = M Nmat`` acting as ``x -> M (Nmat x)`` (column convention), readout
+  ``o_hat = sigmoid(w_out . x + b_out)``. Parameters
+  ``{"M": [N, K], "Nmat": [K, N], "b": [N], "w_out": [N], "b_out": []}``.
+- ``"full"``: ``W`` any ``N x N`` matrix acting as ``x -> W x``, same readout as lowrank.
+  Parameters ``{"W": [N, N], "b": [N], "w_out": [N], "b_out": []}``.
+
+The rank-one network is exactly a one-dimensional system in ``kappa = n . x`` (the latent
+circuit): ``kappa(t+1) = (1 - D) kappa(t) + D n . tanh(m kappa(t) + b)``,
+``kappa(0) = x0 sum(n)``. :func:`latent_trajectory` runs that recursion.
+
+Two ways to get a loss gradient are provided:
+
+- :func:`forward_loss` runs :func:`simulate` (the full ``N``-dimensional state) and is
+  meant for ``jax.grad`` (the reference);
+- :func:`loss_and_grad` evaluates the same loss and its gradient with hand-derived adjoint
+  (backpropagation-through-time) equations, about 2-3x faster than autodiff on CPU.
+  For ``"rank1"`` it uses the latent recursion above, which equals the full simulation
+  in exact arithmetic (in float32 the two agree to rounding; tests check both against
+  finite differences and against each other).
+
+Sums over units and over time use :func:`fsum`, a sum in a fixed order written with
+elementwise additions, so that one network's numbers do not depend on how many other
+networks are computed alongside it (XLA's own reductions change their order with the
+batch shape).
+
+Everything here is a pure JAX function of one network's parameters; batch with
+``jax.vmap``. Nothing prints or touches the disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from . import _validate
+from .task import targets
+
+__all__ = [
+    "INIT_METHODS",
+    "MODELS",
+    "PARAM_NAMES",
+    "LossGrad",
+    "RNNConfig",
+    "Trajectory",
+    "forward_loss",
+    "fsum",
+    "init_params",
+    "latent_trajectory",
+    "loss_and_grad",
+    "param_shapes",
+    "simulate",
+]
+
+Model = Literal["rank1", "lowrank", "full"]
+MODELS: tuple[str, ...] = ("rank1", "lowrank", "full")
+INIT_METHODS: tuple[str, ...] = ("numpy", "torch")
+Params = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RNNConfig:
+    """Architecture and time grid of one RNN (paper values are the defaults).
+
+    Attributes:
+        model: ``"rank1"``, ``"lowrank"`` or ``"full"``.
+        rank: trainable rank ``K``: ``None`` resolves to 1 for ``"rank1"`` and ``N`` for
+            ``"full"``; required for ``"lowrank"`` (``1 <= K <= N``).
+        N: number of units.
+        tau: time constant [ms].
+        dt: Euler step [ms]; ``D = dt / tau``.
+        T: delay [ms]; ``half = round(T / dt)`` steps, a trial is ``n_steps = 2 half``.
+        x0: initial state of every unit.
+        kappa_thr: readout threshold of ``"rank1"``.
+        train_c: ``"rank1"`` only: the confidence ``c`` is a trained parameter.
+    """
+
+    model: Model = "rank1"
+    rank: int | None = None
+    N: int = 100
+    tau: float = 10.0
+    dt: float = 5.0
+    T: float = 100.0
+    x0: float = -0.3
+    kappa_thr: float = 1.0
+    train_c: bool = False
+
+    def __post_init__(self) -> None:
+        _validate.one_of("model", self.model, MODELS)
+        _validate.at_least("N", self.N, 1)
+        for name in ("tau", "dt", "T"):
+            _validate.positive(name, getattr(self, name))
+        for name in ("x0", "kappa_thr"):
+            _validate.finite(name, getattr(self, name))
+        if round(self.T / self.dt) < 1:
+            raise ValueError(f"T / dt must round to >= 1 step, got T={self.T}, dt={self.dt}")
+        if not isinstance(self.train_c, bool):
+            raise ValueError(f"train_c must be a bool, got {self.train_c!r}")
+        if self.train_c and self.model != "rank1":
+            raise ValueError(f"train_c applies to model 'rank1' only, got model={self.model!r}")
+        rank = self.rank
+        if rank is None:
+            if self.model == "lowrank":
+                raise ValueError("rank must be given for model 'lowrank', got None")
+            rank = 1 if self.model == "rank1" else self.N
+        _validate.at_least("rank", rank, 1)
+        if rank > self.N:
+            raise ValueError(f"rank must be <= N={self.N}, got {rank}")
+        if self.model == "rank1" and rank != 1:
+            raise ValueError(f"rank must be 1 for model 'rank1', got {rank}")
+        if self.model == "full" and rank != self.N:
+            raise ValueError(f"rank must be N={self.N} for model 'full', got {rank}")
+        object.__setattr__(self, "rank", int(rank))
+
+    @property
+    def D(self) -> float:
+        """Euler factor ``dt / tau``."""
+        return self.dt / self.tau
+
+    @property
+    def half(self) -> int:
+        """Steps in the delay ``T``: ``round(T / dt)``."""
+        return int(round(self.T / self.dt))
+
+    @property
+    def n_steps(self) -> int:
+        """Steps in a trial: ``2 * half``."""
+        return 2 * self.half
+
+    @property
+    def K(self) -> int:
+        """The resolved rank (an int)."""
+        assert self.rank is not None  # resolved in __post_init__
+        return self.rank
+
+
+PARAM_NAMES: dict[str, tuple[str, ...]] = {
+    "rank1": ("m", "n", "b"),
+    "lowrank": ("M", "Nmat", "b", "w_out", "b_out"),
+    "full": ("W", "b", "w_out", "b_out"),
+}
+
+
+def param_shapes(cfg: RNNConfig) -> dict[str, tuple[int, ...]]:
+    """Shape of every parameter of one network of ``cfg`` (``c`` included when trained)."""
+    N, K = cfg.N, cfg.K
+    if cfg.model == "rank1":
+        shapes: dict[str, tuple[int, ...]] = {"m": (N,), "n": (N,), "b": (N,)}
+        if cfg.train_c:
+            shapes["c"] = ()
+        return shapes
+    if cfg.model == "lowrank":
+        return {"M": (N, K), "Nmat": (K, N), "b": (N,), "w_out": (N,), "b_out": ()}
+    return {"W": (N, N), "b": (N,), "w_out": (N,), "b_out": ()}
+
+
+# --------------------------------------------------------------------------------------
+# Initialisation
+
+
+def init_params(
+    cfg: RNNConfig,
+    seed: int,
+    *,
+    init: str = "numpy",
+    dtype: str = "float32",
+    c: float = 10.0,
+) -> dict[str, np.ndarray]:
+    """Initial parameters of one network: Normal(0, 1/N) weights, zero bias.
+
+    ``init="numpy"`` draws from ``numpy.random.default_rng(seed).standard_normal`` (float64)
+    in this order, each scaled by ``1 / sqrt(N)`` and then cast to ``dtype``:
+
+    - rank1: ``m`` [N], then ``n`` [N];
+    - lowrank: ``M`` [N, K], ``Nmat`` [K, N], ``w_out`` [N], ``b_out`` (one number);
+    - full: ``W`` [N, N], ``w_out`` [N], ``b_out``.
+
+    ``init="torch"`` reproduces a PyTorch script seeded with ``torch.manual_seed(seed)``
+    that draws in float32 ``torch.randn(shape) / sqrt(N)`` in the same order (``randn(N)``
+    and ``randn(N, 1)`` give the same numbers). For ``"lowrank"`` and ``"full"`` the draws
+    are taken as the matrices of a row-convention network ``x -> x M_t Nmat_t`` (resp.
+    ``x -> x W_t``), drawn as ``M_t`` [N, K], ``Nmat_t`` [K, N], ``w_out``, ``b_out`` (resp.
+    ``W_t`` [N, N], ...), and converted to this module's column convention with the same
+    dynamics: ``M = Nmat_t^T``, ``Nmat = M_t^T`` (resp. ``W = W_t^T``). For ``"rank1"`` the
+    first draw is ``m`` and the second ``n`` (``kappa = n . x``), as in SPEC.
+
+    The bias ``b`` starts at zero. With ``cfg.train_c`` the parameters include ``c``.
+
+    Args:
+        cfg: network configuration.
+        seed: non-negative integer seed.
+        init: ``"numpy"`` or ``"torch"`` (the latter needs PyTorch).
+        dtype: ``"float32"`` or ``"float64"``.
+        c: initial confidence when ``cfg.train_c`` (ignored otherwise).
+
+    Returns:
+        Dict of NumPy arrays with the shapes of :data:`PARAM_NAMES` (see the module doc).
+
+    Raises:
+        ValueError: on a negative or non-integer seed, an unknown ``init`` or ``dtype``, a
+            non-positive ``c``, or ``init="torch"`` without PyTorch installed.
+    """
+    _validate.at_least("seed", seed, 0)
+    _validate.one_of("init", init, INIT_METHODS)
+    _validate.one_of("dtype", dtype, ("float32", "float64"))
+    _validate.positive("c", c)
+    N, K = cfg.N, cfg.K
+    scale = 1.0 / math.sqrt(N)
+    if cfg.model == "rank1":
+        shapes = [(N,), (N,)]
+    elif cfg.model == "lowrank":
+        shapes = [(N, K), (K, N), (N,), ()]
+    else:
+        shapes = [(N, N), (N,), ()]
+    if init == "numpy":
+        rng = np.random.default_rng(seed)
+        draws = [rng.standard_normal(s) * scale for s in shapes]
+    else:
+        draws = _torch_draws(seed, shapes, N)
+    out: dict[str, np.ndarray] = {}
+    if cfg.model == "rank1":
+        out = {"m": draws[0], "n": draws[1], "b": np.zeros(N)}
+        if cfg.train_c:
+            out["c"] = np.asarray(float(c))
+    elif cfg.model == "lowrank":
+        M, Nmat = draws[0], draws[1]
+        if init == "torch":
+            M, Nmat = draws[1].T, draws[0].T
+        out = {"M": M, "Nmat": Nmat, "b": np.zeros(N), "w_out": draws[2], "b_out": draws[3]}
+    else:
+        W = draws[0].T if init == "torch" else draws[0]
+        out = {"W": W, "b": np.zeros(N), "w_out": draws[1], "b_out": draws[2]}
+    return {k: np.array(v, dtype=dtype, order="C") for k, v in out.items()}
+
+
+def _torch_draws(seed: int, shapes: list[tuple[int, ...]], N: int) -> list[np.ndarray]:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ValueError("init='torch' needs PyTorch: pip install 'ghostlearn[torch]'") from None
+    gen = torch.Generator().manual_seed(int(seed))
+    # torch.manual_seed(seed) seeds the default CPU generator exactly like this one; a
+    # private generator leaves the caller's global torch state untouched.
+    sqrt_n = math.sqrt(N)
+    out = []
+    for shape in shapes:
+        t = torch.randn(shape if shape else (1,), generator=gen, dtype=torch.float32) / sqrt_n
+        out.append(t.numpy().reshape(shape).astype(np.float64))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Fixed-order sums
+
+
+def fsum(x: jax.Array, axis: int = -1) -> jax.Array:
+    """Sum along ``axis`` in a fixed order built from elementwise additions.
+
+    The axis (length ``n``) is cut into ``ceil(n / w)`` blocks of width
+    ``w = ceil(sqrt(n))`` (zero-padded); the blocks are added one after the other, then
+    the ``w`` partial sums from left to right. The result of each sum therefore does not
+    depend on the other axes' sizes (batch-size independent bits), unlike ``jnp.sum``.
+
+    Args:
+        x: array.
+        axis: axis to sum over.
+
+    Returns:
+        ``x`` summed over ``axis``.
+    """
+    x = jnp.moveaxis(x, axis, -1)
+    n = x.shape[-1]
+    if n == 0:
+        return jnp.zeros(x.shape[:-1], x.dtype)
+    w = max(1, math.isqrt(n - 1) + 1) if n > 1 else 1
+    nb = -(-n // w)
+    pad = nb * w - n
+    if pad:
+        x = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], pad), x.dtype)], axis=-1)
+    acc = x[..., :w]
+    for i in range(1, nb):
+        acc = acc + x[..., i * w : (i + 1) * w]
+    total = acc[..., 0]
+    for i in range(1, w):
+        total = total + acc[..., i]
+    return total
+
+
+def _fdot(a: jax.Array, b: jax.Array) -> jax.Array:
+    return fsum(a * b)
+
+
+def _sq_norm(tree: Params) -> jax.Array:
+    """Sum of squares over all leaves, in a fixed order (sorted keys)."""
+    total = None
+    for key in sorted(tree):
+        v = tree[key]
+        s = fsum(jnp.reshape(v * v, (-1,))) if jnp.ndim(v) else v * v
+        total = s if total is None else total + s
+    assert total is not None
+    return total
+
+
+# --------------------------------------------------------------------------------------
+# Simulation (reference)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Trajectory:
+    """One trial of one network.
+
+    Attributes:
+        x: states ``x(0) .. x(n_steps)``, shape ``[n_steps + 1, N]``.
+        kappa: latent variables: rank1 ``n . x(t)`` ``[n_steps + 1]``; lowrank
+            ``Nmat x(t)`` ``[n_steps + 1, K]``; ``None`` for full.
+        output: readouts ``o_hat(1) .. o_hat(n_steps)``, shape ``[n_steps]``.
+    """
+
+    x: jax.Array
+    kappa: jax.Array | None
+    output: jax.Array
+
+
+def _c_of(params: Params, c: Any) -> Any:
+    return params["c"] if "c" in params else c
+
+
+def simulate(params: Params, cfg: RNNConfig, c: float | jax.Array = 10.0) -> Trajectory:
+    """Run one trial of the full ``N``-dimensional network (the reference simulation).
+
+    Per step ``t = 0 .. n_steps - 1``, in SPEC's order (rank1):
+    ``kappa = n . x``; ``x <- (1 - D) x + D tanh(m kappa + b)``; then the output
+    ``sigmoid(c (n . x - kappa_thr))`` on the new state. lowrank/full: ``x <- (1 - D) x +
+    D tanh(W x + b)`` then ``sigmoid(w_out . x + b_out)``.
+
+    Args:
+        params: one network's parameters (see the module doc).
+        cfg: network configuration.
+        c: rank1 confidence (``params["c"]`` is used instead when present).
+
+    Returns:
+        :class:`Trajectory`.
+    """
+    D = cfg.D
+    dtype = params["b"].dtype
+    x = jnp.full((cfg.N,), cfg.x0, dtype)
+    if cfg.model == "rank1":
+        m, n, b = params["m"], params["n"], params["b"]
+        cc = _c_of(params, c)
+
+        def step(x: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            kappa = _fdot(n, x)
+            x = (1 - D) * x + D * jnp.tanh(m * kappa + b)
+            return x, x
+
+    elif cfg.model == "lowrank":
+        M, Nmat, b = params["M"], params["Nmat"], params["b"]
+
+        def step(x: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            x = (1 - D) * x + D * jnp.tanh(M @ (Nmat @ x) + b)
+            return x, x
+
+    else:
+        W, b = params["W"], params["b"]
+
+        def step(x: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            x = (1 - D) * x + D * jnp.tanh(W @ x + b)
+            return x, x
+
+    _, xs = lax.scan(step, x, None, length=cfg.n_steps)
+    X = jnp.concatenate([x[None], xs])
+    if cfg.model == "rank1":
+        kappa = fsum(X * params["n"])
+        out = jax.nn.sigmoid(cc * (kappa[1:] - cfg.kappa_thr))
+        return Trajectory(x=X, kappa=kappa, output=out)
+    z = fsum(xs * params["w_out"]) + params["b_out"]
+    kappa = X @ params["Nmat"].T if cfg.model == "lowrank" else None
+    return Trajectory(x=X, kappa=kappa, output=jax.nn.sigmoid(z))
+
+
+def latent_trajectory(params: Params, cfg: RNNConfig) -> jax.Array:
+    """Rank-one latent recursion ``kappa(t+1) = (1 - D) kappa(t) + D n . tanh(m kappa(t) + b)``.
+
+    Args:
+        params: rank1 parameters ``m``, ``n``, ``b`` (each ``[N]``).
+        cfg: a ``"rank1"`` configuration.
+
+    Returns:
+        ``kappa(0) .. kappa(n_steps)``, shape ``[n_steps + 1]``, ``kappa(0) = x0 sum(n)``.
+    """
+    if cfg.model != "rank1":
+        raise ValueError(f"latent_trajectory needs model 'rank1', got {cfg.model!r}")
+    m, n, b = params["m"], params["n"], params["b"]
+    D = cfg.D
+    k0 = cfg.x0 * fsum(n)
+
+    def step(k: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+        k = (1 - D) * k + D * _fdot(n, jnp.tanh(m * k + b))
+        return k, k
+
+    _, ks = lax.scan(step, k0, None, length=cfg.n_steps)
+    return jnp.concatenate([k0[None], ks])
+
+
+def _loss_acc(out: jax.Array, target: jax.Array, half: int) -> tuple[jax.Array, jax.Array]:
+    r = out - target
+    loss = fsum(r * r) / half
+    hit = ((out > 0.5) == (target > 0.5)).astype(out.dtype)
+    return loss, fsum(hit) / (2 * half)
+
+
+def forward_loss(
+    params: Params, cfg: RNNConfig, c: float | jax.Array = 10.0
+) -> tuple[jax.Array, jax.Array]:
+    """Loss and accuracy of one trial of :func:`simulate` (differentiate with ``jax.grad``).
+
+    Args:
+        params: one network's parameters.
+        cfg: network configuration.
+        c: rank1 confidence (``params["c"]`` wins when present).
+
+    Returns:
+        ``(loss, accuracy)``: ``sum_t (o_hat - o)^2 / half`` and the fraction of steps where
+        ``(o_hat > 0.5) == o``.
+    """
+    out = simulate(params, cfg, c).output
+    return _loss_acc(out, jnp.asarray(targets(cfg), out.dtype), cfg.half)
+
+
+# --------------------------------------------------------------------------------------
+# Hand-derived gradients
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class LossGrad:
+    """Loss, accuracy and gradient of one trial.
+
+    Attributes:
+        loss: scalar loss.
+        accuracy: scalar accuracy.
+        grad: gradient, same structure as the parameters.
+    """
+
+    loss: jax.Array
+    accuracy: jax.Array
+    grad: Params
+
+
+def loss_and_grad(
+    params: Params, cfg: RNNConfig, c: float | jax.Array = 10.0, *, unroll: int | None = None
+) -> LossGrad:
+    """Loss, accuracy and exact gradient by hand-derived backpropagation through time.
+
+    rank1 (latent form; ``e_t = dL/dkappa_t`` from the readout, ``t = 1 .. n``)::
+
+        h_t = tanh(m kappa_t + b),  kappa_{t+1} = (1-D) kappa_t + D n . h_t,
+        q_t = (1-D) + D sum_i n_i m_i (1 - h_{t,i}^2),
+        lam_n = e_n,  lam_t = e_t + q_t lam_{t+1},  lam_0 = q_0 lam_1,
+        dn = D sum_t lam_{t+1} h_t + x0 lam_0,
+        db = n * D sum_t lam_{t+1} (1 - h_t^2),  dm = n * D sum_t lam_{t+1} kappa_t (1 - h_t^2),
+        dc = sum_t (2/half) (o_t - y_t) o_t (1 - o_t) (kappa_t - kappa_thr).
+
+    lowrank (full: ``M Nmat -> W``, ``kappa_t -> x_t``)::
+
+        g_n = e_n w_out,  u_t = D (1 - h_t^2) * g_{t+1},  nu_t = M^T u_t,
+        g_t = e_t w_out + (1-D) g_{t+1} + Nmat^T nu_t,
+        dM = sum_t u_t kappa_t^T,  dNmat = sum_t nu_t x_t^T,  db = sum_t u_t,
+        dw_out = sum_{t>=1} e_t x_t,  db_out = sum_t e_t,
+
+    where ``g_t = dL/dx_t`` and ``e_t = (2/half) (o_t - y_t) o_t (1 - o_t)``.
+
+    Args:
+        params: one network's parameters.
+        cfg: network configuration.
+        c: rank1 confidence (``params["c"]`` wins when present).
+        unroll: unroll factor of the time loops (default: all steps for rank1 when
+            ``n_steps <= 64``, else 1).
+
+    Returns:
+        :class:`LossGrad`.
+    """
+    if cfg.model == "rank1":
+        return _rank1_loss_and_grad(params, cfg, c, unroll)
+    return _matrix_loss_and_grad(params, cfg, unroll)
+
+
+def _rank1_loss_and_grad(params: Params, cfg: RNNConfig, c: Any, unroll: int | None) -> LossGrad:
+    m, n, b = params["m"], params["n"], params["b"]
+    dtype = b.dtype
+    D, half, T = cfg.D, cfg.half, cfg.n_steps
+    cc = _c_of(params, c)
+    if unroll is None:
+        unroll = 1
+    nm = n * m
+    k0 = cfg.x0 * fsum(n)
+
+    def fwd(k: jax.Array, _: None) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        h = jnp.tanh(m * k + b)
+        k_next = (1 - D) * k + D * _fdot(n, h)
+        q = (1 - D) + D * _fdot(nm, 1 - h * h)
+        return k_next, (h, k, q, k_next)
+
+    _, (H, K0, Q, K1) = lax.scan(fwd, k0, None, length=T, unroll=unroll)
+    y = jnp.asarray(targets(cfg), dtype)
+    o = jax.nn.sigmoid(cc * (K1 - cfg.kappa_thr))
+    loss, acc = _loss_acc(o, y, half)
+    s = (2.0 / half) * (o - y) * o * (1 - o)  # dL/dz, z = c (kappa - thr)
+    e = s * cc  # dL/dkappa_t (direct), t = 1 .. T
+
+    def back(lam: jax.Array, xs: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        e_t, q_t = xs
+        return e_t + q_t * lam, lam
+
+    # lam carries lam_{t+1}; emits lam_{t+1} for t = T-1 .. 1, ends with lam_1.
+    lam1, lam_tail = lax.scan(back, e[-1], (e[:-1], Q[1:]), reverse=True, unroll=unroll)
+    lam_next = jnp.concatenate([lam1[None], lam_tail])  # lam_{t+1}, t = 0 .. T-1
+    lam0 = Q[0] * lam1
+    v = D * lam_next
+
+    def acc_step(
+        carry: tuple[jax.Array, jax.Array, jax.Array], xs: tuple[jax.Array, ...]
+    ) -> tuple[tuple[jax.Array, jax.Array, jax.Array], None]:
+        dn, sv, svk = carry
+        h, k, vt = xs
+        g = 1 - h * h
+        return (dn + vt * h, sv + vt * g, svk + (vt * k) * g), None
+
+    zero = jnp.zeros_like(n)
+    (dn, sv, svk), _ = lax.scan(acc_step, (zero, zero, zero), (H, K0, v), unroll=unroll)
+    grad = {"m": n * svk, "n": dn + cfg.x0 * lam0, "b": n * sv}
+    if "c" in params:
+        grad["c"] = fsum(s * (K1 - cfg.kappa_thr))
+    return LossGrad(loss=loss, accuracy=acc, grad=grad)
+
+
+def _matrix_loss_and_grad(params: Params, cfg: RNNConfig, unroll: int | None) -> LossGrad:
+    low = cfg.model == "lowrank"
+    b, w, b_out = params["b"], params["w_out"], params["b_out"]
+    dtype = b.dtype
+    D, half, T = cfg.D, cfg.half, cfg.n_steps
+    unroll = 1 if unroll is None else unroll
+    x0 = jnp.full((cfg.N,), cfg.x0, dtype)
+    if low:
+        M, Nmat = params["M"], params["Nmat"]
+
+        def latent(x: jax.Array) -> jax.Array:
+            return Nmat @ x
+
+        def expand(k: jax.Array) -> jax.Array:
+            return M @ k
+
+    else:
+        W = params["W"]
+
+        def latent(x: jax.Array) -> jax.Array:
+            return x
+
+        def expand(k: jax.Array) -> jax.Array:
+            return W @ k
+
+    def fwd(x: jax.Array, _: None) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        k = latent(x)
+        h = jnp.tanh(expand(k) + b)
+        x_next = (1 - D) * x + D * h
+        return x_next, (x, k, h, x_next)
+
+    _, (X0, Kp, H, X1) = lax.scan(fwd, x0, None, length=T, unroll=unroll)
+    y = jnp.asarray(targets(cfg), dtype)
+    o = jax.nn.sigmoid(fsum(X1 * w) + b_out)
+    loss, acc = _loss_acc(o, y, half)
+    e = (2.0 / half) * (o - y) * o * (1 - o)  # dL/dz_t, t = 1 .. T
+    e_prev = jnp.concatenate([jnp.zeros((1,), dtype), e[:-1]])  # e_t for t = 0 .. T-1
+
+    def back(
+        carry: tuple[jax.Array, jax.Array], xs: tuple[jax.Array, jax.Array]
+    ) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
+        g, db = carry
+        h, e_t = xs
+        u = D * (1 - h * h) * g
+        if low:
+            nu = u @ M  # M^T u
+            back_x = nu @ Nmat  # Nmat^T nu
+        else:
+            nu = u
+            back_x = u @ W  # W^T u
+        g = e_t * w + (1 - D) * g + back_x
+        return (g, db + u), (u, nu)
+
+    (_, db), (U, V) = lax.scan(
+        back, (e[-1] * w, jnp.zeros_like(b)), (H, e_prev), reverse=True, unroll=unroll
+    )
+    grad = {"b": db, "w_out": fsum(X1 * e[:, None], axis=0), "b_out": fsum(e)}
+    if low:
+        grad["M"] = U.T @ Kp
+        grad["Nmat"] = V.T @ X0
+    else:
+        grad["W"] = U.T @ X0
+    return LossGrad(loss=loss, accuracy=acc, grad=grad)

@@ -1,0 +1,762 @@
+"""Batched training of RNN populations on the delayed-activation task.
+
+One call of :func:`train` trains ``P`` networks that differ in seed, learning rate and
+confidence ``c`` in one compiled program:
+
+- ``jax.vmap`` over the networks of a shard, ``jax.shard_map`` over the host's devices
+  (on CPU the devices are the ones XLA exposes, see ``--xla_force_host_platform_device_count``);
+- ``lax.scan`` over the time steps of a trial (inside :func:`ghostlearn.rnn.loss_and_grad`);
+- ``lax.scan`` over a chunk of epochs; a Python loop runs the chunks, reports progress
+  and copies each chunk's metrics to host memory, which bounds device memory for runs of
+  hundreds of thousands of epochs.
+
+One epoch is one step of full-batch gradient descent on the single deterministic trial:
+``theta <- theta - lr * grad L(theta)`` (``optimizer="sgd"``, the default), or an optax
+optimizer. Metrics of epoch ``e`` are measured on the parameters *before* that epoch's
+update (the parameters after ``e`` updates when the run starts at epoch 0).
+
+Networks never interact: each one is initialised from its own seed, and every reduction
+inside a network is a fixed-order sum (:func:`ghostlearn.rnn.fsum`), so a network's
+trajectory does not depend on which other networks share its batch (bit for bit for the
+rank-one model; see :func:`train` for the matrix models).
+
+A network whose loss, gradient or updated parameters stop being finite is frozen at its
+last finite parameters and flagged (``diverged``, ``diverged_epoch``); its metrics from
+``diverged_epoch`` on are NaN. The other networks are unaffected.
+
+The library does not print or touch the disk; :func:`train` returns an
+:class:`xarray.Dataset` (save it with :func:`ghostlearn.store.write_zarr`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as PS
+
+from . import __version__, _validate
+from .rnn import (
+    INIT_METHODS,
+    LossGrad,
+    Params,
+    RNNConfig,
+    _sq_norm,
+    forward_loss,
+    init_params,
+    loss_and_grad,
+    param_shapes,
+)
+
+__all__ = [
+    "METHODS",
+    "OPTIMIZERS",
+    "grid",
+    "model_from_dataset",
+    "params_from_dataset",
+    "train",
+]
+
+#: Optimizer names accepted by :func:`train`: plain gradient descent and optax factories.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad")
+#: Gradient methods: hand-derived adjoints (fast) or ``jax.grad`` through the simulation.
+METHODS: tuple[str, ...] = ("fast", "autodiff")
+
+Optimizer = str | optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+Progress = Callable[[int, int], None]
+
+_DEFAULT_C = 10.0
+# Networks per vmapped block for the matrix models: small blocks keep each block's
+# weights in the core's cache; a fixed block size also fixes every matrix product's shape.
+_MATRIX_BLOCK = 5
+_SNAPSHOT_BUDGET_BYTES = 256 * 2**20
+
+
+def grid(
+    *,
+    seeds: int | Iterable[int],
+    lr: float | Iterable[float] | None = None,
+    c: float | Iterable[float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Cartesian product of seeds x learning rates x confidences, as equal-length arrays.
+
+    The first factor varies slowest: ``grid(seeds=[0, 1], lr=[0.1, 0.2])`` gives
+    ``seeds = [0, 0, 1, 1]``, ``lr = [0.1, 0.2, 0.1, 0.2]``. Use it as
+    ``train(cfg, **grid(seeds=range(10), lr=lrs), epochs=...)``.
+
+    Args:
+        seeds: one seed or several.
+        lr: learning rate(s), or ``None`` (left out of the result).
+        c: confidence(s), or ``None`` (left out of the result).
+
+    Returns:
+        Dict with keys ``"seeds"`` and, when given, ``"lr"`` and ``"c"``.
+    """
+    factors: dict[str, np.ndarray] = {"seeds": np.atleast_1d(np.asarray(list(_iter(seeds))))}
+    if lr is not None:
+        factors["lr"] = np.atleast_1d(np.asarray(list(_iter(lr)), dtype=float))
+    if c is not None:
+        factors["c"] = np.atleast_1d(np.asarray(list(_iter(c)), dtype=float))
+    for name, arr in factors.items():
+        if arr.size == 0:
+            raise ValueError(f"{name} must not be empty")
+    combos = list(itertools.product(*factors.values()))
+    return {name: np.asarray([row[i] for row in combos]) for i, name in enumerate(factors)}
+
+
+def _iter(value: Any) -> Iterator[Any]:
+    if np.ndim(value) == 0 and not isinstance(value, (range, list, tuple)):
+        yield value
+    else:
+        yield from value
+
+
+# --------------------------------------------------------------------------------------
+# Settings of one run
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Everything that shapes the compiled program (hashable: a cache key)."""
+
+    cfg: RNNConfig
+    method: str
+    optimizer: Any  # str, GradientTransformation or factory
+    snapshot_every: int
+    chunk: int
+    slots: int
+    n_dev: int
+    block: int | None
+
+
+def _broadcast(P: int | None, **values: np.ndarray) -> tuple[int, dict[str, np.ndarray]]:
+    sizes = {k: v.size for k, v in values.items() if v.size != 1}
+    if len(set(sizes.values())) > 1:
+        detail = ", ".join(f"{k} has {n}" for k, n in sizes.items())
+        raise ValueError(f"seeds, lr and c must have equal lengths or length 1; {detail}")
+    n = next(iter(sizes.values()), 1) if P is None else P
+    if sizes and n != next(iter(sizes.values())):
+        raise ValueError(f"params hold {P} networks but seeds/lr/c have {n}")
+    return n, {k: np.broadcast_to(v, (n,)).copy() for k, v in values.items()}
+
+
+def _as_1d(name: str, value: Any, dtype: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(list(_iter(value)), dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a 1-D sequence, got {value!r}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-D sequence, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    return arr
+
+
+def _check_seeds(value: Any) -> np.ndarray:
+    raw = list(_iter(value))
+    for s in raw:
+        _validate.at_least("seeds", s, 0)
+    return _as_1d("seeds", raw, np.int64)
+
+
+def _check_optimizer(optimizer: Any) -> Any:
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if isinstance(optimizer, str):
+        _validate.one_of("optimizer", optimizer, OPTIMIZERS)
+        return optimizer
+    if callable(optimizer):
+        return optimizer
+    raise ValueError(
+        f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}, an "
+        f"optax.GradientTransformation or a learning_rate -> GradientTransformation "
+        f"factory, got {optimizer!r}"
+    )
+
+
+def _factory(optimizer: Any) -> Callable[[Any], optax.GradientTransformation] | None:
+    """``None`` for plain gradient descent; else ``lr -> GradientTransformation``."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        return lambda lr: optimizer
+    if optimizer == "sgd":
+        return None
+    if isinstance(optimizer, str):
+        return getattr(optax, optimizer)
+    return optimizer
+
+
+def _optimizer_label(optimizer: Any) -> str:
+    if isinstance(optimizer, str):
+        return optimizer
+    return getattr(optimizer, "__name__", None) or repr(optimizer)
+
+
+# --------------------------------------------------------------------------------------
+# The compiled program
+
+
+def _value_and_grad(cfg: RNNConfig, method: str) -> Callable[[Params, Any], LossGrad]:
+    if method == "fast":
+        return lambda p, c: loss_and_grad(p, cfg, c)
+
+    def auto(p: Params, c: Any) -> LossGrad:
+        (loss, acc), g = jax.value_and_grad(forward_loss, has_aux=True)(p, cfg, c)
+        return LossGrad(loss=loss, accuracy=acc, grad=g)
+
+    return auto
+
+
+def _net_step(plan: _Plan) -> Callable[..., Any]:
+    """One epoch of one network: metrics on the current parameters, then the update."""
+    vg = _value_and_grad(plan.cfg, plan.method)
+    make_tx = _factory(plan.optimizer)
+
+    def step(p: Params, s: Any, alive: Any, div: Any, lr: Any, c: Any, e: Any) -> Any:
+        lg = vg(p, c)
+        gnorm = jnp.sqrt(_sq_norm(lg.grad))
+        if make_tx is None:
+            new_p = {k: p[k] - lr * lg.grad[k] for k in p}
+            new_s = s
+        else:
+            updates, new_s = make_tx(lr).update(lg.grad, s, p)
+            new_p = optax.apply_updates(p, updates)
+        ok_now = jnp.isfinite(lg.loss) & jnp.isfinite(gnorm)
+        ok_next = functools.reduce(
+            jnp.logical_and, [jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(new_p)]
+        )
+        keep = alive & ok_now & ok_next
+        div = jnp.where(alive & ~ok_now, e, jnp.where(alive & ok_now & ~ok_next, e + 1, div))
+        good = alive & ok_now
+        nan = jnp.asarray(jnp.nan, lg.loss.dtype)
+        mets = (
+            jnp.where(good, lg.loss, nan),
+            jnp.where(good, lg.accuracy, nan),
+            jnp.where(good, gnorm, nan),
+        )
+        p = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_p, p)
+        s = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_s, s)
+        return (p, s, keep, div), mets
+
+    return step
+
+
+@functools.lru_cache(maxsize=64)
+def _program(plan: _Plan) -> Callable[..., Any]:
+    """Compile-once function running ``plan.chunk`` epochs for a padded population."""
+    net_step = _net_step(plan)
+    k = plan.snapshot_every
+
+    def block_step(state: Any, lr: Any, c: Any, e: Any) -> Any:
+        p, s, alive, div = state
+        f = jax.vmap(net_step, in_axes=(0, 0, 0, 0, 0, 0, None))
+        if plan.block is None:
+            return f(p, s, alive, div, lr, c, e)
+        return lax.map(lambda a: net_step(*a, e), (p, s, alive, div, lr, c), batch_size=plan.block)
+
+    def chunk(state: Any, snaps: Any, lr: Any, c: Any, e0: Any) -> Any:
+        first_slot = (e0 + k - 1) // k if k else 0
+
+        def body(carry: Any, e: Any) -> Any:
+            state, snaps = carry
+            if k:
+                slot = e // k - first_slot
+
+                def write(bufs: Any) -> Any:
+                    return jax.tree.map(lambda buf, v: buf.at[slot].set(v), bufs, state[0])
+
+                snaps = lax.cond(e % k == 0, write, lambda bufs: bufs, snaps)
+            state, mets = block_step(state, lr, c, e)
+            return (state, snaps), mets
+
+        es = e0 + jnp.arange(plan.chunk, dtype=jnp.int32)
+        (state, snaps), mets = lax.scan(body, (state, snaps), es)
+        return state, snaps, mets
+
+    if plan.n_dev > 1:
+        mesh = Mesh(np.asarray(jax.local_devices()[: plan.n_dev]), ("net",))
+        net = PS("net")
+        chunk = jax.shard_map(
+            chunk,
+            mesh=mesh,
+            in_specs=(net, PS(None, "net"), net, net, PS()),
+            out_specs=(net, PS(None, "net"), PS(None, "net")),
+            check_vma=False,
+        )
+    return jax.jit(chunk, donate_argnums=(0, 1))
+
+
+# --------------------------------------------------------------------------------------
+# train
+
+
+def train(
+    model: RNNConfig,
+    *,
+    seeds: int | Sequence[int] | np.ndarray,
+    lr: float | Sequence[float] | np.ndarray | None,
+    c: float | Sequence[float] | np.ndarray | None = None,
+    epochs: int,
+    snapshot_every: int = 0,
+    metrics_every: int = 1,
+    optimizer: Optimizer = "sgd",
+    init: str = "numpy",
+    dtype: str = "float32",
+    params: Params | None = None,
+    epoch_offset: int = 0,
+    method: Literal["fast", "autodiff"] = "fast",
+    chunk: int | None = None,
+    devices: int | None = None,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Train a population of networks with full-batch gradient descent on the DA task.
+
+    ``seeds``, ``lr`` and ``c`` are scalars or 1-D sequences broadcast against each other
+    to one population of ``P`` networks (see :func:`grid` for a cartesian product).
+    Network ``i`` starts from ``init_params(model, seeds[i], init=init, dtype=dtype)``
+    unless ``params`` is given, and is trained for ``epochs`` epochs numbered
+    ``epoch_offset .. epoch_offset + epochs - 1``.
+
+    Batch independence: a network's results do not depend on the rest of the population.
+    This holds bit for bit for ``"rank1"`` (all its reductions are fixed-order sums). For
+    ``"lowrank"``/``"full"`` the networks run in blocks of a fixed size (padded with
+    copies), so every matrix product has the same shape whatever ``P``; that makes them
+    bit-identical as well on the tested CPU backend (a different XLA backend or thread
+    count could change a product's summation order).
+
+    Args:
+        model: network configuration.
+        seeds: non-negative integer seed(s) (also labels when ``params`` is given).
+        lr: learning rate(s) > 0. Must be ``None`` exactly when ``optimizer`` is an
+            ``optax.GradientTransformation`` instance (it carries its own rate).
+        c: rank1 confidence(s) > 0 (default 10). With ``model.train_c`` it is the initial
+            value of the trained ``c`` (default: ``params["c"]`` when resuming, else 10).
+            Must be ``None`` for ``"lowrank"`` and ``"full"``.
+        epochs: number of epochs (>= 1).
+        snapshot_every: record the parameters at the start of every epoch ``e`` with
+            ``e % snapshot_every == 0`` (0: no snapshots).
+        metrics_every: record the metrics of the epochs ``e`` with ``e % metrics_every == 0``
+            only (1: every epoch). Divergence is tracked at every epoch regardless.
+        optimizer: ``"sgd"`` (plain gradient descent), another name of :data:`OPTIMIZERS`
+            (the optax optimizer of that name with ``learning_rate=lr``), a factory
+            ``lr -> optax.GradientTransformation`` (e.g. ``optax.adam`` or
+            ``functools.partial(optax.sgd, momentum=0.9)``), or a GradientTransformation.
+            The optimizer state always starts fresh.
+        init: ``"numpy"`` or ``"torch"`` (see :func:`ghostlearn.rnn.init_params`).
+        dtype: ``"float32"`` or ``"float64"`` (run under ``jax.enable_x64``, locally).
+        params: resume from these parameters: a dict of arrays with a leading net axis of
+            length ``P`` (e.g. from :func:`params_from_dataset`).
+        epoch_offset: number of the first epoch (>= 0), for resumed runs.
+        method: ``"fast"`` (hand-derived gradients, :func:`ghostlearn.rnn.loss_and_grad`)
+            or ``"autodiff"`` (``jax.grad`` through :func:`ghostlearn.rnn.simulate`).
+        chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
+            if the snapshot buffer would exceed 256 MB).
+        devices: number of local JAX devices to split the population over (default all).
+        progress: called as ``progress(done_epochs, epochs)`` after each chunk.
+
+    Returns:
+        Dataset with dims ``net``, ``epoch``, ``snapshot``, ``unit`` (and ``k`` for lowrank,
+        ``unit2`` for full); coords ``seed``, ``lr``, ``c``, ``rank`` (per net), ``epoch``,
+        ``snapshot``; variables ``loss``, ``accuracy``, ``grad_norm`` (net, epoch),
+        ``diverged``, ``diverged_epoch`` (-1 if never) (net), the final parameters (after
+        the last update) and, with snapshots, ``snap_<name>`` (net, snapshot, ...); attrs
+        ``model`` (the config as a dict), ``train`` (the settings) and
+        ``ghostlearn_version``. The rank1 trained confidence is ``c_final``.
+
+    Raises:
+        ValueError: on bad arguments; the message names the argument and its value.
+    """
+    if not isinstance(model, RNNConfig):
+        raise ValueError(f"model must be an RNNConfig, got {model!r}")
+    cfg = model
+    _validate.at_least("epochs", epochs, 1)
+    _validate.at_least("snapshot_every", snapshot_every, 0)
+    _validate.at_least("metrics_every", metrics_every, 1)
+    _validate.at_least("epoch_offset", epoch_offset, 0)
+    if epoch_offset + epochs >= 2**31 - 2:
+        raise ValueError(f"epoch_offset + epochs must be < 2**31, got {epoch_offset + epochs}")
+    _validate.one_of("init", init, INIT_METHODS)
+    _validate.one_of("dtype", dtype, ("float32", "float64"))
+    _validate.one_of("method", method, METHODS)
+    optimizer = _check_optimizer(optimizer)
+    if chunk is not None:
+        _validate.at_least("chunk", chunk, 1)
+    n_avail = len(jax.local_devices())
+    if devices is not None:
+        _validate.at_least("devices", devices, 1)
+        if devices > n_avail:
+            raise ValueError(f"devices must be <= {n_avail} (available), got {devices}")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be callable, got {progress!r}")
+
+    seed_arr = _check_seeds(seeds)
+    is_tx = isinstance(optimizer, optax.GradientTransformation)
+    if is_tx:
+        if lr is not None:
+            raise ValueError(
+                f"lr must be None when optimizer is a GradientTransformation, got {lr!r}"
+            )
+        lr_arr = np.array([np.nan])
+    else:
+        if lr is None:
+            raise ValueError("lr must be given (> 0), got None")
+        lr_arr = _as_1d("lr", lr, float)
+        _validate.positive("lr", lr_arr if lr_arr.size > 1 else float(lr_arr[0]))
+    if cfg.model != "rank1":
+        if c is not None:
+            raise ValueError(f"c applies to model 'rank1' only, got c={c!r} for {cfg.model!r}")
+        c_arr = np.array([np.nan])
+    elif c is None:
+        c_arr = None
+    else:
+        c_arr = _as_1d("c", c, float)
+        _validate.positive("c", c_arr if c_arr.size > 1 else float(c_arr[0]))
+
+    P_params = None
+    if params is not None:
+        P_params = _params_size(params)
+    vals = {"seeds": seed_arr, "lr": lr_arr}
+    if c_arr is not None:
+        vals["c"] = c_arr
+    P, vals = _broadcast(P_params, **vals)
+    seed_arr, lr_arr = vals["seeds"], vals["lr"]
+    if c_arr is None:  # rank1 without an explicit c
+        if cfg.train_c and params is not None and "c" in params:
+            c_arr = np.asarray(params["c"], dtype=float).reshape(P)
+        else:
+            c_arr = np.full(P, _DEFAULT_C)
+    else:
+        c_arr = vals["c"]
+
+    x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
+    with x64:
+        return _train(
+            cfg,
+            seed_arr,
+            lr_arr,
+            c_arr,
+            epochs=epochs,
+            snapshot_every=snapshot_every,
+            metrics_every=metrics_every,
+            optimizer=optimizer,
+            init=init,
+            dtype=dtype,
+            params=params,
+            epoch_offset=epoch_offset,
+            method=method,
+            chunk=chunk,
+            n_dev=devices or n_avail,
+            progress=progress,
+        )
+
+
+def _params_size(params: Params) -> int:
+    if not isinstance(params, dict) or not params:
+        raise ValueError(f"params must be a non-empty dict of arrays, got {type(params).__name__}")
+    sizes = {np.shape(v)[0] if np.ndim(v) else None for v in params.values()}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError("params must all have the same leading net axis")
+    return int(sizes.pop())
+
+
+def _initial_params(
+    cfg: RNNConfig,
+    seeds: np.ndarray,
+    c: np.ndarray,
+    params: Params | None,
+    init: str,
+    dtype: str,
+) -> dict[str, np.ndarray]:
+    shapes = param_shapes(cfg)
+    P = seeds.size
+    if params is None:
+        per_net = [init_params(cfg, int(s), init=init, dtype=dtype) for s in seeds]
+        out = {k: np.stack([p[k] for p in per_net]) for k in per_net[0]}
+        if cfg.train_c:
+            out["c"] = c.astype(dtype)
+        return out
+    out = {}
+    for name, shape in shapes.items():
+        if name == "c":
+            out["c"] = c.astype(dtype)
+            continue
+        if name not in params:
+            raise ValueError(f"params is missing {name!r} for model {cfg.model!r}")
+        arr = np.asarray(params[name])
+        if arr.shape != (P, *shape):
+            raise ValueError(f"params[{name!r}] must have shape {(P, *shape)}, got {arr.shape}")
+        _validate.finite(f"params[{name!r}]", arr)
+        out[name] = np.array(arr, dtype=dtype, order="C")
+    extra = set(params) - set(shapes) - {"c"}
+    if extra:
+        raise ValueError(f"params has unknown entries {sorted(extra)} for model {cfg.model!r}")
+    return out
+
+
+def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
+    """Networks per vmapped block inside a device shard (``None``: the whole shard).
+
+    The rank1 fast path is elementwise work plus fixed-order sums: one block. The matrix
+    models run in blocks of ``_MATRIX_BLOCK`` networks once a shard has more, which keeps
+    each block's weights in cache; ``method="autodiff"`` always uses fixed blocks because
+    XLA's reductions inside ``jax.grad`` change their order with the batch shape.
+    """
+    if cfg.model == "rank1" and method == "fast":
+        return None
+    if method == "autodiff":
+        return _MATRIX_BLOCK
+    return _MATRIX_BLOCK if P_local > _MATRIX_BLOCK else None
+
+
+def _pad(a: np.ndarray, P_pad: int) -> np.ndarray:
+    if a.shape[0] == P_pad:
+        return a
+    reps = np.repeat(a[:1], P_pad - a.shape[0], axis=0)
+    return np.concatenate([a, reps])
+
+
+def _train(
+    cfg: RNNConfig,
+    seeds: np.ndarray,
+    lr: np.ndarray,
+    c: np.ndarray,
+    *,
+    epochs: int,
+    snapshot_every: int,
+    metrics_every: int,
+    optimizer: Any,
+    init: str,
+    dtype: str,
+    params: Params | None,
+    epoch_offset: int,
+    method: str,
+    chunk: int | None,
+    n_dev: int,
+    progress: Progress | None,
+) -> xr.Dataset:
+    P = seeds.size
+    p0 = _initial_params(cfg, seeds, c, params, init, dtype)
+    n_dev = max(1, min(n_dev, P))
+    P_local = -(-P // n_dev)
+    if optimizer != "sgd":
+        # A lone network would make XLA compile optax's per-network scalar maths
+        # (e.g. b1 ** count) as scalar code, whose rounding differs from the vector code.
+        P_local = max(P_local, 2)
+    block = _block_size(cfg, method, P_local)
+    P_local = -(-P_local // block) * block if block else P_local
+    P_pad = P_local * n_dev
+
+    C = min(epochs, chunk or (1000 if cfg.model == "rank1" else 200))
+    per_snap = (
+        sum(int(np.prod(v.shape[1:])) for v in p0.values()) * P_pad * np.dtype(dtype).itemsize
+    )
+    if snapshot_every:
+        max_slots = max(1, _SNAPSHOT_BUDGET_BYTES // max(per_snap, 1))
+        while C > 1 and -(-C // snapshot_every) + 1 > max_slots:
+            C = max(1, C // 2)
+    slots = (-(-C // snapshot_every) + 1) if snapshot_every else 0
+    plan = _Plan(cfg, method, optimizer, snapshot_every, C, slots, n_dev, block)
+
+    jdtype = jnp.dtype(dtype)
+    pp = {k: jnp.asarray(_pad(v, P_pad), jdtype) for k, v in p0.items()}
+    lr_d = jnp.asarray(_pad(np.nan_to_num(lr, nan=0.0), P_pad), jdtype)
+    c_d = jnp.asarray(_pad(c, P_pad), jdtype)
+    make_tx = _factory(optimizer)
+    if make_tx is None:
+        opt_state: Any = ()
+    else:
+        opt_state = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))(pp, lr_d)
+    state = (pp, opt_state, jnp.ones(P_pad, bool), jnp.full(P_pad, -1, jnp.int32))
+    snaps = {k: jnp.zeros((slots, *v.shape), jdtype) for k, v in pp.items()} if slots else {}
+
+    end = epoch_offset + epochs
+    rec_epochs = np.asarray(
+        [e for e in range(epoch_offset, end) if e % metrics_every == 0], dtype=np.int64
+    )
+    mets = {name: np.full((P, rec_epochs.size), np.nan, dtype) for name in _METRICS}
+    snap_epochs: list[int] = []
+    snap_data: dict[str, list[np.ndarray]] = {k: [] for k in pp}
+    rec_pos = 0
+    e0 = epoch_offset
+    while e0 < end:
+        n_here = min(C, end - e0)
+        # The last chunk may be shorter: it gets its own (cached) program.
+        prog = _program(dataclasses.replace(plan, chunk=n_here))
+        state, snaps, out = prog(state, snaps, lr_d, c_d, jnp.int32(e0))
+        es = np.arange(e0, e0 + n_here)
+        keep = es % metrics_every == 0
+        n_keep = int(keep.sum())
+        for name, arr in zip(_METRICS, out, strict=True):
+            host = np.asarray(arr)[:n_here][keep, :P]
+            mets[name][:, rec_pos : rec_pos + n_keep] = host.T
+        rec_pos += n_keep
+        if snapshot_every:
+            here = [int(e) for e in es if e % snapshot_every == 0]
+            if here:
+                first = -(-e0 // snapshot_every)
+                idx = np.asarray([e // snapshot_every - first for e in here])
+                for k_, buf in snaps.items():
+                    snap_data[k_].append(np.array(np.asarray(buf)[idx][:, :P]))
+                snap_epochs.extend(here)
+        e0 += n_here
+        if progress is not None:
+            progress(e0 - epoch_offset, epochs)
+
+    final_p, _, alive, div = state
+    final = {k: np.array(np.asarray(v)[:P]) for k, v in final_p.items()}
+    div_np = np.asarray(div)[:P].astype(np.int64)
+    alive_np = np.asarray(alive)[:P]
+    snapshots = (
+        {k: np.concatenate(v, axis=0).swapaxes(0, 1) for k, v in snap_data.items()}
+        if snap_epochs
+        else None
+    )
+    settings = {
+        "epochs": epochs,
+        "epoch_offset": epoch_offset,
+        "snapshot_every": snapshot_every,
+        "metrics_every": metrics_every,
+        "optimizer": _optimizer_label(optimizer),
+        "init": init if params is None else "params",
+        "dtype": dtype,
+        "method": method,
+        "chunk": C,
+        "devices": n_dev,
+    }
+    return _dataset(
+        cfg,
+        seeds=seeds,
+        lr=lr,
+        c=c,
+        epochs=rec_epochs,
+        metrics=mets,
+        diverged=~alive_np,
+        diverged_epoch=np.where(alive_np, -1, div_np),
+        final=final,
+        snapshots=snapshots,
+        snap_epochs=np.asarray(snap_epochs, dtype=np.int64),
+        settings=settings,
+    )
+
+
+_METRICS = ("loss", "accuracy", "grad_norm")
+
+_DIMS: dict[str, tuple[str, ...]] = {
+    "m": ("unit",),
+    "n": ("unit",),
+    "b": ("unit",),
+    "c": (),
+    "M": ("unit", "k"),
+    "Nmat": ("k", "unit"),
+    "w_out": ("unit",),
+    "b_out": (),
+    "W": ("unit", "unit2"),
+}
+_ATTRS: dict[str, dict[str, str]] = {
+    "loss": {"long_name": "loss before the epoch's update", "units": "1"},
+    "accuracy": {"long_name": "fraction of correct steps before the epoch's update"},
+    "grad_norm": {"long_name": "gradient norm before the epoch's update"},
+    "diverged": {"long_name": "loss or parameters became non-finite; network frozen"},
+    "diverged_epoch": {"long_name": "first epoch with NaN metrics (-1: never)"},
+}
+
+
+def _var_name(name: str) -> str:
+    return "c_final" if name == "c" else name
+
+
+def _dataset(
+    cfg: RNNConfig,
+    *,
+    seeds: np.ndarray,
+    lr: np.ndarray,
+    c: np.ndarray,
+    epochs: np.ndarray,
+    metrics: dict[str, np.ndarray],
+    diverged: np.ndarray,
+    diverged_epoch: np.ndarray,
+    final: dict[str, np.ndarray],
+    snapshots: dict[str, np.ndarray] | None,
+    snap_epochs: np.ndarray,
+    settings: dict[str, Any],
+) -> xr.Dataset:
+    P = seeds.size
+    data: dict[str, Any] = {
+        name: (("net", "epoch"), metrics[name], _ATTRS[name]) for name in _METRICS
+    }
+    data["diverged"] = (("net",), diverged.astype(bool), _ATTRS["diverged"])
+    data["diverged_epoch"] = (("net",), diverged_epoch.astype(np.int64), _ATTRS["diverged_epoch"])
+    for name, arr in final.items():
+        data[_var_name(name)] = (("net", *_DIMS[name]), arr)
+    if snapshots is not None:
+        for name, arr in snapshots.items():
+            data[f"snap_{name}"] = (("net", "snapshot", *_DIMS[name]), arr)
+    coords = {
+        "net": np.arange(P),
+        "seed": ("net", seeds.astype(np.int64)),
+        "lr": ("net", lr.astype(float)),
+        "c": ("net", c.astype(float)),
+        "rank": ("net", np.full(P, cfg.K, dtype=np.int64)),
+        "epoch": epochs,
+        "snapshot": snap_epochs,
+    }
+    attrs = {
+        "model": dataclasses.asdict(cfg),
+        "train": settings,
+        "ghostlearn_version": __version__,
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+# --------------------------------------------------------------------------------------
+# Reading results back
+
+
+def model_from_dataset(ds: xr.Dataset) -> RNNConfig:
+    """The :class:`~ghostlearn.rnn.RNNConfig` stored in a :func:`train` result's attrs."""
+    try:
+        return RNNConfig(**dict(ds.attrs["model"]))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"dataset has no valid 'model' attribute: {err}") from None
+
+
+def params_from_dataset(ds: xr.Dataset, snapshot: int | None = None) -> dict[str, np.ndarray]:
+    """Batched parameters (leading net axis) from a :func:`train` result.
+
+    Args:
+        ds: the Dataset returned by :func:`train` (or read back from zarr).
+        snapshot: ``None`` for the final parameters, else an epoch number present in the
+            ``snapshot`` coordinate (the parameters at the start of that epoch).
+
+    Returns:
+        Dict of NumPy arrays, e.g. rank1 ``{"m": [P, N], "n": [P, N], "b": [P, N]}`` (+
+        ``"c"`` [P] for a trained confidence), ready for ``train(..., params=...)``.
+
+    Raises:
+        ValueError: if ``snapshot`` is not one of the recorded epochs.
+    """
+    cfg = model_from_dataset(ds)
+    names = list(param_shapes(cfg))
+    out = {}
+    if snapshot is None:
+        for name in names:
+            out[name] = np.asarray(ds[_var_name(name)].values)
+        return out
+    snaps = np.asarray(ds["snapshot"].values)
+    if not np.any(snaps == snapshot):
+        raise ValueError(
+            f"snapshot must be one of the recorded epochs {snaps[:5].tolist()}..., got {snapshot}"
+        )
+    for name in names:
+        out[name] = np.asarray(ds[f"snap_{name}"].sel(snapshot=snapshot).values)
+    return out
