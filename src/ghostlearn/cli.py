@@ -298,6 +298,140 @@ def _write_training(ds, out: Path) -> None:
     write_figure(training_curves(ds), out, stem="training")
 
 
+# --------------------------------------------------------------------------- analyze
+
+
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="A training store (zarr) or an .npz of snapshots.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: beside PATH).")] = None,
+    net: Annotated[int, typer.Option(help="Network drawn in the figure.")] = 0,
+    flow_epochs: Annotated[
+        str | None, typer.Option(help="Epochs of the flow panels, e.g. 0,1000,5000.")
+    ] = None,
+    c: Annotated[
+        float, typer.Option(help="Confidence used to score .npz snapshots that carry no loss.")
+    ] = 10.0,
+    interval: Annotated[
+        tuple[float, float], typer.Option(help="kappa interval searched for points.")
+    ] = (-15.0, 15.0),
+) -> None:
+    """Find fixed points, ghosts, bifurcations and abrupt drops; write analysis.json and a figure.
+
+    .npz input: rank one `m`, `n`, `b` of shape [snapshots, N], or rank K `M` [S, N, K],
+    `Nmat` [S, K, N], `b` [S, N]; optional `epoch` [S], `loss`, `grad_norm`, `accuracy`
+    [epochs] (without `loss`, rank-one snapshots are scored by simulating the task at --c).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .analysis import analyze_dataset
+    from .analysis.plotting import plot_run
+    from .store import find_training_datasets, write_figure, write_json
+
+    with user_errors():
+        if not path.exists():
+            raise UserError(f"PATH does not exist: {path}")
+        folder = _out_dir(out if out is not None else path.parent)
+        if path.is_dir():
+            found = find_training_datasets(path)
+            if not found:
+                raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
+            group, ds = next(iter(found.items()))
+            analyses = analyze_dataset(ds, interval=interval)
+            labels = [
+                {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
+                for i in range(ds.sizes["net"])
+            ]
+        else:
+            analyses = [_analyze_npz(path, c=c, interval=interval)]
+            labels = [{}]
+            group = None
+        if not 0 <= net < len(analyses):
+            raise UserError(f"--net must be in 0..{len(analyses) - 1}, got {net}")
+        epochs = parse_floats("flow-epochs", flow_epochs) if flow_epochs else None
+        runs = [
+            {"net": i, **label, **a.to_dict()}
+            for i, (a, label) in enumerate(zip(analyses, labels, strict=True))
+        ]
+        counts: dict[str, int] = {}
+        for a in analyses:
+            counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
+        from . import __version__
+
+        write_json(
+            {
+                "source": str(path),
+                "group": group,
+                "ghostlearn_version": __version__,
+                "verdict_counts": counts,
+                "runs": runs,
+            },
+            folder / "analysis.json",
+        )
+        fig = plot_run(analyses[net], flow_epochs=epochs)
+        write_figure(fig, folder, stem="analysis")
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    typer.echo(f"{len(analyses)} run(s): {summary} -> {folder / 'analysis.json'}")
+
+
+def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
+    """Analyse one run stored as plain arrays in an .npz file."""
+    import numpy as np
+
+    from .analysis import analyze_run, analyze_run_lowrank
+    from .store import read_npz
+
+    arrays = read_npz(path)
+    rank_one = all(k in arrays for k in ("m", "n", "b"))
+    rank_k = all(k in arrays for k in ("M", "Nmat", "b"))
+    if not (rank_one or rank_k):
+        missing = [k for k in ("m", "n", "b") if k not in arrays]
+        raise UserError(
+            f"{path} is missing array(s) {', '.join(missing)} (rank one: m, n, b; "
+            "rank K: M, Nmat, b)"
+        )
+    first = arrays["m"] if rank_one else arrays["M"]
+    if first.ndim < 2:
+        name = "m" if rank_one else "M"
+        raise UserError(f"array {name} must have shape [snapshots, N...], got {first.shape}")
+    n_snap = first.shape[0]
+    epochs = arrays.get("epoch", np.arange(n_snap))
+    loss = arrays.get("loss")
+    loss_epochs = arrays.get("loss_epoch")
+    if loss is None:
+        if not rank_one:
+            raise UserError(f"{path} has no array loss (needed for rank-K snapshots)")
+        loss = _snapshot_loss(arrays, c=c)
+        loss_epochs = epochs
+    common = dict(
+        grad_norm=arrays.get("grad_norm"),
+        accuracy=arrays.get("accuracy"),
+        loss_epochs=loss_epochs,
+        interval=interval,
+    )
+    if rank_one:
+        return analyze_run(epochs, arrays["m"], arrays["n"], arrays["b"], loss, **common)
+    return analyze_run_lowrank(epochs, arrays["M"], arrays["Nmat"], arrays["b"], loss, **common)
+
+
+def _snapshot_loss(arrays: dict, *, c: float):
+    """The task loss of each rank-one snapshot, by simulating one trial."""
+    import jax
+    import numpy as np
+
+    from . import task
+    from .rnn import RNNConfig, simulate
+
+    for k in ("m", "n", "b"):
+        if not np.all(np.isfinite(arrays[k])):
+            raise UserError(f"array {k} must be finite")
+    cfg = RNNConfig(N=arrays["m"].shape[1])
+    params = {k: jax.numpy.asarray(arrays[k], dtype=np.float32) for k in ("m", "n", "b")}
+    out = jax.vmap(lambda p: simulate(p, cfg, c).output)(params)
+    return np.asarray(task.loss(np.asarray(out), task.targets(cfg)))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -154,3 +154,60 @@ def open_tree(path: str | os.PathLike[str]) -> xr.DataTree:
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
     return xr.open_datatree(path, engine="zarr", consolidated=False).load()
+
+
+_PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"cnumpy")
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read the arrays of an ``.npz`` (or ``.npy``) file, refusing anything pickled.
+
+    Raises:
+        ValueError: if the file is a pickle, holds object arrays, or is not NumPy data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path does not exist or is not a file: {path}")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_PICKLE_MAGIC):
+        raise ValueError(
+            f"{path} is a pickle file; ghostlearn never loads pickles (use numpy.savez)"
+        )
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise ValueError(
+                f"{path} holds pickled (object) arrays; ghostlearn never loads pickles"
+            ) from None
+        raise ValueError(f"{path} is not a NumPy .npz file: {e}") from None
+    except OSError as e:
+        raise ValueError(f"{path} is not a NumPy .npz file: {e}") from None
+    if isinstance(data, np.ndarray):  # a plain .npy
+        return {"array": data}
+    with data:
+        try:
+            return {k: np.asarray(data[k]) for k in data.files}
+        except ValueError:
+            raise ValueError(
+                f"{path} holds pickled (object) arrays; ghostlearn never loads pickles"
+            ) from None
+
+
+def find_training_datasets(path: str | os.PathLike[str]) -> dict[str, xr.Dataset]:
+    """Every training Dataset (one with snapshot variables ``snap_*``) in a zarr store.
+
+    A store written by ``ghostlearn train`` gives ``{"/": ds}``; a figure's ``data.zarr``
+    with groups gives one entry per group that holds snapshots.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"path is not a zarr store: {path}")
+    tree = open_tree(path)
+    found = {}
+    for node in tree.subtree:
+        ds = node.to_dataset()
+        if any(str(v).startswith("snap_") for v in ds.data_vars):
+            found[node.path] = ds
+    return found
