@@ -1,0 +1,26 @@
+"""Self-contained HTML reports and animations of ghostlearn results.
+
+- :func:`build_report` / :func:`write_report`: one ``report.html`` of a results folder
+  (claims table, every figure), a training store or an analysis, with an epoch slider
+  that moves over the training curves and redraws the latent flow, its fixed points and
+  ghosts and the trial's latent trajectory.
+- :func:`animate`: the same picture as a GIF (and an MP4 when ``ffmpeg`` is on PATH).
+"""
+
+from .animate import Animation as Animation
+from .animate import animate as animate
+from .data import ReportOptions as ReportOptions
+from .data import load_source as load_source
+from .html import build_report as build_report
+from .html import default_output as default_output
+from .html import write_report as write_report
+
+__all__ = [
+    "Animation",
+    "ReportOptions",
+    "animate",
+    "build_report",
+    "default_output",
+    "load_source",
+    "write_report",
+]

@@ -1,0 +1,236 @@
+"""Training as a film: the latent flow and the loss cursor, one frame per snapshot.
+
+The picture is the report's slider picture: on the left the latent flow
+``f(kappa) = -kappa + n . tanh(m kappa + b)`` with its fixed points (filled: stable, open:
+unstable) and ghosts (diamonds), and the trial's latent trajectory as dots on the flow;
+on the right the loss and the gradient norm over training with a cursor at the frame's
+epoch and the analysis' events (abrupt drop shaded, bifurcation dashed, ghost emergence
+dotted). Drawn with matplotlib's Agg backend and written by ``PillowWriter`` (GIF) and,
+when ``ffmpeg`` is on PATH, ``FFMpegWriter`` (MP4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import _validate
+from ..store import atomic_path
+from .data import _event_epochs, _events, _metric, _model_of, snapshot_frames
+
+__all__ = ["Animation", "animate"]
+
+_BLUE, _ORANGE, _GREEN, _VERM, _PURPLE = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7"
+
+
+@dataclasses.dataclass(frozen=True)
+class Animation:
+    """What :func:`animate` wrote.
+
+    Attributes:
+        gif: the GIF.
+        mp4: the MP4, or None (no ``ffmpeg`` on PATH, or not asked for).
+        n_frames: frames (one per snapshot shown).
+        epochs: ``[n_frames]`` the snapshot epoch of each frame.
+    """
+
+    gif: Path
+    mp4: Path | None
+    n_frames: int
+    epochs: np.ndarray
+
+
+def _analysis_of(ds: xr.Dataset, net: int) -> dict[str, Any] | None:
+    from ..analysis.run import analyze_dataset
+
+    try:
+        return analyze_dataset(ds, nets=[net])[0].to_dict()
+    except ValueError:
+        return None
+
+
+def _save(anim: Any, final: Path, writer: Any, dpi: int) -> None:
+    """Save through a temporary file whose suffix tells the writer the format."""
+    with atomic_path(final) as tmp:
+        named = tmp.with_name(tmp.name + final.suffix)
+        try:
+            anim.save(str(named), writer=writer, dpi=dpi)
+            os.replace(named, tmp)
+        finally:
+            if named.exists():
+                named.unlink()
+
+
+def animate(
+    ds: xr.Dataset,
+    net: int,
+    out_path: str | os.PathLike[str],
+    *,
+    max_frames: int = 120,
+    fps: float = 10.0,
+    mp4: bool | None = None,
+    analysis: dict[str, Any] | None = None,
+    n_kappa: int = 200,
+    dpi: int = 100,
+) -> Animation:
+    """Write a GIF (and an MP4) of one network's latent flow over training.
+
+    Args:
+        ds: a rank-one training Dataset with snapshots (``snap_m``, ``snap_n``, ``snap_b``).
+        net: position of the network along ``net``.
+        out_path: the GIF to write (suffix ``.gif``); the MP4 goes beside it (``.mp4``).
+        max_frames: at most about this many frames: snapshots evenly spaced (plus those
+            at the events).
+        fps: frames per second.
+        mp4: also write an MP4: True (requires ``ffmpeg``), False, or None (when
+            ``ffmpeg`` is on PATH).
+        analysis: the network's ``RunAnalysis.to_dict()`` for the event markers (computed
+            with :func:`ghostlearn.analysis.run.analyze_dataset` when None).
+        n_kappa: points of kappa on which the flow is drawn.
+        dpi: resolution of the frames (the figure is 10 x 4.4 inches).
+
+    Returns:
+        :class:`Animation`.
+
+    Raises:
+        ValueError: for a dataset without rank-one snapshots, a bad ``net``, suffix or
+            setting, or ``mp4=True`` without ``ffmpeg``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.figure import Figure
+
+    out = Path(out_path)
+    if out.suffix.lower() != ".gif":
+        raise ValueError(f"out_path must end in .gif, got {str(out)!r}")
+    _validate.at_least("max_frames", max_frames, 2)
+    _validate.positive("fps", fps)
+    _validate.at_least("dpi", dpi, 10)
+    ffmpeg = shutil.which("ffmpeg")
+    if mp4 is True and ffmpeg is None:
+        raise ValueError("mp4=True needs ffmpeg on PATH, and none was found")
+    want_mp4 = bool(ffmpeg) if mp4 is None else bool(mp4)
+    model = _model_of(ds)
+    if isinstance(net, bool) or not isinstance(net, (int, np.integer)):
+        raise ValueError(f"net must be an integer position, got {net!r}")
+    net = int(net)
+    if analysis is None and model["model"] == "rank1" and "snap_m" in ds.variables:
+        P = ds.sizes["net"]
+        if 0 <= net < P:
+            analysis = _analysis_of(ds, net)
+    events = _events(analysis)
+    fr = snapshot_frames(
+        ds, net, max_snapshots=max_frames, n_kappa=n_kappa, keep_epochs=_event_epochs(events)
+    )
+    if fr.epochs.size == 0:
+        raise ValueError(f"network {net} has no finite snapshot to draw")
+
+    epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
+    loss = _metric(ds, "loss", net)
+    grad = _metric(ds, "grad_norm", net)
+    coord = {k: ds[k].values[net].item() for k in ("seed", "lr", "c") if k in ds.coords}
+    who = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in coord.items())
+
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(1.1, 1))
+    ax_f = fig.add_subplot(grid[:, 0])
+    ax_l = fig.add_subplot(grid[0, 1])
+    ax_g = fig.add_subplot(grid[1, 1], sharex=ax_l)
+    fig.suptitle(f"network {net} ({who})" if who else f"network {net}", fontsize=11)
+
+    fmin, fmax = float(np.min(fr.flow)), float(np.max(fr.flow))
+    padf = 0.05 * (fmax - fmin or 1.0)
+    ax_f.set_xlim(fr.kappa[0], fr.kappa[-1])
+    ax_f.set_ylim(fmin - padf, fmax + padf)
+    ax_f.axhline(0, color="#444", lw=0.8)
+    thr = float(model["kappa_thr"])
+    ax_f.axvline(thr, color="#777", ls="--", lw=1, label=r"threshold $\kappa_{thr}$")
+    ax_f.set_xlabel(r"latent variable $\kappa = n\cdot x$")
+    ax_f.set_ylabel(r"$f(\kappa) = \tau\, d\kappa/dt$")
+    (flow_line,) = ax_f.plot([], [], color=_BLUE, lw=2.2, label=r"flow $f(\kappa)$")
+    traj = ax_f.scatter([], [], s=12, color=_VERM, zorder=3, label=r"trial $\kappa(t)$")
+    stable = ax_f.scatter([], [], s=55, color="black", zorder=4, label="stable fixed point")
+    unstable = ax_f.scatter(
+        [], [], s=55, facecolor="white", edgecolor="black", lw=1.5, zorder=4, label="unstable"
+    )
+    half = ax_f.scatter([], [], s=55, facecolor="#999", edgecolor="black", zorder=4)
+    ghost = ax_f.scatter(
+        [], [], s=80, marker="D", facecolor=_ORANGE, edgecolor="black", zorder=5, label="ghost"
+    )
+    ax_f.legend(loc="upper right", fontsize=7.5, framealpha=0.9)
+    title = ax_f.set_title("", fontsize=10)
+
+    cursors = []
+    for ax, y, name, color in ((ax_l, loss, "loss", _BLUE), (ax_g, grad, "gradient norm", _VERM)):
+        ax.set_ylabel(name)
+        if y is None:
+            continue
+        ok = np.isfinite(y) & (y > 0)
+        ax.plot(epochs[ok], y[ok], color=color, lw=1.1)
+        if ok.any():
+            ax.set_yscale("log")
+        for ev in events:
+            if ev["type"] == "drop":
+                ax.axvspan(ev["start"], ev["end"], color=_VERM, alpha=0.2, lw=0)
+            else:
+                bif = ev["type"] == "bifurcation"
+                ax.axvline(
+                    ev["epoch"], color=_PURPLE if bif else _GREEN, lw=1.6, ls="--" if bif else ":"
+                )
+        cursors.append(ax.axvline(epochs[0], color="black", lw=1.3))
+    ax_g.set_xlabel("epoch")
+    kinds = {e["type"] for e in events}
+    handles = []
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if "drop" in kinds:
+        handles.append(Patch(color=_VERM, alpha=0.2, label="abrupt drop"))
+    if "bifurcation" in kinds:
+        handles.append(Line2D([], [], color=_PURPLE, ls="--", label="bifurcation"))
+    if "ghost" in kinds:
+        handles.append(Line2D([], [], color=_GREEN, ls=":", label="ghost emerged"))
+    handles.append(Line2D([], [], color="black", label="frame's epoch"))
+    ax_l.legend(handles=handles, fontsize=7.5, loc="best")
+
+    def interp(s: int, k: np.ndarray) -> np.ndarray:
+        return np.interp(k, fr.kappa, fr.flow[s])
+
+    def draw(s: int) -> list[Any]:
+        flow_line.set_data(fr.kappa, fr.flow[s])
+        k = fr.trajectory[s]
+        k = k[(k >= fr.kappa[0]) & (k <= fr.kappa[-1])]
+        traj.set_offsets(np.column_stack([k, interp(s, k)]) if k.size else np.zeros((0, 2)))
+        codes = fr.fixed_stability[s]
+        for art, code in ((stable, 1), (unstable, 2), (half, 3)):
+            pts = fr.fixed_kappa[s][codes == code]
+            art.set_offsets(
+                np.column_stack([pts, np.zeros_like(pts)]) if pts.size else np.zeros((0, 2))
+            )
+        g = fr.ghost_kappa[s][np.isfinite(fr.ghost_kappa[s])]
+        ghost.set_offsets(np.column_stack([g, interp(s, g)]) if g.size else np.zeros((0, 2)))
+        for c in cursors:
+            c.set_xdata([fr.epochs[s], fr.epochs[s]])
+        title.set_text(f"latent flow at epoch {fr.epochs[s]:g}")
+        return [flow_line, traj, stable, unstable, half, ghost, title, *cursors]
+
+    anim = FuncAnimation(fig, draw, frames=range(fr.epochs.size), blit=False)
+    _save(anim, out, PillowWriter(fps=fps), dpi)
+    mp4_path = None
+    if want_mp4:
+        mp4_path = out.with_suffix(".mp4")
+        _save(
+            anim,
+            mp4_path,
+            FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"]),
+            dpi,
+        )
+    return Animation(gif=out, mp4=mp4_path, n_frames=int(fr.epochs.size), epochs=fr.epochs)

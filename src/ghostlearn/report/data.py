@@ -1,0 +1,1038 @@
+"""What a report shows, gathered from disk and reduced to a small JSON payload.
+
+Three kinds of input (see :func:`load_source`):
+
+- a **results folder** written by ``ghostlearn reproduce``: ``<out>/<fig>/summary.json``,
+  ``figure.png``, ``data.zarr`` and ``<out>/claims.json``. Every zarr group that holds a
+  rank-one training Dataset with snapshots (``snap_m``) becomes an explorable run;
+- a **training store**: a zarr of a training Dataset (``ghostlearn train`` writes
+  ``<out>/train.zarr``; the folder or the store itself may be given), with or without
+  ``snap_*`` snapshots;
+- an **analysis**: ``analysis.json`` (``RunAnalysis.to_dict()`` per network) next to a
+  training store or an ``.npz`` of snapshots; its verdicts and events are used as they are.
+
+The payload of one network (:func:`network_payload`) is what the page's epoch slider needs:
+metric curves reduced to at most ``max_points`` points (the minimum and the maximum of
+each bucket of epochs, so spikes and drops survive), at most ``max_snapshots`` snapshots
+(evenly spaced, plus the snapshots that bracket an event), the latent flow
+``f(kappa) = -kappa + n . tanh(m kappa + b)`` on ``n_kappa`` points, its fixed points and
+ghosts (:func:`ghostlearn.analysis.rank1_points`), and the trial's latent trajectory
+``kappa(t+1) = (1 - D) kappa(t) + D n . tanh(m kappa(t) + b)``, ``kappa(0) = x0 sum(n)``
+(exactly ``n . x(t)`` of the full network, :func:`latent_trajectories`). Large arrays are
+stored as little-endian base64 (float32, int32; the flow as int16 with one scale per
+network).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import __version__, _validate
+from ..store import open_zarr, read_json
+
+__all__ = [
+    "ReportOptions",
+    "ReportSource",
+    "SnapshotFrames",
+    "TrainingRun",
+    "choose_networks",
+    "envelope",
+    "latent_trajectories",
+    "load_source",
+    "network_payload",
+    "report_payload",
+    "run_payload",
+    "snapshot_frames",
+    "snapshot_subset",
+]
+
+#: Flows, fixed points and ghosts are sought on this kappa interval (the paper's).
+INTERVAL = (-15.0, 15.0)
+_FLOW_LEVELS = 32000  # int16 quantisation of the flow: |f| <= scale maps to |q| <= this
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """How much of the data a report keeps.
+
+    Attributes:
+        max_networks: networks of a run offered in the page's network menu (default 20;
+            chosen by :func:`choose_networks`).
+        nets: explicit network positions to show (overrides ``max_networks``).
+        max_snapshots: snapshots per network the epoch slider steps through.
+        n_kappa: points of kappa on which the latent flow is drawn.
+        max_points: points per metric curve (loss, accuracy, gradient norm).
+        max_figure_width: figures wider than this (pixels) are scaled down.
+    """
+
+    max_networks: int = 20
+    nets: tuple[int, ...] | None = None
+    max_snapshots: int = 150
+    n_kappa: int = 200
+    max_points: int = 1000
+    max_figure_width: int = 1600
+
+    def __post_init__(self) -> None:
+        _validate.at_least("max_networks", self.max_networks, 1)
+        _validate.at_least("max_snapshots", self.max_snapshots, 2)
+        _validate.at_least("n_kappa", self.n_kappa, 10)
+        _validate.at_least("max_points", self.max_points, 10)
+        _validate.at_least("max_figure_width", self.max_figure_width, 100)
+        if self.nets is not None:
+            nets = tuple(self.nets)
+            if not nets:
+                raise ValueError("nets must name at least one network, got ()")
+            for i in nets:
+                _validate.at_least("nets", i, 0)
+            object.__setattr__(self, "nets", nets)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainingRun:
+    """One training Dataset to explore.
+
+    Attributes:
+        label: where it came from, e.g. ``"fig3/data.zarr"`` or ``"train.zarr"``.
+        ds: the Dataset (schema of ``ENGINE_API.md``).
+        analyses: per network position, a ``RunAnalysis.to_dict()`` read from disk
+            (None: the report analyses the networks it shows itself).
+    """
+
+    label: str
+    ds: xr.Dataset
+    analyses: dict[int, dict[str, Any]] | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ReportSource:
+    """Everything a report is made of, as found on disk.
+
+    Attributes:
+        kind: ``"results"``, ``"training"`` or ``"analysis"``.
+        path: the path given.
+        title: page title.
+        experiments: per figure ``{"name", "title", "summary", "figure"}`` (figure: a PNG
+            path or None).
+        claims: rows of ``claims.json``.
+        runs: training runs to explore.
+        notes: remarks shown on the page (e.g. data without snapshots).
+    """
+
+    kind: str
+    path: Path
+    title: str
+    experiments: list[dict[str, Any]]
+    claims: list[dict[str, Any]]
+    runs: list[TrainingRun]
+    notes: list[str]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _is_zarr(p: Path) -> bool:
+    return p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zattrs"))
+
+
+def _training_groups(store: Path, *, need_snapshots: bool) -> list[str | None]:
+    """Group paths (None for the root) of ``store`` that hold a training Dataset."""
+    import zarr
+
+    try:
+        root = zarr.open_group(str(store), mode="r")
+    except Exception as err:  # noqa: BLE001 - any unreadable store is reported the same way
+        raise ValueError(f"cannot read the zarr store {str(store)!r}: {err}") from None
+    found: list[str | None] = []
+
+    def walk(group: Any, path: str | None) -> None:
+        keys = set(group.array_keys())
+        if "loss" in keys and "epoch" in keys and (not need_snapshots or "snap_m" in keys):
+            found.append(path)
+        for name, sub in group.groups():
+            walk(sub, name if path is None else f"{path}/{name}")
+
+    walk(root, None)
+    return found
+
+
+def _open_run(store: Path, group: str | None, label: str) -> TrainingRun:
+    ds = open_zarr(store, group=group)
+    return TrainingRun(label=label if group is None else f"{label}/{group}", ds=ds)
+
+
+def _experiments_of(folder: Path) -> list[dict[str, Any]]:
+    from ..experiments.base import EXPERIMENTS
+
+    names = [n for n in EXPERIMENTS if (folder / n / "summary.json").exists()]
+    names += sorted(
+        p.parent.name for p in folder.glob("*/summary.json") if p.parent.name not in EXPERIMENTS
+    )
+    out = []
+    for name in names:
+        summary = read_json(folder / name / "summary.json")
+        png = folder / name / "figure.png"
+        out.append(
+            {
+                "name": name,
+                "title": summary.get("title", name),
+                "summary": summary,
+                "figure": png if png.exists() else None,
+                "data": folder / name / "data.zarr",
+            }
+        )
+    return out
+
+
+def _claims_of(folder: Path, experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    path = folder / "claims.json"
+    if path.exists():
+        rows = read_json(path)
+        if not isinstance(rows, list):
+            raise ValueError(f"{path} must hold a list of claim rows, got {type(rows).__name__}")
+        return rows
+    from ..experiments.claims import collect_claims
+
+    return collect_claims(e["summary"] for e in experiments)
+
+
+def _load_results(folder: Path) -> ReportSource:
+    experiments = _experiments_of(folder)
+    claims = _claims_of(folder, experiments)
+    runs: list[TrainingRun] = []
+    notes: list[str] = []
+    for e in experiments:
+        store = e["data"]
+        if not _is_zarr(store):
+            continue
+        for group in _training_groups(store, need_snapshots=True):
+            runs.append(_open_run(store, group, f"{e['name']}/data.zarr"))
+    if not runs:
+        notes.append(
+            "No training run with rank-one snapshots (snap_m) was found in this folder's "
+            "data.zarr stores, so there is no interactive latent-flow explorer."
+        )
+    return ReportSource(
+        kind="results",
+        path=folder,
+        title=f"ghostlearn results: {folder.name or folder.resolve().name}",
+        experiments=experiments,
+        claims=claims,
+        runs=runs,
+        notes=notes,
+    )
+
+
+def _load_training(store: Path, label: str, extra_figure: Path | None = None) -> ReportSource:
+    groups = _training_groups(store, need_snapshots=False)
+    if not groups:
+        raise ValueError(f"{str(store)!r} holds no training Dataset (no 'loss' and 'epoch' arrays)")
+    runs = [_open_run(store, g, label) for g in groups]
+    experiments = []
+    if extra_figure is not None and extra_figure.exists():
+        experiments.append(
+            {
+                "name": extra_figure.stem,
+                "title": "Training curves",
+                "summary": {},
+                "figure": extra_figure,
+                "data": store,
+            }
+        )
+    return ReportSource(
+        kind="training",
+        path=store,
+        title=f"ghostlearn training run: {label}",
+        experiments=experiments,
+        claims=[],
+        runs=runs,
+        notes=[],
+    )
+
+
+def _dataset_from_npz(path: Path) -> xr.Dataset:
+    """A training-like Dataset from an ``.npz`` of rank-one snapshots.
+
+    Expected keys: ``snap_m, snap_n, snap_b`` (or ``m, n, b``) of shape ``[S, N]`` or
+    ``[P, S, N]``; ``snapshot`` (or ``epochs``) ``[S]``; optional ``loss``, ``accuracy``,
+    ``grad_norm`` ``[E]`` or ``[P, E]`` with ``epoch`` ``[E]`` (default ``0 .. E-1``).
+    """
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: np.asarray(z[k]) for k in z.files}
+
+    def get(*names: str) -> np.ndarray | None:
+        for n in names:
+            if n in data:
+                return data[n]
+        return None
+
+    m, n, b = get("snap_m", "m"), get("snap_n", "n"), get("snap_b", "b")
+    if m is None or n is None or b is None:
+        raise ValueError(f"{path} must hold snap_m, snap_n, snap_b (or m, n, b) arrays")
+    if m.ndim == 2:
+        m, n, b = m[None], n[None], b[None]
+    if m.ndim != 3 or n.shape != m.shape or b.shape != m.shape:
+        raise ValueError(
+            f"{path}: m, n, b must have equal shapes (S, N) or (P, S, N), got {m.shape}"
+        )
+    P, S, N = m.shape
+    snaps = get("snapshot", "epochs", "snapshot_epochs")
+    snaps = np.arange(S) if snaps is None else np.asarray(snaps).reshape(-1)
+    if snaps.size != S:
+        raise ValueError(f"{path}: snapshot must have {S} epochs, got {snaps.size}")
+    variables: dict[str, Any] = {
+        "snap_m": (("net", "snapshot", "unit"), m),
+        "snap_n": (("net", "snapshot", "unit"), n),
+        "snap_b": (("net", "snapshot", "unit"), b),
+    }
+    loss = get("loss")
+    if loss is None:
+        raise ValueError(f"{path} must hold the loss per epoch ('loss')")
+    E = np.atleast_2d(loss).shape[-1]
+    epochs = get("epoch")
+    epochs = np.arange(E) if epochs is None else np.asarray(epochs).reshape(-1)
+    for name in ("loss", "accuracy", "grad_norm"):
+        v = get(name)
+        if v is not None:
+            variables[name] = (("net", "epoch"), np.broadcast_to(np.atleast_2d(v), (P, E)))
+    return xr.Dataset(
+        variables,
+        coords={"net": np.arange(P), "snapshot": snaps, "epoch": epochs},
+        attrs={"model": {"model": "rank1", "N": int(N)}, "source": str(path)},
+    )
+
+
+def _analysis_entries(obj: Any, path: Path) -> dict[int, dict[str, Any]]:
+    """Per-network analysis dicts from an ``analysis.json`` (see :func:`load_source`)."""
+    if isinstance(obj, dict) and "verdict" in obj:
+        items: list[Any] = [obj]
+    elif isinstance(obj, dict):
+        items = next(
+            (
+                obj[k]
+                for k in ("networks", "nets", "runs", "analyses")
+                if isinstance(obj.get(k), list)
+            ),
+            None,
+        )  # type: ignore[assignment]
+        if items is None:
+            raise ValueError(
+                f"{path} must hold an analysis (a dict with 'verdict'), a list of them, or a "
+                "dict with a list under 'networks'"
+            )
+    elif isinstance(obj, list):
+        items = obj
+    else:
+        raise ValueError(f"{path} must hold a JSON object or list, got {type(obj).__name__}")
+    out: dict[int, dict[str, Any]] = {}
+    for pos, item in enumerate(items):
+        if not isinstance(item, dict) or "verdict" not in item:
+            raise ValueError(f"{path}: entry {pos} is not an analysis (no 'verdict')")
+        out[int(item.get("net", pos))] = item
+    return out
+
+
+def _beside(folder: Path) -> tuple[Path, str] | None:
+    """A training store or snapshot ``.npz`` in ``folder``: ``(path, kind)``."""
+    if _is_zarr(folder / "train.zarr"):
+        return folder / "train.zarr", "zarr"
+    for p in sorted(folder.glob("*.zarr")):
+        if _is_zarr(p) and _training_groups(p, need_snapshots=False):
+            return p, "zarr"
+    npz = sorted(folder.glob("*.npz"))
+    if npz:
+        return npz[0], "npz"
+    return None
+
+
+def _load_analysis(path: Path, data: Path | None = None) -> ReportSource:
+    entries = _analysis_entries(read_json(path), path)
+    found = _beside(path.parent) if data is None else (data, "zarr")
+    if found is None:
+        raise ValueError(
+            f"{str(path)!r} needs its training data beside it: a train.zarr (or another "
+            "training zarr store) or an .npz of snapshots in the same folder"
+        )
+    data, kind = found
+    if kind == "zarr":
+        src = _load_training(data, data.name, data.parent / "training.png")
+        run = src.runs[0]
+    else:
+        src = _load_training_npz(data)
+        run = src.runs[0]
+    runs = [dataclasses.replace(run, analyses=entries)] + list(src.runs[1:])
+    return dataclasses.replace(
+        src, kind="analysis", path=path, title=f"ghostlearn analysis: {path.name}", runs=runs
+    )
+
+
+def _load_training_npz(path: Path) -> ReportSource:
+    ds = _dataset_from_npz(path)
+    return ReportSource(
+        kind="training", path=path, title=f"ghostlearn snapshots: {path.name}", experiments=[],
+        claims=[], runs=[TrainingRun(label=path.name, ds=ds)], notes=[],
+    )  # fmt: skip
+
+
+def load_source(path: str | Path) -> ReportSource:
+    """Find out what ``path`` is and read what a report of it needs.
+
+    Args:
+        path: a results folder (``claims.json`` or ``<fig>/summary.json`` inside), a
+            training zarr store, a folder holding ``train.zarr`` (then ``analysis.json``
+            and ``training.png`` beside it are used too), an ``analysis.json`` (a
+            ``RunAnalysis.to_dict()``, a list of them, or ``{"networks": [...]}``, each
+            optionally with ``"net"``: its position) next to its training data, or an
+            ``.npz`` of snapshots.
+
+    Returns:
+        :class:`ReportSource`.
+
+    Raises:
+        ValueError: when the path does not exist or holds none of these.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"path does not exist: {str(p)!r}")
+    if p.is_file():
+        if p.suffix == ".json":
+            return _load_analysis(p)
+        if p.suffix == ".npz":
+            return _load_training_npz(p)
+        raise ValueError(
+            f"cannot make a report of the file {str(p)!r}: give a results folder, a training "
+            "store (.zarr), an analysis.json or an .npz of snapshots"
+        )
+    if _is_zarr(p):
+        if (p.parent / "analysis.json").exists():
+            return _load_analysis(p.parent / "analysis.json", p)
+        return _load_training(p, p.name, p.parent / "training.png")
+    if (p / "claims.json").exists() or any(p.glob("*/summary.json")):
+        return _load_results(p)
+    if _is_zarr(p / "train.zarr"):
+        if (p / "analysis.json").exists():
+            return _load_analysis(p / "analysis.json")
+        return _load_training(p / "train.zarr", "train.zarr", p / "training.png")
+    raise ValueError(
+        f"{str(p)!r} is neither a results folder (claims.json, <fig>/summary.json), a "
+        "training store (.zarr) nor a folder holding train.zarr"
+    )
+
+
+# --------------------------------------------------------------------------- reduction
+
+
+def envelope(x: Any, y: Any, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce a curve to at most ``max_points`` points, keeping each bucket's extremes.
+
+    The ``E`` samples are cut into ``B = max_points // 2`` buckets of ``ceil(E / B)``
+    consecutive samples; from each, the samples holding the bucket's minimum and maximum
+    (NaN ignored) are kept in their order, so narrow spikes and abrupt drops survive.
+
+    Args:
+        x: ``[E]`` abscissae (e.g. epochs), increasing.
+        y: ``[E]`` values (NaN allowed).
+        max_points: at most this many points are returned (>= 2).
+
+    Returns:
+        ``(x_kept, y_kept)``, each ``[<= max_points]``, in the order of ``x``.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y, dtype=np.float64)
+    _validate.at_least("max_points", max_points, 2)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    E = y.size
+    if E <= max_points:
+        return x, y
+    buckets = max_points // 2
+    width = -(-E // buckets)
+    buckets = -(-E // width)
+    pad = buckets * width - E
+    yp = np.concatenate([y, np.full(pad, np.nan)]).reshape(buckets, width)
+    finite = np.isfinite(yp)
+    lo = np.argmin(np.where(finite, yp, np.inf), axis=1)
+    hi = np.argmax(np.where(finite, yp, -np.inf), axis=1)
+    base = np.arange(buckets) * width
+    idx = np.unique(np.concatenate([base + lo, base + hi]))
+    idx = idx[idx < E]
+    return x[idx], y[idx]
+
+
+def snapshot_subset(
+    epochs: Any, max_snapshots: int, keep_epochs: Sequence[float] = ()
+) -> np.ndarray:
+    """Positions of at most about ``max_snapshots`` snapshots to show.
+
+    Evenly spaced positions (first and last included), plus the snapshot at or just after
+    every epoch in ``keep_epochs`` (events), so the slider can stop on them.
+
+    Args:
+        epochs: ``[S]`` increasing snapshot epochs.
+        max_snapshots: number of evenly spaced positions (>= 2).
+        keep_epochs: epochs whose snapshot must be shown too.
+
+    Returns:
+        Sorted unique positions into ``epochs``.
+    """
+    e = np.asarray(epochs, dtype=np.float64)
+    S = e.size
+    if S == 0:
+        return np.zeros(0, np.int64)
+    idx = np.unique(np.round(np.linspace(0, S - 1, min(S, max_snapshots))).astype(np.int64))
+    extra = [min(int(np.searchsorted(e, k, side="left")), S - 1) for k in keep_epochs]
+    return np.unique(np.concatenate([idx, np.asarray(extra, dtype=np.int64)]))
+
+
+def latent_trajectories(m: Any, n: Any, b: Any, *, D: float, x0: float, n_steps: int) -> np.ndarray:
+    """The rank-one latent variable over one trial, for a batch of parameters.
+
+    ``kappa(0) = x0 sum_i n_i`` and ``kappa(t+1) = (1 - D) kappa(t) + D n . tanh(m kappa(t)
+    + b)``: exactly ``n . x(t)`` of the full network started at ``x(0) = x0``.
+
+    Args:
+        m, n, b: ``[..., N]`` parameters.
+        D: Euler factor ``dt / tau``.
+        x0: initial state of every unit.
+        n_steps: steps of the trial.
+
+    Returns:
+        ``[..., n_steps + 1]`` latent trajectory (float64).
+    """
+    m = np.asarray(m, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    k = x0 * np.sum(n, axis=-1)
+    out = [k]
+    for _ in range(int(n_steps)):
+        k = (1.0 - D) * k + D * np.sum(n * np.tanh(m * k[..., None] + b), axis=-1)
+        out.append(k)
+    return np.stack(out, axis=-1)
+
+
+def _b64(a: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _sig(v: Any, digits: int = 4) -> float | None:
+    v = float(v)
+    if not math.isfinite(v):
+        return None
+    return float(f"{v:.{digits}g}")
+
+
+def _model_of(ds: xr.Dataset) -> dict[str, Any]:
+    from ..rnn import RNNConfig
+
+    attrs = ds.attrs.get("model", {})
+    if isinstance(attrs, str):
+        attrs = json.loads(attrs)
+    attrs = dict(attrs or {})
+    known = {f.name for f in dataclasses.fields(RNNConfig)}
+    kwargs = {k: v for k, v in attrs.items() if k in known}
+    if "N" not in kwargs and "unit" in ds.sizes:
+        kwargs["N"] = int(ds.sizes["unit"])
+    try:
+        cfg = RNNConfig(**kwargs)
+    except (TypeError, ValueError):
+        cfg = RNNConfig(N=int(ds.sizes.get("unit", 100)))
+    return dataclasses.asdict(cfg) | {"D": cfg.D, "n_steps": cfg.n_steps, "half": cfg.half}
+
+
+def _outcome_labels(ds: xr.Dataset) -> np.ndarray:
+    """Per network: ``'stuck'``, ``'learned'``, ``'never learned'`` or ``'diverged'``."""
+    from ..outcomes import learned, stuck
+
+    P = ds.sizes["net"]
+    labels = np.full(P, "never learned", dtype=object)
+    if "accuracy" in ds.variables:
+        acc = np.asarray(ds["accuracy"].transpose("net", "epoch").values, dtype=np.float64)
+        labels[learned(acc)] = "learned"
+        labels[stuck(acc)] = "stuck"
+    else:
+        labels[:] = "trained"
+    if "diverged" in ds.variables:
+        labels[np.asarray(ds["diverged"].values, dtype=bool)] = "diverged"
+    return labels
+
+
+def choose_networks(ds: xr.Dataset, max_networks: int) -> tuple[list[int], str]:
+    """Up to ``max_networks`` networks that mix the outcomes of a run.
+
+    Networks are grouped by outcome (``ghostlearn.outcomes``: stuck, learned and kept,
+    never learned, diverged) and taken in turn from each group, lowest position first,
+    so every outcome present is shown and the common ones most.
+
+    Returns:
+        ``(positions, explanation)``: sorted positions and one sentence for the page.
+    """
+    labels = _outcome_labels(ds)
+    P = labels.size
+    if P <= max_networks:
+        return list(range(P)), "the only network" if P == 1 else f"all {P} networks"
+    order = ("stuck", "learned", "never learned", "diverged", "trained")
+    groups = [list(np.flatnonzero(labels == g)) for g in order]
+    chosen: list[int] = []
+    while len(chosen) < max_networks:
+        progressed = False
+        for g in groups:
+            if g and len(chosen) < max_networks:
+                chosen.append(int(g.pop(0)))
+                progressed = True
+        if not progressed:
+            break
+    counts = {g: int(np.sum(labels == g)) for g in order if np.any(labels == g)}
+    shown = {g: int(np.sum(labels[chosen] == g)) for g in counts}
+    parts = ", ".join(f"{shown[g]} of {counts[g]} {g}" for g in counts)
+    return sorted(chosen), (
+        f"{len(chosen)} of {P} networks, chosen to mix the outcomes ({parts}; the first of "
+        "each outcome by position)"
+    )
+
+
+def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Drops, bifurcations (not boundary crossings) and ghost emergences, for the curves."""
+    if not analysis:
+        return []
+    out: list[dict[str, Any]] = []
+    for d in analysis.get("drops") or []:
+        out.append(
+            {
+                "type": "drop",
+                "start": _sig(d["onset_epoch"], 8),
+                "end": _sig(d["end_epoch"], 8),
+                "text": (
+                    f"abrupt drop, epochs {d['onset_epoch']:g}-{d['end_epoch']:g} "
+                    f"({d.get('size_decades') or 0:.2g} decades)"
+                ),
+            }
+        )
+    for b in analysis.get("bifurcations") or []:
+        if b.get("kind") == "boundary":
+            continue
+        k = b.get("kappa") or []
+        where = f" at kappa = {k[0]:.3g}" if k and k[0] is not None else ""
+        out.append(
+            {
+                "type": "bifurcation",
+                "epoch": _sig(b["epoch_after"], 8),
+                "start": _sig(b["epoch_before"], 8),
+                "text": (
+                    f"{b.get('kind', 'other')} bifurcation ({b.get('direction', '')}) between "
+                    f"epochs {b['epoch_before']:g} and {b['epoch_after']:g}{where}"
+                ),
+            }
+        )
+    for g in analysis.get("ghost_events") or []:
+        if g.get("kind") != "emerge":
+            continue
+        k = g.get("kappa") or []
+        where = f" at kappa = {k[0]:.3g}" if k and k[0] is not None else ""
+        out.append(
+            {
+                "type": "ghost",
+                "epoch": _sig(g["epoch_after"], 8),
+                "start": _sig(g.get("epoch_before") or g["epoch_after"], 8),
+                "text": (
+                    f"ghost emerged between epochs {g.get('epoch_before') or 0:g} and "
+                    f"{g['epoch_after']:g}{where}"
+                    + (" (remnant of a saddle-node)" if g.get("at_bifurcation") else "")
+                ),
+            }
+        )
+    return out
+
+
+def _event_epochs(events: list[dict[str, Any]]) -> list[float]:
+    keep: list[float] = []
+    for ev in events:
+        for key in ("start", "epoch", "end"):
+            if ev.get(key) is not None:
+                keep.append(float(ev[key]))
+    return keep
+
+
+def _metric(ds: xr.Dataset, name: str, net: int) -> np.ndarray | None:
+    if name not in ds.variables:
+        return None
+    return np.asarray(ds[name].isel(net=net).values, dtype=np.float64)
+
+
+def _drops_only(loss: np.ndarray, epochs: np.ndarray) -> dict[str, Any] | None:
+    """Abrupt drops of a loss curve when no snapshots allow a full analysis."""
+    from ..analysis.events import detect_abrupt_drops
+
+    ok = np.isfinite(loss)
+    if ok.sum() < 3:
+        return None
+    drops = detect_abrupt_drops(loss[ok], epochs[ok])
+    return {"drops": [d.to_dict() for d in drops]}
+
+
+def network_payload(
+    ds: xr.Dataset,
+    net: int,
+    *,
+    analysis: dict[str, Any] | None = None,
+    options: ReportOptions | None = None,
+    points: Any = None,
+    point_epochs: Any = None,
+) -> dict[str, Any]:
+    """Everything the page draws for one network (see the module docstring).
+
+    Args:
+        ds: a training Dataset.
+        net: position along ``net``.
+        analysis: the network's ``RunAnalysis.to_dict()`` (events and verdict), or None.
+        options: :class:`ReportOptions`.
+        points: optional :class:`~ghostlearn.analysis.points.FlowPoints` ``[S']`` already
+            found at the snapshot epochs ``point_epochs`` ``[S']`` (reused, not recomputed).
+        point_epochs: see ``points``.
+
+    Returns:
+        A JSON-compatible dict.
+    """
+    opts = options or ReportOptions()
+    model = _model_of(ds)
+    P = ds.sizes["net"]
+    if not 0 <= net < P:
+        raise ValueError(f"net must be a position in 0..{P - 1}, got {net}")
+    epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
+    coord = {k: ds[k].values[net].item() for k in ("seed", "lr", "c") if k in ds.coords}
+    out: dict[str, Any] = {
+        "net": int(net),
+        "seed": coord.get("seed"),
+        "lr": _sig(coord["lr"], 6) if "lr" in coord else None,
+        "c": _sig(coord["c"], 6) if "c" in coord else None,
+        "notes": [],
+    }
+    curves: dict[str, Any] = {}
+    metrics: dict[str, np.ndarray] = {}
+    for name in ("loss", "accuracy", "grad_norm"):
+        y = _metric(ds, name, net)
+        if y is None:
+            continue
+        metrics[name] = y
+        xs, ys = envelope(epochs, y, opts.max_points)
+        curves[name] = {"x": _b64(xs, "<i4"), "y": _b64(ys, "<f4"), "n": int(xs.size)}
+    out["curves"] = curves
+    out["n_epochs"] = int(epochs.size)
+
+    if analysis is None and "loss" in metrics:
+        analysis = _drops_only(metrics["loss"], epochs)
+    events = _events(analysis)
+    out["events"] = events
+    verdict = (analysis or {}).get("verdict") or {}
+    out["verdict"] = verdict.get("label")
+    out["reason"] = verdict.get("reason")
+
+    has_snaps = "snap_m" in ds.variables and ds.sizes.get("snapshot", 0) > 0
+    if model["model"] != "rank1" or not has_snaps:
+        # No flow to draw: the slider steps through evenly spaced epochs instead.
+        pos = snapshot_subset(epochs, opts.max_snapshots)
+        out["snap"] = {"has_flow": False, "epoch": [float(e) for e in epochs[pos]]}
+        out["snap"] |= _metrics_at(metrics, epochs, epochs[pos])
+        out["notes"].append(
+            "No latent flow: "
+            + (
+                "the training data holds no snapshots (train with snapshot_every > 0)."
+                if model["model"] == "rank1"
+                else f"the flow is drawn for rank-one networks only (this is {model['model']})."
+            )
+        )
+        return out
+
+    frames = snapshot_frames(
+        ds,
+        net,
+        max_snapshots=opts.max_snapshots,
+        n_kappa=opts.n_kappa,
+        keep_epochs=_event_epochs(events),
+        points=points,
+        point_epochs=point_epochs,
+    )
+    out["notes"] += frames.notes
+    if frames.epochs.size == 0:
+        out["snap"] = {"has_flow": False, "epoch": []}
+        return out
+    se = frames.epochs
+    fixed = [
+        [[_sig(k, 5), int(c)] for k, c in zip(fk, fs, strict=True) if c > 0]
+        for fk, fs in zip(frames.fixed_kappa, frames.fixed_stability, strict=True)
+    ]
+    ghosts = [
+        [[_sig(k, 5), _sig(d, 3)] for k, d in zip(gk, gd, strict=True) if np.isfinite(k)]
+        for gk, gd in zip(frames.ghost_kappa, frames.ghost_depth, strict=True)
+    ]
+    scale = float(np.max(np.abs(frames.flow))) or 1.0
+    q = np.round(frames.flow / scale * _FLOW_LEVELS).astype(np.int16)
+    out["snap"] = {
+        "has_flow": True,
+        "epoch": [float(e) for e in se],
+        "n_total": frames.n_total,
+        "kappa": {
+            "lo": float(frames.kappa[0]),
+            "hi": float(frames.kappa[-1]),
+            "n": int(frames.kappa.size),
+        },
+        "flow": _b64(q, "<i2"),
+        "flow_scale": scale / _FLOW_LEVELS,
+        "fixed": fixed,
+        "ghosts": ghosts,
+        "traj": _b64(frames.trajectory, "<f4"),
+        "traj_len": int(frames.trajectory.shape[1]),
+    } | _metrics_at(metrics, epochs, se)
+    return out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SnapshotFrames:
+    """The latent picture of one network at a subset of its snapshots.
+
+    Attributes:
+        epochs: ``[S]`` snapshot epochs shown.
+        n_total: snapshots recorded (with finite parameters).
+        kappa: ``[G]`` points of kappa where the flow is evaluated (the display window).
+        flow: ``[S, G]`` ``f(kappa)``.
+        fixed_kappa, fixed_stability: ``[S, F]`` fixed points (NaN / 0 pads; codes of
+            :data:`ghostlearn.analysis.points.STABILITY_CODES`).
+        ghost_kappa, ghost_depth: ``[S, H]`` ghosts (NaN pads).
+        trajectory: ``[S, n_steps + 1]`` the trial's latent trajectory.
+        notes: remarks (omitted snapshots).
+    """
+
+    epochs: np.ndarray
+    n_total: int
+    kappa: np.ndarray
+    flow: np.ndarray
+    fixed_kappa: np.ndarray
+    fixed_stability: np.ndarray
+    ghost_kappa: np.ndarray
+    ghost_depth: np.ndarray
+    trajectory: np.ndarray
+    notes: list[str]
+
+
+def snapshot_frames(
+    ds: xr.Dataset,
+    net: int,
+    *,
+    max_snapshots: int = 150,
+    n_kappa: int = 200,
+    keep_epochs: Sequence[float] = (),
+    points: Any = None,
+    point_epochs: Any = None,
+) -> SnapshotFrames:
+    """Flows, fixed points, ghosts and trial trajectories of one rank-one network.
+
+    Snapshots with non-finite parameters are skipped; at most about ``max_snapshots`` are
+    kept (:func:`snapshot_subset`, with ``keep_epochs``). The flow window covers the
+    trajectories, the points and the readout threshold, padded (15 %, at least 0.5 and a
+    width of 4), inside [-15, 15].
+
+    Args:
+        ds: a rank-one training Dataset with ``snap_m``, ``snap_n``, ``snap_b``.
+        net: position along ``net``.
+        max_snapshots, n_kappa: sizes (see :class:`ReportOptions`).
+        keep_epochs: epochs whose snapshots must be kept (events).
+        points, point_epochs: optional points already found at those snapshot epochs.
+
+    Returns:
+        :class:`SnapshotFrames`.
+
+    Raises:
+        ValueError: when the Dataset has no rank-one snapshots or ``net`` is out of range.
+    """
+    from ..analysis.flows import rank1_flow
+    from ..analysis.points import rank1_points
+
+    model = _model_of(ds)
+    if model["model"] != "rank1" or "snap_m" not in ds.variables:
+        raise ValueError(
+            "the dataset has no rank-one snapshots (snap_m); train a rank-one model with "
+            "snapshot_every > 0"
+        )
+    P = ds.sizes["net"]
+    if not 0 <= net < P:
+        raise ValueError(f"net must be a position in 0..{P - 1}, got {net}")
+    notes: list[str] = []
+    snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
+
+    def arr(name: str) -> np.ndarray:
+        v = ds[name].isel(net=net).transpose("snapshot", "unit").values
+        return np.asarray(v, dtype=np.float64)
+
+    m, n, b = arr("snap_m"), arr("snap_n"), arr("snap_b")
+    finite = np.all(np.isfinite(m), 1) & np.all(np.isfinite(n), 1) & np.all(np.isfinite(b), 1)
+    valid = np.flatnonzero(finite)
+    if valid.size < snap_epochs.size:
+        notes.append(
+            f"{snap_epochs.size - valid.size} snapshot(s) with non-finite parameters omitted."
+        )
+    if valid.size == 0:
+        notes.append("No finite snapshot: the network diverged before its first one.")
+        empty = np.zeros((0, 0))
+        return SnapshotFrames(
+            epochs=np.zeros(0), n_total=0, kappa=np.zeros(0), flow=empty, fixed_kappa=empty,
+            fixed_stability=empty.astype(np.int8), ghost_kappa=empty, ghost_depth=empty,
+            trajectory=empty, notes=notes,
+        )  # fmt: skip
+    sub = valid[snapshot_subset(snap_epochs[valid], max_snapshots, keep_epochs)]
+    se = snap_epochs[sub]
+    m, n, b = m[sub], n[sub], b[sub]
+
+    fp, rows = None, np.arange(se.size)
+    if points is not None and point_epochs is not None:
+        pe = np.asarray(point_epochs, dtype=np.float64)
+        where = np.searchsorted(pe, se)
+        if pe.size and np.all(where < pe.size) and np.all(pe[np.minimum(where, pe.size - 1)] == se):
+            fp, rows = points, where
+    if fp is None:
+        fp = rank1_points(m, n, b, interval=INTERVAL, tau=float(model["tau"]))
+    fk = np.asarray(fp.fixed_kappa)[rows]
+    fs = np.asarray(fp.fixed_stability)[rows]
+    gk = np.asarray(fp.ghost_kappa)[rows]
+    gd = np.asarray(fp.ghost_depth)[rows]
+    traj = latent_trajectories(
+        m, n, b, D=float(model["D"]), x0=float(model["x0"]), n_steps=int(model["n_steps"])
+    )
+
+    pool = [traj.ravel(), np.array([float(model["kappa_thr"])]), fk.ravel(), gk.ravel()]
+    vals = np.concatenate(pool)
+    vals = vals[np.isfinite(vals)]
+    lo, hi = float(vals.min()), float(vals.max())
+    pad = max(0.15 * (hi - lo), 0.5)
+    lo, hi = lo - pad, hi + pad
+    if hi - lo < 4.0:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - 2.0, mid + 2.0
+    lo, hi = max(lo, INTERVAL[0]), min(hi, INTERVAL[1])
+    kgrid = np.linspace(lo, hi, n_kappa)
+    return SnapshotFrames(
+        epochs=se,
+        n_total=int(valid.size),
+        kappa=kgrid,
+        flow=rank1_flow(kgrid, m, n, b),
+        fixed_kappa=fk,
+        fixed_stability=fs,
+        ghost_kappa=gk,
+        ghost_depth=gd,
+        trajectory=traj,
+        notes=notes,
+    )
+
+
+def _metrics_at(
+    metrics: dict[str, np.ndarray], epochs: np.ndarray, at: np.ndarray
+) -> dict[str, list[float | None]]:
+    """Metric values at the epochs ``at`` (the nearest recorded epoch at or before)."""
+    pos = np.clip(np.searchsorted(epochs, at, side="right") - 1, 0, epochs.size - 1)
+    return {f"at_{k}": [_sig(v) for v in y[pos]] for k, y in metrics.items()}
+
+
+def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[str, Any]:
+    """The payload of one training run: its chosen networks, their data, the run's config.
+
+    Networks without a stored analysis are analysed here with
+    :func:`ghostlearn.analysis.run.analyze_dataset` (all their snapshots, default
+    settings) when the run is rank one with snapshots.
+    """
+    opts = options or ReportOptions()
+    ds = run.ds
+    P = ds.sizes["net"]
+    if opts.nets is not None:
+        bad = [i for i in opts.nets if i >= P]
+        if bad:
+            raise ValueError(f"nets must be positions in 0..{P - 1}, got {bad[0]}")
+        nets, selection = sorted(set(opts.nets)), f"{len(set(opts.nets))} of {P} networks, as asked"
+    else:
+        nets, selection = choose_networks(ds, opts.max_networks)
+    model = _model_of(ds)
+    outcomes = _outcome_labels(ds)
+    analyses: dict[int, dict[str, Any]] = dict(run.analyses or {})
+    found: dict[int, Any] = {}
+    notes: list[str] = []
+    todo = [i for i in nets if i not in analyses]
+    if todo and model["model"] == "rank1" and "snap_m" in ds.variables:
+        from ..analysis.run import analyze_dataset
+
+        for i, res in zip(todo, _analyze(analyze_dataset, ds, todo, notes), strict=True):
+            if res is not None:
+                analyses[i] = res.to_dict()
+                found[i] = res
+    payload_nets = []
+    for i in nets:
+        res = found.get(i)
+        p = network_payload(
+            ds,
+            i,
+            analysis=analyses.get(i),
+            options=opts,
+            points=None if res is None else res.points,
+            point_epochs=None if res is None else res.snapshot_epochs,
+        )
+        p["outcome"] = str(outcomes[i])
+        payload_nets.append(p)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[str(o)] = counts.get(str(o), 0) + 1
+    attrs = ds.attrs
+    return {
+        "label": run.label,
+        "model": model,
+        "train": _jsonable(attrs.get("train", {})),
+        "config": _jsonable(attrs.get("config", {})),
+        "version": attrs.get("ghostlearn_version"),
+        "n_nets": int(P),
+        "n_epochs": int(ds.sizes.get("epoch", 0)),
+        "n_snapshots": int(ds.sizes.get("snapshot", 0)) if "snap_m" in ds.variables else 0,
+        "selection": selection,
+        "outcomes": counts,
+        "analysis_source": "stored" if run.analyses else "computed for this report",
+        "notes": notes,
+        "nets": payload_nets,
+    }
+
+
+def _analyze(analyze_dataset: Any, ds: xr.Dataset, nets: list[int], notes: list[str]) -> list[Any]:
+    """Analyse ``nets`` together; a network the analysis rejects is analysed alone or skipped."""
+    try:
+        return list(analyze_dataset(ds, nets=nets))
+    except ValueError:
+        out = []
+        for i in nets:
+            try:
+                out.append(analyze_dataset(ds, nets=[i])[0])
+            except ValueError as err:
+                notes.append(f"network {i}: not analysed ({err})")
+                out.append(None)
+        return out
+
+
+def _jsonable(x: Any) -> Any:
+    from ..store import to_jsonable
+
+    if isinstance(x, str):
+        try:
+            return json.loads(x)
+        except ValueError:
+            return x
+    return to_jsonable(x)
+
+
+def report_payload(source: ReportSource, options: ReportOptions | None = None) -> dict[str, Any]:
+    """The JSON payload of the page's interactive part for every run of ``source``."""
+    opts = options or ReportOptions()
+    return {
+        "ghostlearn_version": __version__,
+        "limits": dataclasses.asdict(opts),
+        "runs": [run_payload(r, opts) for r in source.runs],
+    }

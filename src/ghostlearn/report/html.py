@@ -1,0 +1,248 @@
+"""The report page: one self-contained HTML file.
+
+Everything is inlined: figures as base64 PNG data URIs, the style sheet, the data (a JSON
+payload, :mod:`ghostlearn.report.data`) and the plain JavaScript that draws the training
+explorer as inline SVG. The page fetches nothing, so it opens offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..store import write_text
+from .data import ReportOptions, ReportSource, load_source, report_payload
+
+__all__ = ["build_report", "default_output", "render_report", "write_report"]
+
+
+def _template() -> str:
+    return resources.files("ghostlearn.report").joinpath("template.html").read_text("utf-8")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _png_data_uri(path: Path, max_width: int) -> str:
+    """The PNG at ``path`` as a data URI, scaled down to ``max_width`` pixels if wider."""
+    from PIL import Image
+
+    raw = path.read_bytes()
+    with Image.open(io.BytesIO(raw)) as im:
+        if im.width > max_width:
+            h = max(1, round(im.height * max_width / im.width))
+            small = im.convert("RGBA" if "A" in im.getbands() else "RGB").resize(
+                (max_width, h), Image.Resampling.LANCZOS
+            )
+            buf = io.BytesIO()
+            small.save(buf, format="PNG", optimize=True)
+            raw = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
+
+
+def _claims_html(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    n_ok = sum(r.get("verdict") == "reproduced" or r.get("reproduced") is True for r in rows)
+    out = [
+        '<section id="claims"><h2>Claims of the paper</h2>',
+        f"<p>{n_ok} of {len(rows)} claims reproduced.</p>",
+        '<table class="claims"><thead><tr><th>figure</th><th>claim</th><th>paper</th>'
+        "<th>ghostlearn</th><th>verdict</th><th>note</th></tr></thead><tbody>",
+    ]
+    for r in rows:
+        ok = r.get("verdict") == "reproduced" or r.get("reproduced") is True
+        verdict = r.get("verdict") or ("reproduced" if ok else "differs")
+        fig = _esc(r.get("figure", ""))
+        out.append(
+            "<tr>"
+            f'<td><a href="#fig-{fig}">{fig}</a></td>'
+            f"<td>{_esc(_cell(r.get('claim')))}</td>"
+            f'<td class="num">{_esc(_cell(r.get("paper")))}</td>'
+            f'<td class="num">{_esc(_cell(r.get("measured")))}</td>'
+            f'<td class="{"ok" if ok else "bad"}">{"&#10003; " if ok else "&#10007; "}{_esc(verdict)}</td>'
+            f"<td>{_esc(_cell(r.get('note')))}</td>"
+            "</tr>"
+        )
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
+
+
+def _json_block(obj: Any) -> str:
+    return _esc(json.dumps(obj, indent=2, default=str))
+
+
+def _details(title: str, obj: Any) -> str:
+    return f"<details><summary>{_esc(title)}</summary><pre>{_json_block(obj)}</pre></details>"
+
+
+def _figures_html(source: ReportSource, opts: ReportOptions) -> str:
+    exps = source.experiments
+    if not exps:
+        return ""
+    out = ['<section id="figures"><h2>Figures</h2>']
+    for e in exps:
+        name = _esc(e["name"])
+        s = e.get("summary") or {}
+        out.append(f'<figure class="fig" id="fig-{name}"><h3>{_esc(e["title"])}'
+                   f' <span class="small">({name})</span></h3>')  # fmt: skip
+        if e.get("figure") is not None:
+            uri = _png_data_uri(Path(e["figure"]), opts.max_figure_width)
+            out.append(f'<img src="{uri}" alt="{_esc(e["title"])}">')
+        else:
+            out.append('<p class="note">No figure.png in this folder.</p>')
+        caption = []
+        for key, fmt in (("fidelity", "fidelity {}"), ("wall_time_s", "computed in {:.1f} s"),
+                         ("ghostlearn_version", "ghostlearn {}")):  # fmt: skip
+            if s.get(key) is not None:
+                caption.append(fmt.format(s[key]))
+        if caption:
+            out.append(f"<figcaption>{_esc(', '.join(caption))}</figcaption>")
+        if s.get("config") is not None:
+            out.append(_details("configuration", s["config"]))
+        skip = ("config", "claims", "title", "experiment")
+        measured = {k: v for k, v in s.items() if k not in skip}
+        if measured:
+            out.append(_details("summary (measured values)", measured))
+        out.append("</figure>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _config_html(payload: dict[str, Any]) -> str:
+    runs = payload["runs"]
+    if not runs:
+        return ""
+    out = ['<section id="config"><h2>Training configuration</h2>']
+    for r in runs:
+        out.append(f"<h3>{_esc(r['label'])}</h3>")
+        out.append(
+            f"<p>{r['n_nets']} networks &times; {r['n_epochs']} epochs; trained with ghostlearn "
+            f"{_esc(r.get('version') or 'unknown')}. Outcomes: "
+            + _esc(", ".join(f"{v} {k}" for k, v in r["outcomes"].items()))
+            + ".</p>"
+        )
+        cfg = {"model": r["model"], "train": r["train"]}
+        if r.get("config"):
+            cfg["experiment config"] = r["config"]
+        out.append(f"<pre>{_json_block(cfg)}</pre>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _reduction_text(payload: dict[str, Any], opts: ReportOptions) -> str:
+    return (
+        "To keep this page small and fast, the data are reduced: every metric curve is drawn "
+        f"from at most {opts.max_points} points (the minimum and the maximum of each bucket of "
+        f"epochs, so spikes and drops survive); the slider steps through at most about "
+        f"{opts.max_snapshots} snapshots per network (evenly spaced, plus the snapshots at the "
+        f"events) out of those recorded; the flow is drawn on {opts.n_kappa} points of \u03ba "
+        "(fixed points and ghosts are found exactly, on [-15, 15]); at most "
+        f"{opts.max_networks if opts.nets is None else len(opts.nets)} networks per run are "
+        "offered (see the line above the controls). The full data stay in the store."
+    )
+
+
+def render_report(source: ReportSource, options: ReportOptions | None = None) -> str:
+    """The HTML page of a :class:`~ghostlearn.report.data.ReportSource`."""
+    opts = options or ReportOptions()
+    payload = report_payload(source, opts)
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = ['<a href="#claims">claims</a>'] if source.claims else []
+    if payload["runs"]:
+        nav.append('<a href="#explorer">training explorer</a>')
+    if source.experiments:
+        nav.append('<a href="#figures">figures</a>')
+    if payload["runs"]:
+        nav.append('<a href="#config">configuration</a>')
+    top = [
+        f"<header><h1>{_esc(source.title)}</h1>",
+        f'<p class="meta">Made by ghostlearn {_esc(__version__)} on {when} from '
+        f"<code>{_esc(source.path)}</code>.</p>",
+        f"<nav>{' '.join(nav)}</nav></header>",
+    ]
+    for note in source.notes:
+        top.append(f'<p class="note">{_esc(note)}</p>')
+    top.append(_claims_html(source.claims))
+    bottom = _figures_html(source, opts) + "\n" + _config_html(payload)
+    data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    page = _template()
+    for key, value in (
+        ("{{TITLE}}", _esc(source.title)),
+        ("{{VERSION}}", _esc(__version__)),
+        ("{{TOP}}", "\n".join(top)),
+        ("{{EXPLORER_HIDDEN}}", "" if payload["runs"] else "hidden"),
+        ("{{REDUCTION}}", _esc(_reduction_text(payload, opts))),
+        ("{{BOTTOM}}", bottom),
+        ("{{PAYLOAD}}", data),
+    ):
+        page = page.replace(key, value, 1)
+    return page
+
+
+def build_report(path: str | Path, *, options: ReportOptions | None = None) -> str:
+    """The report of ``path`` as HTML text.
+
+    Args:
+        path: a results folder, a training store, a folder holding ``train.zarr``, an
+            ``analysis.json`` next to its training data, or an ``.npz`` of snapshots (see
+            :func:`ghostlearn.report.data.load_source`).
+        options: how much data to keep (:class:`~ghostlearn.report.data.ReportOptions`).
+
+    Returns:
+        The page, self-contained (no network access needed to view it).
+
+    Raises:
+        ValueError: when ``path`` is none of the above.
+    """
+    return render_report(load_source(path), options)
+
+
+def default_output(path: str | Path) -> Path:
+    """Where :func:`write_report` puts the page by default: ``report.html`` in the folder
+    of a results folder, beside a store or file otherwise."""
+    p = Path(path)
+    if p.is_dir() and not (p / "zarr.json").exists() and not (p / ".zgroup").exists():
+        return p / "report.html"
+    return p.parent / "report.html"
+
+
+def write_report(
+    path: str | Path, out: str | Path | None = None, *, options: ReportOptions | None = None
+) -> Path:
+    """Write the report of ``path`` atomically and return where it went.
+
+    Args:
+        path: as in :func:`build_report`.
+        out: the HTML file to write (default :func:`default_output` of ``path``).
+        options: as in :func:`build_report`.
+
+    Returns:
+        The path of the written page.
+    """
+    text = build_report(path, options=options)
+    target = default_output(path) if out is None else Path(out)
+    if target.is_dir():
+        target = target / "report.html"
+    return write_text(text, target)
