@@ -15,6 +15,7 @@ from ghostlearn.sweep import (
     ProcessPool,
     open_sweep,
     parse_spec,
+    plan_sweep,
     run_batch,
     run_sweep,
     sweep_status,
@@ -72,9 +73,10 @@ def test_process_pool_matches_in_process_despite_a_killed_worker(tmp_path, refer
 
 
 def test_process_pool_gives_up_on_a_batch_that_always_kills_its_worker(tmp_path):
-    fn = functools.partial(crash_always, victim="b00002")
-    with pytest.raises(RuntimeError, match="batch b00002 lost its worker 2 times"):
-        run_sweep(SPEC, tmp_path / "s", backend=ProcessPool(2, retries=1), batch_fn=fn)
+    fn = functools.partial(crash_always, victim="b00000")
+    with pytest.raises(RuntimeError, match=r"batch b00000 lost its worker 2 times \(retries=1\)"):
+        run_sweep(SPEC, tmp_path / "s", backend=ProcessPool(1, retries=1), batch_fn=fn)
+    assert sweep_status(tmp_path / "s").batches_done == 0
 
 
 def crash_always(batch, progress=None, *, victim):
@@ -142,8 +144,24 @@ def test_missing_dask_is_a_clear_import_error(monkeypatch, tmp_path):
     assert not (tmp_path / "s").exists()
 
 
-def test_worker_environment_asks_for_one_core():
+def devices_seen(batch, progress=None):
+    import jax
+
+    return len(jax.devices()), os.environ["XLA_FLAGS"]
+
+
+def test_pool_workers_see_one_jax_device(monkeypatch):
+    # Even when this process asks XLA for two host devices, a worker gets one.
+    monkeypatch.setenv(
+        "XLA_FLAGS", "--xla_force_host_platform_device_count=2 --xla_dump_hlo_as_text=false"
+    )
     env = worker_environment()
-    assert "--xla_force_host_platform_device_count=1" in env["XLA_FLAGS"]
-    assert env["XLA_FLAGS"].count("device_count") == 1
-    assert env["OMP_NUM_THREADS"] == "1"
+    assert env["XLA_FLAGS"].split() == [
+        "--xla_dump_hlo_as_text=false",
+        "--xla_force_host_platform_device_count=1",
+        "--xla_cpu_multi_thread_eigen=false",
+    ]
+    assert env["JAX_NUM_CPU_DEVICES"] == env["OMP_NUM_THREADS"] == "1"
+    with ProcessPool(1) as pool:
+        [(_, (n_devices, flags))] = list(pool.imap(devices_seen, plan_sweep(SPEC).batches[:1]))
+    assert n_devices == 1 and flags == env["XLA_FLAGS"]

@@ -177,6 +177,20 @@ def test_bad_store_paths_are_refused(tmp_path):
         sweep_status(tmp_path / "missing")
 
 
+def test_one_writer_at_a_time(reference):
+    with SweepStore(reference).lock():
+        with pytest.raises(ValueError, match=r"is being run by process \d+ on "):
+            run_sweep(tiny(), reference)
+
+
+def test_leftovers_of_a_killed_creation_are_removed(tmp_path):
+    stale = tmp_path / ".s.tmp-0badf00d"
+    stale.mkdir()
+    (stale / "zarr.json").write_text("{")
+    run_sweep(tiny(), tmp_path / "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
 def test_write_batch_checks_the_cells(tmp_path, reference):
     store = SweepStore(reference)
     batch = store.plan.batches[0]

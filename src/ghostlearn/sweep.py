@@ -217,8 +217,9 @@ def run_sweep(
     Order of work: the spec is planned and checked against an existing store and the
     backend is started (a bad spec, a store of a different spec or a scheduler that does
     not answer raise here, before anything is written); then the store is created or
-    opened, temporaries of a killed run are removed, and each remaining batch is computed
-    by ``batch_fn`` on the backend and written atomically by this process.
+    opened and held (a second process running the same store is refused), temporaries of
+    a killed run are removed, and each remaining batch is computed by ``batch_fn`` on the
+    backend and written atomically by this process.
 
     Args:
         spec: a spec, a plan, or the path of a TOML spec.
@@ -236,28 +237,36 @@ def run_sweep(
 
     Raises:
         ValueError: bad spec, a store of a different spec, a scheduler that does not
-            answer; nothing is written then.
+            answer (nothing is written then); the store is being run by another process.
     """
     plan = _as_plan(spec, batch_size)
     SweepStore.check(store, plan.spec)
     backend = backend if backend is not None else InProcess()
     with backend:
         sweep = SweepStore.open_or_create(store, plan)
-        sweep.clean_temporaries()
-        done = sweep.completed()
-        todo = [b for b in plan.batches if b.name not in done]
-        tracker = _Tracker(plan, done, progress)
-        tracker.emit()
-        started = {b.index: time.perf_counter() for b in todo}
-        for batch, data in backend.imap(batch_fn, todo, tracker.partial):
-            sweep.write_batch(
-                batch,
-                data,
-                seconds=time.perf_counter() - started[batch.index],
-                backend=backend.name,
-            )
-            tracker.finished(batch)
+        with sweep.lock():
+            _run(plan, sweep, backend, progress, batch_fn)
     return sweep.status()
+
+
+def _run(
+    plan: SweepPlan,
+    sweep: SweepStore,
+    backend: Backend,
+    progress: Callable[[SweepProgress], None] | None,
+    batch_fn: Callable[..., xr.Dataset],
+) -> None:
+    """Compute the batches not yet in ``sweep`` and write each as it arrives."""
+    sweep.clean_temporaries()
+    done = sweep.completed()
+    todo = [b for b in plan.batches if b.name not in done]
+    tracker = _Tracker(plan, done, progress)
+    tracker.emit()
+    started = {b.index: time.perf_counter() for b in todo}
+    for batch, data in backend.imap(batch_fn, todo, tracker.partial):
+        seconds = time.perf_counter() - started[batch.index]
+        sweep.write_batch(batch, data, seconds=seconds, backend=backend.name)
+        tracker.finished(batch)
 
 
 # --------------------------------------------------------------------------- estimate

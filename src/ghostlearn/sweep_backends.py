@@ -89,7 +89,6 @@ class InProcess:
     """
 
     name = "in-process"
-    workers = 1
 
     def __enter__(self) -> InProcess:
         return self
@@ -150,10 +149,15 @@ class ProcessPool:
         self._pool = self._new_pool()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if exc_type is not None:
+            # Interrupted (Ctrl-C, a failed write): do not wait for the running batches.
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
+        self._pool = None
 
     def imap(
         self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
@@ -257,12 +261,6 @@ class Dask:
         self.connect_timeout = float(connect_timeout)
         self._client: Any = None
         self._cluster: Any = None
-
-    @property
-    def workers(self) -> int:
-        if self._client is not None:
-            return max(1, len(self._client.scheduler_info()["workers"]))
-        return self.local_workers or 1
 
     def __enter__(self) -> Dask:
         distributed = _import_distributed()

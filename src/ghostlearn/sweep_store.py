@@ -22,10 +22,13 @@ write), the subgroups win.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import os
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,15 +121,22 @@ class SweepStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        record = _read_root_attrs(self.path)
-        try:
-            self.spec = parse_spec(record["spec"])
-        except (KeyError, ValueError) as e:
-            raise ValueError(
-                f"the spec stored in {str(self.path)!r} is not valid now: {e}"
-            ) from None
-        self.version = str(record.get("ghostlearn_version", "unknown"))
+        self._root = _read_root_attrs(self.path)
+        self.version = str(self._root.get("ghostlearn_version", "unknown"))
+        self._spec: SweepSpec | None = None
         self._plan: SweepPlan | None = None
+
+    @property
+    def spec(self) -> SweepSpec:
+        """The spec the store was created for."""
+        if self._spec is None:
+            try:
+                self._spec = parse_spec(self._root["spec"])
+            except (KeyError, ValueError) as e:
+                raise ValueError(
+                    f"the spec stored in {str(self.path)!r} is not valid now: {e}"
+                ) from None
+        return self._spec
 
     @property
     def plan(self) -> SweepPlan:
@@ -190,10 +200,47 @@ class SweepStore:
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike[str], plan: SweepPlan) -> SweepStore:
-        """Open the store of ``plan`` at ``path``, creating it if needed."""
+        """Open the store of ``plan`` at ``path``, creating it if needed (and removing
+        what a run killed while creating it left beside it)."""
+        path = Path(path)
         if cls.check(path, plan.spec):
             return cls(path)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         return cls.create(path, plan)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store for writing; a second writer gets a ValueError.
+
+        An advisory ``flock`` on ``STORE/.lock``: the system releases it when the holder
+        exits, however it exits (``kill -9`` included), so a killed run never blocks the
+        next one. (No lock where ``fcntl`` is missing.)
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        path = self.path / ".lock"
+        with open(path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise ValueError(
+                    f"the sweep in {str(self.path)!r} is being run by {holder}; "
+                    "wait for it to finish or stop it"
+                ) from None
+            try:
+                f.seek(0)
+                f.truncate()
+                f.write(f"process {os.getpid()} on {socket.gethostname()}")
+                f.flush()
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     # ------------------------------------------------------------------ batches
 
@@ -286,7 +333,7 @@ class SweepStore:
         nets = {b["name"]: (int(b["nets"]), int(b["nets"]) * int(b["epochs"])) for b in table}
         return SweepStatus(
             path=str(self.path),
-            name=self.spec.name,
+            name=str(manifest.get("name", "")),
             batches_done=len(done & set(nets)),
             batches_total=len(nets),
             nets_done=sum(nets[n][0] for n in done if n in nets),
