@@ -165,7 +165,7 @@ def animate(
     ghost = ax_f.scatter(
         [], [], s=80, marker="D", facecolor=_ORANGE, edgecolor="black", zorder=5, label="ghost"
     )
-    ax_f.legend(loc="upper right", fontsize=7.5, framealpha=0.9)
+    ax_f.legend(loc="lower left", fontsize=7.5, framealpha=0.9)
     title = ax_f.set_title("", fontsize=10)
 
     cursors = []
@@ -199,7 +199,7 @@ def animate(
     if "ghost" in kinds:
         handles.append(Line2D([], [], color=_GREEN, ls=":", label="ghost emerged"))
     handles.append(Line2D([], [], color="black", label="frame's epoch"))
-    ax_l.legend(handles=handles, fontsize=7.5, loc="best")
+    ax_l.legend(handles=handles, fontsize=7.5, loc="lower left")
 
     def interp(s: int, k: np.ndarray) -> np.ndarray:
         return np.interp(k, fr.kappa, fr.flow[s])
@@ -222,6 +222,14 @@ def animate(
         title.set_text(f"latent flow at epoch {fr.epochs[s]:g}")
         return [flow_line, traj, stable, unstable, half, ghost, title, *cursors]
 
+    # Lay the figure out once, on the first frame, then freeze it: the constrained layout
+    # would otherwise be solved again for every frame.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    draw(0)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
     anim = FuncAnimation(fig, draw, frames=range(fr.epochs.size), blit=False)
     _save(anim, out, PillowWriter(fps=fps), dpi)
     mp4_path = None

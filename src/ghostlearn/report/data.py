@@ -157,7 +157,7 @@ def _training_groups(store: Path, *, need_snapshots: bool) -> list[str | None]:
         keys = set(group.array_keys())
         if "loss" in keys and "epoch" in keys and (not need_snapshots or "snap_m" in keys):
             found.append(path)
-        for name, sub in group.groups():
+        for name, sub in sorted(group.groups(), key=lambda item: item[0]):
             walk(sub, name if path is None else f"{path}/{name}")
 
     walk(root, None)
@@ -258,55 +258,70 @@ def _load_training(store: Path, label: str, extra_figure: Path | None = None) ->
     )
 
 
-def _dataset_from_npz(path: Path) -> xr.Dataset:
-    """A training-like Dataset from an ``.npz`` of rank-one snapshots.
+def _dataset_from_npz(path: Path, *, c: float = 10.0) -> xr.Dataset:
+    """A one-network training Dataset from an ``.npz`` of snapshots.
 
-    Expected keys: ``snap_m, snap_n, snap_b`` (or ``m, n, b``) of shape ``[S, N]`` or
-    ``[P, S, N]``; ``snapshot`` (or ``epochs``) ``[S]``; optional ``loss``, ``accuracy``,
-    ``grad_norm`` ``[E]`` or ``[P, E]`` with ``epoch`` ``[E]`` (default ``0 .. E-1``).
+    The format of ``ghostlearn analyze``: rank one ``m``, ``n``, ``b`` ``[S, N]`` (or rank
+    K ``M`` ``[S, N, K]``, ``Nmat`` ``[S, K, N]``, ``b``: curves only); optional ``epoch``
+    ``[S]`` (snapshot epochs, default ``0 .. S-1``), ``loss``, ``grad_norm``, ``accuracy``
+    ``[E]`` at ``loss_epoch`` ``[E]`` (default ``0 .. E-1``). Without ``loss``, rank-one
+    snapshots are scored by simulating the trial at confidence ``c`` (loss and accuracy at
+    the snapshot epochs).
     """
-    with np.load(path, allow_pickle=False) as z:
-        data = {k: np.asarray(z[k]) for k in z.files}
+    from ..rnn import RNNConfig
+    from ..store import read_npz
 
-    def get(*names: str) -> np.ndarray | None:
-        for n in names:
-            if n in data:
-                return data[n]
-        return None
-
-    m, n, b = get("snap_m", "m"), get("snap_n", "n"), get("snap_b", "b")
-    if m is None or n is None or b is None:
-        raise ValueError(f"{path} must hold snap_m, snap_n, snap_b (or m, n, b) arrays")
-    if m.ndim == 2:
-        m, n, b = m[None], n[None], b[None]
-    if m.ndim != 3 or n.shape != m.shape or b.shape != m.shape:
-        raise ValueError(
-            f"{path}: m, n, b must have equal shapes (S, N) or (P, S, N), got {m.shape}"
-        )
-    P, S, N = m.shape
-    snaps = get("snapshot", "epochs", "snapshot_epochs")
-    snaps = np.arange(S) if snaps is None else np.asarray(snaps).reshape(-1)
+    data = read_npz(path)
+    rank_one = all(k in data for k in ("m", "n", "b"))
+    rank_k = all(k in data for k in ("M", "Nmat", "b"))
+    if not (rank_one or rank_k):
+        raise ValueError(f"{path} must hold m, n, b (rank one) or M, Nmat, b (rank K) arrays")
+    first = data["m"] if rank_one else data["M"]
+    if first.ndim < 2:
+        raise ValueError(f"{path}: snapshots must have shape [snapshots, N...], got {first.shape}")
+    S, N = first.shape[:2]
+    snaps = np.asarray(data.get("epoch", np.arange(S))).reshape(-1)
     if snaps.size != S:
-        raise ValueError(f"{path}: snapshot must have {S} epochs, got {snaps.size}")
-    variables: dict[str, Any] = {
-        "snap_m": (("net", "snapshot", "unit"), m),
-        "snap_n": (("net", "snapshot", "unit"), n),
-        "snap_b": (("net", "snapshot", "unit"), b),
-    }
-    loss = get("loss")
-    if loss is None:
-        raise ValueError(f"{path} must hold the loss per epoch ('loss')")
-    E = np.atleast_2d(loss).shape[-1]
-    epochs = get("epoch")
-    epochs = np.arange(E) if epochs is None else np.asarray(epochs).reshape(-1)
-    for name in ("loss", "accuracy", "grad_norm"):
-        v = get(name)
+        raise ValueError(f"{path}: epoch must have one entry per snapshot ({S}), got {snaps.size}")
+    variables: dict[str, Any] = {}
+    if rank_one:
+        for k in ("m", "n", "b"):
+            if data[k].shape != (S, N):
+                raise ValueError(f"{path}: {k} must have shape {(S, N)}, got {data[k].shape}")
+            variables[f"snap_{k}"] = (("net", "snapshot", "unit"), data[k][None])
+        cfg = RNNConfig(N=int(N))
+    else:
+        cfg = RNNConfig(model="lowrank", rank=int(first.shape[2]), N=int(N))
+    loss = data.get("loss")
+    if loss is not None:
+        loss = np.asarray(loss, dtype=np.float64).reshape(-1)
+        epochs = np.asarray(data.get("loss_epoch", np.arange(loss.size))).reshape(-1)
+        metrics = {k: data.get(k) for k in ("loss", "accuracy", "grad_norm")}
+    elif rank_one:
+        # Score each snapshot: o(t) = sigmoid(c (kappa(t) - kappa_thr)), t = 1 .. 2 half.
+        traj = latent_trajectories(
+            data["m"], data["n"], data["b"], D=cfg.D, x0=cfg.x0, n_steps=cfg.n_steps
+        )[:, 1:]
+        with np.errstate(over="ignore"):
+            out = 1.0 / (1.0 + np.exp(-c * (traj - cfg.kappa_thr)))
+        target = (np.arange(cfg.n_steps) >= cfg.half).astype(np.float64)
+        epochs = snaps
+        metrics = {
+            "loss": np.sum((out - target) ** 2, axis=-1) / cfg.half,
+            "accuracy": np.mean((out > 0.5) == (target > 0.5), axis=-1),
+        }
+    else:
+        raise ValueError(f"{path} has no array loss (needed for rank-K snapshots)")
+    for name, v in metrics.items():
         if v is not None:
-            variables[name] = (("net", "epoch"), np.broadcast_to(np.atleast_2d(v), (P, E)))
+            v = np.asarray(v, dtype=np.float64).reshape(-1)
+            if v.size != epochs.size:
+                raise ValueError(f"{path}: {name} must have {epochs.size} entries, got {v.size}")
+            variables[name] = (("net", "epoch"), v[None])
     return xr.Dataset(
         variables,
-        coords={"net": np.arange(P), "snapshot": snaps, "epoch": epochs},
-        attrs={"model": {"model": "rank1", "N": int(N)}, "source": str(path)},
+        coords={"net": [0], "snapshot": snaps, "epoch": epochs},
+        attrs={"model": dataclasses.asdict(cfg), "source": str(path)},
     )
 
 
@@ -353,22 +368,45 @@ def _beside(folder: Path) -> tuple[Path, str] | None:
     return None
 
 
+def _analysis_data(path: Path, obj: Any) -> tuple[Path, str | None] | None:
+    """The training data an analysis names (``source``, ``group``), if it still exists."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("source"), str):
+        return None
+    src = Path(obj["source"])
+    for cand in (src, path.parent / src, path.parent / src.name):
+        if cand.exists():
+            group = obj.get("group")
+            group = str(group).strip("/") or None if group is not None else None
+            return cand, group
+    return None
+
+
 def _load_analysis(path: Path, data: Path | None = None) -> ReportSource:
-    entries = _analysis_entries(read_json(path), path)
-    found = _beside(path.parent) if data is None else (data, "zarr")
-    if found is None:
-        raise ValueError(
-            f"{str(path)!r} needs its training data beside it: a train.zarr (or another "
-            "training zarr store) or an .npz of snapshots in the same folder"
-        )
-    data, kind = found
-    if kind == "zarr":
+    obj = read_json(path)
+    entries = _analysis_entries(obj, path)
+    group = None
+    if data is None:
+        named = _analysis_data(path, obj)
+        if named is not None:
+            data, group = named
+    if data is None:
+        found = _beside(path.parent)
+        if found is None:
+            raise ValueError(
+                f"{str(path)!r} needs its training data: the 'source' it names, or a "
+                "train.zarr (or another training zarr store) or an .npz of snapshots beside it"
+            )
+        data = found[0]
+    if _is_zarr(data):
         src = _load_training(data, data.name, data.parent / "training.png")
+        run = next((r for r in src.runs if group and r.label.endswith("/" + group)), src.runs[0])
+    elif data.is_dir() and _is_zarr(data / "train.zarr"):
+        src = _load_training(data / "train.zarr", "train.zarr", data / "training.png")
         run = src.runs[0]
     else:
         src = _load_training_npz(data)
         run = src.runs[0]
-    runs = [dataclasses.replace(run, analyses=entries)] + list(src.runs[1:])
+    runs = [dataclasses.replace(run, analyses=entries)]
     return dataclasses.replace(
         src, kind="analysis", path=path, title=f"ghostlearn analysis: {path.name}", runs=runs
     )

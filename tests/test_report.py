@@ -1,0 +1,559 @@
+"""The HTML report and the animation: data reduction, sources, the page, a real browser, GIFs.
+
+Fixtures: a small real training run (two rank-one networks, 300 epochs, snapshots every 10
+epochs) and a synthetic one-unit network whose flow ``f(k) = -k + 2 tanh(k + b)`` goes
+through a saddle-node as ``b`` rises: with ``a = acosh(sqrt 2)`` the fold is at
+``b* = a - sqrt 2`` (two fixed points appear at ``k = sqrt 2``), and below it the ghost
+sits at ``k = a - b`` with depth ``|f| = b* - b``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy.optimize import brentq
+
+from ghostlearn.analysis.run import analyze_dataset
+from ghostlearn.report import ReportOptions, animate, build_report, load_source, write_report
+from ghostlearn.report.data import (
+    TrainingRun,
+    choose_networks,
+    envelope,
+    latent_trajectories,
+    network_payload,
+    report_payload,
+    run_payload,
+    snapshot_subset,
+)
+from ghostlearn.store import write_json, write_zarr
+
+A = math.acosh(math.sqrt(2.0))
+B_STAR = A - math.sqrt(2.0)  # about -0.5328
+S_SYN = 40  # snapshots of the synthetic run, every 10 epochs
+E_SYN = 400
+
+
+def _b_of(s):
+    return -1.5 + 1.5 * np.asarray(s) / (S_SYN - 1)
+
+
+def _f(k, b):
+    return -k + 2.0 * np.tanh(k + b)
+
+
+def _synthetic(nets: int = 1) -> xr.Dataset:
+    """A 'training run' of one-unit rank-one networks crossing a saddle-node."""
+    snap = np.arange(S_SYN) * 10
+    epochs = np.arange(E_SYN)
+    b = _b_of(np.arange(S_SYN))
+    m = np.ones((nets, S_SYN, 1))
+    n = np.full((nets, S_SYN, 1), 2.0)
+    bb = np.broadcast_to(b[None, :, None], (nets, S_SYN, 1))
+    # Plateau, then an abrupt drop at epoch 250 (where b has crossed the fold).
+    loss = np.where(epochs < 250, 1.0, 0.01 + 0.99 * np.exp(-(epochs - 250) / 3.0))
+    acc = np.where(epochs < 255, 0.5, 1.0)
+    grad = np.where(epochs < 250, 1e-3, 1e-1)
+    rows = lambda v: np.broadcast_to(v, (nets, E_SYN))  # noqa: E731
+    return xr.Dataset(
+        {
+            "loss": (("net", "epoch"), rows(loss)),
+            "accuracy": (("net", "epoch"), rows(acc)),
+            "grad_norm": (("net", "epoch"), rows(grad)),
+            "snap_m": (("net", "snapshot", "unit"), m),
+            "snap_n": (("net", "snapshot", "unit"), n),
+            "snap_b": (("net", "snapshot", "unit"), bb),
+        },
+        coords={
+            "net": np.arange(nets),
+            "seed": ("net", np.arange(nets)),
+            "lr": ("net", np.full(nets, 0.02)),
+            "c": ("net", np.full(nets, 10.0)),
+            "epoch": epochs,
+            "snapshot": snap,
+        },
+        attrs={"model": {"model": "rank1", "N": 1}, "ghostlearn_version": "test"},
+    )
+
+
+def _decode(s: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype=dtype)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A real (small) training run, and its store written as `ghostlearn train` would."""
+    from ghostlearn.rnn import RNNConfig
+    from ghostlearn.train import train
+
+    ds = train(RNNConfig(N=20), seeds=[0, 1], lr=0.02, epochs=300, snapshot_every=10)
+    folder = tmp_path_factory.mktemp("run")
+    write_zarr(ds, folder / "train.zarr")
+    return ds, folder
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, trained):
+    """A results folder like `ghostlearn reproduce` writes: summaries, figures, claims, data."""
+    from PIL import Image
+
+    ds, _ = trained
+    out = tmp_path_factory.mktemp("results")
+    for name, colour in (("fig1", (0, 114, 178)), ("fig3", (213, 94, 0))):
+        (out / name).mkdir()
+        Image.new("RGB", (2400, 300), colour).save(out / name / "figure.png")
+        summary = {
+            "experiment": name,
+            "title": f"Title of {name}",
+            "fidelity": "quick",
+            "ghostlearn_version": "0.1.0",
+            "wall_time_s": 1.5,
+            "config": {"seed": 40},
+            "claims": [],
+        }
+        write_json(summary, out / name / "summary.json")
+    tree = xr.DataTree.from_dict({"/ghost": _synthetic(), "/real": ds})
+    write_zarr(tree, out / "fig3" / "data.zarr")
+    claims = [
+        {"figure": "fig1", "claim": "no fixed point <for r > 0>", "paper": "none",
+         "measured": [0, 0], "reproduced": True, "verdict": "reproduced", "note": "a & b"},
+        {"figure": "fig3", "claim": "one fixed point", "paper": 1, "measured": 2,
+         "reproduced": False, "verdict": "differs", "note": ""},
+    ]  # fmt: skip
+    write_json(claims, out / "claims.json")
+    return out
+
+
+# --------------------------------------------------------------------------- reduction
+
+
+def test_envelope_keeps_every_bucket_extreme_in_order():
+    rng = np.random.default_rng(0)
+    E, max_points = 6000, 1000
+    y = rng.normal(size=E)
+    y[3333], y[4444] = 100.0, -100.0
+    x = np.arange(E)
+    xs, ys = envelope(x, y, max_points)
+    assert xs.size <= max_points
+    assert np.all(np.diff(xs) > 0)
+    np.testing.assert_array_equal(ys, y[xs])
+    width = -(-E // (max_points // 2))
+    for start in range(0, E, width):
+        chunk = y[start : start + width]
+        assert start + int(np.argmin(chunk)) in xs
+        assert start + int(np.argmax(chunk)) in xs
+    short_x, short_y = envelope(x[:50], y[:50], max_points)
+    np.testing.assert_array_equal(short_y, y[:50])
+
+
+def test_envelope_survives_a_nan_tail_and_rejects_bad_input():
+    y = np.concatenate([np.linspace(1, 0, 3000), np.full(3000, np.nan)])
+    xs, ys = envelope(np.arange(6000), y, 100)
+    assert xs.size <= 100 and ys[0] == 1.0 and np.nanmin(ys) == pytest.approx(y[2999])
+    with pytest.raises(ValueError, match="max_points must be >= 2, got 1"):
+        envelope(np.arange(5), np.arange(5), 1)
+    with pytest.raises(ValueError, match="x and y must be 1-D of equal length"):
+        envelope(np.arange(5), np.arange(6), 10)
+
+
+def test_snapshot_subset_spans_the_run_and_keeps_event_snapshots():
+    epochs = np.arange(600) * 10
+    idx = snapshot_subset(epochs, 150, keep_epochs=[5115.0, 1.0])
+    assert idx[0] == 0 and idx[-1] == 599
+    assert 512 in idx and 1 in idx  # the first snapshots at or after 5115 and 1
+    assert 150 <= idx.size <= 152
+    assert np.all(np.diff(idx) > 0)
+    np.testing.assert_array_equal(snapshot_subset(epochs[:7], 150), np.arange(7))
+
+
+def test_latent_trajectory_is_n_dot_x_of_the_full_network(trained):
+    """The rank-one recursion equals kappa = n . x of the N-dimensional simulation."""
+    import jax
+    import jax.numpy as jnp
+
+    from ghostlearn.rnn import RNNConfig, simulate
+
+    ds, _ = trained
+    cfg = RNNConfig(N=20)
+    params = {k: np.asarray(ds[f"snap_{k}"].values[1, -1], np.float64) for k in "mnb"}
+    ours = latent_trajectories(**params, D=cfg.D, x0=cfg.x0, n_steps=cfg.n_steps)
+    with jax.enable_x64(True):
+        ref = simulate({k: jnp.asarray(v) for k, v in params.items()}, cfg, 10.0)
+        kappa = np.asarray(ref.kappa)
+    assert ours.shape == (cfg.n_steps + 1,)
+    np.testing.assert_allclose(ours, kappa, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- payload
+
+
+@pytest.fixture(scope="module")
+def saddle_payload():
+    """The payload of the synthetic network, analysed as a report analyses a run."""
+    return run_payload(TrainingRun(label="saddle", ds=_synthetic()))["nets"][0]
+
+
+def test_flow_payload_is_the_closed_form_flow():
+    p = network_payload(_synthetic(), 0, options=ReportOptions(n_kappa=57))
+    snap = p["snap"]
+    assert snap["has_flow"] and snap["epoch"] == [float(e) for e in np.arange(S_SYN) * 10]
+    k = np.linspace(snap["kappa"]["lo"], snap["kappa"]["hi"], snap["kappa"]["n"])
+    assert k.size == 57 and -15 <= k[0] < -math.sqrt(3) and math.sqrt(3) < k[-1] <= 15
+    flow = _decode(snap["flow"], "<i2").reshape(S_SYN, 57) * snap["flow_scale"]
+    exact = _f(k[None, :], _b_of(np.arange(S_SYN))[:, None])
+    # int16 quantisation: half a level of the largest |f|.
+    assert np.max(np.abs(flow - exact)) <= 0.5 * snap["flow_scale"] + 1e-12
+    traj = _decode(snap["traj"], "<f4").reshape(S_SYN, snap["traj_len"])
+    assert traj[:, 0] == pytest.approx(np.full(S_SYN, -0.3 * 2.0))
+
+
+def test_fixed_points_and_ghosts_are_those_of_the_closed_form(saddle_payload):
+    snap = saddle_payload["snap"]
+    for s, b in enumerate(_b_of(np.arange(S_SYN))):
+        # Roots of -k + 2 tanh(k + b) by bracketing on a fine grid, independently.
+        g = np.linspace(-15, 15, 30000)  # no grid point on a root
+        fg = _f(g, b)
+        roots = [
+            brentq(_f, g[i], g[i + 1], args=(b,)) for i in np.flatnonzero(fg[:-1] * fg[1:] < 0)
+        ]
+        got = snap["fixed"][s]
+        assert [p[0] for p in got] == pytest.approx(roots, abs=1e-4)
+        for kappa, code in got:
+            slope = -1 + 2 / np.cosh(kappa + b) ** 2
+            assert code == (1 if slope < 0 else 2)
+        ghosts = snap["ghosts"][s]
+        depth = B_STAR - b
+        if 0.02 < depth < 0.45:  # clearly a ghost (below the default ghost_tol 0.5)
+            assert len(ghosts) == 1
+            assert ghosts[0][0] == pytest.approx(A - b, abs=1e-3)
+            assert ghosts[0][1] == pytest.approx(depth, rel=1e-2)
+        elif depth < 0:
+            assert ghosts == []
+
+
+def test_events_bracket_the_fold_and_are_on_the_slider(saddle_payload):
+    events = {e["type"]: e for e in saddle_payload["events"]}
+    assert set(events) >= {"bifurcation", "ghost", "drop"}
+    b = _b_of(np.arange(S_SYN))
+    after_fold = int(np.flatnonzero(b > B_STAR)[0]) * 10
+    assert events["bifurcation"]["epoch"] == after_fold
+    assert events["bifurcation"]["start"] == after_fold - 10
+    first_ghost = int(np.flatnonzero(B_STAR - b < 0.5)[0]) * 10  # depth below ghost_tol
+    assert events["ghost"]["epoch"] == first_ghost
+    assert 245 <= events["drop"]["start"] <= 255
+    assert saddle_payload["verdict"] in ("bifurcation-mediated", "ghost-mediated")
+    # With few snapshots on the slider, those at the events are kept.
+    few = network_payload(
+        _synthetic(), 0, analysis=analyze_dataset(_synthetic())[0].to_dict(),
+        options=ReportOptions(max_snapshots=5),
+    )  # fmt: skip
+    assert len(few["events"]) == len(saddle_payload["events"])
+    shown = few["snap"]["epoch"]
+    for ev in few["events"]:
+        for key in ("start", "epoch", "end"):
+            if ev.get(key) is not None:
+                assert min(e for e in np.arange(S_SYN) * 10.0 if e >= ev[key]) in shown
+
+
+def test_payload_respects_the_size_options():
+    opts = ReportOptions(max_snapshots=10, max_points=50, n_kappa=30)
+    p = network_payload(_synthetic(), 0, options=opts)
+    assert 10 <= len(p["snap"]["epoch"]) <= 10 + 4  # evenly spaced + event snapshots
+    for curve in p["curves"].values():
+        assert curve["n"] <= 50 and _decode(curve["y"], "<f4").size == curve["n"]
+    assert p["snap"]["kappa"]["n"] == 30
+
+
+def test_choose_networks_mixes_outcomes():
+    # 30 networks: 0-9 never learn, 10-24 learn and keep it, 25-29 learn then get stuck.
+    acc = np.full((30, 100), 0.5)
+    acc[10:25, 50:] = 1.0
+    acc[25:, 40:50] = 0.9
+    ds = xr.Dataset({"accuracy": (("net", "epoch"), acc)}, coords={"net": np.arange(30)})
+    nets, why = choose_networks(ds, 6)
+    assert nets == [0, 1, 10, 11, 25, 26]
+    assert "6 of 30 networks" in why and "2 of 5 stuck" in why
+    assert choose_networks(ds, 40)[0] == list(range(30))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_networks": 0}, "max_networks must be >= 1, got 0"),
+        ({"max_snapshots": 1}, "max_snapshots must be >= 2, got 1"),
+        ({"n_kappa": 3}, "n_kappa must be >= 10, got 3"),
+        ({"max_points": 2.5}, "max_points must be an integer, got 2.5"),
+        ({"nets": ()}, r"nets must name at least one network, got \(\)"),
+        ({"nets": (1, -2)}, "nets must be >= 0, got -2"),
+    ],
+)
+def test_report_options_reject_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ReportOptions(**kwargs)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def test_sources_are_recognised(results, trained, tmp_path):
+    src = load_source(results)
+    assert src.kind == "results"
+    assert [e["name"] for e in src.experiments] == ["fig1", "fig3"]
+    assert [r.label for r in src.runs] == ["fig3/data.zarr/ghost", "fig3/data.zarr/real"]
+    assert [r["figure"] for r in src.claims] == ["fig1", "fig3"]
+
+    _, folder = trained
+    assert load_source(folder).kind == "training"
+    assert load_source(folder / "train.zarr").runs[0].ds.sizes["net"] == 2
+
+    # An analysis names its data; its verdicts are used as they are.
+    entry = {"net": 1, "verdict": {"label": "made-up", "reason": "r"}, "drops": [],
+             "bifurcations": [], "ghost_events": []}  # fmt: skip
+    write_json({"source": str(folder / "train.zarr"), "group": "/", "runs": [entry]},
+               tmp_path / "analysis.json")  # fmt: skip
+    src = load_source(tmp_path / "analysis.json")
+    assert src.kind == "analysis" and src.runs[0].analyses == {1: entry}
+    payload = report_payload(src, ReportOptions(nets=(1,)))
+    assert payload["runs"][0]["nets"][0]["verdict"] == "made-up"
+
+
+def test_npz_of_snapshots_is_scored_when_it_has_no_loss(tmp_path):
+    ds = _synthetic()
+    np.savez(tmp_path / "snaps.npz", **{k: ds[f"snap_{k}"].values[0] for k in "mnb"},
+             epoch=ds["snapshot"].values)  # fmt: skip
+    run = load_source(tmp_path / "snaps.npz").runs[0]
+    np.testing.assert_array_equal(run.ds["epoch"].values, ds["snapshot"].values)
+    # Loss of the trial: sigmoid(10 (kappa - 1)) against 20 zeros then 20 ones, / 20.
+    k = latent_trajectories(*(ds[f"snap_{v}"].values[0] for v in "mnb"), D=0.5, x0=-0.3,
+                            n_steps=40)[:, 1:]  # fmt: skip
+    o = 1 / (1 + np.exp(-10 * (k - 1)))
+    target = np.repeat([0.0, 1.0], 20)
+    np.testing.assert_allclose(run.ds["loss"].values[0], ((o - target) ** 2).sum(-1) / 20)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "path does not exist"),
+        (
+            lambda p: (p / "a.txt").write_text("x") and p / "a.txt",
+            "cannot make a report of the file",
+        ),
+        (lambda p: p, "is neither a results folder"),
+        (lambda p: write_json({"verdict": {}}, p / "analysis.json"), "needs its training data"),
+        (lambda p: write_json({"x": 1}, p / "analysis.json"), "must hold an analysis"),
+    ],
+)
+def test_bad_sources_are_refused(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        load_source(path)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _payload_of(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="gl-payload">(.*?)</script>', page, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def results_page(results):
+    return write_report(results, options=ReportOptions(max_snapshots=40))
+
+
+def test_page_is_self_contained(results_page, results):
+    assert results_page == results / "report.html"
+    page = results_page.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<link" not in page and "@import" not in page and "<script src" not in page
+    assert page.count('src="data:image/png;base64,') == 2  # both figures, inlined
+    # Claims: one row per claim, text escaped, verdicts shown.
+    assert "no fixed point &lt;for r &gt; 0&gt;" in page and "a &amp; b" in page
+    assert "1 of 2 claims reproduced" in page
+    payload = _payload_of(page)
+    assert [r["label"] for r in payload["runs"]] == ["fig3/data.zarr/ghost", "fig3/data.zarr/real"]
+    assert payload["runs"][1]["model"]["N"] == 20
+
+
+def test_wide_figures_are_scaled_down(results_page):
+    from PIL import Image
+
+    page = results_page.read_text()
+    uri = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
+    with Image.open(io.BytesIO(base64.b64decode(uri))) as im:
+        assert im.size == (1600, 200)
+
+
+def test_write_report_replaces_the_page_atomically(trained, tmp_path):
+    ds, _ = trained
+    store = tmp_path / "train.zarr"
+    write_zarr(ds.drop_vars([v for v in ds.data_vars if v.startswith("snap_")]), store)
+    first = write_report(store)
+    assert first == tmp_path / "report.html"
+    page = first.read_text()
+    payload = _payload_of(page)
+    net = payload["runs"][0]["nets"][0]
+    assert net["snap"]["has_flow"] is False and "no snapshots" in net["notes"][0]
+    again = write_report(store, tmp_path / "other.html")
+    assert again.read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.html", "report.html", "train.zarr"]
+
+
+def test_results_without_snapshot_runs_say_so(tmp_path):
+    (tmp_path / "fig1").mkdir()
+    write_json({"title": "t", "claims": []}, tmp_path / "fig1" / "summary.json")
+    page = build_report(tmp_path)
+    assert "No training run with rank-one snapshots" in page
+    assert '<section id="explorer" hidden>' in page
+
+
+# --------------------------------------------------------------------------- animation
+
+
+def test_gif_has_one_frame_per_chosen_snapshot(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "flow.gif"
+    res = animate(_synthetic(), 0, out, max_frames=5, analysis={}, mp4=False, dpi=30)
+    assert res.gif == out and res.mp4 is None and res.n_frames == 5
+    np.testing.assert_array_equal(
+        res.epochs, np.arange(S_SYN)[snapshot_subset(np.arange(S_SYN), 5)] * 10
+    )
+    with Image.open(out) as im:
+        assert im.n_frames == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["flow.gif"]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_mp4_is_written_with_ffmpeg(tmp_path):
+    res = animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=4, analysis={}, mp4=True, dpi=40)
+    assert res.mp4 == tmp_path / "f.mp4" and res.mp4.stat().st_size > 0
+
+
+def test_animate_rejects_bad_input(tmp_path, monkeypatch):
+    ds = _synthetic()
+    with pytest.raises(ValueError, match="out_path must end in .gif"):
+        animate(ds, 0, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="net must be a position in 0..0, got 3"):
+        animate(ds, 3, tmp_path / "x.gif", analysis={})
+    with pytest.raises(ValueError, match="max_frames must be >= 2, got 1"):
+        animate(ds, 0, tmp_path / "x.gif", max_frames=1)
+    with pytest.raises(ValueError, match="has no rank-one snapshots"):
+        animate(ds.drop_vars(["snap_m", "snap_n", "snap_b"]), 0, tmp_path / "x.gif")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ValueError, match="mp4=True needs ffmpeg"):
+        animate(ds, 0, tmp_path / "x.gif", mp4=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- browser
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+CHROMEDRIVER = shutil.which("chromedriver") or (
+    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium or chromedriver is not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--window-size=1400,1700",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):  # fmt: skip
+        opts.add_argument(arg)
+    opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _open(driver, path: Path) -> None:
+    driver.get_log("browser")  # drop entries of earlier pages
+    driver.get(path.resolve().as_uri())
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+
+
+def _set_slider(driver, value: int) -> None:
+    driver.execute_script(
+        "const s = document.getElementById('gl-epoch'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('input'));",
+        str(value),
+    )
+
+
+@pytest.mark.browser
+def test_slider_redraws_the_flow_in_a_browser(browser, results_page, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    _open(browser, results_page)
+    slider = browser.find_element(By.ID, "gl-epoch")
+    assert slider.get_attribute("type") == "range"
+    label = browser.find_element(By.ID, "gl-epoch-label")
+    path = lambda: browser.find_element(By.ID, "gl-flow-path").get_attribute("d")  # noqa: E731
+    assert label.get_attribute("data-epoch") == "0"
+    d0, text0 = path(), label.text
+    last = int(slider.get_attribute("max"))
+    assert last >= 30
+    _set_slider(browser, last)
+    assert label.text != text0 and label.get_attribute("data-epoch") == "390"
+    assert path() != d0
+    assert browser.find_element(By.ID, "gl-flow").get_attribute("data-epoch") == "390"
+    assert browser.find_elements(By.CSS_SELECTOR, "#gl-flow circle.fp-stable")
+    assert browser.find_elements(By.CSS_SELECTOR, "#gl-flow circle.fp-unstable")
+    # Another network: the real run of the same page.
+    browser.execute_script(
+        "const s = document.getElementById('gl-net'); s.value = '1';"
+        "s.dispatchEvent(new Event('change'));"
+    )
+    assert "fig3/data.zarr/real" in browser.find_element(By.ID, "gl-run-info").text
+    assert path() != d0
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    # A screenshot that is not blank.
+    browser.find_element(By.ID, "explorer").location_once_scrolled_into_view  # noqa: B018
+    png = browser.get_screenshot_as_png()
+    with Image.open(io.BytesIO(png)) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 100
+    assert np.mean(np.any(rgb < 200, axis=-1)) > 0.03
+
+
+@pytest.mark.browser
+def test_page_without_snapshots_shows_a_note_in_a_browser(browser, trained, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    ds, _ = trained
+    store = tmp_path / "train.zarr"
+    write_zarr(ds.drop_vars([v for v in ds.data_vars if v.startswith("snap_")]), store)
+    _open(browser, write_report(store, options=ReportOptions(nets=(0,))))
+    note = browser.find_element(By.ID, "gl-noflow")
+    assert note.is_displayed() and "no snapshots" in note.text
+    assert not browser.find_element(By.ID, "gl-flow-box").is_displayed()
+    before = browser.find_element(By.ID, "gl-epoch-label").text
+    _set_slider(browser, 5)
+    assert browser.find_element(By.ID, "gl-epoch-label").text != before
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
