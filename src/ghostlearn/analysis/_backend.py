@@ -76,16 +76,21 @@ class Rank1Backend:
         scale = kappa_max + np.sum(np.abs(flat.n), axis=-1)
         self.round_off = 4.0 * (n_units + 4) * np.finfo(np.float64).eps * (1.0 + scale)
         self.evaluations = 0  # point evaluations of f, f' or f'' (each costs N tanh)
+        # Flows padded (with zero parameters) to a power of two for the grid kernel, so
+        # that chunks of any size reuse a few compiled programs.
+        rows = 1 << int(np.ceil(np.log2(max(self.size, _MIN_ROWS))))
+        pad = ((0, rows - self.size), (0, 0))
         with jax.enable_x64(True):
-            self._m = jnp.asarray(flat.m)
-            self._n = jnp.asarray(flat.n)
-            self._b = jnp.asarray(flat.b)
+            self._pm = jnp.asarray(np.pad(flat.m, pad))
+            self._pn = jnp.asarray(np.pad(flat.n, pad))
+            self._pb = jnp.asarray(np.pad(flat.b, pad))
+            self._m, self._n, self._b = self._pm, self._pn, self._pb
 
     def grid(self, kappa: np.ndarray) -> np.ndarray:
         self.evaluations += self.size * np.size(kappa)
         with jax.enable_x64(True):
-            out = _grid0(self._m, self._n, self._b, jnp.asarray(kappa, dtype=jnp.float64))
-            return np.asarray(out)
+            out = _grid0(self._pm, self._pn, self._pb, jnp.asarray(kappa, dtype=jnp.float64))
+            return np.asarray(out)[: self.size]
 
     def at(self, rows: np.ndarray, kappa: np.ndarray, order: int) -> np.ndarray:
         rows = np.asarray(rows)

@@ -35,7 +35,8 @@ Two algorithms give the same points (pinned by tests):
   and no minimum); (iii) convex or concave when the second divided difference through its
   midpoint exceeds ``L3 w`` (at most one critical point: resolved exactly by Newton on
   ``f'``). Other cells are halved, down to the fine grid spacing, where the grid method's
-  resolution applies. Rounding errors are added to every bound.
+  rule is applied as well (so the screen finds everything the grid finds, and occasionally
+  a pair of critical points closer than the grid spacing that the grid misses). Rounding errors are added to every bound.
 
 Results are :class:`FlowPoints`: padded arrays with the batch shape of the input flows,
 plus a per-flow view (``points[i]``).
@@ -319,19 +320,31 @@ def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, g
     # Roots: sign changes between neighbours.
     rr, jj = np.nonzero(pos[:, :-1] != pos[:, 1:])
     col.bracket(rr, kgrid[jj], kgrid[jj + 1], fg[rr, jj], fg[rr, jj + 1])
-    # Candidate minima of |f| with no sign change next to them.
-    a = np.abs(fg)
-    is_min = (a[:, 1:-1] < a[:, :-2]) & (a[:, 1:-1] <= a[:, 2:])
-    same = (pos[:, :-2] == pos[:, 1:-1]) & (pos[:, 1:-1] == pos[:, 2:])
-    rr, jj = np.nonzero(is_min & same)
-    jj = jj + 1
-    if rr.size == 0:
+    rr, jj = np.nonzero(np.ones(fg[:, 1:-1].shape, dtype=bool))
+    _grid_minima(backend, kgrid, rr, jj + 1, fg[:, :-2].ravel(), fg[:, 1:-1].ravel(),
+                 fg[:, 2:].ravel(), col, tol, gtol)  # fmt: skip
+
+
+def _grid_minima(backend, kgrid, rows, j, f0, f1, f2, col, tol, gtol) -> None:  # noqa: ANN001
+    """The grid rule: ``|f|`` at grid point ``j`` (value ``f1``) below its left neighbour
+    (``f0``) and not above its right one (``f2``), with no sign change among the three, is a
+    candidate minimum, refined inside ``[k_{j-1}, k_{j+1}]``."""
+    p0, p1, p2 = f0 >= 0, f1 >= 0, f2 >= 0
+    a0, a1, a2 = np.abs(f0), np.abs(f1), np.abs(f2)
+    cand = (a1 < a0) & (a1 <= a2) & (p0 == p1) & (p1 == p2)
+    # |f| cannot dip below min(|f0|, |f1|, |f2|) - L2 (2h)^2 / 8 inside [k_{j-1}, k_{j+1}]:
+    # skip refining minima that are certainly not deep enough to be reported.
+    h = kgrid[1] - kgrid[0]
+    floor = a1 - 0.5 * backend.curvature_bound[rows] * h * h - backend.round_off[rows]
+    cand &= floor < max(gtol, tol)
+    if not np.any(cand):
         return
-    sign = np.where(pos[rr, jj], 1.0, -1.0)
-    lo, hi = kgrid[jj - 1], kgrid[jj + 1]
-    kc = golden_minimum(backend, rr, lo, kgrid[jj], hi, sign)
-    fc = backend.at(rr, kc, 0)
-    col.extremum(backend, rr, kc, fc, fg[rr, jj - 1], fg[rr, jj + 1], lo, hi, tol, gtol)
+    rows, j, f0, f1, f2 = rows[cand], j[cand], f0[cand], f1[cand], f2[cand]
+    sign = np.where(f1 >= 0, 1.0, -1.0)
+    lo, hi = kgrid[j - 1], kgrid[j + 1]
+    kc = golden_minimum(backend, rows, lo, kgrid[j], hi, sign)
+    fc = backend.at(rows, kc, 0)
+    col.extremum(backend, rows, kc, fc, f0, f2, lo, hi, tol, gtol)
 
 
 # --------------------------------------------------------------------------- screen method
@@ -379,12 +392,14 @@ def _screen_chunk(  # noqa: PLR0915
         return ~(excl | root1)
 
     conv_parts: list[tuple[np.ndarray, ...]] = []
+    fine_parts: list[tuple[np.ndarray, np.ndarray]] = []
     act = classify(rows, ia, ib, fa, fb)
     rows, ia, ib, fa, fb = rows[act], ia[act], ib[act], fa[act], fb[act]
     while rows.size:
         fine = ib - ia < 2
         if np.any(fine):
             conv_parts.append((rows[fine], ia[fine], ib[fine], fa[fine], fb[fine]))
+            fine_parts.append((rows[fine], ia[fine]))
             keep = ~fine
             rows, ia, ib, fa, fb = rows[keep], ia[keep], ib[keep], fa[keep], fb[keep]
             if rows.size == 0:
@@ -410,6 +425,18 @@ def _screen_chunk(  # noqa: PLR0915
         act = classify(rows2, ia2, ib2, fa2, fb2)
         rows, ia, ib, fa, fb = rows2[act], ia2[act], ib2[act], fa2[act], fb2[act]
 
+    if fine_parts:
+        # Unresolved cells one grid step wide: apply the grid rule to their end points too,
+        # so that the screen finds everything the full grid finds.
+        fr = np.concatenate([p[0] for p in fine_parts])
+        fj = np.concatenate([p[1] for p in fine_parts])
+        pts = np.unique(np.stack([np.concatenate([fr, fr]), np.concatenate([fj, fj + 1])]), axis=1)
+        r, j = pts[0], pts[1]
+        inner = (j >= 1) & (j <= kgrid.size - 2)
+        r, j = r[inner], j[inner]
+        if r.size:
+            vals = backend.at(r, kgrid[np.stack([j - 1, j, j + 1], axis=1)], 0)
+            _grid_minima(backend, kgrid, r, j, vals[:, 0], vals[:, 1], vals[:, 2], col, tol, gtol)
     if not conv_parts:
         return
     rows = np.concatenate([p[0] for p in conv_parts])
@@ -533,7 +560,8 @@ def find_points(
     lo, hi = (float(v) for v in interval)
     kgrid = np.linspace(lo, hi, n_grid)
     kmax = max(abs(lo), abs(hi))
-    dedup = 64.0 * np.finfo(np.float64).eps * max(1.0, kmax)
+    # Two refinements of one point agree to ~1e-13; distinct points are never that close.
+    dedup = 1e-9 * (hi - lo)
     batch_shape = flow.batch_shape
     flat = flow.flat()
     n_flows = flat.size
