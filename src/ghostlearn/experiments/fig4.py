@@ -1,0 +1,523 @@
+"""Fig. 4: lowering the confidence lets rank-one RNNs leave the no-learning zone.
+
+First part (the counts): 100 rank-one networks (seeds 0-99, ``N = 100``) trained with
+plain gradient descent at confidence ``c = 10``, ``lr = 0.02``, 6000 epochs.
+
+- "learned at some point": maximum training accuracy over all epochs > 0.5
+  (:func:`ghostlearn.outcomes.learned`);
+- "stuck" (entered the no-learning zone): learned at some point AND maximum accuracy over
+  the last 50 epochs <= 0.5 (:func:`ghostlearn.outcomes.stuck`; a subset of the learned).
+
+The paper reports 74 learned and 54 stuck. Training after the plateau is chaotic, so single
+seeds differ between machines and initialisations; only the counts are comparable. They are
+measured for both initialisations (``init="torch"``: the original script's PyTorch draws,
+seed for seed; ``init="numpy"``: this package's default) with binomial standard errors
+``se = sqrt(k (1 - k/n))``. A count ``k`` agrees with the paper's ``k_p`` (both out of
+100) when ``|k - k_p| <= 2 sqrt(se^2 + se_p^2)``: the two counts are consistent as
+independent binomial samples at about the 95% level (with other population sizes the same
+rule is applied to the proportions ``k/n``).
+
+Second part (the recovery): every network of the primary (first) initialisation is copied
+and trained 100 more epochs (epochs 6000-6099: fresh optimizer, the same ``lr``) at each of
+30 confidences ``c`` in ``logspace(-3, 1, 30)``; ``c = 10`` is the control. All
+``100 x 30`` copies train in one batched :func:`ghostlearn.train.train` call. Shown: mean
++- s.e.m. over the stuck networks of the accuracy and of the gradient norm, per ``c``.
+
+A stuck network is *recovered* at ``c`` when its accuracy at the last recovery epoch
+(6099: the parameters after 99 recovery updates) exceeds 0.5, i.e. it ends the recovery
+outside the no-learning zone by the same accuracy criterion that defined "stuck".
+Accuracy does not depend on ``c`` at fixed parameters (``sigmoid(c (kappa - 1)) > 0.5``
+exactly when ``kappa > 1``), so the criterion compares the networks, not the readouts.
+
+Wall times (2 shared CPU cores, JAX 0.10): the whole figure runs at paper fidelity in both
+modes; about 1 minute of training plus the compilation of two programs (one per population
+size: 100 and 3000 networks), which dominates and varies with the machine's load (40 s to
+2.5 min each as measured while the engine was being tuned).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from .. import _validate, outcomes
+from ..rnn import INIT_METHODS, RNNConfig
+from ..train import params_from_dataset, train
+from . import _style
+from .base import Claim, Fidelity, Progress
+
+NAME = "fig4"
+TITLE = "Rank-one RNNs: no-learning zone counts and recovery by lowering the confidence"
+
+#: The paper's counts out of 100 networks.
+PAPER_LEARNED = 74
+PAPER_STUCK = 54
+PAPER_NETS = 100
+#: Agreement rule of the counts: |k - k_paper| <= Z_MAX * sqrt(se^2 + se_paper^2)
+#: (on proportions k/n when the population is not 100 networks).
+Z_MAX = 2.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    """Parameters of Fig. 4 (the paper's values by default).
+
+    Attributes:
+        n_seeds: networks, seeds ``0 .. n_seeds - 1``, >= 1.
+        N: units per network, >= 1.
+        lr: learning rate of both parts, > 0.
+        c: confidence of the first part, also the recovery's control, > 0.
+        epochs: epochs of the first part, >= 1.
+        last: the final epochs inspected by the "stuck" criterion, 1 <= last <= epochs.
+        inits: initialisations to count (``"numpy"``, ``"torch"``), no repeats; the first
+            is the primary one: its counts are ``n_learned``/``n_stuck`` and its networks
+            are re-trained. ``"torch"`` is skipped (and reported) without PyTorch.
+        c_log10: (lo, hi) exponents of the recovery's confidence grid.
+        n_c: confidences in the recovery grid, >= 1 (``n_c = 1`` uses ``10**lo``).
+        recovery_epochs: epochs of each recovery run, >= 1.
+    """
+
+    n_seeds: int = 100
+    N: int = 100
+    lr: float = 0.02
+    c: float = 10.0
+    epochs: int = 6000
+    last: int = 50
+    inits: tuple[str, ...] = ("numpy", "torch")
+    c_log10: tuple[float, float] = (-3.0, 1.0)
+    n_c: int = 30
+    recovery_epochs: int = 100
+
+    def __post_init__(self) -> None:
+        _validate.at_least("n_seeds", self.n_seeds, 1)
+        _validate.at_least("N", self.N, 1)
+        _validate.positive("lr", self.lr)
+        _validate.positive("c", self.c)
+        _validate.at_least("epochs", self.epochs, 1)
+        _validate.at_least("last", self.last, 1)
+        if self.last > self.epochs:
+            raise ValueError(f"last must be <= epochs = {self.epochs}, got {self.last}")
+        if len(self.inits) == 0:
+            raise ValueError("inits must not be empty")
+        for init in self.inits:
+            _validate.one_of("inits", init, INIT_METHODS)
+        if len(set(self.inits)) != len(self.inits):
+            raise ValueError(f"inits must not repeat, got {self.inits!r}")
+        _validate.interval("c_log10", self.c_log10)
+        _validate.at_least("n_c", self.n_c, 1)
+        _validate.at_least("recovery_epochs", self.recovery_epochs, 1)
+
+    @property
+    def c_grid(self) -> np.ndarray:
+        """The recovery confidences ``logspace(lo, hi, n_c)``, shape ``[n_c]``."""
+        return np.logspace(*self.c_log10, self.n_c)
+
+
+def config(fidelity: Fidelity) -> Config:
+    """The paper's parameters at both fidelities (the figure takes a few minutes at most)."""
+    _validate.one_of("fidelity", fidelity, ("quick", "paper"))
+    return Config()
+
+
+def torch_available() -> bool:
+    """Whether PyTorch can be imported (needed by ``init="torch"``)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def binomial_se(k: int, n: int) -> float:
+    """Standard error of a binomial count: ``sqrt(k (1 - k / n))``."""
+    return math.sqrt(k * (1 - k / n)) if n > 0 else float("nan")
+
+
+def _stage(
+    progress: Progress | None, offset: int, weight: int, total: int
+) -> Callable[[int, int], None] | None:
+    """A ``train`` progress callback reporting network-epochs of the whole figure."""
+    if progress is None:
+        return None
+    return lambda done, _epochs: progress(offset + done * weight, total)
+
+
+def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
+    """Train the populations and the recovery copies.
+
+    Progress is reported in network-epochs.
+
+    Returns:
+        DataTree with one group ``train_<init>`` per initialisation run (the
+        :func:`ghostlearn.train.train` result: ``loss``, ``accuracy``, ``grad_norm``
+        (net, epoch), ``diverged``, final parameters; plus ``learned`` and ``stuck``
+        (net)), and ``recovery`` (dims ``seed``, ``c``, ``epoch``: ``loss``, ``accuracy``,
+        ``grad_norm``; ``stuck`` (seed); ``recovered`` (seed, c); ``control`` (c) marks
+        the control confidence). Root attrs: ``inits_run``, ``inits_skipped``.
+    """
+    inits = [i for i in cfg.inits if i != "torch" or torch_available()]
+    skipped = [i for i in cfg.inits if i not in inits]
+    if cfg.inits[0] in skipped:
+        raise ValueError(f"the primary init {cfg.inits[0]!r} needs PyTorch, which is missing")
+    model = RNNConfig(model="rank1", N=cfg.N)
+    seeds = np.arange(cfg.n_seeds)
+    cs = cfg.c_grid
+    P, n_c = cfg.n_seeds, cs.size
+    total = len(inits) * P * cfg.epochs + P * n_c * cfg.recovery_epochs
+    groups: dict[str, xr.Dataset] = {}
+    done = 0
+    for init in inits:
+        ds = train(
+            model,
+            seeds=seeds,
+            lr=cfg.lr,
+            c=cfg.c,
+            epochs=cfg.epochs,
+            init=init,
+            progress=_stage(progress, done, P, total),
+        )
+        done += P * cfg.epochs
+        ds["learned"] = ("net", outcomes.learned(ds["accuracy"].values))
+        ds["stuck"] = ("net", outcomes.stuck(ds["accuracy"].values, last=cfg.last))
+        groups[f"train_{init}"] = ds
+
+    primary = groups[f"train_{inits[0]}"]
+    params = params_from_dataset(primary)
+    # copy j of network i is net i * n_c + j of the recovery population
+    tiled = {k: np.repeat(v, n_c, axis=0) for k, v in params.items()}
+    rec = train(
+        model,
+        seeds=np.repeat(seeds, n_c),
+        lr=cfg.lr,
+        c=np.tile(cs, P),
+        epochs=cfg.recovery_epochs,
+        params=tiled,
+        epoch_offset=cfg.epochs,
+        progress=_stage(progress, done, P * n_c, total),
+    )
+    shape = (P, n_c, rec.sizes["epoch"])
+    control = np.zeros(n_c, bool)
+    control[np.argmin(np.abs(np.log(cs) - math.log(cfg.c)))] = True
+    acc = rec["accuracy"].values.reshape(shape)
+    recovery = xr.Dataset(
+        {
+            name: (("seed", "c", "epoch"), rec[name].values.reshape(shape), rec[name].attrs)
+            for name in ("loss", "accuracy", "grad_norm")
+        },
+        coords={"seed": seeds, "c": cs, "epoch": rec["epoch"].values},
+    )
+    recovery["stuck"] = ("seed", primary["stuck"].values)
+    recovery["recovered"] = (
+        ("seed", "c"),
+        primary["stuck"].values[:, None] & (acc[:, :, -1] > 0.5),
+        {"long_name": "stuck and accuracy at the last recovery epoch > 0.5"},
+    )
+    recovery["diverged"] = (("seed", "c"), rec["diverged"].values.reshape(P, n_c))
+    recovery["control"] = ("c", control, {"long_name": "the control confidence (cfg.c)"})
+    recovery.attrs.update(init=inits[0], lr=cfg.lr)
+    if progress is not None:
+        progress(total, total)
+    tree = xr.DataTree.from_dict({**groups, "recovery": recovery})
+    tree.attrs.update(inits_run=inits, inits_skipped=skipped)
+    return tree
+
+
+def _z(k: int, n: int, k_paper: int, n_paper: int) -> float | None:
+    """Difference of two binomial proportions in units of its standard error."""
+    p, q = k / n, k_paper / n_paper
+    se = math.sqrt(p * (1 - p) / n + q * (1 - q) / n_paper)
+    return (p - q) / se if se > 0 else None
+
+
+def _counts(ds: xr.Dataset) -> dict:
+    n = int(ds.sizes["net"])
+    k_l, k_s = int(ds["learned"].sum()), int(ds["stuck"].sum())
+    return {
+        "n_nets": n,
+        "n_learned": k_l,
+        "n_stuck": k_s,
+        "n_diverged": int(ds["diverged"].sum()),
+        "se_learned": binomial_se(k_l, n),
+        "se_stuck": binomial_se(k_s, n),
+        "z_learned": _z(k_l, n, PAPER_LEARNED, PAPER_NETS),
+        "z_stuck": _z(k_s, n, PAPER_STUCK, PAPER_NETS),
+        "seeds_stuck": [int(s) for s in ds["seed"].values[ds["stuck"].values]],
+    }
+
+
+def _mean_sem(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error (ddof=1) along ``axis``; NaN where fewer than 1 / 2 values."""
+    n = x.shape[axis]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.mean(axis=axis) if n else np.full(np.delete(x.shape, axis), np.nan)
+        sem = x.std(axis=axis, ddof=1) / math.sqrt(n) if n > 1 else np.full_like(mean, np.nan)
+    return mean, sem
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> dict:
+    """Counts per initialisation, and the recovery of the stuck networks per ``c``."""
+    inits_run = list(data.attrs["inits_run"])
+    by_init = {init: _counts(data[f"train_{init}"].to_dataset()) for init in inits_run}
+    primary = by_init[inits_run[0]]
+    rec = data["recovery"].to_dataset()
+    cs = rec["c"].values
+    stuck = rec["stuck"].values
+    n_stuck = int(stuck.sum())
+    acc = rec["accuracy"].values[stuck].astype(float)  # [stuck, c, epoch]
+    grad = rec["grad_norm"].values[stuck].astype(float)
+    acc_mean, acc_sem = _mean_sem(acc[:, :, -1])
+    g0_mean, g0_sem = _mean_sem(grad[:, :, 0])
+    g1_mean, g1_sem = _mean_sem(grad[:, :, -1])
+    with np.errstate(invalid="ignore"):
+        frac = rec["recovered"].values[stuck].mean(axis=0) if n_stuck else np.full(cs.size, np.nan)
+    i_ctrl = int(np.flatnonzero(rec["control"].values)[0])
+    below = np.arange(cs.size) < i_ctrl
+    best = int(np.nanargmax(frac)) if n_stuck else None
+    recovered_somewhere = rec["recovered"].values[stuck][:, below].any(axis=1)
+    return {
+        "primary_init": inits_run[0],
+        "inits_skipped": list(data.attrs["inits_skipped"]),
+        "n_nets": primary["n_nets"],
+        "n_learned": primary["n_learned"],
+        "n_stuck": primary["n_stuck"],
+        "n_diverged": primary["n_diverged"],
+        "counts_by_init": by_init,
+        "paper_counts": {"n_nets": PAPER_NETS, "n_learned": PAPER_LEARNED, "n_stuck": PAPER_STUCK},
+        "count_rule": f"|k - k_paper| <= {Z_MAX:g} sqrt(se^2 + se_paper^2), se = sqrt(k (1 - k/n))",
+        "c_grid": cs,
+        "control_c": float(cs[i_ctrl]),
+        "control_index": i_ctrl,
+        "recovery_epochs": int(rec.sizes["epoch"]),
+        "recovery_definition": "stuck network with accuracy > 0.5 at the last recovery epoch",
+        "recovered_fraction_by_c": frac,
+        "recovered_fraction_control": float(frac[i_ctrl]) if n_stuck else None,
+        "best_c": float(cs[best]) if best is not None else None,
+        "best_recovered_fraction": float(frac[best]) if best is not None else None,
+        "recovered_at_some_lower_c": int(recovered_somewhere.sum()),
+        "final_accuracy_mean_by_c": acc_mean,
+        "final_accuracy_sem_by_c": acc_sem,
+        "grad_norm_first_mean_by_c": g0_mean,
+        "grad_norm_first_sem_by_c": g0_sem,
+        "grad_norm_last_mean_by_c": g1_mean,
+        "grad_norm_last_sem_by_c": g1_sem,
+        "recovery_diverged": int(rec["diverged"].values[stuck].sum()),
+    }
+
+
+def _shown_c(cs: np.ndarray, i_ctrl: int, n: int = 6) -> list[int]:
+    """Indices of about ``n`` log-spread confidences, always including the control."""
+    idx = set(np.unique(np.round(np.linspace(0, cs.size - 1, n)).astype(int)).tolist())
+    idx.add(i_ctrl)
+    return sorted(idx)
+
+
+def _log_y(ax: Any, values: np.ndarray) -> None:
+    """Log-scale the y axis when ``values`` hold a positive number; else say there are none."""
+    values = np.asarray(values, dtype=float)
+    if np.any(np.isfinite(values) & (values > 0)):
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no stuck networks", transform=ax.transAxes, ha="center")
+
+
+def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """Six panels: A accuracy raster, B counts, C-D recovery curves, E-F recovery against c."""
+    fig = Figure(figsize=(15, 8.5), layout="constrained")
+    (ax_a, ax_b, ax_c), (ax_d, ax_e, ax_f) = fig.subplots(2, 3)
+    primary = summary["primary_init"]
+    tr = data[f"train_{primary}"].to_dataset()
+
+    # A: accuracy of every network per epoch, stuck ones on top
+    order = np.lexsort((tr["seed"].values, ~tr["learned"].values, ~tr["stuck"].values))
+    acc = tr["accuracy"].values[order]
+    ep = tr["epoch"].values
+    im = ax_a.imshow(
+        acc, aspect="auto", interpolation="nearest", cmap="cividis", vmin=0, vmax=1,
+        extent=(ep[0], ep[-1] + 1, acc.shape[0], 0),
+    )  # fmt: skip
+    fig.colorbar(im, ax=ax_a, label="training accuracy")
+    ax_a.axhline(summary["n_stuck"], color=_style.OKABE_ITO["vermillion"], lw=1.5)
+    ax_a.axhline(summary["n_learned"], color=_style.OKABE_ITO["sky_blue"], lw=1.5)
+    ax_a.set_xlabel("epoch")
+    ax_a.set_ylabel("network (stuck | recovered-by-itself | never learned)")
+    ax_a.set_title(f"c = {cfg.c:g}, lr = {cfg.lr:g}, init = {primary}", fontsize=10)
+    _style.panel_label(ax_a, "A")
+
+    # B: counts per init beside the paper's
+    by_init = summary["counts_by_init"]
+    labels = ["paper", *by_init]
+    learned = [PAPER_LEARNED, *(v["n_learned"] for v in by_init.values())]
+    stuck = [PAPER_STUCK, *(v["n_stuck"] for v in by_init.values())]
+    n = [PAPER_NETS, *(v["n_nets"] for v in by_init.values())]
+    se_l = [binomial_se(k, m) for k, m in zip(learned, n, strict=True)]
+    se_s = [binomial_se(k, m) for k, m in zip(stuck, n, strict=True)]
+    x = np.arange(len(labels))
+    ax_b.bar(x - 0.2, learned, 0.4, yerr=se_l, capsize=3, color=_style.CYCLE[0],
+             label="learned at some point")  # fmt: skip
+    ax_b.bar(x + 0.2, stuck, 0.4, yerr=se_s, capsize=3, color=_style.CYCLE[1],
+             label="stuck (no-learning zone)")  # fmt: skip
+    ax_b.set_xticks(x, [f"{lab}\n(n = {m})" for lab, m in zip(labels, n, strict=True)])
+    ax_b.set_ylabel("networks (count +- binomial s.e.)")
+    skipped = summary["inits_skipped"]
+    title = "Counts after training" + (f" ({', '.join(skipped)} skipped)" if skipped else "")
+    ax_b.set_title(title, fontsize=10)
+    ax_b.legend(fontsize=8, loc="lower right")
+    _style.panel_label(ax_b, "B")
+
+    # C, D: recovery curves of the stuck networks for a few c
+    rec = data["recovery"].to_dataset()
+    cs = rec["c"].values
+    stuck_mask = rec["stuck"].values
+    rep = rec["epoch"].values - rec["epoch"].values[0]
+    i_ctrl = summary["control_index"]
+    shown = _shown_c(cs, i_ctrl)
+    for j, i in enumerate(shown):
+        color = _style.THEORY if i == i_ctrl else _style.CYCLE[j % (len(_style.CYCLE) - 1)]
+        label = f"c = {cs[i]:.3g}" + (" (control)" if i == i_ctrl else "")
+        for ax, var in ((ax_c, "accuracy"), (ax_d, "grad_norm")):
+            vals = rec[var].values[stuck_mask, i, :].astype(float)
+            mean, sem = _mean_sem(vals)
+            ax.plot(rep, mean, color=color, label=label)
+            ax.fill_between(rep, mean - sem, mean + sem, color=color, alpha=0.25, lw=0)
+    n_stuck = int(stuck_mask.sum())
+    ax_c.set_xlabel(f"recovery epoch (after {cfg.epochs:,})")
+    ax_c.set_ylabel(f"accuracy, mean +- s.e.m. over {n_stuck} stuck networks")
+    ax_c.set_ylim(0, 1.02)
+    ax_c.axhline(0.5, color=_style.GREY, ls=":", lw=1)
+    ax_c.legend(fontsize=8)
+    ax_c.set_title("Recovery at lower confidence", fontsize=10)
+    _style.panel_label(ax_c, "C")
+    _log_y(ax_d, rec["grad_norm"].values[stuck_mask])
+    ax_d.set_xlabel(f"recovery epoch (after {cfg.epochs:,})")
+    ax_d.set_ylabel("gradient norm, mean +- s.e.m.")
+    ax_d.set_title("Gradient norm of the stuck networks", fontsize=10)
+    _style.panel_label(ax_d, "D")
+
+    # E: final accuracy and recovered fraction against c; F: gradient norm against c
+    mean = np.asarray(summary["final_accuracy_mean_by_c"], dtype=float)
+    sem = np.asarray(summary["final_accuracy_sem_by_c"], dtype=float)
+    frac = np.asarray(summary["recovered_fraction_by_c"], dtype=float)
+    ax_e.errorbar(cs, mean, yerr=sem, fmt="o-", ms=3, capsize=2, color=_style.CYCLE[0],
+                  label="accuracy at the last epoch (mean +- s.e.m.)")  # fmt: skip
+    ax_e.plot(cs, frac, "s--", ms=3, color=_style.CYCLE[1], label="fraction recovered")
+    ax_e.axvline(cs[i_ctrl], color=_style.THEORY, ls=":", lw=1, label="control c")
+    ax_e.axhline(0.5, color=_style.GREY, ls=":", lw=1)
+    ax_e.set_xscale("log")
+    ax_e.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
+    ax_e.set_ylim(-0.02, 1.02)
+    ax_e.set_xlabel("confidence c during recovery")
+    ax_e.set_ylabel(f"after {cfg.recovery_epochs} recovery epochs")
+    ax_e.legend(fontsize=8)
+    ax_e.set_title("Stuck networks recovered, per c", fontsize=10)
+    _style.panel_label(ax_e, "E")
+    for key, color, label in (
+        ("first", _style.CYCLE[2], "first recovery epoch"),
+        ("last", _style.CYCLE[3], "last recovery epoch"),
+    ):
+        m = np.asarray(summary[f"grad_norm_{key}_mean_by_c"], dtype=float)
+        s = np.asarray(summary[f"grad_norm_{key}_sem_by_c"], dtype=float)
+        ax_f.errorbar(cs, m, yerr=s, fmt="o-", ms=3, capsize=2, color=color, label=label)
+    ax_f.axvline(cs[i_ctrl], color=_style.THEORY, ls=":", lw=1, label="control c")
+    ax_f.set_xscale("log")
+    ax_f.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
+    _log_y(ax_f, summary["grad_norm_first_mean_by_c"])
+    ax_f.set_xlabel("confidence c during recovery")
+    ax_f.set_ylabel("gradient norm, mean +- s.e.m. (stuck networks)")
+    ax_f.legend(fontsize=8)
+    ax_f.set_title("Lower c: non-zero gradients beyond the point of no return", fontsize=10)
+    _style.panel_label(ax_f, "F")
+    return fig
+
+
+def claims(summary: dict) -> list[Claim]:
+    """The paper's Fig. 4 statements against the measured summary."""
+    out = []
+    for init, counts in summary["counts_by_init"].items():
+        for what, paper in (("learned", PAPER_LEARNED), ("stuck", PAPER_STUCK)):
+            k, z = counts[f"n_{what}"], counts[f"z_{what}"]
+            text = (
+                "learned the task at some point"
+                if what == "learned"
+                else "entered the no-learning zone (learned, then accuracy <= 0.5 over the "
+                "last 50 epochs)"
+            )
+            out.append(
+                Claim(
+                    figure=NAME,
+                    claim=f"Of 100 networks (c = 10, lr = 0.02, 6000 epochs), {paper} {text} "
+                    f"[init = {init}]",
+                    paper=paper,
+                    measured={"count": k, "se": counts[f"se_{what}"], "n": counts["n_nets"]},
+                    reproduced=z is not None and abs(z) <= Z_MAX,
+                    note=f"z = {z if z is None else round(z, 2)}; rule {summary['count_rule']}. Chaos makes single "
+                    "seeds differ across machines; only counts compare",
+                )
+            )
+    for init in summary["inits_skipped"]:
+        out.append(
+            Claim(
+                figure=NAME,
+                claim=f"Counts with init = {init}",
+                paper=f"{PAPER_LEARNED} learned, {PAPER_STUCK} stuck",
+                measured="skipped: PyTorch is not installed",
+                reproduced=False,
+                note="install torch to draw the original initial weights",
+            )
+        )
+    frac = summary["recovered_fraction_by_c"]
+    ctrl = summary["recovered_fraction_control"]
+    i_ctrl = summary["control_index"]
+    lower = [f for f in frac[:i_ctrl] if f is not None]
+    best_lower = max(lower) if lower else None
+    out.append(
+        Claim(
+            figure=NAME,
+            claim="At the control confidence c = 10 the stuck networks stay stuck",
+            paper="no recovery at c = 10",
+            measured={"recovered_fraction": ctrl, "c": summary["control_c"]},
+            reproduced=ctrl is not None and ctrl <= 0.05,
+            note="fraction of stuck networks with accuracy > 0.5 at the last recovery "
+            "epoch; tolerance 5%",
+        )
+    )
+    out.append(
+        Claim(
+            figure=NAME,
+            claim="Lowering the confidence lets stuck networks recover and re-learn the task",
+            paper="lower c recovers",
+            measured={
+                "best_c": summary["best_c"],
+                "best_recovered_fraction": summary["best_recovered_fraction"],
+                "recovered_at_some_lower_c": summary["recovered_at_some_lower_c"],
+                "n_stuck": summary["n_stuck"],
+            },
+            reproduced=best_lower is not None
+            and ctrl is not None
+            and best_lower >= 0.5
+            and best_lower >= ctrl + 0.4,
+            note="the best c below the control must recover >= 50% of the stuck networks, "
+            "and 40 percentage points more than the control",
+        )
+    )
+    g_first = summary["grad_norm_first_mean_by_c"]
+    g_ctrl = g_first[i_ctrl]
+    g_low = [g for g in g_first[:i_ctrl] if g is not None]
+    out.append(
+        Claim(
+            figure=NAME,
+            claim="At lower confidence the stuck networks have non-zero gradients beyond "
+            "the point of no return",
+            paper="practically zero gradient at c = 10; small, yet non-zero, at lower c",
+            measured={
+                "grad_norm_control": g_ctrl,
+                "grad_norm_max_lower_c": max(g_low, default=None),
+            },
+            reproduced=g_ctrl is not None and bool(g_low) and max(g_low) >= 100 * g_ctrl,
+            note="mean gradient norm of the stuck networks at the first recovery epoch; "
+            "some c below the control must exceed the control by 100x",
+        )
+    )
+    return out
