@@ -272,6 +272,27 @@ def test_payload_respects_the_size_options():
     assert p["snap"]["kappa"]["n"] == 30
 
 
+def test_diverged_networks_keep_their_finite_part():
+    ds = _synthetic(nets=3)
+    for name in ("snap_m", "snap_n", "snap_b"):
+        v = ds[name].values.copy()
+        v[1, 30:] = np.nan  # diverged after 30 snapshots
+        v[2] = np.nan  # before the first one
+        ds[name] = (ds[name].dims, v)
+    loss = ds["loss"].values.copy()
+    loss[1:, 300:] = np.nan
+    ds["loss"] = (("net", "epoch"), loss)
+    ds["diverged"] = ("net", np.array([False, True, True]))
+    payload = run_payload(TrainingRun(label="div", ds=ds))
+    part, gone = payload["nets"][1], payload["nets"][2]
+    assert part["snap"]["epoch"] == [float(e) for e in np.arange(30) * 10]
+    assert "10 snapshot(s) with non-finite parameters omitted." in part["notes"]
+    y = _decode(part["curves"]["loss"]["y"], "<f4")
+    assert np.isnan(y[-1]) and np.isfinite(y[0])
+    assert gone["snap"]["has_flow"] is False and len(gone["snap"]["epoch"]) == 150
+    assert any("no snapshot has finite parameters" in n for n in gone["notes"])
+
+
 def test_choose_networks_mixes_outcomes():
     # 30 networks: 0-9 never learn, 10-24 learn and keep it, 25-29 learn then get stuck.
     acc = np.full((30, 100), 0.5)

@@ -772,21 +772,20 @@ def network_payload(
     out["verdict"] = verdict.get("label")
     out["reason"] = verdict.get("reason")
 
-    has_snaps = "snap_m" in ds.variables and ds.sizes.get("snapshot", 0) > 0
-    if model["model"] != "rank1" or not has_snaps:
+    def epochs_only(note: str) -> dict[str, Any]:
         # No flow to draw: the slider steps through evenly spaced epochs instead.
         pos = snapshot_subset(epochs, opts.max_snapshots)
         out["snap"] = {"has_flow": False, "epoch": [float(e) for e in epochs[pos]]}
         out["snap"] |= _metrics_at(metrics, epochs, epochs[pos])
-        out["notes"].append(
-            "No latent flow: "
-            + (
-                "the training data holds no snapshots (train with snapshot_every > 0)."
-                if model["model"] == "rank1"
-                else f"the flow is drawn for rank-one networks only (this is {model['model']})."
-            )
-        )
+        out["notes"].append("No latent flow: " + note)
         return out
+
+    if model["model"] != "rank1":
+        return epochs_only(
+            f"the flow is drawn for rank-one networks only (this is {model['model']})."
+        )
+    if "snap_m" not in ds.variables or ds.sizes.get("snapshot", 0) == 0:
+        return epochs_only("the training data holds no snapshots (train with snapshot_every > 0).")
 
     frames = snapshot_frames(
         ds,
@@ -797,10 +796,9 @@ def network_payload(
         points=points,
         point_epochs=point_epochs,
     )
-    out["notes"] += frames.notes
     if frames.epochs.size == 0:
-        out["snap"] = {"has_flow": False, "epoch": []}
-        return out
+        return epochs_only("no snapshot has finite parameters (the network diverged).")
+    out["notes"] += frames.notes
     se = frames.epochs
     fixed = [
         [[_sig(k, 5), int(c)] for k, c in zip(fk, fs, strict=True) if c > 0]
@@ -916,7 +914,6 @@ def snapshot_frames(
             f"{snap_epochs.size - valid.size} snapshot(s) with non-finite parameters omitted."
         )
     if valid.size == 0:
-        notes.append("No finite snapshot: the network diverged before its first one.")
         empty = np.zeros((0, 0))
         return SnapshotFrames(
             epochs=np.zeros(0), n_total=0, kappa=np.zeros(0), flow=empty, fixed_kappa=empty,
@@ -997,13 +994,16 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
     outcomes = _outcome_labels(ds)
     analyses: dict[int, dict[str, Any]] = dict(run.analyses or {})
     found: dict[int, Any] = {}
+    failed: dict[int, str] = {}
     notes: list[str] = []
     todo = [i for i in nets if i not in analyses]
     if todo and model["model"] == "rank1" and "snap_m" in ds.variables:
         from ..analysis.run import analyze_dataset
 
-        for i, res in zip(todo, _analyze(analyze_dataset, ds, todo, notes), strict=True):
-            if res is not None:
+        for i, res in zip(todo, _analyze(analyze_dataset, ds, todo), strict=True):
+            if isinstance(res, str):
+                failed[i] = res
+            else:
                 analyses[i] = res.to_dict()
                 found[i] = res
     payload_nets = []
@@ -1018,6 +1018,8 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
             point_epochs=None if res is None else res.snapshot_epochs,
         )
         p["outcome"] = str(outcomes[i])
+        if i in failed:
+            p["notes"].append(f"Not analysed: {failed[i]}")
         payload_nets.append(p)
     counts: dict[str, int] = {}
     for o in outcomes:
@@ -1040,18 +1042,17 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
     }
 
 
-def _analyze(analyze_dataset: Any, ds: xr.Dataset, nets: list[int], notes: list[str]) -> list[Any]:
-    """Analyse ``nets`` together; a network the analysis rejects is analysed alone or skipped."""
+def _analyze(analyze_dataset: Any, ds: xr.Dataset, nets: list[int]) -> list[Any]:
+    """Analyse ``nets`` together; if that fails, one by one (a failure gives its message)."""
     try:
         return list(analyze_dataset(ds, nets=nets))
     except ValueError:
-        out = []
+        out: list[Any] = []
         for i in nets:
             try:
                 out.append(analyze_dataset(ds, nets=[i])[0])
             except ValueError as err:
-                notes.append(f"network {i}: not analysed ({err})")
-                out.append(None)
+                out.append(str(err))
         return out
 
 
