@@ -331,8 +331,14 @@ def test_sources_are_recognised(results, trained, tmp_path):
     assert [r.label for r in src.runs] == ["fig3/data.zarr/ghost", "fig3/data.zarr/real"]
     assert [r["figure"] for r in src.claims] == ["fig1", "fig3"]
 
-    _, folder = trained
+    ds, folder = trained
     assert load_source(folder).kind == "training"
+    # A figure's store with a training group and a group of other data (fig 4's recovery).
+    other = xr.Dataset({"loss": (("seed", "c", "epoch"), np.zeros((2, 3, 4)))})
+    store = write_zarr(
+        xr.DataTree.from_dict({"/train": ds, "/recovery": other}), tmp_path / "d.zarr"
+    )
+    assert [r.label for r in load_source(store).runs] == ["d.zarr/train"]
     assert load_source(folder / "train.zarr").runs[0].ds.sizes["net"] == 2
 
     # An analysis names its data; its verdicts are used as they are.

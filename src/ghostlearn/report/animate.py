@@ -238,7 +238,8 @@ def animate(
         _save(
             anim,
             mp4_path,
-            FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"]),
+            # h264: matplotlib rounds the frame to even pixels and picks yuv420p.
+            FFMpegWriter(fps=fps, codec="h264"),
             dpi,
         )
     return Animation(gif=out, mp4=mp4_path, n_frames=int(fr.epochs.size), epochs=fr.epochs)

@@ -155,7 +155,8 @@ def _training_groups(store: Path, *, need_snapshots: bool) -> list[str | None]:
 
     def walk(group: Any, path: str | None) -> None:
         keys = set(group.array_keys())
-        if "loss" in keys and "epoch" in keys and (not need_snapshots or "snap_m" in keys):
+        is_training = {"loss", "epoch", "net"} <= keys
+        if is_training and (not need_snapshots or "snap_m" in keys):
             found.append(path)
         for name, sub in sorted(group.groups(), key=lambda item: item[0]):
             walk(sub, name if path is None else f"{path}/{name}")
