@@ -70,7 +70,8 @@ class AbruptDrop:
         onset_epoch: epoch where 10 % of the drop (in log-loss) is covered.
         end_epoch: epoch where 90 % is covered.
         plateau_start_epoch: first epoch of the plateau that precedes it.
-        loss_before, loss_after: smoothed loss levels before and after (linear units).
+        loss_before, loss_after: smoothed loss levels before (median over the plateau)
+            and after (median over the window after the fall), in linear units.
         size_decades: ``log10(loss_before / loss_after)``.
         fraction_of_range: ``size_decades / R``.
     """
@@ -120,10 +121,12 @@ def _window(n: int, frac: float) -> int:
 def smoothed_log_loss(loss: Any, *, window: float = 0.01) -> np.ndarray:
     """``log10`` of the loss, smoothed by a running median of ``window`` * length samples.
 
-    Zeros are floored at ``1e-12`` times the largest loss so the logarithm is finite.
+    Exact zeros are replaced by the smallest positive loss of the curve, so that they
+    neither make the logarithm infinite nor stretch the range of the curve.
     """
     y, _ = _check_curve(loss, None)
-    floor = max(float(y.max()) * 1e-12, np.finfo(np.float64).tiny)
+    positive = y[y > 0]
+    floor = float(positive.min()) if positive.size else 1.0
     ly = np.log10(np.maximum(y, floor))
     return median_filter(ly, size=_window(y.size, window), mode="nearest")
 
@@ -189,12 +192,16 @@ def detect_abrupt_drops(
             continue
         if drops and e[onset] <= drops[-1].end_epoch:
             continue
+        # Report the plateau's own level (the window before the fast run may already
+        # include the start of the fall).
+        level = float(np.median(ys[p0:onset])) if onset > p0 else top
+        size = level - bottom
         drops.append(
             AbruptDrop(
                 onset_epoch=float(e[onset]),
                 end_epoch=float(e[end]),
                 plateau_start_epoch=float(e[p0]),
-                loss_before=float(10.0**top),
+                loss_before=float(10.0**level),
                 loss_after=float(10.0**bottom),
                 size_decades=float(size),
                 fraction_of_range=float(size / R),

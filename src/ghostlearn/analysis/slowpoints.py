@@ -259,17 +259,26 @@ def find_slow_points(
         k0 = np.concatenate([k0, s], axis=1)
     if k0.shape[1] == 0:
         raise ValueError("n_starts must be >= 1 when no starts are given, got 0")
+    # Pad flows to a power of two and starts to a multiple of 32 (repeating real ones) so
+    # that calls of similar size share one compiled program.
+    n_s = k0.shape[1]
+    S_pad = -(-n_s // 32) * 32
+    B_pad = 1 << int(np.ceil(np.log2(max(B, 1))))
+    k0p = np.concatenate([k0, k0[:, : S_pad - n_s]], axis=1) if S_pad > n_s else k0
+    while k0p.shape[1] < S_pad:
+        k0p = np.concatenate([k0p, k0p[:, : S_pad - k0p.shape[1]]], axis=1)
+    fb = ((0, B_pad - B),)
     with jax.enable_x64(True):
         k = np.asarray(
             _solve(
-                jnp.asarray(flat.M),
-                jnp.asarray(flat.Nmat),
-                jnp.asarray(flat.b),
-                jnp.asarray(k0),
+                jnp.asarray(np.pad(flat.M, fb + ((0, 0), (0, 0)), mode="edge")),
+                jnp.asarray(np.pad(flat.Nmat, fb + ((0, 0), (0, 0)), mode="edge")),
+                jnp.asarray(np.pad(flat.b, fb + ((0, 0),), mode="edge")),
+                jnp.asarray(np.pad(k0p, fb + ((0, 0), (0, 0)), mode="edge")),
                 n_iter,
                 n_polish,
             )
-        )
+        )[:B, :n_s]
     return _label(flat, k, flow.batch_shape, (lo, hi), ghost_tol, fixed_tol, dedup_tol, tau)
 
 

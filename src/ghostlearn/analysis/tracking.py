@@ -150,10 +150,12 @@ def match_points(
     Returns:
         ``(ia, ib)``: matched index pairs; pairs farther apart than ``max_jump`` are dropped.
     """
-    a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
-    b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a = a.reshape(a.shape[0], -1)
+    b = b.reshape(b.shape[0], -1)
     cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
     ia, ib = linear_sum_assignment(cost)
     ok = cost[ia, ib] <= max_jump
