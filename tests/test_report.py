@@ -584,3 +584,34 @@ def test_page_without_snapshots_shows_a_note_in_a_browser(browser, trained, tmp_
     _set_slider(browser, 5)
     assert browser.find_element(By.ID, "gl-epoch-label").text != before
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli_has(name: str) -> bool:
+    from ghostlearn.cli import app
+
+    return any((c.name or c.callback.__name__) == name for c in app.registered_commands)
+
+
+@pytest.mark.skipif(not _cli_has("report"), reason="the report command is not in cli.py yet")
+def test_cli_report_and_animate(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from ghostlearn.cli import app
+
+    _, folder = trained
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(folder), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    res = runner.invoke(app, ["report", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
+    gif = tmp_path / "n.gif"
+    args = ["animate", str(folder), "--net", "1", "--frames", "3", "--no-mp4", "--out", str(gif)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"^\d+ frames \(epochs 0-\d+\) -> ", res.output) and gif.exists()
+    res = runner.invoke(app, ["animate", str(folder), "--net", "7"])
+    assert res.exit_code == 2 and "--net must be in 0..1, got 7" in res.output
