@@ -145,6 +145,10 @@ def reproduce(
         rows = write_claims(every, out)
         n_ok = sum(r["verdict"] == "reproduced" for r in rows)
         typer.echo(f"claims: {n_ok}/{len(rows)} reproduced -> {out / 'claims.md'}")
+        from .report import write_report
+
+        page = write_report(out)
+        typer.echo(f"report: {page.stat().st_size / 1e6:.1f} MB -> {page}")
 
 
 @contextlib.contextmanager
@@ -430,6 +434,106 @@ def _snapshot_loss(arrays: dict, *, c: float):
     params = {k: jax.numpy.asarray(arrays[k], dtype=np.float32) for k in ("m", "n", "b")}
     out = jax.vmap(lambda p: simulate(p, cfg, c).output)(params)
     return np.asarray(task.loss(np.asarray(out), task.targets(cfg)))
+
+
+# --------------------------------------------------------------------------- report
+
+
+@app.command()
+def report(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A results folder, a training store (.zarr, or the folder holding "
+            "train.zarr), an analysis.json, or an .npz of snapshots."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write (default: report.html in/beside PATH)."),
+    ] = None,
+    max_networks: Annotated[
+        int, typer.Option(help="Networks per run offered in the page (a mix of outcomes).")
+    ] = 20,
+    nets: Annotated[
+        str | None, typer.Option(help="Show these networks instead, e.g. 0-4,17.")
+    ] = None,
+    max_snapshots: Annotated[
+        int, typer.Option(help="Snapshots per network the epoch slider steps through.")
+    ] = 150,
+) -> None:
+    """Write one self-contained report.html: claims, figures and a training explorer."""
+    from .report import ReportOptions, write_report
+
+    with user_errors():
+        if not path.exists():
+            raise UserError(f"PATH does not exist: {path}")
+        options = ReportOptions(
+            max_networks=max_networks,
+            nets=tuple(parse_ints("nets", nets)) if nets else None,
+            max_snapshots=max_snapshots,
+        )
+        page = write_report(path, out, options=options)
+    typer.echo(f"report: {page.stat().st_size / 1e6:.1f} MB -> {page}")
+
+
+@app.command("animate")
+def animate_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A training store with snapshots (.zarr, or the folder holding train.zarr), "
+            "a results folder, an analysis.json or an .npz of snapshots."
+        ),
+    ],
+    net: Annotated[int, typer.Option(help="Network to animate (its position in the run).")] = 0,
+    run: Annotated[
+        int, typer.Option(help="Which training run, when PATH holds several (0: the first).")
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="GIF to write (default: net<I>.gif beside PATH).")
+    ] = None,
+    frames: Annotated[int, typer.Option(help="At most about this many frames.")] = 120,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 10.0,
+    mp4: Annotated[
+        bool | None,
+        typer.Option("--mp4/--no-mp4", help="Also write an MP4 (default: if ffmpeg is on PATH)."),
+    ] = None,
+) -> None:
+    """Animate a network's latent flow and loss cursor over training (GIF, MP4 with ffmpeg)."""
+    from .report import animate as make_animation
+    from .report import default_output, load_source
+
+    with user_errors():
+        if not path.exists():
+            raise UserError(f"PATH does not exist: {path}")
+        runs = load_source(path).runs
+        if not runs:
+            raise UserError(f"{path} holds no training run with snapshots to animate")
+        if not 0 <= run < len(runs):
+            raise UserError(f"--run must be in 0..{len(runs) - 1}, got {run}")
+        chosen = runs[run]
+        n_nets = chosen.ds.sizes["net"]
+        if not 0 <= net < n_nets:
+            raise UserError(f"--net must be in 0..{n_nets - 1}, got {net}")
+        if out is None:
+            stem = f"net{net}" if run == 0 else f"run{run}_net{net}"
+            out = default_output(path).with_name(f"{stem}.gif")
+        elif out.is_dir():
+            out = out / f"net{net}.gif"
+        result = make_animation(
+            chosen.ds,
+            net,
+            out,
+            max_frames=frames,
+            fps=fps,
+            mp4=mp4,
+            analysis=(chosen.analyses or {}).get(net),
+        )
+    typer.echo(
+        f"{result.n_frames} frames (epochs {result.epochs[0]:g}-{result.epochs[-1]:g}) "
+        f"-> {result.gif}" + (f" and {result.mp4}" if result.mp4 else "")
+    )
 
 
 def main() -> None:
