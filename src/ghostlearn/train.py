@@ -79,7 +79,7 @@ Progress = Callable[[int, int], None]
 _DEFAULT_C = 10.0
 # Networks per vmapped block for the matrix models: small blocks keep each block's
 # weights in the core's cache; a fixed block size also fixes every matrix product's shape.
-_MATRIX_BLOCK = 5
+_MATRIX_BLOCK = 10
 _SNAPSHOT_BUDGET_BYTES = 256 * 2**20
 
 
