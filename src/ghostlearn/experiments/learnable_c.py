@@ -1,0 +1,420 @@
+"""Learnable confidence: a network whose ``c`` is trained still gets stuck; resetting
+``c`` to 1 lets it learn again.
+
+Phase 1 (paper: "data not shown"): rank-one networks with the confidence ``c`` trained as
+a parameter (:class:`ghostlearn.rnn.RNNConfig` with ``train_c=True``), ``c`` starting at
+10, plain gradient descent at ``lr = 0.02`` for 10k epochs. Phase 2 (SPEC, "Learnable
+c"): every network resumes from its final parameters with ``c`` reset to 1
+(``params["c"] = 1``, ``epoch_offset = 10000``) for 10k more epochs, ``c`` still trained.
+
+Training after the plateau is chaotic (SPEC, "Chaos"), so the paper's seed (40) is
+trained in one batch with seeds ``0 .. search - 1`` and the shown network is picked by its
+behaviour: seed 40 if it is stuck after phase 1, else the lowest stuck seed of the batch
+(else seed 40, and the claims say so).
+
+Definitions (:mod:`ghostlearn.outcomes`): learned = max accuracy > 0.5; stuck = learned
+and max accuracy over the last ``last`` (50) epochs <= 0.5. After phase 2 a network has
+*recovered* when its max accuracy over the last ``last`` epochs of phase 2 exceeds 0.5
+(it is no longer stuck by the same criterion). The gradient is "practically zero" when
+its median over the last ``last`` epochs of phase 1 is below ``flat_ratio`` (1e-3) times
+its peak over phase 1. The ``c`` trajectory is read from the snapshots (every
+``snapshot_every`` epochs) and the final parameters.
+
+Both fidelities train the paper's epochs (about 420k network-epochs at paper fidelity:
+a few CPU-seconds plus compilation); quick searches fewer seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from .. import _validate, outcomes
+from ..analysis import analyze_dataset
+from ..rnn import RNNConfig
+from ..train import params_from_dataset, train
+from . import _style
+from .base import Claim, Fidelity, Progress
+from .fig3 import INITS, flow_panel, flow_xlim, points_dataset, resolve_init, single
+
+NAME = "learnable-c"
+TITLE = "Rank-one RNN with a trained confidence c: stuck anyway; c reset to 1 recovers"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    """Parameters of the learnable-c experiment (the paper's values by default).
+
+    Attributes:
+        N: units per network, >= 1.
+        lr: learning rate of both phases, > 0.
+        c_start: initial (trained) confidence of phase 1, > 0.
+        c_reset: confidence phase 2 starts from, > 0.
+        epochs: epochs of phase 1, >= 2.
+        epochs_reset: epochs of phase 2, >= 2.
+        paper_seed: the paper's network, always trained and reported, >= 0.
+        search: seeds ``0 .. search - 1`` trained alongside, >= 0.
+        snapshot_every: epochs between parameter snapshots (the ``c`` trajectory and the
+            flows), in 1..min(epochs, epochs_reset).
+        last: final epochs of the stuck and recovered criteria, in 1..min(epochs,
+            epochs_reset).
+        flat_ratio: "practically zero" gradient: median at the end / peak, in (0, 1).
+        init: ``"auto"`` (``"torch"`` when PyTorch imports, else ``"numpy"``), ``"torch"``
+            or ``"numpy"``.
+    """
+
+    N: int = 100
+    lr: float = 0.02
+    c_start: float = 10.0
+    c_reset: float = 1.0
+    epochs: int = 10_000
+    epochs_reset: int = 10_000
+    paper_seed: int = 40
+    search: int = 20
+    snapshot_every: int = 10
+    last: int = 50
+    flat_ratio: float = 1e-3
+    init: str = "auto"
+
+    def __post_init__(self) -> None:
+        _validate.at_least("N", self.N, 1)
+        for name in ("lr", "c_start", "c_reset", "flat_ratio"):
+            _validate.positive(name, getattr(self, name))
+        if self.flat_ratio >= 1:
+            raise ValueError(f"flat_ratio must be < 1, got {self.flat_ratio}")
+        _validate.at_least("epochs", self.epochs, 2)
+        _validate.at_least("epochs_reset", self.epochs_reset, 2)
+        _validate.at_least("paper_seed", self.paper_seed, 0)
+        _validate.at_least("search", self.search, 0)
+        shortest = min(self.epochs, self.epochs_reset)
+        for name in ("snapshot_every", "last"):
+            value = getattr(self, name)
+            _validate.at_least(name, value, 1)
+            if value > shortest:
+                raise ValueError(f"{name} must be <= the shorter phase ({shortest}), got {value}")
+        _validate.one_of("init", self.init, INITS)
+
+
+def config(fidelity: Fidelity) -> Config:
+    """The paper's epochs at both fidelities; quick searches seeds 0-9 instead of 0-19."""
+    _validate.one_of("fidelity", fidelity, ("quick", "paper"))
+    return Config() if fidelity == "paper" else Config(search=10)
+
+
+def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
+    """Train phase 1 and phase 2 for the whole batch; keep the shown networks in full.
+
+    Progress is reported in network-epochs.
+
+    Returns:
+        DataTree with groups ``phase1`` and ``phase2`` (one-network
+        :func:`ghostlearn.train.train` Datasets with snapshots: the shown network),
+        ``phase1_points``, ``phase2_points`` (:func:`ghostlearn.experiments.fig3.points_dataset`),
+        ``paper_seed_phase1``/``paper_seed_phase2`` (when the paper seed is not the one
+        shown), and ``population`` (dims ``net``, ``epoch`` over both phases: ``loss``,
+        ``accuracy``, ``grad_norm``; per net ``c_phase1``, ``c_phase2`` (final values),
+        ``learned``, ``stuck`` (after phase 1) and ``recovered`` (after phase 2)). Root
+        attrs: ``init``, ``seed``, ``seed_reason``.
+    """
+    init = resolve_init(cfg.init)
+    model = RNNConfig(model="rank1", N=cfg.N, train_c=True)
+    seeds = [cfg.paper_seed, *(s for s in range(cfg.search) if s != cfg.paper_seed)]
+    P = len(seeds)
+    total = P * (cfg.epochs + cfg.epochs_reset)
+
+    def stage(offset: int) -> Any:
+        if progress is None:
+            return None
+        return lambda done, _n: progress(offset + done * P, total)
+
+    p1 = train(
+        model, seeds=seeds, lr=cfg.lr, c=cfg.c_start, epochs=cfg.epochs,
+        snapshot_every=cfg.snapshot_every, init=init, progress=stage(0),
+    )  # fmt: skip
+    acc1 = p1["accuracy"].values
+    stuck = outcomes.stuck(acc1, last=cfg.last)
+    params = params_from_dataset(p1)
+    params["c"] = np.full_like(params["c"], cfg.c_reset)
+    p2 = train(
+        model, seeds=seeds, lr=cfg.lr, epochs=cfg.epochs_reset, params=params,
+        epoch_offset=cfg.epochs, snapshot_every=cfg.snapshot_every,
+        progress=stage(P * cfg.epochs),
+    )  # fmt: skip
+    acc2 = p2["accuracy"].values
+    recovered = np.max(acc2[:, -cfg.last :], axis=1) > 0.5
+
+    if stuck[0]:
+        shown, reason = 0, f"seed {cfg.paper_seed} got stuck with a trained c"
+    elif stuck.any():
+        shown = int(np.flatnonzero(stuck)[0])
+        reason = (
+            f"seed {cfg.paper_seed} did not get stuck here; seed {seeds[shown]} is the lowest "
+            f"stuck seed of the batch (seeds 0-{cfg.search - 1})"
+        )
+    else:
+        shown = 0
+        reason = f"no network of the batch got stuck; showing seed {cfg.paper_seed}"
+
+    groups: dict[str, xr.Dataset] = {"phase1": single(p1, shown), "phase2": single(p2, shown)}
+    groups["phase1_points"] = points_dataset(analyze_dataset(p1, nets=[shown])[0])
+    groups["phase2_points"] = points_dataset(analyze_dataset(p2, nets=[shown])[0])
+    if shown != 0:
+        groups["paper_seed_phase1"] = single(p1, 0)
+        groups["paper_seed_phase2"] = single(p2, 0)
+    metrics = ["loss", "accuracy", "grad_norm"]
+    parts = [p[metrics].drop_vars("snapshot", errors="ignore") for p in (p1, p2)]
+    # coords (seed, lr, c, rank) from phase 1: c there is the starting confidence
+    pop = xr.concat(parts, dim="epoch", coords="minimal", compat="override")
+    pop["c_phase1"] = ("net", p1["c_final"].values)
+    pop["c_phase2"] = ("net", p2["c_final"].values)
+    pop["learned"] = ("net", outcomes.learned(acc1))
+    pop["stuck"] = ("net", stuck)
+    pop["recovered"] = (
+        "net",
+        recovered,
+        {"long_name": f"max accuracy over the last {cfg.last} epochs of phase 2 > 0.5"},
+    )
+    groups["population"] = pop
+    if progress is not None:
+        progress(total, total)
+    tree = xr.DataTree.from_dict(groups)
+    tree.attrs.update(init=init, seed=int(seeds[shown]), seed_reason=reason)
+    return tree
+
+
+def _c_trajectory(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Epochs and values of ``c`` at the snapshots and after the last update."""
+    e = np.append(ds["snapshot"].values, ds["epoch"].values[-1] + 1)
+    c = np.append(ds["snap_c"].values[0], ds["c_final"].values[0])
+    return e.astype(np.int64), c.astype(np.float64)
+
+
+def _outcome(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> dict[str, Any]:
+    acc1, acc2 = p1["accuracy"].values[0], p2["accuracy"].values[0]
+    g1 = p1["grad_norm"].values[0].astype(np.float64)
+    tail2 = float(np.max(acc2[-cfg.last :]))
+    above = np.flatnonzero(acc2 > 0.5)
+    peak = float(np.nanmax(g1))
+    end = float(np.median(g1[-cfg.last :]))
+    e1, c1 = _c_trajectory(p1)
+    e2, c2 = _c_trajectory(p2)
+    return {
+        "seed": int(p1["seed"].values[0]),
+        "learned_phase1": bool(outcomes.learned(acc1)),
+        "stuck_phase1": bool(outcomes.stuck(acc1, last=cfg.last)),
+        "max_accuracy_last_phase1": float(np.max(acc1[-cfg.last :])),
+        "grad_norm_peak_phase1": peak,
+        "grad_norm_end_phase1": end,
+        "grad_ratio_end_to_peak_phase1": end / peak if peak > 0 else None,
+        "c_start": float(c1[0]),
+        "c_end_phase1": float(c1[-1]),
+        "c_range_phase1": [float(c1.min()), float(c1.max())],
+        "c_reset": float(c2[0]),
+        "c_end_phase2": float(c2[-1]),
+        "c_range_phase2": [float(c2.min()), float(c2.max())],
+        "c_trajectory": {"epoch": np.concatenate([e1, e2]), "c": np.concatenate([c1, c2])},
+        "final_accuracy_phase2": float(acc2[-1]),
+        "max_accuracy_last_phase2": tail2,
+        "first_epoch_accuracy_above_half_phase2": (
+            int(p2["epoch"].values[above[0]]) if above.size else None
+        ),
+        "final_loss_phase2": float(p2["loss"].values[0, -1]),
+        "recovered": tail2 > 0.5,
+    }
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> dict:
+    """The shown network's phases, the paper seed's, and the batch's counts."""
+    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
+    shown = _outcome(p1, p2, cfg)
+    if "paper_seed_phase1" in data.children:
+        paper = _outcome(
+            data["paper_seed_phase1"].to_dataset(), data["paper_seed_phase2"].to_dataset(), cfg
+        )
+    else:
+        paper = shown
+    ev = dict(data["phase1_points"].attrs["analysis"])
+    bifs = [b for b in ev["bifurcations"] if b["kind"] != "boundary"]
+    pop = data["population"].to_dataset()
+    stuck = pop["stuck"].values
+    return {
+        "init": data.attrs["init"],
+        "paper_seed": cfg.paper_seed,
+        "seed": int(data.attrs["seed"]),
+        "seed_reason": data.attrs["seed_reason"],
+        **{k: v for k, v in shown.items() if k != "c_trajectory"},
+        "c_trajectory": shown["c_trajectory"],
+        "verdict_phase2": data["phase2_points"].attrs["analysis"]["verdict"]["label"],
+        "verdict_phase1": ev["verdict"]["label"],
+        "verdict_phase1_reason": ev["verdict"]["reason"],
+        "bifurcations_phase1": [
+            {"kind": b["kind"], "direction": b["direction"], "epoch": b["epoch_after"]}
+            for b in bifs
+        ],
+        "flat_ratio": cfg.flat_ratio,
+        "paper_seed_outcome": {k: v for k, v in paper.items() if k != "c_trajectory"},
+        "population": {
+            "seeds": [int(s) for s in pop["seed"].values],
+            "n_nets": int(pop.sizes["net"]),
+            "n_learned_phase1": int(pop["learned"].sum()),
+            "n_stuck_phase1": int(stuck.sum()),
+            "n_stuck_recovered": int((stuck & pop["recovered"].values).sum()),
+            "stuck_seeds": [int(s) for s in pop["seed"].values[stuck]],
+            "c_phase1_stuck": [float(v) for v in pop["c_phase1"].values[stuck]],
+            "c_phase2_stuck": [float(v) for v in pop["c_phase2"].values[stuck]],
+        },
+    }
+
+
+def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """Loss, gradient norm, accuracy and c over both phases; the batch; two flows."""
+    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
+    fig = Figure(figsize=(15, 9.5), layout="constrained")
+    gs = fig.add_gridspec(2, 3)
+    boundary = cfg.epochs
+    title = f"seed {summary['seed']}, lr = {cfg.lr:g}, init {summary['init']}"
+
+    ax_l = fig.add_subplot(gs[0, 0])
+    ax_g = fig.add_subplot(gs[0, 1])
+    ax_c = fig.add_subplot(gs[0, 2])
+    for ds in (p1, p2):
+        e = ds["epoch"].values
+        first = ds is p1
+        ax_l.plot(e, ds["loss"].values[0], color=_style.OKABE_ITO["blue"], lw=0.8,
+                  label="loss" if first else None)  # fmt: skip
+        ax_l.plot(e, ds["accuracy"].values[0], color=_style.OKABE_ITO["green"], lw=0.8,
+                  label="accuracy" if first else None)  # fmt: skip
+        g = np.maximum(ds["grad_norm"].values[0].astype(np.float64), 1e-12)
+        ax_g.plot(e, g, color=_style.OKABE_ITO["orange"], lw=0.8)
+    for ax in (ax_l, ax_g, ax_c):
+        ax.axvline(boundary, color=_style.GREY, ls="--", lw=1)
+        ax.text(boundary, 1.0, f" c reset to {cfg.c_reset:g}", transform=ax.get_xaxis_transform(),
+                va="bottom", fontsize=8)  # fmt: skip
+        ax.set_xlabel("epoch")
+    ax_l.axhline(0.5, color=_style.GREY, ls=":", lw=1)
+    ax_l.set_ylabel("loss, training accuracy")
+    ax_l.set_title(f"Loss and accuracy ({title})", fontsize=10, pad=14)
+    ax_l.legend(fontsize=8, loc="center left", frameon=False)
+    _style.panel_label(ax_l, "A")
+    ax_g.set_yscale("log")
+    ax_g.set_ylabel("gradient norm (0 drawn at 1e-12)")
+    ax_g.set_title("Gradient norm", fontsize=10, pad=14)
+    _style.panel_label(ax_g, "B")
+    traj = summary["c_trajectory"]
+    ax_c.plot(traj["epoch"], traj["c"], color=_style.OKABE_ITO["vermillion"], lw=1.2)
+    ax_c.set_yscale("log")
+    ax_c.set_ylabel("trained confidence c")
+    ax_c.set_title(f"Confidence c (snapshots every {cfg.snapshot_every} epochs)", fontsize=10,
+                   pad=14)  # fmt: skip
+    _style.panel_label(ax_c, "C")
+
+    ax_p = fig.add_subplot(gs[1, 0])
+    pop = data["population"].to_dataset()
+    x = np.arange(pop.sizes["net"])
+    e = pop["epoch"].values
+    acc = pop["accuracy"].values
+    end1 = np.max(acc[:, (e < boundary) & (e >= boundary - cfg.last)], axis=1)
+    end2 = np.max(acc[:, -cfg.last :], axis=1)
+    stuck = pop["stuck"].values
+    ax_p.plot(x, end1, "o", mfc="white", color=_style.OKABE_ITO["blue"],
+              label=f"end of phase 1 (c trained from {cfg.c_start:g})")  # fmt: skip
+    ax_p.plot(x, end2, "s", ms=4, color=_style.OKABE_ITO["vermillion"],
+              label=f"end of phase 2 (from c = {cfg.c_reset:g})")  # fmt: skip
+    for i in np.flatnonzero(stuck):
+        ax_p.axvspan(i - 0.4, i + 0.4, color=_style.GREY, alpha=0.2, lw=0)
+    ax_p.axhline(0.5, color=_style.GREY, ls=":", lw=1)
+    ax_p.set_xticks(x, [str(s) for s in pop["seed"].values], fontsize=7, rotation=90)
+    ax_p.set_xlabel("seed (grey: stuck after phase 1)")
+    ax_p.set_ylabel(f"max accuracy, last {cfg.last} epochs")
+    ax_p.set_title(
+        f"Batch: {summary['population']['n_stuck_phase1']} stuck, "
+        f"{summary['population']['n_stuck_recovered']} of them recovered", fontsize=10,
+    )  # fmt: skip
+    ax_p.set_ylim(0.4, 1.05)
+    ax_p.legend(fontsize=8, loc="center right", frameon=True)
+    _style.panel_label(ax_p, "D")
+
+    pts = data["phase1_points"].to_dataset()
+    e_stuck = int(p1["snapshot"].values[-1])
+    xlim = flow_xlim(p1, pts, [e_stuck])
+    ax_f1 = fig.add_subplot(gs[1, 1])
+    flow_panel(ax_f1, p1, pts, e_stuck, xlim=xlim, color=_style.CYCLE[0], legend=True)
+    ax_f1.set_title(f"Latent flow at epoch {e_stuck:,} (end of phase 1)", fontsize=10)
+    _style.panel_label(ax_f1, "E")
+    pts2 = data["phase2_points"].to_dataset()
+    e_end = int(p2["snapshot"].values[-1])
+    lim = flow_xlim(p2, pts2, [e_end])
+    ax_f2 = fig.add_subplot(gs[1, 2])
+    flow_panel(ax_f2, p2, pts2, e_end, xlim=(min(xlim[0], lim[0]), max(xlim[1], lim[1])),
+               color=_style.CYCLE[1])  # fmt: skip
+    ax_f2.set_title(f"Latent flow at epoch {e_end:,} (end of phase 2)", fontsize=10)
+    _style.panel_label(ax_f2, "F")
+    return fig
+
+
+def claims(summary: dict) -> list[Claim]:
+    """The paper's statement on a trained confidence, and the recovery after the reset."""
+    s = summary
+    p = s["paper_seed_outcome"]
+    if s["seed"] == s["paper_seed"]:
+        chaos = f"seed {s['paper_seed']} itself"
+    else:
+        chaos = (
+            f"seed {s['paper_seed']} was not stuck here (learned: {p['learned_phase1']}, "
+            f"stuck: {p['stuck_phase1']}, c after phase 1: {p['c_end_phase1']:.3g}); training "
+            f"is chaotic after the plateau (SPEC 'Chaos'), so seed {s['seed']} is shown"
+        )
+    ratio = s["grad_ratio_end_to_peak_phase1"]
+    pop = s["population"]
+    return [
+        Claim(
+            figure=NAME,
+            claim="With c trained too (from c = 10, lr = 0.02), a network still gets stuck "
+            "in the no-learning zone",
+            paper="another network, in which c was trainable, still got stuck",
+            measured={
+                "seed": s["seed"],
+                "stuck": s["stuck_phase1"],
+                "c_end": s["c_end_phase1"],
+                "verdict": s["verdict_phase1"],
+                "batch_stuck": f"{pop['n_stuck_phase1']} of {pop['n_nets']}",
+            },
+            reproduced=s["stuck_phase1"],
+            note=f"{chaos}. Stuck: learned, then max accuracy over the last 50 epochs <= 0.5",
+        ),
+        Claim(
+            figure=NAME,
+            claim="Stuck with a trained c, the gradient is practically zero: c cannot move either",
+            paper="no-learning zone (practically zero gradient)",
+            measured={
+                "grad_norm_peak": s["grad_norm_peak_phase1"],
+                "grad_norm_end": s["grad_norm_end_phase1"],
+                "ratio": ratio,
+                "c_range": s["c_range_phase1"],
+            },
+            reproduced=s["stuck_phase1"] and ratio is not None and ratio < s["flat_ratio"],
+            note=f"median gradient norm over the last 50 epochs of phase 1 < {s['flat_ratio']:g}"
+            " x its peak",
+        ),
+        Claim(
+            figure=NAME,
+            claim="Resetting c to 1 and training 10k more epochs lets the stuck network "
+            "learn again",
+            paper="lowering the confidence lets stuck networks re-learn (Fig. 4; SPEC: c reset "
+            "to 1, 10k more epochs)",
+            measured={
+                "recovered": s["recovered"],
+                "final_accuracy": s["final_accuracy_phase2"],
+                "max_accuracy_last_50": s["max_accuracy_last_phase2"],
+                "first_epoch_above_half": s["first_epoch_accuracy_above_half_phase2"],
+                "c_end": s["c_end_phase2"],
+                "batch_recovered": f"{pop['n_stuck_recovered']} of {pop['n_stuck_phase1']} stuck",
+            },
+            reproduced=s["stuck_phase1"] and s["recovered"],
+            note="recovered: max accuracy over the last 50 epochs of phase 2 > 0.5",
+        ),
+    ]
