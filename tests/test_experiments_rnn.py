@@ -1,0 +1,327 @@
+"""The RNN experiments fig4, figS1 and figS2 end to end on tiny configurations."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from ghostlearn import outcomes
+from ghostlearn.experiments import fig4, figS1, figS2, run_experiment
+from ghostlearn.rnn import RNNConfig
+from ghostlearn.store import open_tree, open_zarr, read_json
+from ghostlearn.train import params_from_dataset, train
+
+# Full-size rank-one networks for the paper's 6000 epochs (a few of seeds 0-5 learn and get
+# stuck at lr 0.02), but few of them; three recovery confidences with the control last.
+FIG4_TINY = fig4.Config(n_seeds=6, c_log10=(-2.0, 1.0), n_c=3, recovery_epochs=100)
+FIGS1_TINY = figS1.Config(
+    n_seeds=2, n_lr=3, lr_log10=(-2.0, -1.0), report_epochs=(100, 200), metrics_every=50
+)
+FIGS2_TINY = figS2.Config(
+    ranks=(1, 3), N=10, n_lr=2, lr_log10=(-1.0, 0.0), n_seeds=2, epochs=60, metrics_every=20
+)
+TINY = {"fig4": FIG4_TINY, "figS1": FIGS1_TINY, "figS2": FIGS2_TINY}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="module")
+def summaries(out):
+    calls = {}
+
+    def progress_of(name):
+        calls[name] = []
+        return lambda done, total: calls[name].append((done, total))
+
+    result = {
+        name: run_experiment(name, out, config=cfg, progress=progress_of(name))
+        for name, cfg in TINY.items()
+    }
+    return result, calls
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_writes_every_file_and_claims_parse(name, out, summaries):
+    folder = out / name
+    for file in ("summary.json", "figure.png", "figure.pdf"):
+        assert (folder / file).stat().st_size > 0
+    assert (folder / "data.zarr").is_dir()
+    summary = read_json(folder / "summary.json")
+    assert summary == summaries[0][name]
+    assert summary["claims"]
+    for claim in summary["claims"]:
+        assert claim["figure"] == name
+        assert isinstance(claim["reproduced"], bool)
+        assert claim["claim"] and "paper" in claim and "measured" in claim
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_progress_reaches_its_total(name, summaries):
+    calls = summaries[1][name]
+    assert calls
+    done, total = zip(*calls, strict=True)
+    assert len(set(total)) == 1
+    assert list(done) == sorted(done)
+    assert done[-1] == total[0]
+
+
+def test_fig4_counts_are_consistent(summaries, out):
+    s = summaries[0]["fig4"]
+    assert s["primary_init"] == "numpy"
+    assert s["n_stuck"] <= s["n_learned"] <= s["n_nets"] == FIG4_TINY.n_seeds
+    expected_inits = ["numpy", "torch"] if fig4.torch_available() else ["numpy"]
+    assert list(s["counts_by_init"]) == expected_inits
+    tree = open_tree(out / "fig4" / "data.zarr")
+    for init, counts in s["counts_by_init"].items():
+        acc = tree[f"train_{init}"].to_dataset()["accuracy"].values
+        assert acc.shape == (FIG4_TINY.n_seeds, FIG4_TINY.epochs)
+        assert counts["n_learned"] == int(outcomes.learned(acc).sum())
+        assert counts["n_stuck"] == int(outcomes.stuck(acc, last=FIG4_TINY.last).sum())
+        k, n = counts["n_stuck"], counts["n_nets"]
+        assert counts["se_stuck"] == pytest.approx(math.sqrt(k * (1 - k / n)))
+    assert s["n_learned"] == s["counts_by_init"]["numpy"]["n_learned"]
+
+
+def test_fig4_recovered_fraction_at_the_control(summaries, out):
+    s = summaries[0]["fig4"]
+    np.testing.assert_allclose(s["c_grid"], [0.01, 10**-0.5, 10.0])
+    assert s["control_c"] == pytest.approx(10.0) and s["control_index"] == 2
+    frac = s["recovered_fraction_by_c"]
+    assert len(frac) == FIG4_TINY.n_c
+    rec = open_tree(out / "fig4" / "data.zarr")["recovery"].to_dataset()
+    stuck = rec["stuck"].values
+    assert rec["accuracy"].shape == (FIG4_TINY.n_seeds, FIG4_TINY.n_c, FIG4_TINY.recovery_epochs)
+    np.testing.assert_array_equal(rec["epoch"], np.arange(6000, 6100))
+    if not stuck.any():
+        assert all(f is None for f in frac)
+        return
+    last_acc = rec["accuracy"].values[stuck, 2, -1]
+    assert s["recovered_fraction_control"] == pytest.approx(np.mean(last_acc > 0.5))
+    assert frac[2] == s["recovered_fraction_control"]
+    assert all(0 <= f <= 1 for f in frac)
+
+
+def test_fig4_recovery_copies_the_trained_networks(out):
+    """Copy (seed i, c j) of the batched recovery equals network i re-trained alone at c j."""
+    tree = open_tree(out / "fig4" / "data.zarr")
+    trained = tree["train_numpy"].to_dataset()
+    rec = tree["recovery"].to_dataset()
+    for j in (0, 2):
+        c = float(rec["c"].values[j])
+        alone = train(
+            RNNConfig(),
+            seeds=trained["seed"].values,
+            lr=FIG4_TINY.lr,
+            c=c,
+            epochs=FIG4_TINY.recovery_epochs,
+            params=params_from_dataset(trained),
+            epoch_offset=FIG4_TINY.epochs,
+        )
+        np.testing.assert_array_equal(rec["loss"].values[:, j], alone["loss"].values)
+        np.testing.assert_array_equal(rec["accuracy"].values[:, j], alone["accuracy"].values)
+
+
+def test_fig4_without_torch_skips_that_init(monkeypatch):
+    monkeypatch.setattr(fig4, "torch_available", lambda: False)
+    cfg = dataclasses.replace(FIG4_TINY, n_seeds=2, n_c=2)
+    data = fig4.run(cfg)
+    assert list(data.attrs["inits_skipped"]) == ["torch"]
+    summary = fig4.summarize(data, cfg)
+    assert list(summary["counts_by_init"]) == ["numpy"]
+    skipped = [c for c in fig4.claims(summary) if "skipped" in str(c.measured)]
+    assert len(skipped) == 1 and not skipped[0].reproduced
+    with pytest.raises(ValueError, match="primary init 'torch' needs PyTorch"):
+        fig4.run(dataclasses.replace(cfg, inits=("torch", "numpy")))
+
+
+def test_fig4_count_rule():
+    assert fig4.binomial_se(54, 100) == pytest.approx(math.sqrt(54 * 0.46))
+    # the paper's own counts agree with themselves; 20 fewer stuck networks do not
+    z_same = fig4._z(54, 100, 54, 100)
+    z_far = fig4._z(34, 100, 54, 100)
+    assert z_same == 0.0 and z_far < -fig4.Z_MAX
+
+
+def test_figS1_summary_matches_the_data(summaries, out):
+    s = summaries[0]["figS1"]
+    cfg = FIGS1_TINY
+    data = open_zarr(out / "figS1" / "data.zarr")
+    assert data["loss"].shape == (cfg.n_lr, cfg.n_seeds, 201 // cfg.metrics_every + 1)
+    np.testing.assert_array_equal(data["epoch"], [0, 50, 100, 150, 200])
+    np.testing.assert_allclose(s["lr_grid"], np.logspace(-2, -1, 3))
+    assert s["report_epochs"] == [100, 200]
+    for e in ("100", "200"):
+        loss = data["loss"].sel(epoch=int(e)).values.astype(float)
+        np.testing.assert_allclose(s["loss_mean_by_epoch"][e], loss.mean(axis=1), rtol=1e-6)
+        sem = loss.std(axis=1, ddof=1) / math.sqrt(cfg.n_seeds)
+        np.testing.assert_allclose(s["loss_sem_by_epoch"][e], sem, rtol=1e-5, atol=1e-12)
+        learned = loss < cfg.ratio * data["loss"].isel(epoch=0).values
+        np.testing.assert_allclose(s["learned_fraction_by_epoch"][e], learned.mean(axis=1))
+    assert all(0 <= f <= 1 for f in s["learned_fraction_final"])
+
+
+def test_figS1_networks_are_laid_out_by_rate_and_seed(out):
+    """(rate i, seed j) of the batched run equals that network trained alone."""
+    data = open_zarr(out / "figS1" / "data.zarr")
+    i, j = 2, 1
+    alone = train(
+        RNNConfig(),
+        seeds=j,
+        lr=float(data["lr"].values[i]),
+        epochs=FIGS1_TINY.epochs,
+        metrics_every=FIGS1_TINY.metrics_every,
+    )
+    np.testing.assert_array_equal(data["loss"].values[i, j], alone["loss"].values[0])
+
+
+def test_figS2_summary_matches_the_data(summaries, out):
+    s = summaries[0]["figS2"]
+    cfg = FIGS2_TINY
+    data = open_zarr(out / "figS2" / "data.zarr")
+    assert data["loss"].shape == (2, 2, 2, cfg.epochs // cfg.metrics_every + 1)
+    np.testing.assert_array_equal(data["epoch"], [0, 20, 40, 60])
+    assert s["ranks"] == [1, 3] and s["epochs"] == cfg.epochs
+    loss = data["loss"].values.astype(float)
+    learned = loss[..., -1] / loss[..., 0] < cfg.ratio
+    np.testing.assert_allclose(s["learned_fraction"], learned.mean(axis=-1))
+    frac = np.asarray(s["learned_fraction"], dtype=float)
+    assert frac.shape == (2, 2) and np.all((frac >= 0) & (frac <= 1))
+    assert s["high_lrs"] == [1.0]
+    assert s["learned_at_high_lr_by_rank"] == learned[:, 1, :].sum(axis=-1).tolist()
+
+
+def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
+    data = open_zarr(out / "figS2" / "data.zarr")
+    alone = train(
+        RNNConfig(model="lowrank", rank=3, N=FIGS2_TINY.N),
+        seeds=1,
+        lr=1.0,
+        epochs=FIGS2_TINY.epochs + 1,
+        metrics_every=FIGS2_TINY.metrics_every,
+    )
+    np.testing.assert_allclose(data["loss"].values[1, 1, 1], alone["loss"].values[0], rtol=1e-5)
+
+
+def test_figS2_claim_rules():
+    base = {
+        "ranks": [1, 10, 100],
+        "best_epochs_to_learn_by_rank": [None, 800.0, 300.0],
+        "max_lr_learned_by_rank": [None, 0.01, 0.1],
+        "spearman_rank_vs_best_epochs": -0.87,
+        "spearman_rank_vs_max_lr": 0.87,
+        "ranks_learning_at_high_lr": [100],
+        "learned_at_high_lr_by_rank": [0, 0, 3],
+        "high_lrs": [0.5],
+        "high_lr_min": 0.2,
+        "high_lr_ranks_min": 50,
+    }
+    assert [c.reproduced for c in figS2.claims(base)] == [True, True, True]
+    worse = {**base, "ranks_learning_at_high_lr": [10, 100], "spearman_rank_vs_max_lr": None}
+    assert [c.reproduced for c in figS2.claims(worse)] == [True, False, False]
+
+
+def test_second_call_does_not_recompute(summaries, out, monkeypatch):
+    for name, module in (("fig4", fig4), ("figS1", figS1), ("figS2", figS2)):
+        path = out / name / "summary.json"
+        before = path.stat().st_mtime_ns
+
+        def boom(*args, **kwargs):
+            raise AssertionError("recomputed")
+
+        monkeypatch.setattr(module, "run", boom)
+        again = run_experiment(name, out, config=TINY[name])
+        assert path.stat().st_mtime_ns == before
+        assert again == read_json(path)
+
+
+def test_interrupted_run_leaves_no_summary_and_completes_later(tmp_path, monkeypatch):
+    def broken_plot(*args, **kwargs):
+        raise RuntimeError("interrupted while plotting")
+
+    with monkeypatch.context() as m:
+        m.setattr(figS2, "plot", broken_plot)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            run_experiment("figS2", tmp_path, config=FIGS2_TINY)
+    assert not (tmp_path / "figS2" / "summary.json").exists()
+    summary = run_experiment("figS2", tmp_path, config=FIGS2_TINY)
+    assert (tmp_path / "figS2" / "summary.json").exists()
+    assert (tmp_path / "figS2" / "figure.png").exists()
+    assert summary["experiment"] == "figS2"
+
+
+def test_paper_and_quick_configs():
+    paper4 = fig4.config("paper")
+    assert (paper4.n_seeds, paper4.epochs, paper4.lr, paper4.c, paper4.last) == (
+        100, 6000, 0.02, 10.0, 50,
+    )  # fmt: skip
+    np.testing.assert_allclose(paper4.c_grid, np.logspace(-3, 1, 30))
+    assert paper4.recovery_epochs == 100 and paper4.inits[0] == "numpy"
+    assert fig4.config("quick") == paper4
+
+    s1 = figS1.config("paper")
+    np.testing.assert_allclose(s1.lr_grid, np.logspace(-4, -1, 30))
+    assert s1.n_seeds == 10 and s1.report_epochs == (
+        10_000,
+        20_000,
+        30_000,
+        50_000,
+        100_000,
+        200_000,
+    )
+    assert s1.epochs == 200_001
+    q1 = figS1.config("quick")
+    assert q1.epochs < s1.epochs and q1.n_lr == s1.n_lr and q1.lr_log10 == s1.lr_log10
+
+    s2 = figS2.config("paper")
+    assert s2.ranks == (1, 2, 3, 4, 5, 10, 30, 50, 100) and s2.epochs == 500_000
+    np.testing.assert_allclose(s2.lr_grid, np.logspace(-3, 0, 10))
+    assert s2.n_seeds == 10
+    q2 = figS2.config("quick")
+    assert q2.epochs < s2.epochs and q2.ranks == s2.ranks and q2.n_lr == s2.n_lr
+
+    for module in (fig4, figS1, figS2):
+        with pytest.raises(ValueError, match="fidelity must be one of"):
+            module.config("fast")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: fig4.Config(n_seeds=0), "n_seeds must be >= 1, got 0"),
+        (lambda: fig4.Config(lr=-0.1), "lr must be > 0, got -0.1"),
+        (lambda: fig4.Config(c=0.0), "c must be > 0, got 0.0"),
+        (lambda: fig4.Config(epochs=40, last=50), "last must be <= epochs = 40, got 50"),
+        (lambda: fig4.Config(inits=()), "inits must not be empty"),
+        (lambda: fig4.Config(inits=("jax",)), "inits must be one of 'numpy', 'torch', got 'jax'"),
+        (lambda: fig4.Config(inits=("numpy", "numpy")), "inits must not repeat"),
+        (lambda: fig4.Config(c_log10=(1.0, -3.0)), "c_log10 must be a finite interval"),
+        (lambda: fig4.Config(n_c=0), "n_c must be >= 1, got 0"),
+        (lambda: fig4.Config(recovery_epochs=0), "recovery_epochs must be >= 1, got 0"),
+        (lambda: figS1.Config(n_seeds=1), "n_seeds must be >= 2, got 1"),
+        (lambda: figS1.Config(n_lr=1), "n_lr must be >= 2, got 1"),
+        (lambda: figS1.Config(report_epochs=()), "report_epochs must not be empty"),
+        (
+            lambda: figS1.Config(report_epochs=(1500,)),
+            "report_epochs must be multiples of metrics_every = 1000, got 1500",
+        ),
+        (lambda: figS1.Config(report_epochs=(2000, 1000)), "report_epochs must increase"),
+        (lambda: figS1.Config(ratio=1.5), r"ratio must be in \(0, 1\), got 1.5"),
+        (lambda: figS1.Config(min_fraction=0.0), r"min_fraction must be in \(0, 1\], got 0.0"),
+        (lambda: figS1.Config(lr_log10=(-1.0, -1.0)), "lr_log10 must be a finite interval"),
+        (lambda: figS2.Config(ranks=()), "ranks must not be empty"),
+        (lambda: figS2.Config(ranks=(1, 200)), "ranks must be <= N = 100, got 200"),
+        (lambda: figS2.Config(ranks=(0,)), "ranks must be >= 1, got 0"),
+        (lambda: figS2.Config(ranks=(5, 1)), "ranks must increase"),
+        (lambda: figS2.Config(epochs=1000, metrics_every=300), "metrics_every must divide epochs"),
+        (lambda: figS2.Config(n_seeds=0), "n_seeds must be >= 1, got 0"),
+        (lambda: figS2.Config(high_lr_min=-1.0), "high_lr_min must be > 0, got -1.0"),
+        (lambda: figS2.Config(ratio=0.0), r"ratio must be in \(0, 1\), got 0.0"),
+    ],
+)
+def test_config_validation(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
