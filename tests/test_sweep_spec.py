@@ -193,6 +193,10 @@ def test_training_fields_can_be_swept_and_split_groups():
             {"grid": {"seed": [0]}, "train": {"epochs": 5, "lr": 0.1, "metrics_every": 0}},
             "metrics_every must be >= 1, got 0",
         ),
+        (
+            {"grid": {"seed": "-2-3"}, "train": {"epochs": 5, "lr": 0.1}},
+            "seed must be >= 0, got -2",
+        ),
     ],
 )
 def test_bad_specs_are_refused_with_the_field_named(data, match):

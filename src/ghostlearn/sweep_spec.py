@@ -30,7 +30,9 @@ program; every other field (model, rank, N, T, dt, tau, epochs, optimizer, dtype
 changes the program, so the cells sharing those fields form one *batch group*, split into
 batches of at most ``batch_size`` networks of near-equal size.
 
-Nothing here touches the disk except :func:`load_spec` (reading) or imports JAX.
+Field names, kinds and defaults come from the engine (``RNNConfig``'s fields and
+``train``'s keyword arguments), so a spec can set exactly what the engine accepts. Nothing
+here writes to disk; :func:`load_spec` reads the TOML file.
 """
 
 from __future__ import annotations
@@ -329,9 +331,9 @@ class SweepSpec:
                     one_of(key, v, choices[key])
             elif key in ("lr", "c"):
                 positive(key, np.asarray(values, dtype=float))
-            elif key == "epochs":
+            elif key in ("epochs", "seed"):
                 for v in values:
-                    at_least("epochs", v, 1)
+                    at_least(key, v, 1 if key == "epochs" else 0)
             elif key in ("snapshot_every", "metrics_every"):
                 for v in values:
                     at_least(key, v, 0 if key == "snapshot_every" else 1)

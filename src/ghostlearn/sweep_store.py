@@ -41,6 +41,7 @@ from .sweep_spec import (
     Batch,
     SweepPlan,
     SweepSpec,
+    cell_values,
     parse_spec,
     plan_sweep,
     spec_differences,
@@ -538,8 +539,6 @@ def open_group(path: str | os.PathLike[str], **settings: Any) -> xr.Dataset:
     flat = xr.concat(
         parts, dim="net", coords="minimal", compat="override", combine_attrs="drop_conflicts"
     )
-    from .sweep_spec import cell_values
-
     values = cell_values(plan, flat["cell"].values)
     flat = flat.drop_vars([c for c in ("net", *PER_NET_FIELDS, "rank") if c in flat.coords])
     flat = flat.assign_coords({d: ("net", v) for d, v in values.items()})
