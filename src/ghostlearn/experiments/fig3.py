@@ -72,6 +72,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .. import _validate, outcomes
 from ..analysis import RunAnalysis, analyze_dataset, find_points, rank1_flow
@@ -859,17 +860,21 @@ def _roman(i: int) -> str:
 
 
 def _mark_flows(ax: Any, flows: dict[str, int], labels: bool) -> None:
-    """Dotted lines at the flow epochs; roman labels staggered when they crowd."""
+    """Dotted lines at the flow epochs; labels of crowded lines merged, e.g. "(ii, iii)"."""
     lo, hi = ax.get_xlim()
-    last = -np.inf
-    level = 0
+    groups: list[list[tuple[int, int]]] = []
     for j, e in enumerate(flows.values()):
         ax.axvline(e, color=_style.GREY, ls=":", lw=0.9)
-        if labels:
-            level = level + 1 if (e - last) < 0.04 * (hi - lo) else 0
-            ax.text(e, 1.02 + 0.09 * level, f"({_roman(j)})", transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=8)  # fmt: skip
-            last = e
+        if groups and e - groups[-1][-1][1] < 0.04 * (hi - lo):
+            groups[-1].append((j, e))
+        else:
+            groups.append([(j, e)])
+    if labels:
+        for g in groups:
+            text = "(" + ", ".join(_roman(j) for j, _ in g) + ")"
+            x = float(np.mean([e for _, e in g]))
+            ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=8)  # fmt: skip
 
 
 def _grad(ds: xr.Dataset) -> np.ndarray:
@@ -906,7 +911,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     ax, axg = _metric_rows(fig, gs, 0, ds, n)
     ax.set_title(
         f"A: seed {summary['seed_A']}, lr = {cfg.lr_A:g}, c = {cfg.c:g}, init "
-        f"{summary['init']}; verdict {summary['verdict_A']}", fontsize=10, pad=18,
+        f"{summary['init']}; verdict {summary['verdict_A']}", fontsize=10, pad=16,
     )  # fmt: skip
     _style.panel_label(ax, "A")
     d0, d1 = summary["drop_epoch_A"], summary["drop_end_epoch_A"]
@@ -925,26 +930,25 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     _mark_flows(axg, fa, labels=False)
     ax.legend(fontsize=8, loc="lower left", frameon=False)
 
-    # zoom on the ghost's bracket (one flow per epoch)
+    # zoom on the ghost's bracket (a flow every epoch there; the loss is the run's own)
     axz = fig.add_subplot(gs[0, n])
-    if "A_zoom" in data.children:
-        z = data["A_zoom"].to_dataset()
-        zp = data["A_zoom_points"].to_dataset()
-        ze = z["epoch"].values
-        axz.plot(ze, z["loss"].values[0], color=_LOSS_C, lw=1, label="loss")
+    zoom = summary["ghost_zoom_A"]
+    if zoom is not None:
+        z0, z1 = zoom["bracket"]
+        w = (ds["epoch"] >= z0) & (ds["epoch"] <= z1 + (z1 - z0) // 4)
+        axz.plot(ds["epoch"].values[w], ds["loss"].values[0][w], color=_LOSS_C, lw=1, label="loss")
         axz.set_yscale("log")
-        has = zp["snapshot"].values[zp["n_ghosts"].values > 0]
-        if has.size:
-            axz.axvline(has[0], color=_style.OKABE_ITO["purple"], ls="-.", lw=1,
-                        label=f"ghost appears ({int(has[0])})")  # fmt: skip
         if d0 is not None:
             axz.axvspan(d0, max(d1, d0 + 1), color=_style.OKABE_ITO["sky_blue"], alpha=0.5, lw=0,
                         label="abrupt drop")  # fmt: skip
-        axz.set_xlim(ze[0], ze[-1])
+        axz.axvline(zoom["ghost_epoch"], color=_style.OKABE_ITO["purple"], ls="-.", lw=1.2,
+                    label=f"ghost appears ({zoom['ghost_epoch']})")  # fmt: skip
+        axz.axvspan(z0, z1, color=_style.GREY, alpha=0.1, lw=0, label="flows every epoch")
         axz.legend(fontsize=7, loc="lower left", frameon=False)
     axz.set_xlabel("epoch")
     axz.set_ylabel("loss")
-    axz.set_title("A, zoom: a flow every epoch", fontsize=9)
+    axz.xaxis.set_major_locator(MaxNLocator(4))
+    axz.set_title("A, zoom: when the ghost appears", fontsize=9)
 
     axc = fig.add_subplot(gs[1, n])
     se = pts["snapshot"].values
@@ -955,6 +959,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     axc.set_xlabel("epoch")
     axc.set_ylabel("count in [-15, 15]")
     axc.legend(fontsize=7, loc="upper right", frameon=False)
+    axc.xaxis.set_major_locator(MaxNLocator(4))
 
     xlim = flow_xlim(ds, pts, list(fa.values()))
     for j, (name, e) in enumerate(fa.items()):
@@ -969,7 +974,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     ax, axg = _metric_rows(fig, gs, 3, ds, n)
     ax.set_title(
         f"B: seed {summary['seed_B']}, lr = {cfg.lr_B:g}, c = {cfg.c:g}, init "
-        f"{summary['init']}; verdict {summary['verdict_B']}", fontsize=10, pad=18,
+        f"{summary['init']}; verdict {summary['verdict_B']}", fontsize=10, pad=16,
     )  # fmt: skip
     _style.panel_label(ax, "B")
     sn = summary["saddle_node_epoch_B"]
@@ -1016,12 +1021,25 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
 def _chaos_note(shown: int, paper_seed: int, outcome: dict[str, Any]) -> str:
     if shown == paper_seed:
         return f"seed {paper_seed} itself"
-    return (
-        f"seed {paper_seed} did not behave so here (verdict {outcome['verdict']}, "
-        f"bifurcated: {outcome['bifurcated']}, drop epoch {outcome['drop_epoch']}, "
-        f"stuck: {outcome['stuck']}); training is chaotic after the plateau (SPEC 'Chaos'), "
-        f"so seed {shown} is shown"
+    bifs = ", ".join(
+        f"{b['kind']} {b['direction']} at {b['epoch']:g}" for b in outcome["bifurcations"]
     )
+    return (
+        f"seed {paper_seed} did not behave so here (verdict {outcome['verdict']}; "
+        f"bifurcations: {bifs or 'none'}; drop epoch {outcome['drop_epoch']}; learned: "
+        f"{outcome['learned']}, stuck: {outcome['stuck']}); training is chaotic after the "
+        f"plateau (SPEC 'Chaos'), so seed {shown} is shown"
+    )
+
+
+def _curvature_note(shape: dict[str, Any]) -> str:
+    vals = {k: v["ghost_curvature"] for k, v in shape.items()}
+    shown = ", ".join(f"{k} {v:.3g}" if v is not None else f"{k} none" for k, v in vals.items())
+    text = f"|f''| at the deepest ghost itself: {shown}"
+    a, z = vals.get("oscillation_onset"), vals.get("final")
+    if a is not None and z is not None and z < a:
+        text += " (it fell at the escape; the claim rests on the slope and the steps)"
+    return text
 
 
 def claims(summary: dict) -> list[Claim]:
@@ -1124,7 +1142,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=bool(sharp),
             note="reproduced if from the oscillation onset to the end the flow's slope at the "
             "readout threshold grows and the steps with uncertain output (0.01-0.99) drop. "
-            "ghost_curvature is |f''| at the deepest ghost itself, reported for comparison",
+            f"{_curvature_note(shape)}",
         ),
         Claim(
             figure=NAME,
