@@ -1,4 +1,4 @@
-"""The fig3 and learnable-c experiments end to end on tiny configs, and their helpers."""
+"""The fig3 and learnable-c experiments end to end on tiny configs, and their building blocks."""
 
 import importlib.util
 import math
@@ -199,7 +199,7 @@ def test_learnable_c_zarr_and_resume(c_summary, out, monkeypatch):
     )
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- building blocks
 
 
 def test_oscillation_window_and_escape():

@@ -50,13 +50,14 @@ Measured definitions (all in ``summary.json``):
 - B's "practically zero" gradient: the median gradient norm from the bifurcation on is
   below ``flat_ratio`` (1e-3) times the peak gradient norm before it.
 
-Wall times (2 CPU cores, JAX 0.10, float32): one network trains at about 24k epochs per
+Wall times (2 CPU cores shared with other work, JAX 0.10, float32, CPU seconds of the
+whole experiment, compilation included): one network trains at about 24k epochs per
 CPU-second (latency-bound), 100 networks at about 120k network-epochs per CPU-second.
-Paper fidelity: A (500k epochs, one network) about 21 s, B about 10 s plus the analysis of
-6000 snapshots per analysed network (1-3 s each). Quick: A is seed 18, 200k epochs,
-trained together with seed 40 (seed 18 was picked from a search over seeds 0-31 at
-``lr = 0.003`` with ``init="torch"`` as a network that drops, oscillates and escapes
-within 200k epochs); B is at paper fidelity.
+Paper fidelity: about 41 CPU-s (A: 500k epochs of one network, about 21 s). Quick: about
+34 CPU-s; A is seed 18 for 200k epochs, trained in one batch with seed 40 (seed 18 was
+picked from a search over seeds 0-31 at ``lr = 0.003`` with ``init="torch"`` as a network
+that drops, oscillates and escapes within 200k epochs; with another initialisation or on
+another machine the selection rule above decides); B is at paper fidelity.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def config(fidelity: Fidelity) -> Config:
 
 
 # --------------------------------------------------------------------------------------
-# Helpers shared with the learnable-c experiment
+# Building blocks shared with the learnable-c experiment
 
 
 def resolve_init(init: str) -> str:

@@ -306,7 +306,8 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     _style.panel_label(ax_g, "B")
     traj = summary["c_trajectory"]
     ax_c.plot(traj["epoch"], traj["c"], color=_style.OKABE_ITO["vermillion"], lw=1.2)
-    ax_c.set_yscale("log")
+    if np.min(traj["c"]) > 0:
+        ax_c.set_yscale("log")
     ax_c.set_ylabel("trained confidence c")
     ax_c.set_title(f"Confidence c (snapshots every {cfg.snapshot_every} epochs)", fontsize=10,
                    pad=14)  # fmt: skip
