@@ -12,6 +12,7 @@ import numpy as np
 from ._backend import FlowBackend
 
 _EPS = np.finfo(np.float64).eps
+_BLOCK = 4096
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
@@ -24,8 +25,9 @@ def bracketed_zero(
     ga: np.ndarray,
     gb: np.ndarray,
     *,
+    g2_bound: np.ndarray | None = None,
     max_iter: int = 200,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Zero of ``g = d^order f / dkappa^order`` in ``[a, b]`` where ``g`` changes sign.
 
     Newton's method on ``g`` (with ``g'`` the next derivative), safeguarded by the bracket:
@@ -33,7 +35,10 @@ def bracketed_zero(
     bisection (the classic ``rtsafe`` scheme). The bracket is kept with ``g(lo) < 0 <=
     g(hi)``, the sign convention used for grid values too, so a zero exactly on a grid
     point is found once. Iterates until the step is within a few ulp of the point, so the
-    answer is exact to machine precision.
+    answer is exact to machine precision. With ``g2_bound >= |g''|`` it stops one step
+    earlier: after a Newton step ``d`` from ``x`` the error is at most
+    ``g2_bound (2 d)^2 / (2 |g'(x)|)``, and once that is below the tolerance the step's
+    result is exact to machine precision without being evaluated.
 
     Args:
         backend: evaluates the flow's derivatives.
@@ -41,15 +46,41 @@ def bracketed_zero(
         rows: ``[R]`` flow index of each problem.
         a, b: ``[R]`` bracket ends; ``ga, gb`` the values of ``g`` there, of opposite sign
             (``>= 0`` counts as positive).
+        g2_bound: optional ``[R]`` bounds on ``|g''|`` over the bracket.
 
     Returns:
-        ``[R]`` zeros.
+        ``([R] zeros, [R] g' at the last evaluated point)``: the derivative at the final
+        iterate, which is within a few ulp of the zero (e.g. the slope ``f'`` at a root).
     """
     rows = np.asarray(rows)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     ga = np.asarray(ga, dtype=np.float64)
     gb = np.asarray(gb, dtype=np.float64)
+    bound = None if g2_bound is None else np.asarray(g2_bound, dtype=np.float64)
+    n = rows.shape[0]
+    # Backends that gather parameters work in blocks of bounded size (fixed compiled shapes).
+    block = _BLOCK if hasattr(backend, "gather") else max(n, 1)
+    parts = [
+        _zero_block(
+            backend,
+            order,
+            rows[s : s + block],
+            a[s : s + block],
+            b[s : s + block],
+            ga[s : s + block],
+            gb[s : s + block],
+            None if bound is None else bound[s : s + block],
+            max_iter,
+        )  # fmt: skip
+        for s in range(0, n, block)
+    ]
+    if not parts:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _zero_block(backend, order, rows, a, b, ga, gb, bound, max_iter):  # noqa: ANN001, ANN202
     neg_a = ga < 0
     xl = np.where(neg_a, a, b)  # g(xl) < 0
     xh = np.where(neg_a, b, a)  # g(xh) >= 0
@@ -62,13 +93,26 @@ def bracketed_zero(
     x = np.clip(x, lo, hi)
     dx_old = np.abs(xh - xl)
     out = x.copy()
+    out_dg = np.full(x.shape, np.nan)
     idx = np.arange(rows.shape[0])
+    # A backend that can keep the rows' parameters gathered evaluates (g, g') in one pass.
+    fused = hasattr(backend, "gather") and rows.size > 0
+    handle = backend.gather(rows) if fused else None
+    alive = np.arange(rows.shape[0])  # positions of the working set within the handle
     for _ in range(max_iter):
         if idx.size == 0:
             break
-        r = rows[idx]
-        g = backend.at(r, x, order)
-        dg = backend.at(r, x, order + 1)
+        if fused:
+            if idx.size <= alive.size // 4:  # compact the gathered parameters
+                handle = backend.take(handle, np.searchsorted(alive, idx))
+                alive = idx
+            g_all, dg_all = backend.pair(handle, _spread(x, idx, alive), order)
+            pos = np.searchsorted(alive, idx)
+            g, dg = g_all[pos], dg_all[pos]
+        else:
+            r = rows[idx]
+            g = backend.at(r, x, order)
+            dg = backend.at(r, x, order + 1)
         neg = g < 0
         xl = np.where(neg, x, xl)
         xh = np.where(neg, xh, x)
@@ -84,14 +128,26 @@ def bracketed_zero(
         x_new = np.where(bad, 0.5 * (xl + xh), x_newton)
         dx_old = np.where(bad, 0.5 * (hi - lo), np.abs(x_new - x))
         tol = 4.0 * _EPS * np.maximum(np.abs(x), 1.0)
-        done = (g == 0) | (np.abs(x_new - x) <= tol) | (hi - lo <= tol)
+        step = np.abs(x_new - x)
+        done = (g == 0) | (step <= tol) | (hi - lo <= tol)
+        if bound is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                done |= ~bad & (2.0 * bound[idx] * step * step <= tol * np.abs(dg))
         # Keep the evaluated point when it is exact or the step no longer moves it.
         out[idx[done]] = np.where(g[done] == 0, x[done], x_new[done])
+        out_dg[idx] = dg
         keep = ~done
         idx = idx[keep]
         x, xl, xh, dx_old = x_new[keep], xl[keep], xh[keep], dx_old[keep]
     out[idx] = x
-    return out
+    return out, out_dg
+
+
+def _spread(x: np.ndarray, idx: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Values ``x`` of the working set ``idx`` placed at their positions within ``alive``."""
+    full = np.zeros(alive.size)
+    full[np.searchsorted(alive, idx)] = x
+    return full
 
 
 def golden_minimum(

@@ -73,7 +73,12 @@ def _as_float_array(name: str, value: Any, *, min_ndim: int) -> np.ndarray:
         )
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    _validate.finite(name, arr)
+    # One pass without temporaries: a sum of finite numbers is finite unless it overflows,
+    # and only then (or for NaN/inf) does the element-wise check run, to name the problem.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr)
+    if not np.isfinite(total):
+        _validate.finite(name, arr)
     return arr
 
 

@@ -52,7 +52,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _validate
-from ._backend import FlowBackend, make_backend
+from ._backend import FlowBackend, Rank1Backend, make_backend
 from ._refine import bracketed_zero, golden_minimum
 from .flows import Rank1Flow, SaddleNodeFlow
 
@@ -139,7 +139,8 @@ class FlowPoints:
     Attributes:
         fixed_kappa: ``[..., F]`` fixed points, ascending.
         fixed_stability: ``[..., F]`` int8 codes, see :data:`STABILITY_CODES`.
-        fixed_slope: ``[..., F]`` ``f'`` at the fixed point.
+        fixed_slope: ``[..., F]`` ``f'`` at the fixed point (Newton's last derivative,
+            evaluated within about ``1e-8`` of the root: relative accuracy ~1e-8).
         n_fixed: ``[...]`` number of distinct fixed points.
         ghost_kappa: ``[..., H]`` ghost locations, ascending.
         ghost_depth: ``[..., H]`` ``|f|`` at the ghost.
@@ -147,6 +148,8 @@ class FlowPoints:
         ghost_passage_time: ``[..., H]`` passage time with the given ``tau``.
         n_ghosts: ``[...]``.
         tau, interval, n_grid, ghost_tol, tangency_tol, method: the settings used.
+        evaluations: point evaluations of ``f``, ``f'`` or ``f''`` spent (each one costs
+            ``N`` tanh for a rank-one flow): the work measure of the benchmark.
     """
 
     fixed_kappa: np.ndarray
@@ -164,6 +167,7 @@ class FlowPoints:
     ghost_tol: float
     tangency_tol: float
     method: str
+    evaluations: int = 0
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -452,7 +456,9 @@ def _screen_chunk(  # noqa: PLR0915
     if not np.any(crit):
         return
     rows, ka, kb, fa, fb, d = rows[crit], ka[crit], kb[crit], fa[crit], fb[crit], d[crit]
-    kc = bracketed_zero(backend, 1, rows, ka, kb, d[:, 0], d[:, 1])
+    kc, _ = bracketed_zero(
+        backend, 1, rows, ka, kb, d[:, 0], d[:, 1], g2_bound=backend.third_bound[rows]
+    )
     fc = backend.at(rows, kc, 0)
     col.extremum(backend, rows, kc, fc, fa, fb, ka, kb, tol, gtol)
 
@@ -464,7 +470,9 @@ def _finish_chunk(backend: FlowBackend, col: _Collector, dedup: float) -> tuple[
     rows = _cat(col.root_rows, np.int64)
     lo, hi = _cat(col.root_lo), _cat(col.root_hi)
     flo, fhi = _cat(col.root_flo), _cat(col.root_fhi)
-    roots = bracketed_zero(backend, 0, rows, lo, hi, flo, fhi)
+    roots, slopes = bracketed_zero(
+        backend, 0, rows, lo, hi, flo, fhi, g2_bound=backend.curvature_bound[rows]
+    )
     # Orientation of the bracket gives the stability: + then - is stable.
     left_pos = np.where(lo <= hi, flo >= 0, fhi >= 0)
     stab = np.where(left_pos, _STABLE, _UNSTABLE).astype(np.int8)
@@ -473,9 +481,13 @@ def _finish_chunk(backend: FlowBackend, col: _Collector, dedup: float) -> tuple[
     f_rows = np.concatenate([rows, hrows])
     f_k = np.concatenate([roots, hk])
     f_stab = np.concatenate([stab, np.full(hrows.size, _HALF, np.int8)])
+    # The slope at a root is Newton's last derivative; half-stable points get their own.
+    f_slope = np.concatenate([slopes, backend.at(hrows, hk, 1)])
     keep = _dedup(f_rows, f_k, dedup)
-    f_rows, f_k, f_stab = f_rows[keep], f_k[keep], f_stab[keep]
-    f_slope = backend.at(f_rows, f_k, 1)
+    f_rows, f_k, f_stab, f_slope = f_rows[keep], f_k[keep], f_stab[keep], f_slope[keep]
+    missing = ~np.isfinite(f_slope)
+    if np.any(missing):
+        f_slope[missing] = backend.at(f_rows[missing], f_k[missing], 1)
     g_rows = _cat(col.min_rows, np.int64)
     g_k = _cat(col.min_kappa)
     g_f = _cat(col.min_f)
@@ -518,7 +530,7 @@ def find_points(
     tangency_tol: float = TANGENCY_TOL,
     method: Method = "screen",
     chunk_size: int = 8192,
-    n_coarse: int = 16,
+    n_coarse: int = 1,
 ) -> FlowPoints:
     """Fixed points (with stability) and ghost points of a batch of 1-D flows.
 
@@ -566,16 +578,22 @@ def find_points(
     flat = flow.flat()
     n_flows = flat.size
     parts: list[tuple[np.ndarray, ...]] = []
+    evaluations = 0
     for start in range(0, n_flows, chunk_size):
         stop = min(start + chunk_size, n_flows)
-        chunk = _slice_flow(flat, start, stop)
-        backend = make_backend(chunk, kmax)
+        backend: FlowBackend
+        if isinstance(flat, Rank1Flow):
+            sl = slice(start, stop)
+            backend = Rank1Backend(flat.m[sl], flat.n[sl], flat.b[sl], kmax)
+        else:
+            backend = make_backend(SaddleNodeFlow(flat.r[start:stop]), kmax)
         col = _Collector()
         if method == "grid":
             _grid_chunk(backend, kgrid, col, tangency_tol, ghost_tol)
         else:
             _screen_chunk(backend, kgrid, col, tangency_tol, ghost_tol, n_coarse)
         res = _finish_chunk(backend, col, dedup)
+        evaluations += int(getattr(backend, "evaluations", 0))
         parts.append((res[0] + start, *res[1:4], res[4] + start, *res[5:]))
 
     f_rows = np.concatenate([p[0] for p in parts])
@@ -616,13 +634,8 @@ def find_points(
         ghost_tol=float(ghost_tol),
         tangency_tol=float(tangency_tol),
         method=method,
+        evaluations=evaluations,
     )
-
-
-def _slice_flow(flow: Rank1Flow | SaddleNodeFlow, start: int, stop: int):  # noqa: ANN202
-    if isinstance(flow, Rank1Flow):
-        return Rank1Flow(flow.m[start:stop], flow.n[start:stop], flow.b[start:stop])
-    return SaddleNodeFlow(flow.r[start:stop])
 
 
 def rank1_points(m: Any, n: Any, b: Any, **kwargs: Any) -> FlowPoints:
