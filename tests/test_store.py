@@ -70,3 +70,38 @@ def test_datatree_round_trip(tmp_path):
     np.testing.assert_array_equal(back["A"]["x"], [1.0, 2.0])
     np.testing.assert_array_equal(back["B"]["y"], [3, 4, 5])
     assert back.attrs["note"] == "groups"
+
+
+def test_claims_report_rows_and_markdown(tmp_path):
+    from ghostlearn.experiments.claims import write_claims
+
+    summaries = [
+        {
+            "fidelity": "quick",
+            "claims": [
+                {
+                    "figure": "f",
+                    "claim": "a | b",
+                    "paper": 74,
+                    "measured": 0.123456,
+                    "reproduced": True,
+                    "note": "",
+                },
+                {
+                    "figure": "f",
+                    "claim": "c",
+                    "paper": [1, 2],
+                    "measured": {"x": 1.0, "y": None},
+                    "reproduced": False,
+                    "note": "chaos",
+                },
+            ],
+        }
+    ]
+    rows = write_claims(summaries, tmp_path)
+    assert [r["verdict"] for r in rows] == ["reproduced", "differs"]
+    assert read_json(tmp_path / "claims.json") == rows
+    md = (tmp_path / "claims.md").read_text()
+    assert "1 of 2 claims reproduced." in md
+    assert "| f | a \\| b | 74 | 0.1235 | reproduced |  |" in md
+    assert "| f | c | [1, 2] | x = 1; y = - | differs | chaos |" in md

@@ -26,6 +26,10 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} = {_cell(v)}" for k, v in value.items())
+    if value is None:
+        return "-"
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
