@@ -65,7 +65,7 @@ def test_run_status_summarize(spec, tmp_path):
     store = tmp_path / "tiny.sweep"
     r = invoke("run", spec, "--out", store)
     assert r.exit_code == 0, r.output
-    assert f"sweep complete: 4 batches, 16 networks -> {store}" in r.output
+    assert f"sweep complete: 4 batch(es), 16 networks -> {store}" in r.output
     r = invoke("status", store)
     assert r.exit_code == 0 and "complete" in r.output and "batches  4/4" in r.output
     status = json.loads(invoke("status", store, "--json").output)
