@@ -122,8 +122,8 @@ def rank1_bounds(
 class Rank1Backend:
     """Compiled float64 evaluation of ``f = -kappa + n . tanh(m kappa + b)`` for one chunk.
 
-    Takes validated float64 arrays ``[B, N]`` (bounds from :func:`rank1_bounds` are
-    computed here). The chunk is padded (with zero parameters) to a power of two so that
+    Takes validated arrays ``[B, N]`` (float32 or float64; evaluated in float64). The
+    bounds of :func:`rank1_bounds` are computed here, on the device. The chunk is padded (with zero parameters) to a power of two so that
     chunks of any size reuse a few compiled programs.
     """
 
@@ -144,7 +144,7 @@ class Rank1Backend:
     @staticmethod
     def _padded(a: np.ndarray, rows: int) -> jax.Array:
         if a.shape[0] == rows:
-            return jnp.asarray(a)
+            return jnp.asarray(a, dtype=jnp.float64)
         out = np.zeros((rows, a.shape[1]))
         out[: a.shape[0]] = a
         return jnp.asarray(out)

@@ -28,7 +28,8 @@ never feeds back. Fixed points of ``F`` are the fixed points of the network
 
 Toy model. ``dx/dt = x^2 + r`` is the saddle-node normal form (``tau = 1``).
 
-Parameters are taken as plain arrays (float64 internally), with any leading batch shape:
+Parameters are taken as plain arrays, with any leading batch shape (computations run in
+float64; rank-one parameters given in float32, as trained, are stored as they are):
 ``m, n, b`` of shape ``[..., N]``; ``M`` of shape ``[..., N, K]``, ``Nmat`` ``[..., K, N]``.
 """
 
@@ -60,11 +61,17 @@ TANH2_MAX = 4.0 / (3.0 * np.sqrt(3.0))
 TANH3_MAX = 2.0
 
 
-def _as_float_array(name: str, value: Any, *, min_ndim: int) -> np.ndarray:
+def _as_float_array(
+    name: str, value: Any, *, min_ndim: int, allow_float32: bool = False
+) -> np.ndarray:
     if value is None:
         raise ValueError(f"{name} is missing (got None)")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
+        # float32 parameters (as trained) may stay float32: every computation on them
+        # promotes to float64, and large batches are converted chunk by chunk.
+        if not (allow_float32 and arr.dtype == np.float32):
+            arr = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}") from None
     if arr.ndim < min_ndim:
@@ -76,16 +83,16 @@ def _as_float_array(name: str, value: Any, *, min_ndim: int) -> np.ndarray:
     # One pass without temporaries: a sum of finite numbers is finite unless it overflows,
     # and only then (or for NaN/inf) does the element-wise check run, to name the problem.
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr)
+        total = np.sum(arr, dtype=np.float64)
     if not np.isfinite(total):
         _validate.finite(name, arr)
     return arr
 
 
 def _rank1_arrays(m: Any, n: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    m = _as_float_array("m", m, min_ndim=1)
-    n = _as_float_array("n", n, min_ndim=1)
-    b = _as_float_array("b", b, min_ndim=1)
+    m = _as_float_array("m", m, min_ndim=1, allow_float32=True)
+    n = _as_float_array("n", n, min_ndim=1, allow_float32=True)
+    b = _as_float_array("b", b, min_ndim=1, allow_float32=True)
     if n.shape != m.shape:
         raise ValueError(f"n must have the shape of m {m.shape}, got {n.shape}")
     if b.shape != m.shape:
@@ -136,15 +143,19 @@ class Rank1Flow:
 
     def speed_bound(self) -> np.ndarray:
         """``sum_i |n_i| >= |f(kappa) + kappa|`` per flow: every root has ``|kappa| <=`` it."""
-        return np.sum(np.abs(self.n), axis=-1)
+        return np.sum(np.abs(self.n.astype(np.float64)), axis=-1)
 
     def curvature_bound(self) -> np.ndarray:
         """``L2 >= |f''|`` everywhere: ``max|tanh''| sum_i |n_i| m_i^2``, shape batch."""
-        return TANH2_MAX * np.sum(np.abs(self.n) * self.m * self.m, axis=-1)
+        return TANH2_MAX * np.sum(
+            np.abs(self.n.astype(np.float64)) * self.m.astype(np.float64) ** 2, axis=-1
+        )
 
     def third_bound(self) -> np.ndarray:
         """``L3 >= |f'''|`` everywhere: ``2 sum_i |n_i| |m_i|^3``, shape batch."""
-        return TANH3_MAX * np.sum(np.abs(self.n * self.m * self.m * self.m), axis=-1)
+        return TANH3_MAX * np.sum(
+            np.abs(self.n.astype(np.float64) * self.m.astype(np.float64) ** 3), axis=-1
+        )
 
 
 def rank1_flow(kappa: Any, m: Any, n: Any, b: Any) -> np.ndarray:

@@ -486,37 +486,60 @@ def analyze_dataset(
     snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
     loss_epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
 
-    def var(name: str, i: int, dims: tuple[str, ...]) -> np.ndarray:
-        return np.asarray(ds[name].isel(net=int(i)).transpose(*dims).values, dtype=np.float64)
+    dims = {
+        "snap_m": ("net", "snapshot", "unit"),
+        "snap_n": ("net", "snapshot", "unit"),
+        "snap_b": ("net", "snapshot", "unit"),
+        "snap_M": ("net", "snapshot", "unit", "k"),
+        "snap_Nmat": ("net", "snapshot", "k", "unit"),
+    }
+    # Whole arrays at once (one copy each), then per-network views.
+    every = idx.size == n_nets and np.array_equal(idx, np.arange(n_nets))
 
+    def values(name: str, order: tuple[str, ...] | None = None) -> np.ndarray:
+        da = ds[name] if every else ds[name].isel(net=idx)
+        return np.asarray((da if order is None else da.transpose(*order)).values)
+
+    arrays = [values(nm, dims[nm]) for nm in names]
+    P, S = arrays[0].shape[:2]
+    stop = np.full(P, np.inf)
+    if "diverged" in ds.variables:
+        div = np.asarray(ds["diverged"].values)[idx].astype(bool)
+        de = (
+            np.asarray(ds["diverged_epoch"].values)[idx].astype(np.float64)
+            if "diverged_epoch" in ds.variables
+            else np.full(P, -1.0)
+        )
+        stop = np.where(div & (de >= 0), de, np.inf)
+    keep = snap_epochs[None, :] < stop[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in arrays:  # a snapshot with any non-finite parameter is skipped
+            keep &= np.isfinite(a.reshape(P, S, -1).sum(axis=-1, dtype=np.float64))
+    metrics_all = {
+        name: values(name, ("net", "epoch")).astype(np.float64)
+        for name in ("loss", "grad_norm", "accuracy")
+        if name in ds.variables
+    }
+    counts = keep.sum(axis=1)
+    # [sum(counts), ...]: a view when every snapshot is kept, else one gather.
+    flat = [
+        a.reshape(P * S, *a.shape[2:]) if keep.all() else a[keep] for a in arrays
+    ]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
     runs: list[dict[str, Any]] = []
-    for i in idx:
-        stop_e = np.inf
-        if "diverged" in ds.variables and bool(ds["diverged"].values[i]):
-            de = float(ds["diverged_epoch"].values[i]) if "diverged_epoch" in ds.variables else -1
-            stop_e = de if de >= 0 else np.inf
-        keep_s = snap_epochs < stop_e
-        keep_e = loss_epochs < stop_e
-        if model == "rank1":
-            params = [var(nm, i, ("snapshot", "unit"))[keep_s] for nm in names]
-        else:
-            params = [
-                var("snap_M", i, ("snapshot", "unit", "k"))[keep_s],
-                var("snap_Nmat", i, ("snapshot", "k", "unit"))[keep_s],
-                var("snap_b", i, ("snapshot", "unit"))[keep_s],
-            ]
-        finite = np.all([np.all(np.isfinite(p.reshape(p.shape[0], -1)), axis=1) for p in params], 0)
-        keep_s_idx = np.flatnonzero(keep_s)[finite]
-        params = [p[finite] for p in params]
-        metrics = {}
-        for name in ("loss", "grad_norm", "accuracy"):
-            if name in ds.variables:
-                metrics[name] = np.asarray(ds[name].isel(net=int(i)).values, dtype=np.float64)
-        ok_e = keep_e & np.isfinite(metrics["loss"])
+    for p in range(P):
+        metrics = {k: v[p] for k, v in metrics_all.items()}
+        ok_e = loss_epochs < stop[p]
         for v in metrics.values():
             ok_e &= np.isfinite(v)
+        sl = slice(offsets[p], offsets[p + 1])
         runs.append(
-            {"epochs": snap_epochs[keep_s_idx], "params": params, "ok_e": ok_e, "metrics": metrics}
+            {
+                "epochs": snap_epochs[keep[p]],
+                "params": [f[sl] for f in flat],
+                "ok_e": ok_e,
+                "metrics": metrics,
+            }
         )
 
     common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
@@ -524,7 +547,6 @@ def analyze_dataset(
     out: list[RunAnalysis] = []
     if model == "rank1":
         # One batched call of the point finder over all networks' snapshots.
-        flat = [np.concatenate([r["params"][j] for r in runs]) for j in range(3)]
         if flat[0].shape[0] == 0:
             raise ValueError("no finite snapshot to analyse")
         pts = find_points(
