@@ -213,6 +213,246 @@ def toy_critical_lr(
         typer.echo(f"measured  alpha* (bisection)      = {result.measured:.6e} ({rel:+.2%})")
 
 
+# --------------------------------------------------------------------------- sweep
+
+sweep_app = typer.Typer(
+    help="Sweeps: train grids of networks in batches, resumably, locally or on Dask.",
+    no_args_is_help=True,
+)
+app.add_typer(sweep_app, name="sweep")
+
+
+def _duration(seconds: float) -> str:
+    """'42 s', '3.5 min', '2.1 h', '4.0 days'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _sweep_backend(
+    processes: int | None, scheduler: str | None, dask_local: int | None, retries: int
+):
+    from .sweep import Dask, InProcess, ProcessPool
+
+    chosen = [
+        n
+        for n, v in (
+            ("--processes", processes),
+            ("--scheduler", scheduler),
+            ("--dask-local", dask_local),
+        )
+        if v is not None
+    ]
+    if len(chosen) > 1:
+        raise UserError(f"choose one backend, got {' and '.join(chosen)}")
+    if processes is not None:
+        return ProcessPool(processes, retries=retries)
+    if scheduler is not None:
+        return Dask(scheduler=scheduler, retries=retries)
+    if dask_local is not None:
+        return Dask(local_workers=dask_local, retries=retries)
+    return InProcess()
+
+
+@sweep_app.command("plan")
+def sweep_plan(
+    spec: Annotated[Path, typer.Argument(help="The sweep spec (TOML).")],
+    batch_size: Annotated[
+        int | None, typer.Option(help="Most networks per batch (default: the spec's).")
+    ] = None,
+    estimate: Annotated[
+        bool, typer.Option(help="Time a short calibration run and estimate the duration.")
+    ] = True,
+    calibration_epochs: Annotated[int, typer.Option(help="Epochs of each calibration run.")] = 20,
+    workers: Annotated[int, typer.Option(help="Also estimate for this many workers.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the cells, batch groups and batches of a sweep, and how long it would take."""
+    from .sweep import PER_NET_FIELDS, estimate_time, load_spec, plan_sweep
+
+    with user_errors():
+        if workers < 1:
+            raise UserError(f"--workers must be >= 1, got {workers}")
+        plan = plan_sweep(load_spec(spec), batch_size=batch_size)
+        est = None
+        if estimate:
+            with _progress("calibrating", unit="groups") as update:
+                est = estimate_time(plan, epochs=calibration_epochs, progress=update)
+    counts = sorted({1, workers})
+    if as_json:
+        out = {
+            "cells": plan.n_cells,
+            "dims": dict(zip(plan.dims, plan.shape, strict=True)),
+            "batch_size": plan.spec.batch_size,
+            "groups": [
+                {"settings": dict(g.settings), "nets": g.n_cells, "batches": len(g.batches)}
+                for g in plan.groups
+            ],
+            "batches": len(plan.batches),
+            "net_epochs": plan.net_epochs,
+        }
+        if est is not None:
+            out["estimated_seconds"] = {str(w): est.seconds(w) for w in counts}
+            out["net_epochs_per_s"] = [g.net_epochs_per_s for g in est.groups]
+        typer.echo(json.dumps(out))
+        return
+    name = f" {plan.spec.name!r}" if plan.spec.name else ""
+    axes = " x ".join(f"{d} ({n})" for d, n in zip(plan.dims, plan.shape, strict=True))
+    typer.echo(f"sweep{name}: {plan.n_cells:,} cells over {axes}")
+    typer.echo(
+        f"{len(plan.groups)} batch group(s) (same compiled program; "
+        f"{', '.join(PER_NET_FIELDS)} vary inside), {len(plan.batches)} batch(es) of at most "
+        f"{plan.spec.batch_size} networks, {plan.net_epochs:,} network-epochs"
+    )
+    for g in plan.groups:
+        sizes = sorted({plan.batches[i].n_nets for i in g.batches})
+        what = ", ".join(f"{k}={v}" for k, v in g.settings.items()) or "all cells"
+        line = f"  group {g.index}: {what}: {g.n_cells:,} networks in {len(g.batches)} "
+        line += f"batch(es) of {'/'.join(map(str, sizes))}"
+        if est is not None:
+            t = est.groups[g.index]
+            line += f"; {t.net_epochs_per_s:,.0f} network-epochs/s, compile {t.compile_s:.1f} s"
+        typer.echo(line)
+    if est is not None:
+        times = ", ".join(
+            f"{_duration(est.seconds(w))} on {w} worker{'s' if w > 1 else ''}" for w in counts
+        )
+        typer.echo(
+            f"estimated time: {times} (from {calibration_epochs}-epoch calibration runs "
+            "in this process)"
+        )
+    if workers > len(plan.batches):
+        n = len(plan.batches)
+        typer.echo(
+            f"note: {n} batch{'es keep' if n > 1 else ' keeps'} at most {n} of {workers} "
+            "workers busy; a smaller --batch-size makes more batches"
+        )
+
+
+@sweep_app.command("run")
+def sweep_run(
+    spec: Annotated[Path, typer.Argument(help="The sweep spec (TOML).")],
+    out: Annotated[Path, typer.Option(help="The sweep's store (a directory).")],
+    batch_size: Annotated[
+        int | None, typer.Option(help="Most networks per batch (default: the spec's).")
+    ] = None,
+    processes: Annotated[
+        int | None, typer.Option(help="Run on a local pool of this many processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run on the Dask cluster at tcp://HOST:PORT.")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option(help="Start a local Dask cluster of this many workers.")
+    ] = None,
+    retries: Annotated[int, typer.Option(help="Retries of a batch whose worker died.")] = 2,
+) -> None:
+    """Run a sweep into OUT; run it again to resume (finished batches are skipped)."""
+    import time
+
+    from .sweep import load_spec, run_sweep
+
+    with user_errors():
+        try:
+            backend = _sweep_backend(processes, scheduler, dask_local, retries)
+        except ImportError as e:
+            raise UserError(str(e)) from None
+        loaded = load_spec(spec)
+        label = loaded.name or spec.stem
+        start = time.perf_counter()
+        last: list = []
+        try:
+            with _progress(f"sweep {label}", unit="network-epochs") as update:
+
+                def show(p) -> None:
+                    # The bar counts network-epochs (smooth, in-process it moves within a
+                    # batch); the text adds batches and this run's throughput.
+                    last[:] = [p]
+                    rate = f"batches {p.batches_done}/{p.batches_total}"
+                    if p.rate == p.rate:  # not NaN
+                        rate += f", {p.rate:,.0f} network-epochs/s"
+                    update(p.net_epochs_done, p.net_epochs_total, rate=rate)
+
+                status = run_sweep(
+                    loaded, out, backend=backend, batch_size=batch_size, progress=show
+                )
+        except ImportError as e:
+            raise UserError(str(e)) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: run the same command again to resume", err=True)
+            raise typer.Exit(130) from None
+    seconds = time.perf_counter() - start
+    p = last[0] if last else None
+    rate = f", {p.rate:,.0f} network-epochs/s" if p is not None and p.rate == p.rate else ""
+    typer.echo(
+        f"sweep complete: {status.batches_total} batch(es), {status.nets_total:,} networks "
+        f"-> {out} ({_duration(seconds)}{rate})"
+    )
+
+
+@sweep_app.command("status")
+def sweep_status_cmd(
+    store: Annotated[Path, typer.Argument(help="The sweep's store.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How far a sweep has got (works while it runs elsewhere)."""
+    import dataclasses
+
+    from .sweep import sweep_status
+
+    with user_errors():
+        s = sweep_status(store)
+    if as_json:
+        typer.echo(json.dumps({**dataclasses.asdict(s), "complete": s.complete}))
+        return
+    pct = 100.0 * s.net_epochs_done / s.net_epochs_total if s.net_epochs_total else 100.0
+    name = f" {s.name!r}" if s.name else ""
+    typer.echo(f"sweep{name} in {s.path}: {'complete' if s.complete else 'unfinished'}")
+    typer.echo(f"  batches  {s.batches_done}/{s.batches_total}")
+    typer.echo(f"  networks {s.nets_done:,}/{s.nets_total:,} ({pct:.1f}% of the work)")
+    typer.echo(f"  started  {s.started}")
+    typer.echo(f"  updated  {s.last_update or 'no batch finished yet'}")
+    if s.in_progress:
+        typer.echo(f"  {s.in_progress} batch(es) being written (or left by a killed run)")
+
+
+@sweep_app.command("summarize")
+def sweep_summarize(
+    store: Annotated[Path, typer.Argument(help="The sweep's store.")],
+    out: Annotated[Path, typer.Option(help="Folder for summary.csv and the phase diagram.")],
+    x: Annotated[str | None, typer.Option(help="Horizontal axis (default lr).")] = None,
+    y: Annotated[
+        str | None, typer.Option(help="Vertical axis (default: next swept field).")
+    ] = None,
+    loss_ratio: Annotated[
+        float, typer.Option(help="Learned when final / first loss is below this.")
+    ] = 1e-2,
+    partial: Annotated[bool, typer.Option(help="Summarize an unfinished sweep.")] = False,
+) -> None:
+    """Phase diagrams (fraction learned, fraction stuck) and a tidy CSV of every cell."""
+    from .store import write_figure, write_text
+    from .sweep import open_sweep, plot_phase_diagram, summarize
+
+    with user_errors():
+        out = _out_dir(out)
+        summary = summarize(open_sweep(store, partial=partial), loss_ratio=loss_ratio)
+        fig = plot_phase_diagram(summary, x=x, y=y)
+        csv = write_text(summary.to_csv(), out / "summary.csv")
+        figures = write_figure(fig, out, stem="phase")
+    cells = summary.cells
+    n = cells.learned.size
+    typer.echo(
+        f"{n:,} networks: {int(cells.learned.sum()):,} learned (final/first loss < "
+        f"{loss_ratio:g}), {int(cells.learned_acc.sum()):,} learned at some point, "
+        f"{int(cells.stuck.sum()):,} stuck"
+    )
+    typer.echo(f"-> {csv}, {', '.join(str(f) for f in figures)}")
+
+
 # --------------------------------------------------------------------------- train
 
 
