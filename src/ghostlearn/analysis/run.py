@@ -522,9 +522,7 @@ def analyze_dataset(
     }
     counts = keep.sum(axis=1)
     # [sum(counts), ...]: a view when every snapshot is kept, else one gather.
-    flat = [
-        a.reshape(P * S, *a.shape[2:]) if keep.all() else a[keep] for a in arrays
-    ]
+    flat = [a.reshape(P * S, *a.shape[2:]) if keep.all() else a[keep] for a in arrays]
     offsets = np.concatenate([[0], np.cumsum(counts)])
     runs: list[dict[str, Any]] = []
     for p in range(P):
