@@ -76,6 +76,7 @@ def test_verdicts_on_synthetic_runs(label):
     json.dumps(d, allow_nan=False)  # strict JSON
     assert d["verdict"]["label"] == label
     assert len(d["snapshots"]["n_fixed"]) == E // EVERY
+    assert "snapshots" not in ra.to_dict(snapshots=False)
 
 
 def test_verdict_details_name_the_events():
@@ -249,3 +250,28 @@ def test_analyze_dataset_rejects_bad_datasets():
         analyze_run_lowrank(
             np.arange(3), np.ones((2, 4, 2)), np.ones((2, 2, 4)), np.ones((2, 4)), np.ones(5)
         )
+
+
+def test_analyze_dataset_reads_the_engine_output():
+    """The Dataset schema of ENGINE_API.md, as ghostlearn.train writes it (tiny runs)."""
+    train_mod = pytest.importorskip("ghostlearn.train")
+    from ghostlearn.rnn import RNNConfig
+
+    ds = train_mod.train(
+        RNNConfig(N=10, T=20.0), seeds=[0, 1], lr=0.02, epochs=40, snapshot_every=5
+    )
+    runs = analyze_dataset(ds)
+    assert len(runs) == 2
+    assert runs[0].snapshot_epochs.tolist() == [0, 5, 10, 15, 20, 25, 30, 35]
+    assert runs[0].loss_epochs.size == 40 and runs[0].grad_norm is not None
+    ref = analyze_run(
+        ds["snapshot"].values, ds["snap_m"].values[1], ds["snap_n"].values[1],
+        ds["snap_b"].values[1], ds["loss"].values[1], ds["grad_norm"].values[1],
+        accuracy=ds["accuracy"].values[1], loss_epochs=ds["epoch"].values,
+    )  # fmt: skip
+    assert runs[1].to_dict() == ref.to_dict()
+    cfg = RNNConfig(model="lowrank", rank=2, N=10, T=20.0)
+    ds2 = train_mod.train(cfg, seeds=[0], lr=0.02, epochs=20, snapshot_every=10)
+    (run,) = analyze_dataset(ds2, n_starts=32)
+    assert run.model == "lowrank" and run.n_fixed.shape == (2,)
+    json.dumps(run.to_dict(), allow_nan=False)

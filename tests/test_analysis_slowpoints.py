@@ -121,6 +121,7 @@ def test_ghost_of_a_2d_flow_past_a_fold():
     stable = next(p for p in pts if p.kind == "stable")
     np.testing.assert_allclose(ghost.kappa, [g1.kappa, 0.0], atol=1e-9)
     assert ghost.speed == pytest.approx(g1.depth, rel=1e-9)
+    assert ghost.q == pytest.approx(g1.depth**2 / 2, rel=1e-9)
     np.testing.assert_allclose(stable.kappa, [fp1.kappa, 0.0], atol=1e-12)
     # The ghost is not reported with a stricter significance threshold.
     assert [p.kind for p in find_slow_points(flow, ghost_tol=g1.depth / 2)[()]] == ["stable"]

@@ -122,8 +122,13 @@ class RunAnalysis:
         table["min_ghost_depth"] = min_depth
         return table
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible summary: verdict, events, counts per snapshot, settings."""
+    def to_dict(self, *, snapshots: bool = True) -> dict[str, Any]:
+        """JSON-compatible summary: verdict, events, tracks, counts per snapshot, settings.
+
+        Args:
+            snapshots: include the per-snapshot table (counts and smallest ghost depth at
+                every snapshot; the bulk of the output for long runs).
+        """
         out = {
             "model": self.model,
             "verdict": self.verdict.to_dict(),
@@ -135,9 +140,10 @@ class RunAnalysis:
                 "fixed": [t.to_dict() for t in self.fixed_tracks],
                 "ghost": [t.to_dict() for t in self.ghost_tracks],
             },
-            "snapshots": self._snapshot_table(),
             "settings": self.settings,
         }
+        if snapshots:
+            out["snapshots"] = self._snapshot_table()
         return _jsonable(out)
 
 

@@ -53,6 +53,11 @@ class SlowPoint:
     speed: float
     eigenvalues: tuple[complex, ...]
 
+    @property
+    def q(self) -> float:
+        """``q = |F|^2 / 2``."""
+        return 0.5 * self.speed**2
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SlowPoints:
@@ -80,6 +85,11 @@ class SlowPoints:
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.n_points.shape)
+
+    @property
+    def q(self) -> np.ndarray:
+        """``[..., P]`` the speed function ``q = |F|^2 / 2`` at the points."""
+        return 0.5 * self.speed**2
 
     @property
     def n_fixed(self) -> np.ndarray:
