@@ -49,7 +49,7 @@ def _bucket(n: int) -> int:
 
 
 @jax.jit
-def _prepare(m, n, b):  # noqa: ANN001, ANN202
+def _prepare(m, n, b):
     """Unit-major copies of the parameters and the sums behind :func:`rank1_bounds`."""
     an = jnp.abs(n)
     w2 = an * m * m
@@ -58,14 +58,14 @@ def _prepare(m, n, b):  # noqa: ANN001, ANN202
 
 
 @jax.jit
-def _grid0(mT, nT, bT, k):  # noqa: ANN001, ANN202
+def _grid0(mT, nT, bT, k):
     # Unit-major layout [N, B]: the sum over units runs along the slow axis and the
     # inner loop over flows vectorises (2-3x faster than reducing the minor axis).
     t = jnp.tanh(mT[None] * k[:, None, None] + bT[None])
     return (jnp.sum(nT[None] * t, axis=1) - k[:, None]).T
 
 
-def _g_and_dg(mT, nT, bT, x, order):  # noqa: ANN001, ANN202
+def _g_and_dg(mT, nT, bT, x, order):
     """``(g, g')`` with ``g`` the ``order``-th derivative of f, parameters ``[N, R]``."""
     t = jnp.tanh(mT * x[None] + bT)
     s = 1.0 - t * t
@@ -76,7 +76,7 @@ def _g_and_dg(mT, nT, bT, x, order):  # noqa: ANN001, ANN202
 
 
 @partial(jax.jit, static_argnums=5)
-def _at(m, n, b, rows, k, order):  # noqa: ANN001, ANN202
+def _at(m, n, b, rows, k, order):
     mT, nT, bT = m[rows].T, n[rows].T, b[rows].T
     t = jnp.tanh(mT * k[None] + bT)
     if order == 0:
@@ -87,17 +87,17 @@ def _at(m, n, b, rows, k, order):  # noqa: ANN001, ANN202
 
 
 @jax.jit
-def _gather_t(m, n, b, rows):  # noqa: ANN001, ANN202
+def _gather_t(m, n, b, rows):
     return m[rows].T, n[rows].T, b[rows].T
 
 
 @jax.jit
-def _take_t(mT, nT, bT, cols):  # noqa: ANN001, ANN202
+def _take_t(mT, nT, bT, cols):
     return mT[:, cols], nT[:, cols], bT[:, cols]
 
 
 @partial(jax.jit, static_argnums=4)
-def _pair(mT, nT, bT, x, order):  # noqa: ANN001, ANN202
+def _pair(mT, nT, bT, x, order):
     return _g_and_dg(mT, nT, bT, x, order)
 
 
@@ -188,7 +188,7 @@ class Rank1Backend:
         with jax.enable_x64(True):
             return (*_gather_t(self._m, self._n, self._b, r), n)
 
-    def take(self, handle: tuple, keep: np.ndarray) -> tuple:  # noqa: ANN001
+    def take(self, handle: tuple, keep: np.ndarray) -> tuple:
         """The columns ``keep`` of a :meth:`gather` handle."""
         mT, nT, bT, _ = handle
         n = keep.size
@@ -197,7 +197,7 @@ class Rank1Backend:
         with jax.enable_x64(True):
             return (*_take_t(mT, nT, bT, cols), n)
 
-    def pair(self, handle: tuple, x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    def pair(self, handle: tuple, x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
         """``(g, g')`` (``g`` the ``order``-th derivative of f) at ``x`` for a handle's rows."""
         mT, nT, bT, n = handle
         xx = np.zeros(mT.shape[1])
@@ -212,7 +212,7 @@ def _pair_bucket(n: int) -> int:
     return _bucket(n)
 
 
-def _blocks(n: int):  # noqa: ANN202
+def _blocks(n: int):
     """``(start, stop, padded size)`` of the kernel calls covering ``n`` rows."""
     for start in range(0, n, _BUCKETS[-1]):
         stop = min(start + _BUCKETS[-1], n)

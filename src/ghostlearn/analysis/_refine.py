@@ -80,7 +80,7 @@ def bracketed_zero(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _zero_block(backend, order, rows, a, b, ga, gb, bound, max_iter):  # noqa: ANN001, ANN202
+def _zero_block(backend, order, rows, a, b, ga, gb, bound, max_iter):
     neg_a = ga < 0
     xl = np.where(neg_a, a, b)  # g(xl) < 0
     xh = np.where(neg_a, b, a)  # g(xh) >= 0

@@ -141,7 +141,7 @@ def plot_run(
     return fig
 
 
-def _flow_panel_1d(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: int, color: str):  # noqa: ANN202
+def _flow_panel_1d(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: int, color: str):
     flow = ra.flow
     k = np.linspace(lo, hi, n)
     f = Rank1Flow(flow.m[s], flow.n[s], flow.b[s])(k)
@@ -166,7 +166,7 @@ def _flow_panel_1d(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: in
     ax.set_ylabel("f(kappa) = tau dkappa/dt")
 
 
-def _flow_panel_kd(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float):  # noqa: ANN202
+def _flow_panel_kd(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float):
     flow = ra.flow
     K = ra.points.kappa.shape[-1]
     if K == 2:

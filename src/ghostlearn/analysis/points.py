@@ -285,14 +285,14 @@ class _Collector:
         self.min_f: list[np.ndarray] = []
         self.min_d2f: list[np.ndarray] = []
 
-    def bracket(self, rows, lo, hi, flo, fhi) -> None:  # noqa: ANN001
+    def bracket(self, rows, lo, hi, flo, fhi) -> None:
         self.root_rows.append(rows)
         self.root_lo.append(lo)
         self.root_hi.append(hi)
         self.root_flo.append(flo)
         self.root_fhi.append(fhi)
 
-    def extremum(self, backend: FlowBackend, rows, kc, fc, f_left, f_right, lo, hi, tol, gtol):  # noqa: ANN001
+    def extremum(self, backend: FlowBackend, rows, kc, fc, f_left, f_right, lo, hi, tol, gtol):
         """Handle refined critical points ``kc`` (value ``fc``) inside ``[lo, hi]``.
 
         ``f_left``/``f_right`` are ``f`` at ``lo``/``hi``. A touch of zero is a half-stable
@@ -324,7 +324,7 @@ def _cat(parts: list[np.ndarray], dtype: Any = np.float64) -> np.ndarray:
 # --------------------------------------------------------------------------- grid method
 
 
-def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, gtol) -> None:  # noqa: ANN001
+def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, gtol) -> None:
     fg = backend.grid(kgrid)
     pos = fg >= 0
     # Roots: sign changes between neighbours.
@@ -335,7 +335,7 @@ def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, g
                  fg[:, 2:].ravel(), col, tol, gtol)  # fmt: skip
 
 
-def _grid_minima(backend, kgrid, rows, j, f0, f1, f2, col, tol, gtol) -> None:  # noqa: ANN001
+def _grid_minima(backend, kgrid, rows, j, f0, f1, f2, col, tol, gtol) -> None:
     """The grid rule: ``|f|`` at grid point ``j`` (value ``f1``) below its left neighbour
     (``f0``) and not above its right one (``f2``), with no sign change among the three, is a
     candidate minimum, refined inside ``[k_{j-1}, k_{j+1}]``."""
@@ -366,13 +366,13 @@ def _coarse_indices(n_grid: int, n_cells: int) -> np.ndarray:
     return np.append(idx, n_grid - 1)
 
 
-def _screen_chunk(  # noqa: PLR0915
+def _screen_chunk(
     backend: FlowBackend,
     kgrid: np.ndarray,
     col: _Collector,
     tol,
     gtol,
-    n_cells: int,  # noqa: ANN001
+    n_cells: int,
 ) -> None:
     L2 = backend.curvature_bound
     L3 = backend.third_bound
@@ -387,7 +387,7 @@ def _screen_chunk(  # noqa: PLR0915
     fa = fc0[:, :-1].ravel()
     fb = fc0[:, 1:].ravel()
 
-    def classify(rows, ia, ib, fa, fb):  # noqa: ANN001, ANN202
+    def classify(rows, ia, ib, fa, fb):
         w = kgrid[ib] - kgrid[ia]
         l2 = L2[rows] * (1.0 + 1e-12)
         e = eps[rows]
@@ -512,7 +512,7 @@ def _dedup(rows: np.ndarray, k: np.ndarray, tol: float) -> np.ndarray:
     return order[~dup]
 
 
-def _pad(rows: np.ndarray, values: list[np.ndarray], n_flows: int, fill: list[Any]):  # noqa: ANN202
+def _pad(rows: np.ndarray, values: list[np.ndarray], n_flows: int, fill: list[Any]):
     counts = np.bincount(rows, minlength=n_flows)
     width = int(counts.max()) if counts.size else 0
     # rows are sorted: position within each flow = running index minus the flow's start.

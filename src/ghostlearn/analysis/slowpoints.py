@@ -148,16 +148,16 @@ class SlowPoints:
             yield self[index]
 
 
-def _residual(M, Nm, b, k):  # noqa: ANN001, ANN202
+def _residual(M, Nm, b, k):
     t = jnp.tanh(M @ k + b)
     return Nm @ t - k, t
 
 
-def _jac(M, Nm, t):  # noqa: ANN001, ANN202
+def _jac(M, Nm, t):
     return (Nm * (1.0 - t * t)) @ M - jnp.eye(M.shape[-1], dtype=M.dtype)
 
 
-def _grad_hess(M, Nm, b, k):  # noqa: ANN001, ANN202
+def _grad_hess(M, Nm, b, k):
     F, t = _residual(M, Nm, b, k)
     J = _jac(M, Nm, t)
     g = J.T @ F
@@ -166,11 +166,11 @@ def _grad_hess(M, Nm, b, k):  # noqa: ANN001, ANN202
     return F, g, H
 
 
-def _solve_one(M, Nm, b, k, n_iter: int, n_polish: int):  # noqa: ANN001, ANN202
+def _solve_one(M, Nm, b, k, n_iter: int, n_polish: int):
     K = M.shape[-1]
     eye = jnp.eye(K, dtype=M.dtype)
 
-    def lm(_, carry):  # noqa: ANN001, ANN202
+    def lm(_, carry):
         k, lam = carry
         F, t = _residual(M, Nm, b, k)
         J = _jac(M, Nm, t)
@@ -187,7 +187,7 @@ def _solve_one(M, Nm, b, k, n_iter: int, n_polish: int):  # noqa: ANN001, ANN202
 
     k, _ = jax.lax.fori_loop(0, n_iter, lm, (k, jnp.asarray(1e-2, dtype=M.dtype)))
 
-    def polish(_, k):  # noqa: ANN001, ANN202
+    def polish(_, k):
         _, g, H = _grad_hess(M, Nm, b, k)
         k_new = k - jnp.linalg.solve(H, g)
         _, g_new, _ = _grad_hess(M, Nm, b, k_new)
@@ -198,7 +198,7 @@ def _solve_one(M, Nm, b, k, n_iter: int, n_polish: int):  # noqa: ANN001, ANN202
 
 
 @partial(jax.jit, static_argnames=("n_iter", "n_polish"))
-def _solve(M, Nm, b, k0, n_iter: int, n_polish: int):  # noqa: ANN001, ANN202
+def _solve(M, Nm, b, k0, n_iter: int, n_polish: int):
     over_starts = jax.vmap(_solve_one, in_axes=(None, None, None, 0, None, None))
     return jax.vmap(over_starts, in_axes=(0, 0, 0, 0, None, None))(M, Nm, b, k0, n_iter, n_polish)
 
@@ -292,7 +292,7 @@ def find_slow_points(
     return _label(flat, k, flow.batch_shape, (lo, hi), ghost_tol, fixed_tol, dedup_tol, tau)
 
 
-def _label(flat, k, batch_shape, box, ghost_tol, fixed_tol, dedup_tol, tau) -> SlowPoints:  # noqa: ANN001
+def _label(flat, k, batch_shape, box, ghost_tol, fixed_tol, dedup_tol, tau) -> SlowPoints:
     lo, hi = box
     B, S, K = k.shape
     finite = np.all(np.isfinite(k), axis=-1)
