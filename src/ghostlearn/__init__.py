@@ -1,10 +1,76 @@
-"""ghostlearn: abrupt learning through ghost points, from the toy model to low-rank RNNs."""
+"""ghostlearn: abrupt learning through ghost points, from the toy model to low-rank RNNs.
 
+The toy model is imported eagerly (NumPy only); the JAX-based engine and the analysis are
+imported on first use, so ``import ghostlearn`` and the command line start fast.
+"""
+
+import os as _os
+import sys as _sys
+from importlib import import_module as _import_module
 from importlib.metadata import PackageNotFoundError, version
+
+# One XLA CPU device per core, so `train` can split a population over the cores. XLA reads
+# this only when JAX starts: it is set only if JAX is not imported yet and the user has not
+# set XLA_FLAGS (sweep workers set their own, one device each).
+if "jax" not in _sys.modules and "XLA_FLAGS" not in _os.environ:
+    _os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={_os.cpu_count() or 1}"
 
 try:
     __version__ = version("ghostlearn")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from .toy import CriticalLR as CriticalLR
+from .toy import analytic_loss as analytic_loss
+from .toy import analytic_loss_grad as analytic_loss_grad
+from .toy import critical_lr as critical_lr
+from .toy import escape_time as escape_time
+from .toy import euler_loss as euler_loss
+from .toy import find_critical_lr as find_critical_lr
+from .toy import gradient_descent as gradient_descent
+from .toy import no_return_r as no_return_r
+from .toy import optimal_r as optimal_r
+from .toy import quadrature_loss as quadrature_loss
+from .toy import trajectory as trajectory
+
+# name -> module, imported on first access (PEP 562)
+_LAZY = {
+    "RNNConfig": "rnn",
+    "init_params": "rnn",
+    "simulate": "rnn",
+    "train": "train",
+    "grid": "train",
+    "params_from_dataset": "train",
+    "model_from_dataset": "train",
+    "analyze_run": "analysis",
+    "analyze_run_lowrank": "analysis",
+    "analyze_dataset": "analysis",
+    "rank1_points": "analysis",
+    "find_slow_points": "analysis",
+    "learned": "outcomes",
+    "stuck": "outcomes",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(_import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'ghostlearn' has no attribute {name!r}")
+
+
+__all__ = [
+    "__version__",
+    "CriticalLR",
+    "analytic_loss",
+    "analytic_loss_grad",
+    "critical_lr",
+    "escape_time",
+    "euler_loss",
+    "find_critical_lr",
+    "gradient_descent",
+    "no_return_r",
+    "optimal_r",
+    "quadrature_loss",
+    "trajectory",
+    *_LAZY,
+]
