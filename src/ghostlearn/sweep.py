@@ -82,7 +82,9 @@ def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) 
     """Train the networks of one batch with ``ghostlearn.train.train``.
 
     The same function runs on every backend, so a batch's numbers do not depend on where
-    it ran.
+    it ran. Each batch trains on one XLA device (``devices=1``): splitting a population over
+    several devices can change the last bit of the metrics, and pool and Dask workers have
+    one device each. Use a process pool or Dask to use several cores.
 
     Args:
         batch: a batch of a :class:`SweepPlan`.
@@ -102,7 +104,7 @@ def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) 
         lr=batch.lr,
         c=batch.c if cfg.model == "rank1" else None,
         progress=progress,
-        **batch.train,
+        **{"devices": 1, **batch.train},
     )
     return data.assign_coords(cell=("net", batch.cells))
 
