@@ -7,11 +7,6 @@ from typer.testing import CliRunner
 
 from ghostlearn.cli import app
 
-pytestmark = pytest.mark.skipif(
-    not any(g.name == "sweep" for g in app.registered_groups),
-    reason="the sweep commands are not in ghostlearn.cli",
-)
-
 runner = CliRunner()
 
 SPEC = """

@@ -189,11 +189,14 @@ class Config:
 
 
 def config(fidelity: Fidelity) -> Config:
-    """Paper: SPEC's epochs. Quick: A is seed 18 for 200k epochs (see the module doc)."""
+    """Paper: SPEC's epochs. Quick: A for 200k epochs from a seed that drops, oscillates and
+    escapes within them: seed 18 with the original code's (torch) weights, seed 3 with the
+    default NumPy init (found by the same search over seeds 0-31; see the module doc)."""
     _validate.one_of("fidelity", fidelity, ("quick", "paper"))
     if fidelity == "paper":
         return Config()
-    return Config(seed_A=18, epochs_A=200_000, search_A=8)
+    seed_a = 18 if resolve_init("auto") == "torch" else 3
+    return Config(seed_A=seed_a, epochs_A=200_000, search_A=8)
 
 
 # --------------------------------------------------------------------------------------
