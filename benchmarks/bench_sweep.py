@@ -89,7 +89,8 @@ def in_process(nets: int, epochs: int, work: Path, repeat: int) -> dict:
     seeds = np.tile(np.arange(nets // 2), 2)
     lr = np.repeat(LRS, nets // 2)
     warm = min(epochs, 1000)  # the engine's chunk: the same compiled program as the runs
-    _, t_warm = timed(train, cfg, seeds=seeds, lr=lr, epochs=warm)
+    # sweeps train every batch on one device: compare with the engine on one device too
+    _, t_warm = timed(train, cfg, seeds=seeds, lr=lr, epochs=warm, devices=1)
     print(f"  compile + {warm} epochs: {t_warm:.1f} s", flush=True)
     store = work / "inprocess.sweep"
     walls: dict[str, list[float]] = {"engine": [], "sweep": []}
@@ -113,7 +114,7 @@ def in_process(nets: int, epochs: int, work: Path, repeat: int) -> dict:
             cpus["sweep"].append(c)
             overheads.append(w - inside[-1])
         else:
-            w, c = measured(train, cfg, seeds=seeds, lr=lr, epochs=epochs)
+            w, c = measured(train, cfg, seeds=seeds, lr=lr, epochs=epochs, devices=1)
             walls["engine"].append(w)
             cpus["engine"].append(c)
     work_ = nets * epochs

@@ -74,9 +74,15 @@ def test_round_trip_equals_the_engine_and_sel_works(reference):
     assert ds.attrs["spec"] == tiny().to_dict() and ds.attrs["complete"]
     plan = plan_sweep(tiny())
     for batch in plan.batches:
-        # The engine called directly on the batch's networks, without the sweep machinery.
+        # The engine called directly on the batch's networks, without the sweep machinery
+        # (on one device, as every sweep batch is trained).
         direct = train(
-            RNNConfig(**batch.model), seeds=batch.seed, lr=batch.lr, c=batch.c, **batch.train
+            RNNConfig(**batch.model),
+            seeds=batch.seed,
+            lr=batch.lr,
+            c=batch.c,
+            devices=1,
+            **batch.train,
         )
         for i in range(batch.n_nets):
             cell = ds.sel(lr=batch.lr[i], c=batch.c[i], seed=batch.seed[i])
