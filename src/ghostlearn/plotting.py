@@ -6,8 +6,18 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-# Okabe-Ito: distinguishable with every common colour-vision deficiency.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: Okabe & Ito (2008) colours, distinguishable under the common colour-vision deficiencies:
+#: the one palette of every ghostlearn figure.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
 
 
 def training_curves(ds: xr.Dataset, *, max_lines: int = 100) -> Figure:
@@ -33,11 +43,11 @@ def training_curves(ds: xr.Dataset, *, max_lines: int = 100) -> Figure:
     for ax, (name, label, log) in zip(axes, panels, strict=True):
         values = ds[name].values
         for row in values[:max_lines]:
-            ax.plot(epoch, row, color=OKABE_ITO[0], alpha=0.15, lw=0.6)
+            ax.plot(epoch, row, color=OKABE_ITO["blue"], alpha=0.15, lw=0.6)
         with np.errstate(all="ignore"):
             median = np.nanmedian(values, axis=0) if np.isfinite(values).any() else None
         if median is not None:
-            ax.plot(epoch, median, color=OKABE_ITO[3], lw=1.5, label="median")
+            ax.plot(epoch, median, color=OKABE_ITO["vermillion"], lw=1.5, label="median")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         if log:

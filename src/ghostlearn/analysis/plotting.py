@@ -19,23 +19,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..plotting import OKABE_ITO
 from .flows import Rank1Flow, lowrank_flow
 from .points import FlowPoints
 from .run import RunAnalysis
 
 __all__ = ["OKABE_ITO", "plot_run"]
 
-#: Okabe & Ito (2008) colours, distinguishable under the common colour-vision deficiencies.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
 _CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky_blue")]
 
 

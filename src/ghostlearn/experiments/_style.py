@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Okabe & Ito (2008) colours, distinguishable under the common colour-vision deficiencies.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
+from ..plotting import OKABE_ITO as OKABE_ITO
 
 #: Series colours in order of use (black is kept for theory lines; yellow is last: it is
 #: faint on white).

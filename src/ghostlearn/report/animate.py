@@ -21,12 +21,15 @@ import numpy as np
 import xarray as xr
 
 from .. import _validate
+from ..plotting import OKABE_ITO
 from ..store import atomic_path
 from .data import _event_epochs, _events, _metric, _model_of, snapshot_frames
 
 __all__ = ["Animation", "animate"]
 
-_BLUE, _ORANGE, _GREEN, _VERM, _PURPLE = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7"
+_BLUE, _ORANGE, _GREEN, _VERM, _PURPLE = (
+    OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple")
+)
 
 
 @dataclasses.dataclass(frozen=True)
