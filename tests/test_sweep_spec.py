@@ -144,7 +144,7 @@ def test_training_fields_can_be_swept_and_split_groups():
         ({"grid": {"lr": [0.1, -0.1]}, "train": {"epochs": 5}}, "lr must be > 0, got -0.1"),
         (
             {"grid": {"seed": "0-x"}, "train": {"epochs": 5, "lr": 0.1}},
-            "grid seed must be integers or ranges like '0-9', got '0-x'",
+            "grid seed must be integers or ranges like 0-99, got '0-x'",
         ),
         (
             {"grid": {"seed": [1, 1]}, "train": {"epochs": 5, "lr": 0.1}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -49,3 +50,18 @@ def interval(name: str, value: tuple[float, float]) -> None:
         raise ValueError(f"{name} must be a pair (lo, hi), got {value!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
         raise ValueError(f"{name} must be a finite interval with lo < hi, got {value!r}")
+
+
+def int_ranges(name: str, text: str) -> list[int]:
+    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' (inclusive ranges) into a list of ints."""
+    out: list[int] = []
+    for part in str(text).split(","):
+        m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", part)
+        if not m:
+            raise ValueError(f"{name} must be integers or ranges like 0-99, got {text!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise ValueError(f"{name} range must go upwards, got {part.strip()!r}")
+        out.extend(range(lo, hi + 1))
+    return out

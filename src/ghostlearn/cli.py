@@ -59,18 +59,12 @@ def _main(
 
 def parse_ints(name: str, text: str) -> list[int]:
     """Parse '0-99', '3', '0,5,7' or '0-4,10-12' into a list of ints."""
-    out: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        m = re.fullmatch(r"(-?\d+)(?:-(-?\d+))?", part)
-        if not m:
-            raise UserError(f"{name} must be integers or ranges like 0-99, got {text!r}")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
-        if hi < lo:
-            raise UserError(f"{name} range must go upwards, got {part!r}")
-        out.extend(range(lo, hi + 1))
-    return out
+    from ._validate import int_ranges
+
+    try:
+        return int_ranges(name, text)
+    except ValueError as e:
+        raise UserError(str(e)) from None
 
 
 def parse_floats(name: str, text: str) -> list[float]:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import re
 import tomllib
 import types
 import typing
@@ -50,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import at_least, one_of, positive
+from ._validate import at_least, int_ranges, one_of, positive
 
 __all__ = [
     "PER_NET_FIELDS",
@@ -186,20 +185,6 @@ def _check(name: str, kind: str, value: Any) -> Any:
     return value
 
 
-def _int_ranges(name: str, text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", part)
-        if not m:
-            raise ValueError(f"{name} must be integers or ranges like '0-9', got {text!r}")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
-        if hi < lo:
-            raise ValueError(f"{name} range must go upwards, got {part.strip()!r}")
-        out.extend(range(lo, hi + 1))
-    return out
-
-
 def _grid_values(name: str, kind: str, raw: Any) -> tuple[Any, ...]:
     """Expand one grid entry (list, range string, range/logspace/linspace table, scalar)."""
     where = f"grid {name}"
@@ -243,7 +228,7 @@ def _grid_values(name: str, kind: str, raw: Any) -> tuple[Any, ...]:
     elif isinstance(raw, (list, tuple)):
         values = list(raw)
     elif isinstance(raw, str) and kind == "int":
-        values = _int_ranges(where, raw)
+        values = int_ranges(where, raw)
     else:
         values = [raw]
     if not values:

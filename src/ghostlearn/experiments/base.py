@@ -31,6 +31,19 @@ EXPERIMENTS: dict[str, str] = {
 }
 
 
+def stage_progress(
+    progress: Progress | None, offset: int, weight: int, total: int
+) -> Callable[[int, int], None] | None:
+    """A ``train(progress=...)`` callback that reports one stage of a figure's work.
+
+    ``train`` reports epochs done; the figure reports ``offset + done * weight`` out of
+    ``total`` (e.g. network-epochs, with ``weight`` the stage's number of networks).
+    """
+    if progress is None:
+        return None
+    return lambda done, _epochs: progress(offset + done * weight, total)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Claim:
     """One claim of the paper, as the paper states it and as ghostlearn measured it.

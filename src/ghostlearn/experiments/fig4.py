@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,7 +50,7 @@ from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import params_from_dataset, train
 from . import _style
-from .base import Claim, Fidelity, Progress
+from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "fig4"
 TITLE = "Rank-one RNNs: no-learning zone counts and recovery by lowering the confidence"
@@ -136,15 +135,6 @@ def binomial_se(k: int, n: int) -> float:
     return math.sqrt(k * (1 - k / n)) if n > 0 else float("nan")
 
 
-def _stage(
-    progress: Progress | None, offset: int, weight: int, total: int
-) -> Callable[[int, int], None] | None:
-    """A ``train`` progress callback reporting network-epochs of the whole figure."""
-    if progress is None:
-        return None
-    return lambda done, _epochs: progress(offset + done * weight, total)
-
-
 def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
     """Train the populations and the recovery copies.
 
@@ -177,7 +167,7 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
             c=cfg.c,
             epochs=cfg.epochs,
             init=init,
-            progress=_stage(progress, done, P, total),
+            progress=stage_progress(progress, done, P, total),
         )
         done += P * cfg.epochs
         ds["learned"] = ("net", outcomes.learned(ds["accuracy"].values))
@@ -196,7 +186,7 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
         epochs=cfg.recovery_epochs,
         params=tiled,
         epoch_offset=cfg.epochs,
-        progress=_stage(progress, done, P * n_c, total),
+        progress=stage_progress(progress, done, P * n_c, total),
     )
     shape = (P, n_c, rec.sizes["epoch"])
     control = np.zeros(n_c, bool)

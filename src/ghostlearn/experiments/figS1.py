@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
@@ -46,7 +45,7 @@ from .. import _validate, outcomes
 from ..rnn import RNNConfig
 from ..train import train
 from . import _style
-from .base import Claim, Fidelity, Progress
+from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "figS1"
 TITLE = "Rank-one RNNs: loss against learning rate (maximum usable learning rate)"
@@ -132,12 +131,6 @@ def config(fidelity: Fidelity) -> Config:
     )
 
 
-def _stage(progress: Progress | None, weight: int, total: int) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, _epochs: progress(done * weight, total)
-
-
 def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
     """Train all ``n_lr x n_seeds`` networks in one call; progress in network-epochs.
 
@@ -156,7 +149,7 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
         c=cfg.c,
         epochs=cfg.epochs,
         metrics_every=cfg.metrics_every,
-        progress=_stage(progress, P, P * cfg.epochs),
+        progress=stage_progress(progress, 0, P, P * cfg.epochs),
     )
     shape = (cfg.n_lr, cfg.n_seeds, ds.sizes["epoch"])
     out = xr.Dataset(

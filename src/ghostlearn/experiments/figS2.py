@@ -34,7 +34,6 @@ ranks tied; the ordering among the low ranks needs the paper's epochs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
@@ -47,7 +46,7 @@ from .. import _validate, outcomes
 from ..rnn import RNNConfig
 from ..train import train
 from . import _style
-from .base import Claim, Fidelity, Progress
+from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "figS2"
 TITLE = "Rank-K RNNs: sloppy ranks learn faster and survive higher learning rates"
@@ -126,14 +125,6 @@ def config(fidelity: Fidelity) -> Config:
     return Config(epochs=2000, metrics_every=10)
 
 
-def _stage(
-    progress: Progress | None, offset: int, weight: int, total: int
-) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, _epochs: progress(offset + done * weight, total)
-
-
 def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
     """Train every rank's ``n_lr x n_seeds`` networks, one call per rank.
 
@@ -156,7 +147,7 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
             lr=np.repeat(lrs, cfg.n_seeds),
             epochs=cfg.epochs + 1,
             metrics_every=cfg.metrics_every,
-            progress=_stage(progress, i * P * (cfg.epochs + 1), P, total),
+            progress=stage_progress(progress, i * P * (cfg.epochs + 1), P, total),
         )
         shape = (cfg.n_lr, cfg.n_seeds, ds.sizes["epoch"])
         per_rank.append(
