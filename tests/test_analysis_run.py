@@ -253,7 +253,7 @@ def test_analyze_dataset_rejects_bad_datasets():
 
 
 def test_analyze_dataset_reads_the_engine_output():
-    """The Dataset schema of ENGINE_API.md, as ghostlearn.train writes it (tiny runs)."""
+    """The Dataset schema of docs/results.md, as ghostlearn.train writes it (tiny runs)."""
     import ghostlearn.train as train_mod
     from ghostlearn.rnn import RNNConfig
 

@@ -6,7 +6,7 @@
   K = 1 is sent to the exact 1-D finder.
 - :func:`analyze_dataset`: every network of a training Dataset as the engine writes it
   (``snap_m``/``snap_M``... over ``(net, snapshot, ...)``, metrics over ``(net, epoch)``;
-  see ``ENGINE_API.md``). All networks' snapshots go through the point finder in one
+  see ``docs/results.md``). All networks' snapshots go through the point finder in one
   batched call. A diverged network is analysed up to its divergence.
 
 All return :class:`RunAnalysis`, whose :meth:`RunAnalysis.to_dict` is JSON-compatible.

@@ -102,7 +102,7 @@ class TrainingRun:
 
     Attributes:
         label: where it came from, e.g. ``"fig3/data.zarr"`` or ``"train.zarr"``.
-        ds: the Dataset (schema of ``ENGINE_API.md``).
+        ds: the Dataset (schema in ``docs/results.md``).
         analyses: per network position, a ``RunAnalysis.to_dict()`` read from disk
             (None: the report analyses the networks it shows itself).
     """
