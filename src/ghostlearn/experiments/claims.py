@@ -21,16 +21,21 @@ def collect_claims(summaries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     return rows
 
 
-def _cell(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A claim's value as short plain text: floats to 4 digits, nested values flattened."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "; ".join(f"{k} = {_cell(v)}" for k, v in value.items())
+        return "; ".join(f"{k} = {format_value(v)}" for k, v in value.items())
     if value is None:
         return "-"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    return format_value(value).replace("|", "\\|").replace("\n", " ")
 
 
 def claims_markdown(rows: list[dict[str, Any]]) -> str:

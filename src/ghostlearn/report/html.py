@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..experiments.claims import format_value
 from ..store import write_text
 from .data import ReportOptions, ReportSource, load_source, report_payload
 
@@ -29,18 +30,6 @@ def _template() -> str:
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
-    if value is None:
-        return ""
-    return str(value)
 
 
 def _png_data_uri(path: Path, max_width: int) -> str:
@@ -77,11 +66,11 @@ def _claims_html(rows: list[dict[str, Any]]) -> str:
         out.append(
             "<tr>"
             f'<td><a href="#fig-{fig}">{fig}</a></td>'
-            f"<td>{_esc(_cell(r.get('claim')))}</td>"
-            f'<td class="num">{_esc(_cell(r.get("paper")))}</td>'
-            f'<td class="num">{_esc(_cell(r.get("measured")))}</td>'
+            f"<td>{_esc(format_value(r.get('claim')))}</td>"
+            f'<td class="num">{_esc(format_value(r.get("paper")))}</td>'
+            f'<td class="num">{_esc(format_value(r.get("measured")))}</td>'
             f'<td class="{"ok" if ok else "bad"}">{"&#10003; " if ok else "&#10007; "}{_esc(verdict)}</td>'
-            f"<td>{_esc(_cell(r.get('note')))}</td>"
+            f"<td>{_esc(format_value(r.get('note')))}</td>"
             "</tr>"
         )
     out.append("</tbody></table></section>")
