@@ -22,7 +22,11 @@ import numpy as np
 import xarray as xr
 
 __all__ = [
+    "JSON_SUFFIX",
+    "ZARR_FORMAT",
     "atomic_path",
+    "decode_attrs",
+    "encode_attrs",
     "open_tree",
     "open_zarr",
     "read_json",
@@ -108,23 +112,139 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+#: The zarr format of every store ghostlearn writes: version 2, the one both zarr-python 2
+#: and 3 write and every zarr reader understands, with standard consolidated metadata
+#: (``.zmetadata``). Stores written as zarr v3 by earlier versions stay readable.
+ZARR_FORMAT = 2
+
+#: Attributes whose value is not a string or a number (dicts, lists, booleans, None) are
+#: stored as JSON text under the attribute's name plus this suffix: ``model`` becomes
+#: ``model_json``. The readers here decode them back (see :func:`decode_attrs`).
+JSON_SUFFIX = "_json"
+
+# CF-style defaults (long_name, units) for the names ghostlearn's Datasets share. Model time
+# is in ms (tau = 10 ms, dt = 5 ms); everything else is dimensionless ("1").
+_CF: dict[str, tuple[str, str]] = {
+    "net": ("network index in the population", "1"),
+    "epoch": ("training epoch", "1"),
+    "snapshot": ("epoch of the parameter snapshot", "1"),
+    "unit": ("unit of the network", "1"),
+    "unit2": ("unit of the network (second axis of W)", "1"),
+    "k": ("rank index of the low-rank connectivity", "1"),
+    "seed": ("seed of the initial weights", "1"),
+    "lr": ("learning rate", "1"),
+    "c": ("confidence of the rank-one readout", "1"),
+    "c_final": ("trained confidence of the rank-one readout", "1"),
+    "rank": ("trainable rank K", "1"),
+    "cell": ("flat index of the sweep cell", "1"),
+    "loss": ("loss", "1"),
+    "accuracy": ("fraction of correct steps", "1"),
+    "grad_norm": ("gradient norm", "1"),
+    "diverged": ("loss or parameters became non-finite", "1"),
+    "diverged_epoch": ("first epoch with NaN metrics (-1: never)", "1"),
+    "m": ("left connectivity vector m", "1"),
+    "n": ("right connectivity vector n", "1"),
+    "b": ("bias of each unit", "1"),
+    "M": ("left connectivity vectors M", "1"),
+    "Nmat": ("right connectivity vectors N", "1"),
+    "W": ("recurrent weight matrix", "1"),
+    "w_out": ("readout weights", "1"),
+    "b_out": ("readout bias", "1"),
+    "kappa": ("latent coordinate kappa = n . x", "1"),
+    "t": ("time", "ms"),
+    "time": ("time", "ms"),
+    "tau": ("time constant", "ms"),
+    "dt": ("time step", "ms"),
+}
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether an attribute value is valid as it is in netCDF and zarr: a string or number."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def encode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
+    """A copy whose attributes are valid netCDF: what :func:`write_zarr` stores.
+
+    Structured values (dicts, lists, booleans, None) become JSON text under
+    ``<name>_json``; every variable and coordinate gets ``long_name`` and ``units`` when it
+    has none (known names from a table, otherwise the name and ``"1"``, dimensionless).
+    ``encode_attrs(ds).to_netcdf(path)`` works for any Dataset ghostlearn returns.
+    """
+    if isinstance(data, xr.DataTree):
+        return data.map_over_datasets(encode_attrs)  # type: ignore[arg-type]
+    out = data.copy()
+    out.attrs = _encode(dict(data.attrs))
+    for name in out.variables:
+        attrs = dict(out[name].attrs)
+        base = name[5:] if str(name).startswith("snap_") else str(name)
+        long_name, units = _CF.get(base, (base.replace("_", " "), "1"))
+        if str(name).startswith("snap_") and "long_name" not in attrs:
+            long_name = f"{long_name} at the start of the snapshot epoch"
+        attrs.setdefault("long_name", long_name)
+        attrs.setdefault("units", units)
+        out[name].attrs = _encode(attrs)
+    return out
+
+
+def _encode(attrs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in to_jsonable(attrs).items():
+        if _is_plain(value):
+            out[key] = value
+        else:
+            out[f"{key}{JSON_SUFFIX}"] = json.dumps(value, allow_nan=False)
+    return out
+
+
+def decode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
+    """Undo :func:`encode_attrs`'s JSON text: ``model_json`` becomes the dict ``model``.
+
+    Stores written before JSON-encoded attributes (plain dicts in zarr attrs) pass through.
+    """
+    if isinstance(data, xr.DataTree):
+        return data.map_over_datasets(decode_attrs)  # type: ignore[arg-type]
+    data.attrs = _decode(data.attrs)
+    for name in data.variables:
+        data[name].attrs = _decode(data[name].attrs)
+    return data
+
+
+def _decode(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if key.endswith(JSON_SUFFIX) and isinstance(value, str):
+            try:
+                out[key[: -len(JSON_SUFFIX)]] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        out[key] = value
+    return out
+
+
 def write_zarr(data: xr.Dataset | xr.DataTree, path: str | os.PathLike[str]) -> Path:
-    """Write a Dataset or DataTree as a zarr store, atomically (temp dir, then rename)."""
-    data = _plain_attrs(data)
+    """Write a Dataset or DataTree as a zarr store, atomically (temp dir, then rename).
+
+    The store is zarr format :data:`ZARR_FORMAT` with consolidated metadata, so
+    ``xarray.open_zarr(path)`` opens it without a warning; attributes are encoded by
+    :func:`encode_attrs`, so what it opens round-trips through ``to_netcdf``.
+    """
+    data = encode_attrs(data)
     with atomic_path(path) as tmp:
-        data.to_zarr(tmp, mode="w", consolidated=False)
+        data.to_zarr(tmp, mode="w", consolidated=True, zarr_format=ZARR_FORMAT)
     return Path(path)
 
 
-def _plain_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
-    """zarr attrs must be JSON: store nested configs as JSON-compatible values."""
-    if isinstance(data, xr.DataTree):
-        return data.map_over_datasets(_plain_attrs)  # type: ignore[arg-type]
-    out = data.copy()
-    out.attrs = to_jsonable(dict(data.attrs))
-    for name in out.variables:
-        out[name].attrs = to_jsonable(dict(out[name].attrs))
-    return out
+def _consolidated(path: Path) -> bool:
+    """Whether the store at ``path`` has consolidated metadata (v2 ``.zmetadata`` or v3)."""
+    if (path / ".zmetadata").is_file():
+        return True
+    meta = path / "zarr.json"
+    if meta.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            return bool(json.loads(meta.read_text(encoding="utf-8")).get("consolidated_metadata"))
+    return False
 
 
 def open_zarr(path: str | os.PathLike[str], *, group: str | None = None) -> xr.Dataset:
@@ -132,8 +252,8 @@ def open_zarr(path: str | os.PathLike[str], *, group: str | None = None) -> xr.D
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
-    with xr.open_zarr(path, group=group, consolidated=False) as ds:
-        return ds.load()
+    with xr.open_zarr(path, group=group, consolidated=_consolidated(path)) as ds:
+        return decode_attrs(ds.load())
 
 
 def write_figure(fig: Any, folder: str | os.PathLike[str], stem: str = "figure") -> list[Path]:
@@ -153,7 +273,8 @@ def open_tree(path: str | os.PathLike[str]) -> xr.DataTree:
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
-    return xr.open_datatree(path, engine="zarr", consolidated=False).load()
+    tree = xr.open_datatree(path, engine="zarr", consolidated=_consolidated(path)).load()
+    return decode_attrs(tree)
 
 
 _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"cnumpy")
