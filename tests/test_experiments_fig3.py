@@ -55,8 +55,8 @@ def _check_claims(summary):
     claims = summary["claims"]
     assert claims
     for c in claims:
-        assert set(c) >= {"figure", "claim", "paper", "measured", "reproduced", "note"}
-        assert isinstance(c["reproduced"], bool)
+        assert set(c) >= {"figure", "claim", "paper", "measured", "verdict", "reason"}
+        assert c["verdict"] in ("reproduced", "differs", "skipped")
         assert c["figure"] == summary["experiment"]
 
 

@@ -95,13 +95,25 @@ def test_claims_report_rows_and_markdown(tmp_path):
                     "reproduced": False,
                     "note": "chaos",
                 },
+                {
+                    "figure": "f",
+                    "claim": "d",
+                    "paper": "words",
+                    "measured": None,
+                    "verdict": "skipped",
+                    "reason": "skipped: needs paper fidelity",
+                },
             ],
+            "census_A": {"text": "7 of 10 networks ghost-mediated"},
+            "experiment": "f",
         }
     ]
     rows = write_claims(summaries, tmp_path)
-    assert [r["verdict"] for r in rows] == ["reproduced", "differs"]
+    assert [r["verdict"] for r in rows] == ["reproduced", "differs", "skipped"]
     assert read_json(tmp_path / "claims.json") == rows
     md = (tmp_path / "claims.md").read_text()
-    assert "1 of 2 claims reproduced." in md
+    # the legacy boolean rows are read as verdicts; the skipped claim counts for nothing
+    assert "1 of 2 testable claims reproduced, 1 skipped." in md
     assert "| f | a \\| b | 74 | 0.1235 | reproduced |  |" in md
+    assert "- f census_A: 7 of 10 networks ghost-mediated" in md
     assert "| f | c | [1, 2] | x = 1; y = - | differs | chaos |" in md

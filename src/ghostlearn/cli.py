@@ -109,7 +109,8 @@ def reproduce(
 ) -> None:
     """Reproduce the paper's figures, their data and the claims report into OUT."""
     from .experiments import EXPERIMENTS, run_experiment
-    from .experiments.claims import write_claims
+    from .experiments.claims import census_lines, collect_claims, write_claims
+    from .experiments.claims import headline as claims_headline
 
     with user_errors():
         names = list(figures) if figures else list(EXPERIMENTS)
@@ -123,11 +124,12 @@ def reproduce(
             with _progress(f"{name} ({fidelity})", unit="steps") as update:
                 summary = run_experiment(name, out, fidelity=fidelity, progress=update, force=force)
             summaries.append(summary)
-            ok = sum(c["reproduced"] for c in summary.get("claims", []))
             typer.echo(
                 f"{name}: {summary['wall_time_s']:.1f} s, "
-                f"{ok}/{len(summary.get('claims', []))} claims reproduced -> {out / name}"
+                f"{claims_headline(collect_claims([summary]))} -> {out / name}"
             )
+            for line in census_lines(summary):
+                typer.echo(f"  {line}")
         # The claims report always covers every complete experiment in the folder.
         from .store import read_json
 
@@ -137,8 +139,7 @@ def reproduce(
             if (out / n / "summary.json").exists()
         ]
         rows = write_claims(every, out)
-        n_ok = sum(r["verdict"] == "reproduced" for r in rows)
-        typer.echo(f"claims: {n_ok}/{len(rows)} reproduced -> {out / 'claims.md'}")
+        typer.echo(f"claims: {claims_headline(rows)} -> {out / 'claims.md'}")
         from .report import write_report
 
         page = write_report(out)

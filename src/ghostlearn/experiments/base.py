@@ -44,29 +44,47 @@ def stage_progress(
     return lambda done, _epochs: progress(offset + done * weight, total)
 
 
+Verdict = Literal["reproduced", "differs", "skipped"]
+VERDICTS: tuple[str, ...] = ("reproduced", "differs", "skipped")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Claim:
     """One claim of the paper, as the paper states it and as ghostlearn measured it.
+
+    Give either ``reproduced`` (the test's outcome) or ``skip`` (why the run cannot test
+    the claim, e.g. ``"needs paper fidelity"``); the ``verdict`` follows from them.
 
     Attributes:
         figure: the experiment the claim belongs to, e.g. ``"fig2"``.
         claim: the statement, in words.
         paper: the paper's value (a number, a range, or words).
         measured: ghostlearn's value.
-        reproduced: whether the measurement agrees with the paper.
-        note: why it agrees or differs (tolerance used, fidelity caveats).
+        verdict: ``"reproduced"``, ``"differs"`` or ``"skipped"``.
+        reason: the rule applied and why it agrees, differs or was not tested.
     """
 
     figure: str
     claim: str
     paper: Any
     measured: Any
-    reproduced: bool
-    note: str = ""
+    reason: str = ""
+    verdict: Verdict = dataclasses.field(default="differs")
+    reproduced: dataclasses.InitVar[bool | None] = None
+    skip: dataclasses.InitVar[str | None] = None
 
-    @property
-    def verdict(self) -> str:
-        return "reproduced" if self.reproduced else "differs"
+    def __post_init__(self, reproduced: bool | None, skip: str | None) -> None:
+        if skip is not None:
+            verdict = "skipped"
+            reason = f"skipped: {skip}" + (f". {self.reason}" if self.reason else "")
+            object.__setattr__(self, "reason", reason)
+        elif reproduced is not None:
+            verdict = "reproduced" if bool(reproduced) else "differs"
+        else:
+            verdict = self.verdict
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+        object.__setattr__(self, "verdict", verdict)
 
 
 def experiment_module(name: str) -> ModuleType:

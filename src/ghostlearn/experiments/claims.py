@@ -10,15 +10,42 @@ from ..store import to_jsonable, write_json, write_text
 
 
 def collect_claims(summaries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Flatten the ``claims`` lists of experiment summaries into rows with a verdict."""
+    """Flatten the ``claims`` lists of experiment summaries into rows with a verdict.
+
+    Rows of summaries written before verdicts existed (a boolean ``reproduced`` and a
+    ``note``) are read as ``"reproduced"``/``"differs"`` with the note as the reason.
+    """
     rows = []
     for summary in summaries:
         for claim in summary.get("claims", []):
             row = dict(claim)
-            row["verdict"] = "reproduced" if row.get("reproduced") else "differs"
+            if "verdict" not in row:
+                row["verdict"] = "reproduced" if row.pop("reproduced", False) else "differs"
+            if "reason" not in row:
+                row["reason"] = row.pop("note", "")
             row.setdefault("fidelity", summary.get("fidelity"))
             rows.append(row)
     return rows
+
+
+def headline(rows: Iterable[Mapping[str, Any]]) -> str:
+    """``"k of n testable claims reproduced, s skipped"``: skipped claims count for nothing."""
+    verdicts = [r["verdict"] for r in rows]
+    skipped = verdicts.count("skipped")
+    tested = len(verdicts) - skipped
+    return (
+        f"{verdicts.count('reproduced')} of {tested} testable claims reproduced, "
+        f"{skipped} skipped"
+    )
+
+
+def census_lines(summary: Mapping[str, Any]) -> list[str]:
+    """One line per population census of a summary (keys ``census_*`` holding a ``text``)."""
+    lines = []
+    for key, census in summary.items():
+        if key.startswith("census_") and isinstance(census, Mapping) and "text" in census:
+            lines.append(f"{summary.get('experiment', '')} {key}: {census['text']}".strip())
+    return lines
 
 
 def format_value(value: Any) -> str:
@@ -39,14 +66,13 @@ def _cell(value: Any) -> str:
 
 
 def claims_markdown(rows: list[dict[str, Any]]) -> str:
-    """Render claim rows as a Markdown table, with a count of reproduced claims."""
-    n_ok = sum(r["verdict"] == "reproduced" for r in rows)
+    """Render claim rows as a Markdown table under the :func:`headline`."""
     lines = [
         "# Claims of the paper, checked by ghostlearn",
         "",
-        f"{n_ok} of {len(rows)} claims reproduced.",
+        headline(rows) + ".",
         "",
-        "| figure | claim | paper | ghostlearn | verdict | note |",
+        "| figure | claim | paper | ghostlearn | verdict | reason |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -54,7 +80,7 @@ def claims_markdown(rows: list[dict[str, Any]]) -> str:
             "| "
             + " | ".join(
                 _cell(r.get(k, ""))
-                for k in ("figure", "claim", "paper", "measured", "verdict", "note")
+                for k in ("figure", "claim", "paper", "measured", "verdict", "reason")
             )
             + " |"
         )
@@ -62,8 +88,13 @@ def claims_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def write_claims(summaries: Iterable[Mapping[str, Any]], out: str | Path) -> list[dict[str, Any]]:
-    """Write ``out/claims.json`` and ``out/claims.md``; return the rows."""
+    """Write ``out/claims.json`` and ``out/claims.md`` (with the censuses); return the rows."""
+    summaries = list(summaries)
     rows = collect_claims(summaries)
     write_json(to_jsonable(rows), Path(out) / "claims.json")
-    write_text(claims_markdown(rows), Path(out) / "claims.md")
+    text = claims_markdown(rows)
+    censuses = [line for s in summaries for line in census_lines(s)]
+    if censuses:
+        text += "\n## Population censuses\n\n" + "".join(f"- {c}\n" for c in censuses)
+    write_text(text, Path(out) / "claims.md")
     return rows

@@ -267,7 +267,7 @@ def claims(summary: dict) -> list[Claim]:
                 "escape_time_max_rel_error": esc_err,
             },
             reproduced=all(n == 0 for n in summary["fixed_points_r_positive"]) and esc_err < 1e-6,
-            note="escape measured as the time an independent DOP853 solve reaches x = 1e8 "
+            reason="escape measured as the time an independent DOP853 solve reaches x = 1e8 "
             "(which precedes t_esc by about 1e-8); tolerance 1e-6 relative",
         ),
         Claim(
@@ -283,7 +283,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=all(n == 2 for n in summary["fixed_points_r_negative"])
             and settle < 1e-3
             and not summary["negative_r_reach_threshold"],
-            note="two fixed points +-sqrt(-r) counted as sign changes of the flow on the grid; "
+            reason="two fixed points +-sqrt(-r) counted as sign changes of the flow on the grid; "
             "end state of the numerical solve at t_max, tolerance 1e-3",
         ),
     ]

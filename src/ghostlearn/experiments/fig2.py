@@ -421,7 +421,7 @@ def claims(summary: dict) -> list[Claim]:
             and summary["epoch_r_below_r_star"] is not None
             and drop <= 1550
             and summary["epoch_r_below_r_star"] >= 1400,
-            note="the drop runs from the first epoch with loss < T/2 to the first with r < r*; "
+            reason="the drop runs from the first epoch with loss < T/2 to the first with r < r*; "
             "reproduced when that interval overlaps the paper's 1400-1550",
         ),
         Claim(
@@ -440,7 +440,7 @@ def claims(summary: dict) -> list[Claim]:
                 "loss_max_over_T": summary["loss_after_drop_max_over_T"],
             },
             reproduced=band[0] > 0.8 and band[1] < 1.2,
-            note="range of r / r* from 50 epochs after r first reaches r* to the end; tolerance 20%",
+            reason="range of r / r* from 50 epochs after r first reaches r* to the end; tolerance 20%",
         ),
         Claim(
             figure=NAME,
@@ -451,7 +451,7 @@ def claims(summary: dict) -> list[Claim]:
                 "entered_at_epoch": summary["high_lr_stuck_epoch"],
             },
             reproduced=summary["high_lr_stuck"],
-            note="stuck: r <= r*/4 at the last epoch",
+            reason="stuck: r <= r*/4 at the last epoch",
         ),
         Claim(
             figure=NAME,
@@ -462,7 +462,7 @@ def claims(summary: dict) -> list[Claim]:
             and hi is not None
             and lo < alpha_star <= hi
             and hi / lo < 1.2,
-            note="[largest rate with no instance stuck, smallest rate with all 10 stuck] on the "
+            reason="[largest rate with no instance stuck, smallest rate with all 10 stuck] on the "
             "100-point grid at 10k epochs; it must bracket alpha* within 1.2x (about 2.5 grid "
             "steps). Between alpha* and ~1.03 alpha* some runs settle on a stable cycle around "
             "r* and never get stuck",
@@ -474,7 +474,7 @@ def claims(summary: dict) -> list[Claim]:
             paper="agreement in the no-learning zone, at the minimum and on the saturation side",
             measured=errors,
             reproduced=worst < 0.01,
-            note="max |L_numerical - L_analytic| / T per regime (r <= r*/4, r*/4 < r <= r*, "
+            reason="max |L_numerical - L_analytic| / T per regime (r <= r*/4, r*/4 < r <= r*, "
             "r > r*); tolerance 0.01 (expected ~1/(x_thr T) from the threshold plus O(dt) "
             "from Euler)",
         ),
@@ -489,7 +489,7 @@ def claims(summary: dict) -> list[Claim]:
             },
             reproduced=summary["grad_no_learning_zone_points_out"]
             and all(v >= 1e3 * by_c[-1] for v in by_c[:-1]),
-            note="median |dL/dr| of the Euler loss over r <= r*/4; every lower c must exceed "
+            reason="median |dL/dr| of the Euler loss over r <= r*/4; every lower c must exceed "
             "the largest c by 1e3x. Not monotonic: the gradient peaks near c = 0.1 and falls "
             "again at c = 0.01, where dL/dr carries the small factor c",
         ),
@@ -505,7 +505,7 @@ def claims(summary: dict) -> list[Claim]:
                 ],
             },
             reproduced=rho is not None and rho > 0.9,
-            note="Spearman correlation of the rate with the mean loss at the last epoch, over "
+            reason="Spearman correlation of the rate with the mean loss at the last epoch, over "
             "rates below alpha* whose instances all reached r* (the oscillation amplitude, so "
             "the final loss, grows ~ linearly with the rate); only rates near alpha* have "
             "learned by the first reported epoch",

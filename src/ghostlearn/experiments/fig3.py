@@ -1080,7 +1080,7 @@ def claims(summary: dict) -> list[Claim]:
                 "grad_jump": jump,
             },
             reproduced=s["drop_epoch_A"] is not None and jump is not None and jump >= grad_jump_min,
-            note=f"{note_a}. Drop: the abrupt-drop detector (plateau >= 2x the drop); jump: "
+            reason=f"{note_a}. Drop: the abrupt-drop detector (plateau >= 2x the drop); jump: "
             f"median gradient norm after the drop / on the plateau, >= {grad_jump_min:g}",
         ),
         Claim(
@@ -1093,7 +1093,7 @@ def claims(summary: dict) -> list[Claim]:
                 "drop_epochs": [s["drop_epoch_A"], s["drop_end_epoch_A"]],
             },  # fmt: skip
             reproduced=s["verdict_A"] == "ghost-mediated",
-            note=f"{note_a}. Verdict of ghostlearn.analysis: a ghost (|f| minimum < ghost_tol, "
+            reason=f"{note_a}. Verdict of ghostlearn.analysis: a ghost (|f| minimum < ghost_tol, "
             "not a root) at a snapshot within the drop widened by its duration, and no "
             "bifurcation during the plateau or the drop",
         ),
@@ -1105,7 +1105,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=zoom is not None
             and s["drop_epoch_A"] is not None
             and zoom["ghost_epoch"] <= s["drop_epoch_A"],
-            note="the bracket of the first snapshot with a ghost was trained again with a flow "
+            reason="the bracket of the first snapshot with a ghost was trained again with a flow "
             "every epoch; reproduced if the ghost (and any local minimum of |f|, "
             "first_minimum_epoch) appears by the drop onset. drop_progress_at_ghost is the "
             "fraction of the drop (in log loss) already covered then. At the paper's "
@@ -1124,7 +1124,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=s["n_fixed_min_A"] == 1
             and s["n_fixed_max_A"] == 1
             and not s["bifurcation_epochs_A"],
-            note=f"{note_a}. Certified 1-D point finder on every snapshot",
+            reason=f"{note_a}. Certified 1-D point finder on every snapshot",
         ),
         Claim(
             figure=NAME,
@@ -1132,7 +1132,7 @@ def claims(summary: dict) -> list[Claim]:
             paper="oscillations before converging to a minimum; eventual escape",
             measured=osc,
             reproduced=osc is not None and osc["escaped"],
-            note=f"{note_a}. Oscillation: one-epoch log10-loss jumps > "
+            reason=f"{note_a}. Oscillation: one-epoch log10-loss jumps > "
             f"{s['osc_jump_A']:g} decades (largest burst); "
             "escape: the burst ends before the last 5% of the run and the final loss is "
             "below half the level before the burst",
@@ -1144,7 +1144,7 @@ def claims(summary: dict) -> list[Claim]:
             paper="sharpening of the curvature around the ghost; less time in uncertain states",
             measured=shape,
             reproduced=bool(sharp),
-            note="reproduced if from the oscillation onset to the end the flow's slope at the "
+            reason="reproduced if from the oscillation onset to the end the flow's slope at the "
             "readout threshold grows and the steps with uncertain output (0.01-0.99) drop. "
             f"{_curvature_note(shape)}",
         ),
@@ -1162,7 +1162,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=s["verdict_B"] == "stuck-after-bifurcation"
             and s["stuck_B"]
             and (s["saddle_node_kind_B"] or "").startswith("saddle-node"),
-            note=note_b,
+            reason=note_b,
         ),
         Claim(
             figure=NAME,
@@ -1176,7 +1176,7 @@ def claims(summary: dict) -> list[Claim]:
             reproduced=seed_b == p
             and sn is not None
             and lo - B_EPOCH_TOLERANCE <= sn <= hi + B_EPOCH_TOLERANCE,
-            note=(
+            reason=(
                 f"within {B_EPOCH_TOLERANCE} epochs of the paper's bracket"
                 if seed_b == p
                 else f"differs, chaos: {note_b}"
@@ -1194,7 +1194,7 @@ def claims(summary: dict) -> list[Claim]:
                 "zero_fraction": s["grad_zero_fraction_after_B"],
             },  # fmt: skip
             reproduced=ratio is not None and ratio < flat,
-            note=f"median gradient norm from the bifurcation on < {flat:g} x the peak before "
+            reason=f"median gradient norm from the bifurcation on < {flat:g} x the peak before "
             "it; grad_norm_before is the median over the 100 epochs before",
         ),
     ]

@@ -448,7 +448,7 @@ def claims(summary: dict) -> list[Claim]:
                     paper=paper,
                     measured={"count": k, "se": counts[f"se_{what}"], "n": counts["n_nets"]},
                     reproduced=z is not None and abs(z) <= Z_MAX,
-                    note=f"z = {z if z is None else round(z, 2)}; rule {summary['count_rule']}. Chaos makes single "
+                    reason=f"z = {z if z is None else round(z, 2)}; rule {summary['count_rule']}. Chaos makes single "
                     "seeds differ across machines; only counts compare",
                 )
             )
@@ -460,7 +460,7 @@ def claims(summary: dict) -> list[Claim]:
                 paper=f"{PAPER_LEARNED} learned, {PAPER_STUCK} stuck",
                 measured="skipped: PyTorch is not installed",
                 reproduced=False,
-                note="install torch to draw the original initial weights",
+                reason="install torch to draw the original initial weights",
             )
         )
     frac = summary["recovered_fraction_by_c"]
@@ -475,7 +475,7 @@ def claims(summary: dict) -> list[Claim]:
             paper="no recovery at c = 10",
             measured={"recovered_fraction": ctrl, "c": summary["control_c"]},
             reproduced=ctrl is not None and ctrl <= 0.05,
-            note="fraction of stuck networks with accuracy > 0.5 at the last recovery "
+            reason="fraction of stuck networks with accuracy > 0.5 at the last recovery "
             "epoch; tolerance 5%",
         )
     )
@@ -494,7 +494,7 @@ def claims(summary: dict) -> list[Claim]:
             and ctrl is not None
             and best_lower >= 0.5
             and best_lower >= ctrl + 0.4,
-            note="the best c below the control must recover >= 50% of the stuck networks, "
+            reason="the best c below the control must recover >= 50% of the stuck networks, "
             "and 40 percentage points more than the control",
         )
     )
@@ -512,7 +512,7 @@ def claims(summary: dict) -> list[Claim]:
                 "grad_norm_max_lower_c": max(g_low, default=None),
             },
             reproduced=g_ctrl is not None and bool(g_low) and max(g_low) >= 100 * g_ctrl,
-            note="mean gradient norm of the stuck networks at the first recovery epoch; "
+            reason="mean gradient norm of the stuck networks at the first recovery epoch; "
             "some c below the control must exceed the control by 100x",
         )
     )

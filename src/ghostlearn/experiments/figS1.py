@@ -304,7 +304,7 @@ def claims(summary: dict) -> list[Claim]:
             and summary["lr_max_learned"] is not None
             and ratio is not None
             and ratio >= 0.9,
-            note="no-learning zone: the highest rates where no seed has learned by the last "
+            reason="no-learning zone: the highest rates where no seed has learned by the last "
             "report epoch; it must hold >= 3 grid rates, keep a mean final loss >= 0.9 x "
             "the initial loss at each, and lie above a rate where most seeds learned",
         ),
@@ -318,7 +318,7 @@ def claims(summary: dict) -> list[Claim]:
                 "lowest_lr_learned_by_epoch": summary["lowest_lr_learned_by_epoch"],
             },
             reproduced=rho is not None and rho <= -0.8 and summary["lowest_lr_learned_moves_down"],
-            note="Spearman correlation of the rate with the median epochs to learn, over rates "
+            reason="Spearman correlation of the rate with the median epochs to learn, over rates "
             "where most seeds learned, must be <= -0.8, and the lowest rate where most "
             "seeds have learned must move down from the first report epoch to the last",
         ),

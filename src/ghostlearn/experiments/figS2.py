@@ -325,7 +325,7 @@ def claims(summary: dict) -> list[Claim]:
                 ),
             },
             reproduced=rho_e is not None and rho_e <= -0.7,
-            note="Spearman correlation of K with its fewest epochs to learn over the rates "
+            reason="Spearman correlation of K with its fewest epochs to learn over the rates "
             "(median over seeds; ranks that never learn count as slowest, as ties) must be "
             "<= -0.7",
         ),
@@ -340,7 +340,7 @@ def claims(summary: dict) -> list[Claim]:
                 ),
             },
             reproduced=rho_l is not None and rho_l >= 0.7,
-            note="Spearman correlation of K with the highest rate at which half of the "
+            reason="Spearman correlation of K with the highest rate at which half of the "
             "seeds learned (none: counted lowest) must be >= 0.7",
         ),
         Claim(
@@ -359,7 +359,7 @@ def claims(summary: dict) -> list[Claim]:
                 "rates": summary["high_lrs"],
             },
             reproduced=bool(ranks_high) and min(ranks_high) >= min_rank,
-            note=f"rates >= {summary['high_lr_min']:g}: some network must learn there and "
+            reason=f"rates >= {summary['high_lr_min']:g}: some network must learn there and "
             f"every one that does must have K >= {min_rank}",
         ),
     ]

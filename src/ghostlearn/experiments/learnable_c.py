@@ -385,7 +385,7 @@ def claims(summary: dict) -> list[Claim]:
                 "batch_stuck": f"{pop['n_stuck_phase1']} of {pop['n_nets']}",
             },
             reproduced=s["stuck_phase1"],
-            note=f"{chaos}. Stuck: learned, then max accuracy over the last 50 epochs <= 0.5",
+            reason=f"{chaos}. Stuck: learned, then max accuracy over the last 50 epochs <= 0.5",
         ),
         Claim(
             figure=NAME,
@@ -398,7 +398,7 @@ def claims(summary: dict) -> list[Claim]:
                 "c_range": s["c_range_phase1"],
             },
             reproduced=s["stuck_phase1"] and ratio is not None and ratio < s["flat_ratio"],
-            note=f"median gradient norm over the last 50 epochs of phase 1 < {s['flat_ratio']:g}"
+            reason=f"median gradient norm over the last 50 epochs of phase 1 < {s['flat_ratio']:g}"
             " x its peak",
         ),
         Claim(
@@ -416,6 +416,6 @@ def claims(summary: dict) -> list[Claim]:
                 "batch_recovered": f"{pop['n_stuck_recovered']} of {pop['n_stuck_phase1']} stuck",
             },
             reproduced=s["stuck_phase1"] and s["recovered"],
-            note="recovered: max accuracy over the last 50 epochs of phase 2 > 0.5",
+            reason="recovered: max accuracy over the last 50 epochs of phase 2 > 0.5",
         ),
     ]

@@ -236,7 +236,7 @@ def claims(summary: dict) -> list[Claim]:
             paper=-5,
             measured={"exponent": slope, "stderr": summary["alpha_star_exponent_stderr"]},
             reproduced=abs(slope + 5.0) <= 0.1,
-            note=f"least-squares fit of log alpha against log T over {len(summary['T'])} "
+            reason=f"least-squares fit of log alpha against log T over {len(summary['T'])} "
             "delays; tolerance +-0.1",
         ),
         Claim(
@@ -248,7 +248,7 @@ def claims(summary: dict) -> list[Claim]:
                 "prefactor": summary["alpha_star_prefactor"],
             },
             reproduced=worst <= 0.03 and summary["min_relative_difference"] >= -1e-3,
-            note="smallest failing rate of the bisection from r0 = 10 r*; tolerance 3% (and not "
+            reason="smallest failing rate of the bisection from r0 = 10 r*; tolerance 3% (and not "
             "below the formula beyond the bracket width: no run below alpha* can fail)",
         ),
         Claim(
@@ -257,7 +257,7 @@ def claims(summary: dict) -> list[Claim]:
             paper="learning possible for alpha < alpha*",
             measured=summary["stuck_fraction_max_below_alpha_star"],
             reproduced=summary["stuck_fraction_max_below_alpha_star"] == 0.0,
-            note="largest stuck fraction over the grid of rates below alpha*",
+            reason="largest stuck fraction over the grid of rates below alpha*",
         ),
         Claim(
             figure=NAME,
@@ -268,7 +268,7 @@ def claims(summary: dict) -> list[Claim]:
                 "all_stuck_from_lr_ratio": summary["all_stuck_from_lr_ratio"],
             },
             reproduced=above == 1.0,
-            note="smallest stuck fraction over the grid rates > alpha*. Just above alpha* some "
+            reason="smallest stuck fraction over the grid rates > alpha*. Just above alpha* some "
             "runs settle on a stable cycle around r* (e.g. r/r* = 1.44 -> 1.00 -> 1.77) that "
             "never steps into the narrow capture window (such runs stayed out for 1e6 epochs); "
             "the stuck fraction rises from 0 at alpha* to 1 at the quoted ratio",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..experiments.claims import format_value
+from ..experiments.claims import collect_claims, format_value, headline
 from ..store import write_text
 from .data import ReportOptions, ReportSource, load_source, report_payload
 
@@ -52,16 +52,17 @@ def _png_data_uri(path: Path, max_width: int) -> str:
 def _claims_html(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
-    n_ok = sum(r.get("verdict") == "reproduced" or r.get("reproduced") is True for r in rows)
+    rows = collect_claims([{"claims": rows}])
     out = [
         '<section id="claims"><h2>Claims of the paper</h2>',
-        f"<p>{n_ok} of {len(rows)} claims reproduced.</p>",
+        f"<p>{_esc(headline(rows))}.</p>",
         '<table class="claims"><thead><tr><th>figure</th><th>claim</th><th>paper</th>'
-        "<th>ghostlearn</th><th>verdict</th><th>note</th></tr></thead><tbody>",
+        "<th>ghostlearn</th><th>verdict</th><th>reason</th></tr></thead><tbody>",
     ]
+    marks = {"reproduced": ("ok", "&#10003; "), "differs": ("bad", "&#10007; "), "skipped": ("", "")}
     for r in rows:
-        ok = r.get("verdict") == "reproduced" or r.get("reproduced") is True
-        verdict = r.get("verdict") or ("reproduced" if ok else "differs")
+        verdict = r["verdict"]
+        css, mark = marks.get(verdict, ("bad", ""))
         fig = _esc(r.get("figure", ""))
         out.append(
             "<tr>"
@@ -69,8 +70,8 @@ def _claims_html(rows: list[dict[str, Any]]) -> str:
             f"<td>{_esc(format_value(r.get('claim')))}</td>"
             f'<td class="num">{_esc(format_value(r.get("paper")))}</td>'
             f'<td class="num">{_esc(format_value(r.get("measured")))}</td>'
-            f'<td class="{"ok" if ok else "bad"}">{"&#10003; " if ok else "&#10007; "}{_esc(verdict)}</td>'
-            f"<td>{_esc(format_value(r.get('note')))}</td>"
+            f'<td class="{css}">{mark}{_esc(verdict)}</td>'
+            f"<td>{_esc(format_value(r.get('reason')))}</td>"
             "</tr>"
         )
     out.append("</tbody></table></section>")
