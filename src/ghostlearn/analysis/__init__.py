@@ -29,6 +29,7 @@ from .points import FlowPoints as FlowPoints
 from .points import find_points as find_points
 from .points import passage_time as passage_time
 from .points import rank1_points as rank1_points
+from .run import PopulationAnalysis as PopulationAnalysis
 from .run import RunAnalysis as RunAnalysis
 from .run import analyze_dataset as analyze_dataset
 from .run import analyze_run as analyze_run
@@ -55,6 +56,7 @@ __all__ = [
     "FlowPoints",
     "GhostEvent",
     "LowRankFlow",
+    "PopulationAnalysis",
     "Rank1Flow",
     "RunAnalysis",
     "SaddleNodeFlow",

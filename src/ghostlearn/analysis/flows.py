@@ -120,6 +120,9 @@ class Rank1Flow:
         object.__setattr__(self, "n", n)
         object.__setattr__(self, "b", b)
 
+    def __repr__(self) -> str:
+        return f"Rank1Flow(batch {self.batch_shape}, N={self.m.shape[-1]}, {self.m.dtype})"
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return self.m.shape[:-1]
@@ -209,6 +212,9 @@ class SaddleNodeFlow:
         r = np.asarray(_as_float_array("r", np.atleast_1d(self.r), min_ndim=1))
         object.__setattr__(self, "r", r.reshape(np.shape(self.r)))
 
+    def __repr__(self) -> str:
+        return f"SaddleNodeFlow(batch {self.batch_shape})"
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return self.r.shape
@@ -279,6 +285,12 @@ class LowRankFlow:
         object.__setattr__(self, "M", M)
         object.__setattr__(self, "Nmat", Nmat)
         object.__setattr__(self, "b", b)
+
+    def __repr__(self) -> str:
+        return (
+            f"LowRankFlow(batch {self.batch_shape}, N={self.M.shape[-2]}, K={self.rank}, "
+            f"{self.M.dtype})"
+        )
 
     @property
     def rank(self) -> int:

@@ -175,6 +175,18 @@ class FlowPoints:
     method: str
     evaluations: int = 0
 
+    def __repr__(self) -> str:
+        nf, ng = np.asarray(self.n_fixed), np.asarray(self.n_ghosts)
+        counts = (
+            f"fixed points {nf.min()}-{nf.max()} per flow, ghosts {ng.min()}-{ng.max()}"
+            if nf.size
+            else "no flow"
+        )
+        return (
+            f"FlowPoints(batch {self.batch_shape}, {counts}; kappa in "
+            f"[{self.interval[0]:g}, {self.interval[1]:g}], method {self.method!r})"
+        )
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.n_fixed.shape)

@@ -9,14 +9,19 @@
   see ``docs/results.md``). All networks' snapshots go through the point finder in one
   batched call. A diverged network is analysed up to its divergence.
 
-All return :class:`RunAnalysis`, whose :meth:`RunAnalysis.to_dict` is JSON-compatible.
+All return :class:`RunAnalysis` (:func:`analyze_dataset` a :class:`PopulationAnalysis`, a
+list of them). Tables: :meth:`RunAnalysis.summary` (one flat row),
+:meth:`RunAnalysis.to_xarray` (the per-snapshot counts), :meth:`RunAnalysis.to_dict`
+(everything, JSON-compatible), :meth:`PopulationAnalysis.to_dataframe` (one row per
+network) and :meth:`PopulationAnalysis.to_xarray` (counts over ``(net, snapshot)``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, SupportsIndex, overload
 
 import numpy as np
 
@@ -28,7 +33,13 @@ from .slowpoints import SlowPoints, find_slow_points
 from .tracking import Bifurcation, GhostEvent, Track, find_bifurcations, ghost_events, track_points
 from .verdict import Verdict, VerdictRules, classify_run
 
-__all__ = ["RunAnalysis", "analyze_dataset", "analyze_run", "analyze_run_lowrank"]
+__all__ = [
+    "PopulationAnalysis",
+    "RunAnalysis",
+    "analyze_dataset",
+    "analyze_run",
+    "analyze_run_lowrank",
+]
 
 
 def _jsonable(x: Any) -> Any:
@@ -122,6 +133,129 @@ class RunAnalysis:
         table["min_ghost_depth"] = min_depth
         return table
 
+    def __repr__(self) -> str:
+        """A few lines: the verdict, the first drop, the events and the point counts."""
+        e = self.snapshot_epochs
+        span = f"epochs {e[0]:g}-{e[-1]:g}" if e.size else "no snapshot"
+        le = self.loss_epochs
+        metrics = f"metrics at {le.size} epochs" + (f" ({le[0]:g}-{le[-1]:g})" if le.size else "")
+        lines = [f"RunAnalysis({self.model}, {e.size} snapshots at {span}, {metrics})"]
+        lines.append(f"  verdict: {self.verdict.label}: {self.verdict.reason}")
+        if self.drops:
+            d = self.drops[0]
+            more = f" (+{len(self.drops) - 1} more)" if len(self.drops) > 1 else ""
+            lines.append(
+                f"  drop:    epochs {d.onset_epoch:g}-{d.end_epoch:g}, {d.size_decades:.3g} "
+                f"decades, after a plateau from epoch {d.plateau_start_epoch:g}{more}"
+            )
+        else:
+            lines.append("  drop:    none")
+        real = sum(b.is_bifurcation for b in self.bifurcations)
+        emerged = self.ghost_emergence_epoch
+        lines.append(
+            f"  events:  {real} bifurcation(s) ({len(self.bifurcations) - real} boundary "
+            f"crossing(s)), {len(self.ghost_events)} ghost event(s)"
+            + (f", first ghost emerges at epoch {emerged:g}" if emerged is not None else "")
+        )
+        if e.size:
+            nf, ng = self.n_fixed, self.n_ghosts
+            lines.append(
+                f"  points:  {int(nf[-1])} fixed point(s) and {int(ng[-1])} ghost(s) at the "
+                f"last snapshot; at most {int(nf.max())} and {int(ng.max())}; "
+                f"{len(self.fixed_tracks)} fixed and {len(self.ghost_tracks)} ghost track(s)"
+            )
+        return "\n".join(lines)
+
+    def summary(self) -> dict[str, Any]:
+        """One flat row: verdict, first drop, event epochs and counts (NaN where absent).
+
+        Returns:
+            Dict of plain Python values, the columns of
+            :meth:`PopulationAnalysis.to_dataframe`: ``model``, ``verdict``, ``reason``,
+            ``n_snapshots``, ``first_snapshot_epoch``, ``last_snapshot_epoch``,
+            ``n_drops``, ``drop_onset_epoch``, ``drop_end_epoch``,
+            ``plateau_start_epoch``, ``drop_decades``, ``loss_before_drop``,
+            ``loss_after_drop``, ``n_bifurcations`` (not counting boundary crossings),
+            ``first_bifurcation_epoch`` (the snapshot after it), ``verdict_bifurcation_epoch``,
+            ``verdict_ghost_epoch``, ``n_ghost_events``, ``ghost_emergence_epoch``,
+            ``final_loss``, ``final_accuracy``, ``final_n_fixed``, ``final_n_ghosts``,
+            ``max_n_fixed``, ``max_n_ghosts``, ``n_fixed_tracks``, ``n_ghost_tracks``.
+        """
+        nan = float("nan")
+        d = self.drops[0] if self.drops else None
+        real = [b for b in self.bifurcations if b.is_bifurcation]
+        v = self.verdict
+        e = self.snapshot_epochs
+        nf, ng = self.n_fixed, self.n_ghosts
+        emerged = self.ghost_emergence_epoch
+
+        def last(a: np.ndarray | None) -> float:
+            return float(a[-1]) if a is not None and a.size else nan
+
+        return {
+            "model": self.model,
+            "verdict": v.label,
+            "reason": v.reason,
+            "n_snapshots": int(e.size),
+            "first_snapshot_epoch": float(e[0]) if e.size else nan,
+            "last_snapshot_epoch": float(e[-1]) if e.size else nan,
+            "n_drops": len(self.drops),
+            "drop_onset_epoch": d.onset_epoch if d else nan,
+            "drop_end_epoch": d.end_epoch if d else nan,
+            "plateau_start_epoch": d.plateau_start_epoch if d else nan,
+            "drop_decades": d.size_decades if d else nan,
+            "loss_before_drop": d.loss_before if d else nan,
+            "loss_after_drop": d.loss_after if d else nan,
+            "n_bifurcations": len(real),
+            "first_bifurcation_epoch": real[0].epoch_after if real else nan,
+            "verdict_bifurcation_epoch": v.bifurcation.epoch_after if v.bifurcation else nan,
+            "verdict_ghost_epoch": nan if v.ghost_epoch is None else float(v.ghost_epoch),
+            "n_ghost_events": len(self.ghost_events),
+            "ghost_emergence_epoch": nan if emerged is None else float(emerged),
+            "final_loss": last(self.loss),
+            "final_accuracy": last(self.accuracy),
+            "final_n_fixed": int(nf[-1]) if nf.size else 0,
+            "final_n_ghosts": int(ng[-1]) if ng.size else 0,
+            "max_n_fixed": int(nf.max()) if nf.size else 0,
+            "max_n_ghosts": int(ng.max()) if ng.size else 0,
+            "n_fixed_tracks": len(self.fixed_tracks),
+            "n_ghost_tracks": len(self.ghost_tracks),
+        }
+
+    def to_xarray(self) -> Any:
+        """The per-snapshot table as an ``xarray.Dataset`` over ``snapshot``.
+
+        Returns:
+            Dataset with coordinate ``snapshot`` (the snapshot epochs) and variables
+            ``n_fixed``, ``n_stable``, ``n_unstable``, ``n_half_stable`` (rank one) or
+            ``n_saddle`` (rank K), ``n_ghosts`` and ``min_ghost_depth`` (the smallest
+            ``|f|`` of a ghost, NaN without one), each with ``long_name`` and ``units``;
+            attributes ``model``, ``verdict`` and ``verdict_reason``. The same numbers as
+            ``to_dict()["snapshots"]``.
+        """
+        import xarray as xr
+
+        table = self._snapshot_table()
+        epochs = table.pop("epoch")
+        data = {
+            name: (
+                ("snapshot",),
+                np.asarray(values),
+                {"long_name": _TABLE_NAMES.get(name, name.replace("_", " ")), "units": "1"},
+            )
+            for name, values in table.items()
+        }
+        coords = {
+            "snapshot": (
+                ("snapshot",),
+                np.asarray(epochs),
+                {"long_name": "epoch of the parameter snapshot", "units": "1"},
+            )
+        }
+        attrs = {"model": self.model, "verdict": self.verdict.label,
+                 "verdict_reason": self.verdict.reason}  # fmt: skip
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
     def to_dict(self, *, snapshots: bool = True) -> dict[str, Any]:
         """JSON-compatible summary: verdict, events, tracks, counts per snapshot, settings.
 
@@ -145,6 +279,134 @@ class RunAnalysis:
         if snapshots:
             out["snapshots"] = self._snapshot_table()
         return _jsonable(out)
+
+
+_SUMMARY_COLUMNS = (
+    "model", "verdict", "reason", "n_snapshots", "first_snapshot_epoch",
+    "last_snapshot_epoch", "n_drops", "drop_onset_epoch", "drop_end_epoch",
+    "plateau_start_epoch", "drop_decades", "loss_before_drop", "loss_after_drop",
+    "n_bifurcations", "first_bifurcation_epoch", "verdict_bifurcation_epoch",
+    "verdict_ghost_epoch", "n_ghost_events", "ghost_emergence_epoch", "final_loss",
+    "final_accuracy", "final_n_fixed", "final_n_ghosts", "max_n_fixed", "max_n_ghosts",
+    "n_fixed_tracks", "n_ghost_tracks",
+)  # fmt: skip
+
+_TABLE_NAMES = {
+    "n_fixed": "number of fixed points",
+    "n_stable": "number of stable fixed points",
+    "n_unstable": "number of unstable fixed points",
+    "n_half_stable": "number of half-stable fixed points",
+    "n_saddle": "number of saddle fixed points",
+    "n_ghosts": "number of ghost points",
+    "min_ghost_depth": "smallest speed |f| at a ghost point",
+}
+
+
+class PopulationAnalysis(list[RunAnalysis]):
+    """The analyses of a population of networks: a list of :class:`RunAnalysis`.
+
+    It behaves as a list (indexing, iteration, ``len``; a slice keeps the type) and adds
+    tables over the population. :func:`analyze_dataset` returns one; wrap any list of
+    :class:`RunAnalysis` with ``PopulationAnalysis(runs)``.
+
+    Attributes:
+        coords: per-network labels, each a sequence as long as the list, e.g. ``net``
+            (the position in the training Dataset), ``seed``, ``lr``, ``c``, ``rank``.
+    """
+
+    def __init__(
+        self,
+        runs: Iterable[RunAnalysis] = (),
+        coords: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(runs)
+        for i, r in enumerate(self):
+            if not isinstance(r, RunAnalysis):
+                raise ValueError(
+                    f"runs must hold RunAnalysis objects, got {type(r).__name__} at {i}"
+                )
+        out: dict[str, np.ndarray] = {}
+        for name, values in (coords or {}).items():
+            a = np.asarray(values)
+            if a.shape != (len(self),):
+                raise ValueError(
+                    f"coords[{name!r}] must have one entry per run ({len(self)}), "
+                    f"got shape {a.shape}"
+                )
+            out[str(name)] = a
+        self.coords: dict[str, np.ndarray] = out
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> RunAnalysis: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> PopulationAnalysis: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> RunAnalysis | PopulationAnalysis:
+        if isinstance(index, slice):
+            return PopulationAnalysis(
+                super().__getitem__(index), {k: v[index] for k, v in self.coords.items()}
+            )
+        return super().__getitem__(index)
+
+    def verdict_counts(self) -> dict[str, int]:
+        """Number of networks per verdict label, most common first."""
+        counts: dict[str, int] = {}
+        for r in self:
+            counts[r.verdict.label] = counts.get(r.verdict.label, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {label}" for label, n in self.verdict_counts().items())
+        labels = f"; coords {', '.join(self.coords)}" if self.coords else ""
+        return f"PopulationAnalysis({len(self)} network(s): {counts or 'none'}{labels})"
+
+    def to_dataframe(self) -> Any:
+        """One row per network: its coordinates, then :meth:`RunAnalysis.summary`.
+
+        Returns:
+            ``pandas.DataFrame`` indexed by ``net`` (the ``net`` coordinate when present,
+            else the position in the list), with the ``coords`` as the first columns.
+        """
+        import pandas as pd
+
+        coords = dict(self.coords)
+        index = coords.pop("net", np.arange(len(self)))
+        rows = [
+            {**{k: v[i].item() for k, v in coords.items()}, **r.summary()}
+            for i, r in enumerate(self)
+        ]
+        return pd.DataFrame(
+            rows, index=pd.Index(index, name="net"), columns=[*coords, *_SUMMARY_COLUMNS]
+        )
+
+    def to_xarray(self) -> Any:
+        """The per-snapshot tables of every network as one ``xarray.Dataset``.
+
+        Returns:
+            Dataset over ``(net, snapshot)``: the variables of :meth:`RunAnalysis.to_xarray`
+            on the union of the networks' snapshot epochs (NaN where a network has no
+            snapshot, e.g. after it diverged, so counts are floats), plus ``verdict``
+            ``(net)`` and the ``coords`` as coordinates along ``net``.
+        """
+        import xarray as xr
+
+        if not self:
+            raise ValueError("no runs to tabulate: the PopulationAnalysis is empty")
+        coords = dict(self.coords)
+        net = coords.pop("net", np.arange(len(self)))
+        tables = []
+        for r in self:
+            t = r.to_xarray()
+            t.attrs = {}
+            tables.append(t)
+        ds = xr.concat(tables, dim="net", join="outer", fill_value=np.nan)
+        ds = ds.assign_coords(net=("net", net, {"long_name": "network index", "units": "1"}))
+        for name, values in coords.items():
+            ds = ds.assign_coords({name: ("net", values)})
+        ds["verdict"] = ("net", np.array([r.verdict.label for r in self]), {
+            "long_name": "verdict of the run", "units": "1"})  # fmt: skip
+        return ds
 
 
 # --------------------------------------------------------------------------- validation
@@ -450,7 +712,8 @@ def analyze_dataset(
     max_jump: float | None = None,
     detector: DropDetector | None = None,
     rules: VerdictRules | None = None,
-) -> list[RunAnalysis]:
+    progress: Callable[[int, int], None] | None = None,
+) -> PopulationAnalysis:
     """Analyse every network (or the chosen ``nets``) of a training Dataset.
 
     Args:
@@ -462,10 +725,15 @@ def analyze_dataset(
             the RNN config (``model``, ``tau``). ``diverged``/``diverged_epoch`` (if present)
             cut a diverged network's data at its divergence.
         nets: indices (positions along ``net``) to analyse; default all.
+        progress: called as ``progress(done, total)`` in networks: ``(0, total)`` before
+            the work starts, then after each network (rank one: the points of every
+            network are found in one batched call first).
         other arguments: as in :func:`analyze_run` / :func:`analyze_run_lowrank`.
 
     Returns:
-        One :class:`RunAnalysis` per network, in the order of ``nets``.
+        A :class:`PopulationAnalysis`: one :class:`RunAnalysis` per network, in the order
+        of ``nets``, with coordinates ``net`` (the positions) and the Dataset's other
+        coordinates along ``net`` (``seed``, ``lr``, ``c``, ``rank``).
 
     Raises:
         ValueError: when a required variable is missing or the model is not low-rank.
@@ -548,7 +816,13 @@ def analyze_dataset(
 
     common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
               "detector": detector, "rules": rules, "tau": tau}  # fmt: skip
+    labels = {"net": idx}
+    for name, coord in ds.coords.items():
+        if name != "net" and coord.dims == ("net",):
+            labels[str(name)] = np.asarray(coord.values)[idx]
     out: list[RunAnalysis] = []
+    if progress is not None:
+        progress(0, len(runs))
     if model == "rank1":
         # One batched call of the point finder over all networks' snapshots.
         if flat[0].shape[0] == 0:
@@ -586,7 +860,9 @@ def analyze_dataset(
                     },
                 )  # fmt: skip
             )
-        return out
+            if progress is not None:
+                progress(len(out), len(runs))
+        return PopulationAnalysis(out, labels)
     for r in runs:
         y, le, g, acc = _metrics_of(r, loss_epochs)
         out.append(
@@ -603,7 +879,9 @@ def analyze_dataset(
                 **common,
             )  # fmt: skip
         )
-    return out
+        if progress is not None:
+            progress(len(out), len(runs))
+    return PopulationAnalysis(out, labels)
 
 
 def _metrics_of(

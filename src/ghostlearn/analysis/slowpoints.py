@@ -82,6 +82,18 @@ class SlowPoints:
     ghost_tol: float
     fixed_tol: float
 
+    def __repr__(self) -> str:
+        nf, ng = np.asarray(self.n_fixed), np.asarray(self.n_ghosts)
+        counts = (
+            f"fixed points {nf.min()}-{nf.max()} per flow, ghosts {ng.min()}-{ng.max()}"
+            if nf.size
+            else "no flow"
+        )
+        return (
+            f"SlowPoints(batch {self.batch_shape}, K={self.kappa.shape[-1]}, {counts}; "
+            f"box [{self.box[0]:g}, {self.box[1]:g}])"
+        )
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(self.n_points.shape)

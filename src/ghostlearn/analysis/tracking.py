@@ -46,6 +46,11 @@ __all__ = [
 _STABILITY_KINDS = ("stable", "unstable", "half-stable", "saddle")
 
 
+def _fmt_kappa(k: np.ndarray) -> str:
+    k = np.atleast_1d(k)
+    return f"{k[0]:.3g}" if k.size == 1 else "(" + ", ".join(f"{v:.3g}" for v in k) + ")"
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Track:
     """One fixed point or ghost followed over consecutive snapshots.
@@ -67,6 +72,14 @@ class Track:
     kappa: np.ndarray
     kinds: tuple[str, ...]
     depth: np.ndarray
+
+    def __repr__(self) -> str:
+        kinds = "/".join(sorted(set(self.kinds)))
+        return (
+            f"Track({self.category} #{self.id}, {kinds}, {self.snapshots.size} snapshots, "
+            f"epochs {self.start_epoch:g}-{self.end_epoch:g}, "
+            f"kappa {_fmt_kappa(self.kappa[0])} -> {_fmt_kappa(self.kappa[-1])})"
+        )
 
     @property
     def start_epoch(self) -> float:
