@@ -146,12 +146,12 @@ def test_metrics_every_keeps_every_kth_epoch() -> None:
     _same(full, sparse, RANK1_PARAMS)
 
 
-def test_progress_is_reported_once_per_chunk() -> None:
+def test_progress_is_reported_after_compilation_and_once_per_chunk() -> None:
     calls: list[tuple[int, int]] = []
     ds = train(
         CFG, seeds=[4, 9], lr=0.05, epochs=10, chunk=4, progress=lambda d, t: calls.append((d, t))
     )
-    assert calls == [(4, 10), (8, 10), (10, 10)]
+    assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]
     ref = train(CFG, seeds=[4, 9], lr=0.05, epochs=10)
     _same(ds, ref, ("loss",) + RANK1_PARAMS)  # chunking does not change the numbers
 

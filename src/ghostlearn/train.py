@@ -367,7 +367,9 @@ def train(
         chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
             if the snapshot buffer would exceed 256 MB).
         devices: number of local JAX devices to split the population over (default all).
-        progress: called as ``progress(done_epochs, epochs)`` after each chunk.
+        progress: called as ``progress(0, epochs)`` once the program is compiled (so a
+            caller can tell compilation from training), then as
+            ``progress(done_epochs, epochs)`` after each chunk.
 
     Returns:
         Dataset with dims ``net``, ``epoch``, ``snapshot``, ``unit`` (and ``k`` for lowrank,
@@ -597,7 +599,12 @@ def _train(
         n_here = min(C, end - e0)
         # The last chunk may be shorter: it gets its own (cached) program.
         prog = _program(dataclasses.replace(plan, chunk=n_here))
-        state, snaps, out = prog(state, snaps, lr_d, c_d, jnp.int32(e0))
+        args = (state, snaps, lr_d, c_d, jnp.int32(e0))
+        if progress is not None and e0 == epoch_offset:
+            # Compiled ahead (the call below reuses it) to report the end of compilation.
+            prog.lower(*args).compile()
+            progress(0, epochs)
+        state, snaps, out = prog(*args)
         es = np.arange(e0, e0 + n_here)
         keep = es % metrics_every == 0
         n_keep = int(keep.sum())
