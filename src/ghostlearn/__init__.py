@@ -6,6 +6,7 @@ imported on first use, so ``import ghostlearn`` and the command line start fast.
 
 import os as _os
 import sys as _sys
+import types as _types
 from importlib import import_module as _import_module
 from importlib.metadata import PackageNotFoundError, version
 
@@ -54,8 +55,28 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name in _LAZY:
-        return getattr(_import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(_import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # bound once: later look-ups do not come here
+        return value
     raise AttributeError(f"module 'ghostlearn' has no attribute {name!r}")
+
+
+class _Package(_types.ModuleType):
+    """The package module, keeping its public names bound to the public objects.
+
+    Importing a submodule binds it as an attribute of the package: importing
+    ``ghostlearn.train`` sets ``ghostlearn.train`` to the module, which would hide the
+    function ``train``. That binding is skipped for the public names (the submodule stays
+    importable: ``from ghostlearn.train import grid`` reads ``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

@@ -397,22 +397,76 @@ def sweep_status_cmd(
     """How far a sweep has got (works while it runs elsewhere)."""
     import dataclasses
 
-    from .sweep import sweep_status
+    from .sweep import SweepStore, sweep_status
 
     with user_errors():
         s = sweep_status(store)
+        manifest_problem = _manifest_problem(SweepStore(store))
     if as_json:
         typer.echo(json.dumps({**dataclasses.asdict(s), "complete": s.complete}))
+    else:
+        pct = 100.0 * s.net_epochs_done / s.net_epochs_total if s.net_epochs_total else 100.0
+        name = f" {s.name!r}" if s.name else ""
+        state = "complete" if s.complete else "damaged" if s.damaged else "unfinished"
+        typer.echo(f"sweep{name} in {s.path}: {state}")
+        typer.echo(f"  batches  {s.batches_done}/{s.batches_total}")
+        typer.echo(f"  networks {s.nets_done:,}/{s.nets_total:,} ({pct:.1f}% of the work)")
+        typer.echo(f"  started  {s.started}")
+        typer.echo(f"  updated  {s.last_update or 'no batch finished yet'}")
+        if s.in_progress:
+            typer.echo(f"  {s.in_progress} batch(es) being written (or left by a killed run)")
+    _exit_if_damaged(s.damaged, manifest_problem)
+
+
+def _manifest_problem(store) -> str | None:
+    try:
+        store.manifest()
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _exit_if_damaged(damaged, manifest_problem: str | None) -> None:
+    """One line per damaged batch (and a garbled manifest) on stderr, then exit 2."""
+    if not damaged and manifest_problem is None:
         return
-    pct = 100.0 * s.net_epochs_done / s.net_epochs_total if s.net_epochs_total else 100.0
-    name = f" {s.name!r}" if s.name else ""
-    typer.echo(f"sweep{name} in {s.path}: {'complete' if s.complete else 'unfinished'}")
-    typer.echo(f"  batches  {s.batches_done}/{s.batches_total}")
-    typer.echo(f"  networks {s.nets_done:,}/{s.nets_total:,} ({pct:.1f}% of the work)")
-    typer.echo(f"  started  {s.started}")
-    typer.echo(f"  updated  {s.last_update or 'no batch finished yet'}")
-    if s.in_progress:
-        typer.echo(f"  {s.in_progress} batch(es) being written (or left by a killed run)")
+    for name, why in damaged.items():
+        typer.echo(f"Error: {why if why.startswith('batch') else f'batch {name}: {why}'}", err=True)
+    if manifest_problem is not None:
+        typer.echo(f"Error: {manifest_problem}", err=True)
+    if damaged:
+        typer.echo(
+            f"Error: {len(damaged)} batch(es) are not counted as done; "
+            "`ghostlearn sweep run` with the store's spec recomputes them",
+            err=True,
+        )
+    raise typer.Exit(2)
+
+
+@sweep_app.command("verify")
+def sweep_verify(
+    store: Annotated[Path, typer.Argument(help="The sweep's store.")],
+) -> None:
+    """Check every batch of a sweep against its checksums and the store's spec (exit 2 if
+    any batch is damaged or was trained under another spec)."""
+    from .sweep import SweepStore
+
+    with user_errors():
+        if not store.exists():
+            raise UserError(f"no sweep store at {str(store)!r}")
+        sweep = SweepStore(store)
+        damaged = sweep.verify()
+        manifest_problem = _manifest_problem(sweep)
+        checked = sorted(sweep.present())
+    ok = len(checked) - len(damaged)
+    if not damaged and manifest_problem is None:
+        typer.echo(
+            f"{ok} batch(es) of {len(sweep.plan.batches)} verified: every array matches its "
+            f"checksum -> {store}"
+        )
+        return
+    typer.echo(f"{ok} of {len(checked)} batch(es) in place verified", err=True)
+    _exit_if_damaged(damaged, manifest_problem)
 
 
 @sweep_app.command("summarize")

@@ -228,9 +228,13 @@ def write_zarr(data: xr.Dataset | xr.DataTree, path: str | os.PathLike[str]) -> 
 
     The store is zarr format :data:`ZARR_FORMAT` with consolidated metadata, so
     ``xarray.open_zarr(path)`` opens it without a warning; attributes are encoded by
-    :func:`encode_attrs`, so what it opens round-trips through ``to_netcdf``.
+    :func:`encode_attrs`, so what it opens round-trips through ``to_netcdf``. Each
+    Dataset (each node of a DataTree) records the checksums of its arrays
+    (:mod:`ghostlearn.integrity`), which :func:`open_zarr` and :func:`open_tree` check.
     """
-    data = encode_attrs(data)
+    from .integrity import with_checksums
+
+    data = encode_attrs(with_checksums(data))
     with atomic_path(path) as tmp:
         data.to_zarr(tmp, mode="w", consolidated=True, zarr_format=ZARR_FORMAT)
     return Path(path)
@@ -248,12 +252,20 @@ def _consolidated(path: Path) -> bool:
 
 
 def open_zarr(path: str | os.PathLike[str], *, group: str | None = None) -> xr.Dataset:
-    """Open a zarr store written by :func:`write_zarr` and load it into memory."""
+    """Open a zarr store written by :func:`write_zarr` and load it into memory.
+
+    Raises:
+        ValueError: the path is missing, is not a zarr store, or is damaged (an array that
+            cannot be read or does not match its checksum; the message names it).
+    """
+    from .integrity import load_verified, reading
+
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
-    with xr.open_zarr(path, group=group, consolidated=_consolidated(path)) as ds:
-        return decode_attrs(ds.load())
+    where = f"the zarr store {str(path)!r}" + (f" (group {group})" if group else "")
+    with reading(where), xr.open_zarr(path, group=group, consolidated=_consolidated(path)) as ds:
+        return load_verified(decode_attrs(ds), where)
 
 
 def write_figure(fig: Any, folder: str | os.PathLike[str], stem: str = "figure") -> list[Path]:
@@ -269,12 +281,29 @@ def write_figure(fig: Any, folder: str | os.PathLike[str], stem: str = "figure")
 
 
 def open_tree(path: str | os.PathLike[str]) -> xr.DataTree:
-    """Open a zarr store with groups (a DataTree written by :func:`write_zarr`) into memory."""
+    """Open a zarr store with groups (a DataTree written by :func:`write_zarr`) into memory.
+
+    Raises:
+        ValueError: as :func:`open_zarr`, naming the group and variable that is damaged.
+    """
+    from .integrity import ATTR, load_verified, reading
+
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path does not exist: {path}")
-    tree = xr.open_datatree(path, engine="zarr", consolidated=_consolidated(path)).load()
-    return decode_attrs(tree)
+    where = f"the zarr store {str(path)!r}"
+    with reading(where):
+        tree = decode_attrs(
+            xr.open_datatree(path, engine="zarr", consolidated=_consolidated(path))
+        )
+        for node in tree.subtree:
+            group = f" (group {node.path})" if node.path != "/" else ""
+            load_verified(node.to_dataset(inherit=False), where + group)
+        tree = tree.load()
+    for node in tree.subtree:
+        for key in (ATTR, f"{ATTR}{JSON_SUFFIX}"):
+            node.attrs.pop(key, None)
+    return tree
 
 
 _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"cnumpy")

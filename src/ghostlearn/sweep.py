@@ -43,7 +43,14 @@ from .sweep_spec import (
     plan_sweep,
     spec_differences,
 )
-from .sweep_store import SweepStatus, SweepStore, open_group, open_sweep, sweep_status
+from .sweep_store import (
+    SweepStatus,
+    SweepStore,
+    open_group,
+    open_sweep,
+    store_lock,
+    sweep_status,
+)
 from .sweep_summary import SweepSummary, plot_phase_diagram, summarize
 
 __all__ = [
@@ -216,12 +223,14 @@ def run_sweep(
 ) -> SweepStatus:
     """Run a sweep into ``store``, skipping the batches a previous run finished.
 
-    Order of work: the spec is planned and checked against an existing store and the
-    backend is started (a bad spec, a store of a different spec or a scheduler that does
-    not answer raise here, before anything is written); then the store is created or
-    opened and held (a second process running the same store is refused), temporaries of
-    a killed run are removed, and each remaining batch is computed by ``batch_fn`` on the
-    backend and written atomically by this process.
+    Order of work: the spec is planned and checked against an existing store (a bad spec,
+    a plan past the limits or a store of a different spec raise here, before anything is
+    written); the store's lock is taken (a second process writing the same store, with
+    the same spec or another, is refused) and the backend is started (a scheduler that
+    does not answer raises here); then, holding the lock, the store is created or opened,
+    temporaries of a killed run are removed, batches in place that were trained under
+    another spec or are damaged are removed, and each remaining batch is computed by
+    ``batch_fn`` on the backend and written atomically by this process.
 
     Args:
         spec: a spec, a plan, or the path of a TOML spec.
@@ -239,16 +248,16 @@ def run_sweep(
 
     Raises:
         ValueError: bad spec, a store of a different spec, a scheduler that does not
-            answer (nothing is written then); the store is being run by another process.
+            answer (nothing is written then); the store is being written by another
+            process.
     """
     plan = _as_plan(spec, batch_size)
     SweepStore.check(store, plan.spec)
     backend = backend if backend is not None else InProcess()
-    with backend:
+    with store_lock(store), backend:
         sweep = SweepStore.open_or_create(store, plan)
-        with sweep.lock():
-            _run(plan, sweep, backend, progress, batch_fn)
-    return sweep.status()
+        _run(plan, sweep, backend, progress, batch_fn)
+        return sweep.status(verify=False)
 
 
 def _run(
@@ -260,15 +269,30 @@ def _run(
 ) -> None:
     """Compute the batches not yet in ``sweep`` and write each as it arrives."""
     sweep.clean_temporaries()
+    for name in sweep.verify():  # another spec's, or damaged: computed again
+        sweep.remove_batch(name)
     done = sweep.completed()
     todo = [b for b in plan.batches if b.name not in done]
     tracker = _Tracker(plan, done, progress)
     tracker.emit()
-    started = {b.index: time.perf_counter() for b in todo}
-    for batch, data in backend.imap(batch_fn, todo, tracker.partial):
-        seconds = time.perf_counter() - started[batch.index]
+    for batch, (data, seconds) in backend.imap(_Timed(batch_fn), todo, tracker.partial):
         sweep.write_batch(batch, data, seconds=seconds, backend=backend.name)
         tracker.finished(batch)
+
+
+class _Timed:
+    """``batch_fn`` returning ``(result, seconds)``: the compute time of the batch itself,
+    measured where it runs (picklable for process pools and Dask when ``fn`` is)."""
+
+    def __init__(self, fn: Callable[..., xr.Dataset]) -> None:
+        self.fn = fn
+
+    def __call__(
+        self, batch: Batch, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[xr.Dataset, float]:
+        start = time.perf_counter()
+        data = self.fn(batch) if progress is None else self.fn(batch, progress=progress)
+        return data, time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- estimate

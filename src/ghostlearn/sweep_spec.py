@@ -38,7 +38,9 @@ here writes to disk; :func:`load_spec` reads the TOML file.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import json
 import math
 import tomllib
 import types
@@ -62,6 +64,7 @@ __all__ = [
     "parse_spec",
     "plan_sweep",
     "spec_differences",
+    "spec_hash",
 ]
 
 #: Fields that vary between the networks of one batch (one compiled program).
@@ -136,11 +139,12 @@ def _train_fields() -> dict[str, tuple[str, Any]]:
 
 def _choices() -> dict[str, tuple[str, ...]]:
     """Allowed values of the string training settings, from the engine."""
-    from . import rnn, train
+    from .rnn import INIT_METHODS
+    from .train import OPTIMIZERS
 
     return {
-        "optimizer": tuple(train.OPTIMIZERS),
-        "init": tuple(rnn.INIT_METHODS),
+        "optimizer": tuple(OPTIMIZERS),
+        "init": tuple(INIT_METHODS),
         "dtype": ("float32", "float64"),
     }
 
@@ -351,6 +355,16 @@ class SweepSpec:
             "train": dict(self.train),
             "grid": {k: list(v) for k, v in self.grid.items()},
         }
+
+
+def spec_hash(spec: SweepSpec) -> str:
+    """A short fingerprint of what ``spec`` trains: the sha256 of its canonical JSON
+    (fields, grid in order, batch size; the free-text ``name`` left out). Two specs with
+    the same hash train the same networks in the same batches."""
+    data = spec.to_dict()
+    data["sweep"] = {"batch_size": spec.batch_size}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _unknown(key: str, kinds: Mapping[str, Any], where: str) -> str:

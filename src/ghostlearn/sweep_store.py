@@ -2,20 +2,36 @@
 
 Layout of a store ``STORE``::
 
-    STORE/zarr.json             root group; attrs["ghostlearn_sweep"] = {format, spec,
-                                ghostlearn_version, dims, shape}
+    .STORE.lock                 the writers' lock, beside the store (see below)
+    STORE/.zattrs               root group (zarr v2); attrs["ghostlearn_sweep_json"] = JSON
+                                of {format, spec, spec_hash, ghostlearn_version, dims,
+                                shape}
     STORE/manifest.json         the batch table and when each batch was completed
-    STORE/batches/zarr.json     group holding the batches
-    STORE/batches/b00000/       one zarr group per completed batch: the Dataset returned by
-                                ghostlearn.train.train for its networks, plus a ``cell``
-                                coordinate (flat cell index) along ``net``
+    STORE/batches/              group holding the batches
+    STORE/batches/b00000/       one zarr group per completed batch, with its own consolidated
+                                metadata: the Dataset returned by ghostlearn.train.train for
+                                its networks, plus a ``cell`` coordinate (flat cell index)
+                                along ``net``; attrs ``sweep_spec_hash`` and
+                                ``ghostlearn_checksums``
     STORE/batches/.b00001.tmp-* a batch being written (or left by a killed run)
 
 A batch is written under a temporary name and renamed into place when complete, so a
-batch subgroup either exists whole or not at all: its presence is the record that the
-batch is done. ``manifest.json`` (written atomically after each batch) adds timing for
+batch subgroup either exists whole or not at all. A batch counts as done only when it is in
+place *and* records the store's spec hash (the fingerprint of the spec it was trained
+under, :func:`~ghostlearn.sweep_spec.spec_hash`) and the checksums of its arrays, which
+are checked whenever the batch is read (:mod:`ghostlearn.integrity`,
+:meth:`SweepStore.verify`). ``manifest.json`` (written atomically after each batch) adds timing for
 ``ghostlearn sweep status``; where it lags (a kill between the rename and the manifest
-write), the subgroups win.
+write), the subgroups win. The root's consolidated metadata is written when the store is
+created and again when its last batch completes.
+
+Stores created by earlier versions (zarr v3, ``STORE/zarr.json`` with the record as a plain
+dict) are read, resumed and written in their own format.
+
+Writers take the lock ``.STORE.lock`` (a file beside the store, so it can be taken before
+the store exists) before anything in the store is created, moved or deleted, and hold it
+until they finish; a second writer is refused. The operating system releases the lock when
+its holder dies, ``kill -9`` included.
 
 :func:`open_sweep` loads the store as one Dataset with one dimension per swept field.
 """
@@ -25,17 +41,28 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import json
 import os
 import shutil
-import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .store import atomic_path, read_json, to_jsonable, write_json
+from .integrity import ATTR as _CHECKSUMS
+from .integrity import DamagedStore, checksums, load_verified, reading
+from .store import (
+    JSON_SUFFIX,
+    ZARR_FORMAT,
+    atomic_path,
+    decode_attrs,
+    encode_attrs,
+    read_json,
+    to_jsonable,
+    write_json,
+)
 from .sweep_spec import (
     PER_NET_FIELDS,
     Batch,
@@ -45,9 +72,18 @@ from .sweep_spec import (
     parse_spec,
     plan_sweep,
     spec_differences,
+    spec_hash,
 )
 
-__all__ = ["SweepStatus", "SweepStore", "open_group", "open_sweep", "sweep_status"]
+__all__ = [
+    "SweepStatus",
+    "SweepStore",
+    "lock_path",
+    "open_group",
+    "open_sweep",
+    "store_lock",
+    "sweep_status",
+]
 
 FORMAT = "ghostlearn-sweep-1"
 _ATTR = "ghostlearn_sweep"
@@ -65,19 +101,86 @@ def _version() -> str:
     return __version__
 
 
+def _store_format(path: Path) -> int:
+    """The zarr format of the sweep store at ``path`` (3 for stores of earlier versions)."""
+    return 3 if (path / "zarr.json").is_file() else 2
+
+
 def _read_root_attrs(path: Path) -> dict[str, Any]:
     """The sweep record of the store at ``path``; ValueError if it is not a sweep store."""
-    meta = path / "zarr.json"
+    v3 = path / "zarr.json"
+    meta = v3 if v3.is_file() else path / ".zattrs"
     if not meta.is_file():
-        raise ValueError(f"{str(path)!r} is not a sweep store (no zarr.json)")
+        raise ValueError(f"{str(path)!r} is not a sweep store (no zarr group attributes)")
     try:
-        attrs = read_json(meta).get("attributes", {})
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{str(path)!r} is not a sweep store ({e})") from None
-    record = attrs.get(_ATTR)
+        attrs = read_json(meta)
+        if meta is v3:
+            attrs = attrs.get("attributes", {})
+        record = attrs.get(_ATTR)
+        if record is None and isinstance(attrs.get(_ATTR + JSON_SUFFIX), str):
+            record = json.loads(attrs[_ATTR + JSON_SUFFIX])
+    except (OSError, ValueError, AttributeError) as e:
+        raise ValueError(
+            f"{str(path)!r} is not a sweep store, or a damaged one: its {meta.name} is not "
+            f"valid zarr metadata ({e})"
+        ) from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r} is not a ghostlearn sweep store")
     return record
+
+
+def _group_attrs(path: Path) -> dict[str, Any]:
+    """The decoded attributes of the zarr group at ``path`` (v2 or v3); {} if unreadable."""
+    try:
+        if (path / "zarr.json").is_file():
+            attrs = read_json(path / "zarr.json").get("attributes", {})
+        else:
+            attrs = read_json(path / ".zattrs")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(attrs, dict):
+        return {}
+    out = dict(attrs)
+    for key, value in attrs.items():
+        if key.endswith(JSON_SUFFIX) and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                out[key[: -len(JSON_SUFFIX)]] = json.loads(value)
+    return out
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file of the store at ``path``: ``.NAME.lock`` beside it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def store_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the store at ``path`` for writing; a second writer gets a ValueError at once.
+
+    The lock is a file beside the store (:func:`lock_path`), so it is taken before
+    anything in the store exists. :mod:`filelock` holds it with the operating system's
+    lock (``flock`` on POSIX, ``LockFileEx`` on Windows), which is released when its
+    holder exits however it exits (``kill -9`` included): a killed run never blocks the
+    next one.
+    """
+    import filelock
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(lock_path(path), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ValueError(
+            f"the sweep store {str(path)!r} is being written by another process (it holds "
+            f"{str(lock_path(path))!r}); wait for it to finish and run again to resume, "
+            "or use another store"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,6 +197,9 @@ class SweepStatus:
         last_update: when the latest batch was written (None before the first).
         in_progress: temporaries of batches being written (or left by a killed run).
         ghostlearn_version: version that created the store.
+        damaged: ``batch name -> what is wrong`` for batches in place that are not done:
+            trained under another spec (hash mismatch), or arrays that cannot be read or
+            fail their checksums (with ``verify=True``, the default).
     """
 
     path: str
@@ -108,24 +214,33 @@ class SweepStatus:
     last_update: str | None
     in_progress: int
     ghostlearn_version: str
+    damaged: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        return self.batches_done == self.batches_total
+        return self.batches_done == self.batches_total and not self.damaged
 
 
 class SweepStore:
     """Reading and writing one sweep store (see the module docstring for the layout).
 
-    Only one process should write a store at a time (the driver of ``run_sweep``).
+    Only one process writes a store at a time: the driver of ``run_sweep``, holding
+    :func:`store_lock`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._root = _read_root_attrs(self.path)
+        self.zarr_format = _store_format(self.path)
         self.version = str(self._root.get("ghostlearn_version", "unknown"))
         self._spec: SweepSpec | None = None
         self._plan: SweepPlan | None = None
+
+    @property
+    def spec_hash(self) -> str:
+        """The fingerprint of the store's spec; batches record the one they ran under."""
+        recorded = self._root.get("spec_hash")
+        return str(recorded) if recorded else spec_hash(self.spec)
 
     @property
     def spec(self) -> SweepSpec:
@@ -188,60 +303,37 @@ class SweepStore:
         record = {
             "format": FORMAT,
             "spec": plan.spec.to_dict(),
+            "spec_hash": spec_hash(plan.spec),
             "ghostlearn_version": _version(),
             "dims": list(plan.dims),
             "shape": list(plan.shape),
         }
         with atomic_path(path) as tmp:
-            root = zarr.open_group(tmp, mode="w", zarr_format=3)
-            root.attrs[_ATTR] = to_jsonable(record)
+            root = zarr.open_group(tmp, mode="w", zarr_format=ZARR_FORMAT)
+            root.attrs.update(encode_attrs(xr.Dataset(attrs={_ATTR: record})).attrs)
             root.create_group(_BATCHES)
+            _consolidate(tmp)
             write_json(_manifest(plan, created=_now()), tmp / _MANIFEST)
         return cls(path)
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike[str], plan: SweepPlan) -> SweepStore:
         """Open the store of ``plan`` at ``path``, creating it if needed (and removing
-        what a run killed while creating it left beside it)."""
+        what a run killed while creating it left beside it). Call it holding
+        :func:`store_lock`."""
         path = Path(path)
+        for stale in [
+            *path.parent.glob(f".{path.name}.tmp-*"),
+            *path.parent.glob(f".{path.name}.old-*"),
+        ]:
+            shutil.rmtree(stale, ignore_errors=True)
         if cls.check(path, plan.spec):
             return cls(path)
-        for stale in path.parent.glob(f".{path.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
         return cls.create(path, plan)
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the store for writing; a second writer gets a ValueError.
-
-        An advisory ``flock`` on ``STORE/.lock``: the system releases it when the holder
-        exits, however it exits (``kill -9`` included), so a killed run never blocks the
-        next one. (No lock where ``fcntl`` is missing.)
-        """
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        path = self.path / ".lock"
-        with open(path, "a+") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.seek(0)
-                holder = f.read().strip() or "another process"
-                raise ValueError(
-                    f"the sweep in {str(self.path)!r} is being run by {holder}; "
-                    "wait for it to finish or stop it"
-                ) from None
-            try:
-                f.seek(0)
-                f.truncate()
-                f.write(f"process {os.getpid()} on {socket.gethostname()}")
-                f.flush()
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store for writing (see :func:`store_lock`)."""
+        return store_lock(self.path)
 
     # ------------------------------------------------------------------ batches
 
@@ -249,21 +341,70 @@ class SweepStore:
     def batches_dir(self) -> Path:
         return self.path / _BATCHES
 
-    def completed(self) -> set[str]:
-        """Names of the batches whose subgroup is in place."""
+    def present(self) -> set[str]:
+        """Names of the batches whose subgroup is in place (done or not: see
+        :meth:`completed`)."""
         if not self.batches_dir.is_dir():
             return set()
         return {
             p.name
             for p in self.batches_dir.iterdir()
-            if not p.name.startswith(".") and (p / "zarr.json").is_file()
+            if not p.name.startswith(".")
+            and ((p / "zarr.json").is_file() or (p / ".zgroup").is_file())
         }
 
+    def foreign(self) -> dict[str, str]:
+        """Batches in place that are not done, ``name -> why``: trained under another spec
+        (or a store version without spec hashes), or metadata that cannot be read."""
+        out = {}
+        mine = self.spec_hash
+        for name in sorted(self.present()):
+            record = _group_attrs(self.batches_dir / name)
+            if not record:
+                out[name] = "its zarr metadata cannot be read"
+            elif record.get("sweep_spec_hash") != mine:
+                out[name] = (
+                    f"it was trained under spec {record.get('sweep_spec_hash') or '(unknown)'}, "
+                    f"not the store's {mine}"
+                )
+            elif not isinstance(record.get(_CHECKSUMS), dict):
+                out[name] = "it records no checksums"
+        return out
+
+    def completed(self) -> set[str]:
+        """Names of the batches that are done: in place and trained under the store's
+        spec (their arrays are checked when read; see :meth:`verify`)."""
+        return self.present() - set(self.foreign())
+
+    def verify(self, names: list[str] | None = None) -> dict[str, str]:
+        """Read batches and check every array against its checksum.
+
+        Args:
+            names: the batches to check (default: every batch in place).
+
+        Returns:
+            ``name -> what is wrong`` for every batch that is not done or is damaged
+            (empty when all is well).
+        """
+        foreign = self.foreign()
+        out = {}
+        for name in sorted(self.present()) if names is None else names:
+            if name in foreign:
+                out[name] = foreign[name]
+                continue
+            try:
+                self.open_batch(name)
+            except ValueError as e:
+                out[name] = str(e)
+        return out
+
     def temporaries(self) -> list[Path]:
-        """Partial writes: batches being written, or left behind by a killed run."""
-        if not self.batches_dir.is_dir():
-            return []
-        return sorted(p for p in self.batches_dir.iterdir() if p.name.startswith("."))
+        """Partial writes: batches (and manifests) being written, or left behind by a
+        killed run."""
+        found = list(self.path.glob(f".{_MANIFEST}.tmp-*"))
+        if self.batches_dir.is_dir():
+            found += [p for p in self.batches_dir.iterdir() if p.name.startswith(".")]
+        return sorted(found)
 
     def clean_temporaries(self) -> int:
         """Remove partial writes left by an interrupted run; returns how many."""
@@ -293,21 +434,55 @@ class SweepStore:
         if "cell" not in data.coords or not np.array_equal(data["cell"].values, batch.cells):
             raise ValueError(f"the result for batch {batch.name} does not hold its cells")
         data = data.copy()
-        data.attrs = to_jsonable(
-            {**data.attrs, "sweep_batch": batch.name, "sweep_group": batch.group}
-        )
-        for name in data.variables:
-            data[name].attrs = to_jsonable(dict(data[name].attrs))
+        data.attrs = {
+            **{k: v for k, v in data.attrs.items() if k != _CHECKSUMS},
+            "sweep_batch": batch.name,
+            "sweep_group": batch.group,
+            "sweep_spec_hash": self.spec_hash,
+            _CHECKSUMS: checksums(data),
+        }
         final = self.batches_dir / batch.name
         with atomic_path(final) as tmp:
-            data.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3)
+            if self.zarr_format == 3:  # a store of an earlier version: kept as it was
+                data.attrs = to_jsonable(data.attrs)
+                for name in data.variables:
+                    data[name].attrs = to_jsonable(dict(data[name].attrs))
+                data.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3)
+            else:
+                encode_attrs(data).to_zarr(
+                    tmp, mode="w", consolidated=True, zarr_format=ZARR_FORMAT
+                )
         self._record(batch, seconds=seconds, backend=backend)
+        if self.zarr_format == 2 and self.completed() >= {b.name for b in self.plan.batches}:
+            self.consolidate()
         return final
 
+    def consolidate(self) -> None:
+        """Rewrite the root's consolidated metadata to list every batch (zarr v2 stores).
+
+        Done when the last batch completes; during a run the root lists none, and batches
+        are read through their own metadata.
+        """
+        _consolidate(self.path)
+
+    def remove_batch(self, name: str) -> None:
+        """Delete a batch that is not done or is damaged, so that it is computed again."""
+        path = self.batches_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+
     def _record(self, batch: Batch, *, seconds: float | None, backend: str) -> None:
-        manifest = self.manifest()
+        try:
+            manifest = self.manifest()
+        except ValueError:  # garbled: rebuilt from the plan and the batches in place
+            manifest = _manifest(self.plan, created=None)
         done = manifest.setdefault("completed", {})
-        done[batch.name] = {"finished": _now(), "seconds": seconds, "backend": backend}
+        done[batch.name] = {
+            "finished": _now(),
+            "seconds": seconds,
+            "backend": backend,
+            "spec_hash": self.spec_hash,
+        }
         # Batches done whose record a killed run never wrote.
         for name in self.completed() - set(done):
             done[name] = {"finished": None, "seconds": None, "backend": ""}
@@ -315,22 +490,67 @@ class SweepStore:
         write_json(manifest, self.path / _MANIFEST)
 
     def manifest(self) -> dict[str, Any]:
+        """The manifest: the batch table and the completion records.
+
+        Raises:
+            ValueError: ``manifest.json`` is garbled (``ghostlearn sweep run`` rewrites it).
+        """
         path = self.path / _MANIFEST
         if path.is_file():
-            return read_json(path)
+            try:
+                manifest = read_json(path)
+            except (OSError, ValueError) as e:
+                raise DamagedStore(
+                    f"{str(path)!r} is damaged: not valid JSON ({e}); run the sweep again "
+                    "(ghostlearn sweep run) to rewrite it"
+                ) from None
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("batches"), list):
+                raise DamagedStore(
+                    f"{str(path)!r} is damaged: it holds no batch table; run the sweep again "
+                    "(ghostlearn sweep run) to rewrite it"
+                )
+            return manifest
         return _manifest(self.plan, created=None)
 
     def open_batch(self, name: str) -> xr.Dataset:
-        """Load one completed batch (the engine's Dataset plus ``cell``)."""
-        if name not in self.completed():
-            raise ValueError(f"batch {name!r} is not complete in {str(self.path)!r}")
-        with xr.open_zarr(self.batches_dir / name, consolidated=False) as ds:
-            return ds.load()
+        """Load one completed batch (the engine's Dataset plus ``cell``), checking every
+        array against its checksum.
 
-    def status(self) -> SweepStatus:
-        manifest = self.manifest()
-        table = manifest.get("batches", [])
-        done = self.completed()
+        Raises:
+            ValueError: the batch is not done (absent, or trained under another spec), or
+                is damaged (the message names the batch and the variable).
+        """
+        foreign = self.foreign()
+        if name in foreign:
+            raise DamagedStore(f"batch {name} of {str(self.path)!r} is not valid: {foreign[name]}")
+        if name not in self.present():
+            raise ValueError(f"batch {name!r} is not complete in {str(self.path)!r}")
+        path = self.batches_dir / name
+        consolidated = (path / ".zmetadata").is_file()
+        where = f"batch {name} of {str(self.path)!r}"
+        with reading(where), xr.open_zarr(path, consolidated=consolidated) as ds:
+            ds = load_verified(decode_attrs(ds), where, require=True)
+        ds.attrs.pop("sweep_spec_hash", None)
+        _check_labels(ds, self.plan.batch(name), where)
+        return ds
+
+    def status(self, *, verify: bool = True) -> SweepStatus:
+        """How far the sweep has got.
+
+        Args:
+            verify: read every batch and check its checksums (else the metadata only:
+                batches trained under another spec are still found).
+        """
+        table = [
+            {"name": b.name, "nets": b.n_nets, "epochs": int(b.train["epochs"])}
+            for b in self.plan.batches
+        ]
+        try:
+            manifest = self.manifest()
+        except ValueError:
+            manifest = {"name": self.spec.name, "created": None, "updated": None}
+        damaged = self.verify() if verify else self.foreign()
+        done = self.completed() - set(damaged)
         nets = {b["name"]: (int(b["nets"]), int(b["nets"]) * int(b["epochs"])) for b in table}
         return SweepStatus(
             path=str(self.path),
@@ -345,7 +565,45 @@ class SweepStore:
             last_update=manifest.get("updated"),
             in_progress=len(self.temporaries()),
             ghostlearn_version=self.version,
+            damaged=damaged,
         )
+
+
+def _check_labels(ds: xr.Dataset, batch: Batch, where: str) -> None:
+    """Raise unless the networks of ``ds`` are those the plan puts in ``batch``'s cells:
+    same cells, and the seed, lr and c each network was trained with."""
+    expected = {"cell": batch.cells, "seed": batch.seed, "lr": batch.lr, "c": batch.c}
+    for key, want in expected.items():
+        if key not in ds.coords:
+            if key == "cell":
+                raise DamagedStore(f"{where} is damaged: it has no cell coordinate")
+            continue
+        got = np.asarray(ds[key].values)
+        same = got.shape == want.shape and (
+            np.array_equal(got, want, equal_nan=True)
+            if got.dtype.kind == "f"
+            else np.array_equal(got, want)
+        )
+        if key == "c" and not same and np.all(np.isnan(want)):
+            same = True  # models without a confidence: the engine's c is a placeholder
+        if not same:
+            raise DamagedStore(
+                f"{where} is mislabelled: its networks were trained with {key} "
+                f"{got[:4].tolist()}..., but the store's spec puts {want[:4].tolist()}... "
+                "in its cells; run the sweep again with the store's spec to recompute it"
+            )
+
+
+def _consolidate(path: Path) -> None:
+    """Write the consolidated metadata of the zarr v2 store at ``path``."""
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():
+        # manifest.json and the lock file sit beside the groups on purpose.
+        warnings.filterwarnings("ignore", "Object at .* is not recognized", UserWarning)
+        zarr.consolidate_metadata(str(path), zarr_format=2)
 
 
 def _manifest(plan: SweepPlan, *, created: str | None) -> dict[str, Any]:
@@ -366,8 +624,12 @@ def _manifest(plan: SweepPlan, *, created: str | None) -> dict[str, Any]:
     }
 
 
-def sweep_status(path: str | os.PathLike[str]) -> SweepStatus:
+def sweep_status(path: str | os.PathLike[str], *, verify: bool = True) -> SweepStatus:
     """How far the sweep stored at ``path`` has got (reads only; works while it runs).
+
+    Batches trained under another spec, and (with ``verify``) batches whose arrays cannot
+    be read or fail their checksums, are not counted as done: they are listed in
+    ``damaged``.
 
     Raises:
         ValueError: ``path`` is not a sweep store.
@@ -375,7 +637,7 @@ def sweep_status(path: str | os.PathLike[str]) -> SweepStatus:
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no sweep store at {str(path)!r}")
-    return SweepStore(path).status()
+    return SweepStore(path).status(verify=verify)
 
 
 # --------------------------------------------------------------------------- loading
@@ -440,6 +702,14 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
     """
     store = SweepStore(path)
     plan = store.plan
+    foreign = store.foreign()
+    if foreign:
+        name, why = next(iter(foreign.items()))
+        raise DamagedStore(
+            f"batch {name} of the sweep in {str(path)!r} is not valid: {why}"
+            + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+            + "; run the sweep again with the store's spec to recompute it"
+        )
     done = store.completed()
     names = [b.name for b in plan.batches if b.name in done]
     complete = len(names) == len(plan.batches)
