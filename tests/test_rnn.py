@@ -160,7 +160,11 @@ def test_init_torch_matches_torch_draws() -> None:
 
 def test_init_torch_missing_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ValueError, match=r"init='torch' needs PyTorch: pip install"):
+    message = (
+        r"^init='torch' needs PyTorch, which is not installed; choose one of 'numpy', "
+        r"'paper' \(the same weights without PyTorch\)$"
+    )
+    with pytest.raises(ValueError, match=message):
         init_params(RNNConfig(N=5), 0, init="torch")
 
 
@@ -169,7 +173,7 @@ def test_init_torch_missing_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     [
         ({"seed": -1}, r"seed must be >= 0, got -1"),
         ({"seed": 1.5}, r"seed must be an integer, got 1.5"),
-        ({"init": "xavier"}, r"init must be one of 'numpy', 'torch', got 'xavier'"),
+        ({"init": "xavier"}, r"init must be one of 'numpy', 'paper', 'torch', got 'xavier'"),
         ({"dtype": "float16"}, r"dtype must be one of 'float32', 'float64', got 'float16'"),
         ({"c": 0.0}, r"c must be > 0, got 0.0"),
     ],

@@ -528,7 +528,11 @@ def train(
         str, typer.Option(help="sgd (the paper's) or an optax name, e.g. adam.")
     ] = "sgd",
     init: Annotated[
-        str, typer.Option(help="numpy, or torch for the original code's weights.")
+        str,
+        typer.Option(
+            help="numpy; paper for the authors' weights (their PyTorch seed, computed "
+            "without PyTorch); torch for the same weights drawn by PyTorch (if installed)."
+        ),
     ] = "numpy",
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
     train_c: Annotated[

@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _validate
+from . import _validate, torchrng
 from .task import targets
 
 __all__ = [
@@ -73,7 +73,7 @@ __all__ = [
 
 Model = Literal["rank1", "lowrank", "full"]
 MODELS: tuple[str, ...] = ("rank1", "lowrank", "full")
-INIT_METHODS: tuple[str, ...] = ("numpy", "torch")
+INIT_METHODS: tuple[str, ...] = ("numpy", "paper", "torch")
 Params = dict[str, Any]
 
 
@@ -194,9 +194,13 @@ def init_params(
     - lowrank: ``M`` [N, K], ``Nmat`` [K, N], ``w_out`` [N], ``b_out`` (one number);
     - full: ``W`` [N, N], ``w_out`` [N], ``b_out``.
 
-    ``init="torch"`` reproduces a PyTorch script seeded with ``torch.manual_seed(seed)``
-    that draws in float32 ``torch.randn(shape) / sqrt(N)`` in the same order (``randn(N)``
-    and ``randn(N, 1)`` give the same numbers). For ``"lowrank"`` and ``"full"`` the draws
+    ``init="paper"`` gives the authors' networks: what a PyTorch script seeded with
+    ``torch.manual_seed(seed)`` draws as float32 ``torch.randn(shape) / sqrt(N)`` (float32
+    division) on a CPU, in the same order (``randn(N)`` and ``randn(N, 1)`` give the same
+    numbers). It is computed in NumPy by :mod:`ghostlearn.torchrng`, bit-identical to
+    PyTorch 2.x on x86-64 CPUs with AVX2, and needs no PyTorch. ``init="torch"`` draws the
+    same weights by calling PyTorch itself (it must be installed); it is kept as a
+    cross-check. For ``"lowrank"`` and ``"full"`` the draws
     are taken as the matrices of a row-convention network ``x -> x M_t Nmat_t`` (resp.
     ``x -> x W_t``), drawn as ``M_t`` [N, K], ``Nmat_t`` [K, N], ``w_out``, ``b_out`` (resp.
     ``W_t`` [N, N], ...), and converted to this module's column convention with the same
@@ -208,7 +212,8 @@ def init_params(
     Args:
         cfg: network configuration.
         seed: non-negative integer seed.
-        init: ``"numpy"`` or ``"torch"`` (the latter needs PyTorch).
+        init: ``"numpy"``, ``"paper"`` (the authors' weights, no PyTorch needed) or
+            ``"torch"`` (the same weights via PyTorch, which must be installed).
         dtype: ``"float32"`` or ``"float64"``.
         c: initial confidence when ``cfg.train_c`` (ignored otherwise).
 
@@ -234,6 +239,8 @@ def init_params(
     if init == "numpy":
         rng = np.random.default_rng(seed)
         draws = [rng.standard_normal(s) * scale for s in shapes]
+    elif init == "paper":
+        draws = _paper_draws(seed, shapes, N)
     else:
         draws = _torch_draws(seed, shapes, N)
     out: dict[str, np.ndarray] = {}
@@ -243,20 +250,30 @@ def init_params(
             out["c"] = np.asarray(float(c))
     elif cfg.model == "lowrank":
         M, Nmat = draws[0], draws[1]
-        if init == "torch":
+        if init != "numpy":
             M, Nmat = draws[1].T, draws[0].T
         out = {"M": M, "Nmat": Nmat, "b": np.zeros(N), "w_out": draws[2], "b_out": draws[3]}
     else:
-        W = draws[0].T if init == "torch" else draws[0]
+        W = draws[0] if init == "numpy" else draws[0].T
         out = {"W": W, "b": np.zeros(N), "w_out": draws[1], "b_out": draws[2]}
     return {k: np.array(v, dtype=dtype, order="C") for k, v in out.items()}
+
+
+def _paper_draws(seed: int, shapes: list[tuple[int, ...]], N: int) -> list[np.ndarray]:
+    """``torch.randn(shape) / sqrt(N)`` after ``torch.manual_seed(seed)``, without torch."""
+    gen = torchrng.TorchGenerator(int(seed))
+    sqrt_n = np.float32(math.sqrt(N))  # PyTorch divides a float32 tensor in float32
+    return [(gen.randn(*s) / sqrt_n).astype(np.float64) for s in shapes]
 
 
 def _torch_draws(seed: int, shapes: list[tuple[int, ...]], N: int) -> list[np.ndarray]:
     try:
         import torch
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("init='torch' needs PyTorch: pip install 'ghostlearn[torch]'") from None
+    except ImportError:
+        raise ValueError(
+            "init='torch' needs PyTorch, which is not installed; choose one of 'numpy', "
+            "'paper' (the same weights without PyTorch)"
+        ) from None
     gen = torch.Generator().manual_seed(int(seed))
     # torch.manual_seed(seed) seeds the default CPU generator exactly like this one; a
     # private generator leaves the caller's global torch state untouched.

@@ -357,7 +357,9 @@ def train(
             ``lr -> optax.GradientTransformation`` (e.g. ``optax.adam`` or
             ``functools.partial(optax.sgd, momentum=0.9)``), or a GradientTransformation.
             The optimizer state always starts fresh.
-        init: ``"numpy"`` or ``"torch"`` (see :func:`ghostlearn.rnn.init_params`).
+        init: ``"numpy"``, ``"paper"`` (the authors' PyTorch-seeded weights, computed
+            without PyTorch) or ``"torch"`` (the same via PyTorch); see
+            :func:`ghostlearn.rnn.init_params`.
         dtype: ``"float32"`` or ``"float64"`` (run under ``jax.enable_x64``, locally).
         params: resume from these parameters: a dict of arrays with a leading net axis of
             length ``P`` (e.g. from :func:`params_from_dataset`).
