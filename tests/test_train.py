@@ -271,7 +271,7 @@ def test_grid_is_a_cartesian_product() -> None:
         ({"optimizer": 3}, r"optimizer must be one of .* got 3"),
         ({"c": 0.0}, r"c must be > 0, got 0.0"),
         ({"c": float("nan")}, r"c must be finite, got nan"),
-        ({"seeds": -1}, r"seeds must be >= 0, got -1"),
+        ({"seeds": -1}, r"seeds must be in 0..2\*\*63-1, got -1"),
         ({"seeds": [0, 1], "lr": [0.1, 0.2, 0.3]}, r"seeds, lr and c must have equal lengths"),
         ({"metrics_every": 0}, r"metrics_every must be >= 1, got 0"),
         ({"snapshot_every": -1}, r"snapshot_every must be >= 0, got -1"),

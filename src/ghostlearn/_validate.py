@@ -52,9 +52,11 @@ def interval(name: str, value: tuple[float, float]) -> None:
         raise ValueError(f"{name} must be a finite interval with lo < hi, got {value!r}")
 
 
-def int_ranges(name: str, text: str) -> list[int]:
-    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' (inclusive ranges) into a list of ints."""
-    out: list[int] = []
+INT64_MAX = 2**63 - 1
+
+
+def _ranges(name: str, text: str) -> list[tuple[int, int]]:
+    out = []
     for part in str(text).split(","):
         m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", part)
         if not m:
@@ -63,5 +65,58 @@ def int_ranges(name: str, text: str) -> list[int]:
         hi = int(m.group(2)) if m.group(2) is not None else lo
         if hi < lo:
             raise ValueError(f"{name} range must go upwards, got {part.strip()!r}")
+        for v in (lo, hi):
+            if not -INT64_MAX - 1 <= v <= INT64_MAX:
+                raise ValueError(f"{name} must be 64-bit integers (|value| < 2**63), got {v}")
+        out.append((lo, hi))
+    return out
+
+
+def count_int_ranges(name: str, text: str) -> int:
+    """How many integers ``text`` ('0-99', '0,5,7', ...) gives, without listing them."""
+    return sum(hi - lo + 1 for lo, hi in _ranges(name, text))
+
+
+def int_ranges(name: str, text: str, *, max_count: int | None = None) -> list[int]:
+    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' (inclusive ranges) into a list of ints.
+
+    Args:
+        name: the argument, for messages.
+        text: the ranges.
+        max_count: refuse (before building the list) when the ranges give more values.
+
+    Raises:
+        ValueError: malformed text, a downward range, a value outside 64-bit integers, or
+            more than ``max_count`` values.
+    """
+    ranges = _ranges(name, text)
+    n = sum(hi - lo + 1 for lo, hi in ranges)
+    if max_count is not None and n > max_count:
+        raise ValueError(f"{name} {text!r} gives {n:,} values, above the limit of {max_count:,}")
+    out: list[int] = []
+    for lo, hi in ranges:
         out.extend(range(lo, hi + 1))
     return out
+
+
+def seed(name: str, value: Any) -> int:
+    """Raise unless ``value`` is an integer seed in ``0 .. 2**63 - 1``; return it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not 0 <= value <= INT64_MAX:
+        raise ValueError(f"{name} must be in 0..2**63-1, got {value}")
+    return int(value)
+
+
+def real(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a real number or an array/sequence of them (no strings,
+    no booleans, no None)."""
+    arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "fiu":
+        return
+    items = arr.ravel().tolist() if isinstance(arr, np.ndarray) else [value]
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(
+            v, (int, float, np.integer, np.floating)
+        ):
+            raise ValueError(f"{name} must be a number or numbers, got {v!r}")

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ from jax import lax
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as PS
 
-from . import __version__, _validate
+from . import __version__, _validate, resources
 from .rnn import (
     INIT_METHODS,
     LossGrad,
@@ -102,17 +102,42 @@ def grid(
 
     Returns:
         Dict with keys ``"seeds"`` and, when given, ``"lr"`` and ``"c"``.
+
+    Raises:
+        ValueError: a seed that is not an integer in 0..2**63-1, a learning rate or
+            confidence that is not a finite number > 0, an empty factor, or a product too
+            large for the memory (checked from the factors' lengths, before building it).
     """
-    factors: dict[str, np.ndarray] = {"seeds": np.atleast_1d(np.asarray(list(_iter(seeds))))}
-    if lr is not None:
-        factors["lr"] = np.atleast_1d(np.asarray(list(_iter(lr)), dtype=float))
-    if c is not None:
-        factors["c"] = np.atleast_1d(np.asarray(list(_iter(c)), dtype=float))
-    for name, arr in factors.items():
-        if arr.size == 0:
-            raise ValueError(f"{name} must not be empty")
-    combos = list(itertools.product(*factors.values()))
-    return {name: np.asarray([row[i] for row in combos]) for i, name in enumerate(factors)}
+    given = {"seeds": seeds, "lr": lr, "c": c}
+    lengths = {
+        k: len(v)
+        for k, v in given.items()
+        if isinstance(v, (range, list, tuple)) or (isinstance(v, np.ndarray) and v.ndim)
+    }
+    total = math.prod(lengths.values())
+    n_factors = sum(v is not None for v in given.values())
+    resources.check_memory(
+        f"grid of {' x '.join(f'{n:,}' for n in lengths.values())} = {total:,} networks",
+        total * 8 * 2 * n_factors,
+    )
+    factors: dict[str, np.ndarray] = {"seeds": _check_seeds(seeds)}
+    for name in ("lr", "c"):
+        if given[name] is not None:
+            raw = given[name]
+            raw = raw if isinstance(raw, np.ndarray) else list(_iter(raw))
+            _validate.real(name, raw)
+            arr = np.atleast_1d(np.asarray(raw, dtype=float))
+            if arr.size == 0:
+                raise ValueError(f"{name} must not be empty")
+            _validate.positive(name, arr if arr.size > 1 else float(arr[0]))
+            factors[name] = arr
+    sizes = [a.size for a in factors.values()]
+    out = {}
+    for i, (name, arr) in enumerate(factors.items()):
+        inner = math.prod(sizes[i + 1 :])
+        outer = math.prod(sizes[:i])
+        out[name] = np.tile(np.repeat(arr, inner), outer)
+    return out
 
 
 def _iter(value: Any) -> Iterator[Any]:
@@ -166,7 +191,7 @@ def _as_1d(name: str, value: Any, dtype: Any) -> np.ndarray:
 def _check_seeds(value: Any) -> np.ndarray:
     raw = list(_iter(value))
     for s in raw:
-        _validate.at_least("seeds", s, 0)
+        _validate.seed("seeds", s)
     return _as_1d("seeds", raw, np.int64)
 
 
@@ -318,6 +343,7 @@ def train(
     chunk: int | None = None,
     devices: int | None = None,
     progress: Progress | None = None,
+    max_memory: int | str | None = None,
 ) -> xr.Dataset:
     """Train a population of networks with full-batch gradient descent on the DA task.
 
@@ -369,6 +395,9 @@ def train(
         chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
             if the snapshot buffer would exceed 256 MB).
         devices: number of local JAX devices to split the population over (default all).
+        max_memory: refuse runs whose estimated memory
+            (:func:`ghostlearn.resources.train_memory`) exceeds this (bytes or a size like
+            ``"8GB"``; default: ``GHOSTLEARN_MAX_MEMORY``, else the memory available now).
         progress: called as ``progress(0, epochs)`` once the program is compiled (so a
             caller can tell compilation from training), then as
             ``progress(done_epochs, epochs)`` after each chunk.
@@ -392,6 +421,9 @@ def train(
     _validate.at_least("snapshot_every", snapshot_every, 0)
     _validate.at_least("metrics_every", metrics_every, 1)
     _validate.at_least("epoch_offset", epoch_offset, 0)
+    for name, every in (("snapshot_every", snapshot_every), ("metrics_every", metrics_every)):
+        if every >= 2**31 - 1:  # epochs are 32-bit integers in the compiled program
+            raise ValueError(f"{name} must be < 2**31 - 1, got {every}")
     if epoch_offset + epochs >= 2**31 - 2:
         raise ValueError(f"epoch_offset + epochs must be < 2**31, got {epoch_offset + epochs}")
     _validate.one_of("init", init, INIT_METHODS)
@@ -419,6 +451,7 @@ def train(
     else:
         if lr is None:
             raise ValueError("lr must be given (> 0), got None")
+        _validate.real("lr", lr if isinstance(lr, np.ndarray) else list(_iter(lr)))
         lr_arr = _as_1d("lr", lr, float)
         _validate.positive("lr", lr_arr if lr_arr.size > 1 else float(lr_arr[0]))
     if cfg.model != "rank1":
@@ -428,6 +461,7 @@ def train(
     elif c is None:
         c_arr = None
     else:
+        _validate.real("c", c if isinstance(c, np.ndarray) else list(_iter(c)))
         c_arr = _as_1d("c", c, float)
         _validate.positive("c", c_arr if c_arr.size > 1 else float(c_arr[0]))
 
@@ -446,6 +480,19 @@ def train(
             c_arr = np.full(P, _DEFAULT_C)
     else:
         c_arr = vals["c"]
+    resources.check_memory(
+        f"train of {P:,} networks x {epochs:,} epochs (N={cfg.N}, model {cfg.model!r})",
+        resources.train_memory(
+            cfg,
+            P,
+            epochs=epochs,
+            snapshot_every=snapshot_every,
+            metrics_every=metrics_every,
+            dtype=dtype,
+            optimizer=optimizer if isinstance(optimizer, str) else "adam",
+        ),
+        max_memory,
+    )
 
     x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
     with x64:
