@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 import sys
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from ghostlearn.cli import app
 from ghostlearn.rnn import RNNConfig, init_params
 from ghostlearn.sweep_spec import parse_spec
 from ghostlearn.torchrng import (
@@ -263,6 +266,29 @@ def test_paper_init_needs_no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     Mt, Nt = g.randn(20, 2) / np.float32(math.sqrt(20)), g.randn(2, 20) / np.float32(math.sqrt(20))
     np.testing.assert_array_equal(after["M"], Nt.T)
     np.testing.assert_array_equal(after["Nmat"], Mt.T)
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        (
+            "torch",
+            "init='torch' needs PyTorch, which is not installed; choose one of 'numpy', "
+            "'paper' (the same weights without PyTorch)",
+        ),
+        ("xavier", "init must be one of 'numpy', 'paper', 'torch', got 'xavier'"),
+    ],
+)
+def test_cli_init_errors_are_one_line_with_exit_status_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, init: str, message: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    args = ["train", "--out", str(tmp_path / "run"), "--N", "8", "--epochs", "2"]
+    result = CliRunner().invoke(app, [*args, "--seeds", "0", "--init", init])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if "Error" in line]
+    assert errors == [f"Error: {message}"]
+    assert "Traceback" not in result.output
 
 
 def test_sweep_specs_accept_the_paper_init() -> None:
