@@ -167,8 +167,9 @@ def encode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     """A copy whose attributes are valid netCDF: what :func:`write_zarr` stores.
 
     Structured values (dicts, lists, booleans, None) become JSON text under
-    ``<name>_json``; every variable and coordinate gets ``long_name`` and ``units`` when it
-    has none (known names from a table, otherwise the name and ``"1"``, dimensionless).
+    ``<name>_json``; every variable and coordinate without ``long_name`` and ``units``
+    gets them for the names ghostlearn's Datasets share (a table; ``"1"`` marks a
+    dimensionless quantity, model time is in ms); other names get ``long_name`` only.
     ``encode_attrs(ds).to_netcdf(path)`` works for any Dataset ghostlearn returns.
     """
     if isinstance(data, xr.DataTree):
@@ -177,14 +178,31 @@ def encode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     out.attrs = _encode(dict(data.attrs))
     for name in out.variables:
         attrs = dict(out[name].attrs)
-        base = name[5:] if str(name).startswith("snap_") else str(name)
-        long_name, units = _CF.get(base, (base.replace("_", " "), "1"))
-        if str(name).startswith("snap_") and "long_name" not in attrs:
-            long_name = f"{long_name} at the start of the snapshot epoch"
+        long_name, units = _cf_defaults(str(name))
         attrs.setdefault("long_name", long_name)
-        attrs.setdefault("units", units)
+        if units is not None:
+            attrs.setdefault("units", units)
         out[name].attrs = _encode(attrs)
     return out
+
+
+_STATISTICS = {"mean": "mean of", "sem": "standard error of", "std": "standard deviation of"}
+
+
+def _cf_defaults(name: str) -> tuple[str, str | None]:
+    """``long_name`` and ``units`` for a variable that has none: from :data:`_CF` for the
+    known names (``snap_<name>`` and ``<name>_mean|_sem|_std`` included); otherwise the
+    name and no units, rather than a guess."""
+    if name in _CF:
+        return _CF[name]
+    if name.startswith("snap_") and name[5:] in _CF:
+        long_name, units = _CF[name[5:]]
+        return f"{long_name} at the start of the snapshot epoch", units
+    base, _, stat = name.rpartition("_")
+    if stat in _STATISTICS and base in _CF:
+        long_name, units = _CF[base]
+        return f"{_STATISTICS[stat]} {long_name}", units
+    return name.replace("_", " "), None
 
 
 def _encode(attrs: dict[str, Any]) -> dict[str, Any]:

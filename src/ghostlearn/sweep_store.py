@@ -89,6 +89,8 @@ FORMAT = "ghostlearn-sweep-1"
 _ATTR = "ghostlearn_sweep"
 _MANIFEST = "manifest.json"
 _BATCHES = "batches"
+# The batches group's own metadata in a zarr v2 store: dot-files, but not temporaries.
+_ZARR_V2_FILES = frozenset({".zgroup", ".zattrs", ".zmetadata"})
 
 
 def _now() -> str:
@@ -403,7 +405,11 @@ class SweepStore:
         killed run."""
         found = list(self.path.glob(f".{_MANIFEST}.tmp-*"))
         if self.batches_dir.is_dir():
-            found += [p for p in self.batches_dir.iterdir() if p.name.startswith(".")]
+            found += [
+                p
+                for p in self.batches_dir.iterdir()
+                if p.name.startswith(".") and p.name not in _ZARR_V2_FILES
+            ]
         return sorted(found)
 
     def clean_temporaries(self) -> int:
