@@ -96,8 +96,9 @@ def test_encode_attrs_makes_an_in_memory_result_netcdf_ready(trained, tmp_path):
         trained.to_netcdf(tmp_path / "raw.nc")  # dict attributes: not netCDF
     ready = encode_attrs(trained)
     netcdf_round_trip(ready, tmp_path / "ready.nc")
-    assert decode_attrs(xr.open_dataset(tmp_path / "ready.nc")).attrs["model"] == (
-        trained.attrs["model"]
+    assert (
+        decode_attrs(xr.open_dataset(tmp_path / "ready.nc")).attrs["model"]
+        == (trained.attrs["model"])
     )
 
 
@@ -161,6 +162,7 @@ def test_stores_written_before_still_open(trained, tmp_path):
     assert model_from_dataset(back) == CFG
     tree = xr.DataTree.from_dict({"A": old})
     tree.to_zarr(tmp_path / "old_tree.zarr", mode="w", consolidated=False, zarr_format=3)
-    assert strictly(open_tree, tmp_path / "old_tree.zarr")["A"].attrs["model"] == (
-        trained.attrs["model"]
+    assert (
+        strictly(open_tree, tmp_path / "old_tree.zarr")["A"].attrs["model"]
+        == (trained.attrs["model"])
     )

@@ -608,6 +608,7 @@ def test_cli_report_and_animate(trained, tmp_path):
     args = ["animate", str(folder), "--net", "1", "--frames", "3", "--no-mp4", "--out", str(gif)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert re.search(r"^\d+ frames \(epochs 0-\d+\) -> ", res.output) and gif.exists()
+    # stdout: the progress log lines go to stderr
+    assert re.search(r"^\d+ frames \(epochs 0-\d+\) -> ", res.stdout) and gif.exists()
     res = runner.invoke(app, ["animate", str(folder), "--net", "7"])
     assert res.exit_code == 2 and "--net must be in 0..1, got 7" in res.output

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,14 @@ def _analysis_of(ds: xr.Dataset, net: int) -> dict[str, Any] | None:
         return None
 
 
-def _save(anim: Any, final: Path, writer: Any, dpi: int) -> None:
+def _save(
+    anim: Any, final: Path, writer: Any, dpi: int, progress: Callable[[int, int], None] | None
+) -> None:
     """Save through a temporary file whose suffix tells the writer the format."""
     with atomic_path(final) as tmp:
         named = tmp.with_name(tmp.name + final.suffix)
         try:
-            anim.save(str(named), writer=writer, dpi=dpi)
+            anim.save(str(named), writer=writer, dpi=dpi, progress_callback=progress)
             os.replace(named, tmp)
         finally:
             if named.exists():
@@ -81,6 +84,7 @@ def animate(
     analysis: dict[str, Any] | None = None,
     n_kappa: int = 200,
     dpi: int = 100,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Animation:
     """Write a GIF (and an MP4) of one network's latent flow over training.
 
@@ -97,6 +101,8 @@ def animate(
             with :func:`ghostlearn.analysis.run.analyze_dataset` when None).
         n_kappa: points of kappa on which the flow is drawn.
         dpi: resolution of the frames (the figure is 10 x 4.4 inches).
+        progress: called as ``progress(done, total)`` in frames drawn (GIF and MP4
+            together): ``(0, total)`` once the frames are computed, then per frame.
 
     Returns:
         :class:`Animation`.
@@ -234,7 +240,17 @@ def animate(
     fig.canvas.draw()
     fig.set_layout_engine("none")
     anim = FuncAnimation(fig, draw, frames=range(fr.epochs.size), blit=False)
-    _save(anim, out, PillowWriter(fps=fps), dpi)
+    n = int(fr.epochs.size)
+    total = n * (2 if want_mp4 else 1)
+
+    def frames_done(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda i, _n: progress(offset + i + 1, total)
+
+    if progress is not None:
+        progress(0, total)
+    _save(anim, out, PillowWriter(fps=fps), dpi, frames_done(0))
     mp4_path = None
     if want_mp4:
         mp4_path = out.with_suffix(".mp4")
@@ -244,5 +260,6 @@ def animate(
             # h264: matplotlib rounds the frame to even pixels and picks yuv420p.
             FFMpegWriter(fps=fps, codec="h264"),
             dpi,
+            frames_done(n),
         )
     return Animation(gif=out, mp4=mp4_path, n_frames=int(fr.epochs.size), epochs=fr.epochs)

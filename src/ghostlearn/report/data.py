@@ -29,7 +29,7 @@ import base64
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1068,11 +1068,25 @@ def _jsonable(x: Any) -> Any:
     return to_jsonable(x)
 
 
-def report_payload(source: ReportSource, options: ReportOptions | None = None) -> dict[str, Any]:
-    """The JSON payload of the page's interactive part for every run of ``source``."""
+def report_payload(
+    source: ReportSource,
+    options: ReportOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The JSON payload of the page's interactive part for every run of ``source``.
+
+    ``progress(done, total)`` is called in runs: ``(0, total)`` first, then after each.
+    """
     opts = options or ReportOptions()
+    runs = []
+    for r in source.runs:
+        if progress is not None:
+            progress(len(runs), len(source.runs))
+        runs.append(run_payload(r, opts))
+    if progress is not None:
+        progress(len(runs), len(source.runs))
     return {
         "ghostlearn_version": __version__,
         "limits": dataclasses.asdict(opts),
-        "runs": [run_payload(r, opts) for r in source.runs],
+        "runs": runs,
     }

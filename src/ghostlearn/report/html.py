@@ -12,6 +12,7 @@ import datetime as _dt
 import html
 import io
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -153,10 +154,17 @@ def _reduction_text(payload: dict[str, Any], opts: ReportOptions) -> str:
     )
 
 
-def render_report(source: ReportSource, options: ReportOptions | None = None) -> str:
-    """The HTML page of a :class:`~ghostlearn.report.data.ReportSource`."""
+def render_report(
+    source: ReportSource,
+    options: ReportOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """The HTML page of a :class:`~ghostlearn.report.data.ReportSource`.
+
+    ``progress(done, total)``: as in :func:`~ghostlearn.report.data.report_payload`.
+    """
     opts = options or ReportOptions()
-    payload = report_payload(source, opts)
+    payload = report_payload(source, opts, progress)
     when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = ['<a href="#claims">claims</a>'] if source.claims else []
     if payload["runs"]:
@@ -191,7 +199,12 @@ def render_report(source: ReportSource, options: ReportOptions | None = None) ->
     return page
 
 
-def build_report(path: str | Path, *, options: ReportOptions | None = None) -> str:
+def build_report(
+    path: str | Path,
+    *,
+    options: ReportOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
     """The report of ``path`` as HTML text.
 
     Args:
@@ -199,6 +212,8 @@ def build_report(path: str | Path, *, options: ReportOptions | None = None) -> s
             ``analysis.json`` next to its training data, or an ``.npz`` of snapshots (see
             :func:`ghostlearn.report.data.load_source`).
         options: how much data to keep (:class:`~ghostlearn.report.data.ReportOptions`).
+        progress: called as ``progress(done, total)`` in training runs, ``(0, total)``
+            first (their networks are analysed and drawn per run).
 
     Returns:
         The page, self-contained (no network access needed to view it).
@@ -206,7 +221,7 @@ def build_report(path: str | Path, *, options: ReportOptions | None = None) -> s
     Raises:
         ValueError: when ``path`` is none of the above.
     """
-    return render_report(load_source(path), options)
+    return render_report(load_source(path), options, progress)
 
 
 def default_output(path: str | Path) -> Path:
@@ -219,7 +234,11 @@ def default_output(path: str | Path) -> Path:
 
 
 def write_report(
-    path: str | Path, out: str | Path | None = None, *, options: ReportOptions | None = None
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    options: ReportOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write the report of ``path`` atomically and return where it went.
 
@@ -227,11 +246,12 @@ def write_report(
         path: as in :func:`build_report`.
         out: the HTML file to write (default :func:`default_output` of ``path``).
         options: as in :func:`build_report`.
+        progress: as in :func:`build_report`.
 
     Returns:
         The path of the written page.
     """
-    text = build_report(path, options=options)
+    text = build_report(path, options=options, progress=progress)
     target = default_output(path) if out is None else Path(out)
     if target.is_dir():
         target = target / "report.html"
