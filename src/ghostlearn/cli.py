@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -17,9 +20,13 @@ app = typer.Typer(
     help="Abrupt learning through ghost points: toy model, batched RNNs, analysis, figures.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    # Plain help: typer's rich help shows "<bool>" beside every flag with this click.
+    rich_markup_mode=None,
 )
-toy_app = typer.Typer(help="The toy model dx/dt = x^2 + r.", no_args_is_help=True)
+toy_app = typer.Typer(
+    help="The toy model dx/dt = x^2 + r.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(toy_app, name="toy")
 
 
@@ -48,10 +55,142 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True)
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress bars or progress log lines (results and errors still show).",
+        ),
     ] = False,
 ) -> None:
-    """ghostlearn: reproduce and extend 'A ghost mechanism: an analytical model of abrupt learning'."""
+    """ghostlearn: reproduce and extend 'A ghost mechanism: an analytical model of abrupt learning'.
+
+    Progress goes to stderr: a bar on a terminal, otherwise (a batch job, a pipe) a log line
+    about every 10% of each step. Every command ends by listing the files it wrote.
+    """
+    _log_to_stderr(enabled=not quiet)
+
+
+# --------------------------------------------------------------------------- progress
+
+#: Progress log lines (when stderr is not a terminal) go through this logger.
+log = logging.getLogger("ghostlearn")
+
+
+def _log_to_stderr(*, enabled: bool) -> None:
+    """Send the ``ghostlearn`` logger's INFO lines to this invocation's stderr."""
+    for handler in [h for h in log.handlers if getattr(h, "_ghostlearn_cli", False)]:
+        log.removeHandler(handler)
+    if not enabled:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler._ghostlearn_cli = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _quiet() -> bool:
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("quiet"))
+
+
+Update = Callable[..., None]
+
+
+@contextlib.contextmanager
+def _progress(description: str, unit: str, *, waiting: str | None = None) -> Iterator[Update]:
+    """Show the progress of one step; yields ``update(done, total, rate="")``.
+
+    On a terminal, a rich bar on stderr. Otherwise one log line (logger ``ghostlearn``) when
+    the step starts, when ``waiting`` ends, at every further ~10% and at the end, so a batch
+    job's log shows where it is. Nothing with ``--quiet``.
+
+    Args:
+        description: what the step does, e.g. ``"training 6 networks"``.
+        unit: what ``done`` and ``total`` count.
+        waiting: what happens before the first update (e.g. ``"compiling"``), shown
+            until then.
+    """
+    if _quiet():
+        yield lambda done, total, rate="": None
+        return
+    start = time.perf_counter()
+    if sys.stderr.isatty():
+        yield from _rich_progress(description, unit, waiting)
+        return
+    log.info("%s: %s", description, waiting or "started")
+    state = {"decile": 0, "first": True}
+
+    def update(done: int, total: int, rate: str = "") -> None:
+        elapsed = time.perf_counter() - start
+        if state["first"] and waiting:
+            log.info("%s: %s done (%s)", description, waiting, _duration(elapsed))
+        state["first"] = False
+        decile = int(10 * done / total) if total else 0
+        if decile <= state["decile"]:
+            return
+        state["decile"] = decile
+        eta = f", about {_duration(elapsed * (total - done) / done)} left" if done < total else ""
+        extra = f", {rate}" if rate else ""
+        log.info(
+            "%s: %d%% (%s/%s %s), %s elapsed%s%s",
+            description, 100 * done // total, f"{done:,}", f"{total:,}", unit,
+            _duration(elapsed), eta, extra,
+        )  # fmt: skip
+
+    yield update
+    log.info("%s: done in %s", description, _duration(time.perf_counter() - start))
+
+
+def _rich_progress(description: str, unit: str, waiting: str | None) -> Iterator[Update]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        label = f"{description} ({waiting})" if waiting else description
+        task = bar.add_task(label, total=None, rate="")
+
+        def update(done: int, total: int, rate: str = "") -> None:
+            bar.update(task, description=description, completed=done, total=total, rate=rate)
+
+        yield update
+
+
+def _wrote(*paths: Path | str) -> None:
+    """End a command by listing what it wrote, one path a line."""
+    typer.echo("wrote:" if paths else "wrote: nothing")
+    for path in paths:
+        typer.echo(f"  {path}")
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -120,10 +259,13 @@ def reproduce(
         out = _out_dir(out)
         fidelity = "quick" if quick else "paper"
         summaries = []
+        written: list[Path] = []
         for name in names:
             with _progress(f"{name} ({fidelity})", unit="steps") as update:
                 summary = run_experiment(name, out, fidelity=fidelity, progress=update, force=force)
             summaries.append(summary)
+            files = ("figure.png", "figure.pdf", "data.zarr", "summary.json")
+            written += [out / name / f for f in files if (out / name / f).exists()]
             typer.echo(
                 f"{name}: {summary['wall_time_s']:.1f} s, "
                 f"{claims_headline(collect_claims([summary]))} -> {out / name}"
@@ -142,39 +284,10 @@ def reproduce(
         typer.echo(f"claims: {claims_headline(rows)} -> {out / 'claims.md'}")
         from .report import write_report
 
-        page = write_report(out)
+        with _progress("building the report", unit="training runs") as update:
+            page = write_report(out, progress=update)
         typer.echo(f"report: {page.stat().st_size / 1e6:.1f} MB -> {page}")
-
-
-@contextlib.contextmanager
-def _progress(description: str, unit: str) -> Iterator:
-    """A rich progress bar; yields ``update(done, total)``."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task(description, total=None, rate="")
-
-        def update(done: int, total: int, rate: str = "") -> None:
-            bar.update(task, completed=done, total=total, rate=rate)
-
-        yield update
+    _wrote(*written, out / "claims.md", out / "claims.json", page)
 
 
 # --------------------------------------------------------------------------- toy
@@ -213,6 +326,7 @@ def toy_critical_lr(
 sweep_app = typer.Typer(
     help="Sweeps: train grids of networks in batches, resumably, locally or on Dask.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(sweep_app, name="sweep")
 
@@ -346,7 +460,8 @@ def sweep_run(
     ] = None,
     retries: Annotated[int, typer.Option(help="Retries of a batch whose worker died.")] = 2,
 ) -> None:
-    """Run a sweep into OUT; run it again to resume (finished batches are skipped)."""
+    """Run a sweep into OUT; run it again to resume (finished batches are skipped, damaged
+    ones recomputed)."""
     import time
 
     from .sweep import load_spec, run_sweep
@@ -387,6 +502,7 @@ def sweep_run(
         f"sweep complete: {status.batches_total} batch(es), {status.nets_total:,} networks "
         f"-> {out} ({_duration(seconds)}{rate})"
     )
+    _wrote(out)
 
 
 @sweep_app.command("status")
@@ -500,6 +616,7 @@ def sweep_summarize(
         f"{int(cells.stuck.sum()):,} stuck"
     )
     typer.echo(f"-> {csv}, {', '.join(str(f) for f in figures)}")
+    _wrote(csv, *figures)
 
 
 # --------------------------------------------------------------------------- train
@@ -518,7 +635,10 @@ def train(
     lr: Annotated[
         str, typer.Option(help="Learning rate(s): 0.02, 0.01,0.02, logspace(-3,0,10).")
     ] = "0.02",
-    c: Annotated[str, typer.Option(help="Confidence(s) c of the rank-one readout.")] = "10",
+    c: Annotated[
+        str | None,
+        typer.Option(help="Confidence(s) c of the rank-one readout (default 10; rank one only)."),
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Epochs (one gradient step each).")] = 6000,
     N: Annotated[int, typer.Option("--N", help="Units per network.")] = 100,
     snapshot_every: Annotated[
@@ -538,10 +658,21 @@ def train(
     train_c: Annotated[
         bool, typer.Option(help="Train the confidence c as well (rank one).")
     ] = False,
+    T: Annotated[
+        float, typer.Option("--T", help="Delay T of the task [ms]; a trial lasts 2T.")
+    ] = 100.0,
+    tau: Annotated[float, typer.Option("--tau", help="Time constant tau [ms].")] = 10.0,
+    dt: Annotated[float, typer.Option("--dt", help="Euler time step dt [ms].")] = 5.0,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace the results in an OUT folder that is not empty."),
+    ] = False,
 ) -> None:
-    """Train a population (seeds x lr x c) of RNNs on the delayed-activation task."""
-    import time
+    """Train a population (seeds x lr x c) of RNNs on the delayed-activation task.
 
+    OUT must be new or empty, unless --overwrite; if it already holds this very run
+    (same model, settings and population), nothing is retrained.
+    """
     from .rnn import RNNConfig
     from .train import grid
     from .train import train as run_training
@@ -550,15 +681,47 @@ def train(
         out = _out_dir(out)
         if model == "auto":
             model = "rank1" if rank == 1 else "lowrank"
-        cfg = RNNConfig(model=model, rank=None if model == "full" else rank, N=N, train_c=train_c)
+        if c is not None and model != "rank1":
+            raise UserError(
+                f"--c sets the confidence of the rank-one readout; model {model!r} has none, "
+                f"got --c {c}"
+            )
+        cfg = RNNConfig(
+            model=model,
+            rank=None if model == "full" else rank,
+            N=N,
+            T=T,
+            tau=tau,
+            dt=dt,
+            train_c=train_c,
+        )
         population = grid(
             seeds=parse_ints("seeds", seeds),
             lr=parse_floats("lr", lr),
-            c=parse_floats("c", c) if model == "rank1" else None,
+            c=parse_floats("c", "10" if c is None else c) if model == "rank1" else None,
         )
+        settings = {
+            "epochs": epochs,
+            "snapshot_every": snapshot_every,
+            "optimizer": optimizer,
+            "init": init,
+            "dtype": dtype,
+        }
+        if not overwrite and _holds_run(out, cfg, population, settings):
+            typer.echo(
+                f"{out / 'train.zarr'} already holds this run: nothing retrained "
+                "(--overwrite trains it again)"
+            )
+            _wrote()
+            return
+        if not overwrite and out.is_dir() and any(out.iterdir()):
+            raise UserError(
+                f"--out {str(out)!r} exists and is not empty; pass --overwrite to replace "
+                "its results, or choose a new folder"
+            )
         n_nets = len(population["seeds"])
         start = time.perf_counter()
-        with _progress(f"training {n_nets} networks", unit="epochs") as update:
+        with _progress(f"training {n_nets} networks", unit="epochs", waiting="compiling") as update:
 
             def progress(done: int, total: int) -> None:
                 rate = n_nets * done / max(time.perf_counter() - start, 1e-9)
@@ -575,24 +738,59 @@ def train(
                 progress=progress,
             )
         wall = time.perf_counter() - start
-        _write_training(ds, out)
+        written = _write_training(ds, out)
     n_div = int(ds["diverged"].sum())
     typer.echo(
         f"trained {n_nets} networks x {epochs} epochs in {wall:.1f} s "
         f"({n_nets * epochs / wall:,.0f} net-epochs/s incl. compilation); "
         f"{n_div} diverged -> {out / 'train.zarr'}"
     )
+    _wrote(*written)
 
 
-def _write_training(ds, out: Path) -> None:
+def _write_training(ds, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     from .plotting import training_curves
     from .store import write_figure, write_zarr
 
-    write_zarr(ds, out / "train.zarr")
-    write_figure(training_curves(ds), out, stem="training")
+    store = write_zarr(ds, out / "train.zarr")
+    return [store, *write_figure(training_curves(ds), out, stem="training")]
+
+
+def _holds_run(out: Path, cfg, population: dict, settings: dict) -> bool:
+    """Whether ``out/train.zarr`` is a complete run of this model, population and settings.
+
+    Reads the store's attributes and per-network coordinates only.
+    """
+    import dataclasses
+
+    import numpy as np
+    import xarray as xr
+    import zarr
+
+    from .store import decode_attrs
+
+    if not (out / "train.zarr").is_dir():
+        return False
+    try:
+        group = zarr.open_group(str(out / "train.zarr"), mode="r")
+        attrs = decode_attrs(xr.Dataset(attrs=dict(group.attrs))).attrs
+        if attrs.get("model") != dataclasses.asdict(cfg):
+            return False
+        stored = attrs.get("train", {})
+        if any(stored.get(k) != v for k, v in settings.items()) or stored.get("epoch_offset"):
+            return False
+        for name, values in population.items():
+            if values is None:
+                continue
+            coord = "seed" if name == "seeds" else name
+            if not np.array_equal(np.asarray(group[coord][:]), np.asarray(values)):
+                return False
+    except Exception:  # noqa: BLE001 - an unreadable or different store is not this run
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- analyze
@@ -635,13 +833,17 @@ def analyze(
             if not found:
                 raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
             group, ds = next(iter(found.items()))
-            analyses = analyze_dataset(ds, interval=interval)
+            n_nets = ds.sizes["net"]
+            with _progress(f"analysing {n_nets} networks", unit="networks") as update:
+                analyses = analyze_dataset(ds, interval=interval, progress=update)
             labels = [
                 {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
                 for i in range(ds.sizes["net"])
             ]
         else:
-            analyses = [_analyze_npz(path, c=c, interval=interval)]
+            with _progress("analysing 1 network", unit="networks") as update:
+                analyses = [_analyze_npz(path, c=c, interval=interval)]
+                update(1, 1)
             labels = [{}]
             group = None
         if not 0 <= net < len(analyses):
@@ -656,20 +858,23 @@ def analyze(
             counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
         from . import __version__
 
-        write_json(
-            {
-                "source": str(path),
-                "group": group,
-                "ghostlearn_version": __version__,
-                "verdict_counts": counts,
-                "runs": runs,
-            },
-            folder / "analysis.json",
-        )
+        written = [
+            write_json(
+                {
+                    "source": str(path),
+                    "group": group,
+                    "ghostlearn_version": __version__,
+                    "verdict_counts": counts,
+                    "runs": runs,
+                },
+                folder / "analysis.json",
+            )
+        ]
         fig = plot_run(analyses[net], flow_epochs=epochs)
-        write_figure(fig, folder, stem="analysis")
+        written += write_figure(fig, folder, stem="analysis")
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     typer.echo(f"{len(analyses)} run(s): {summary} -> {folder / 'analysis.json'}")
+    _wrote(*written)
 
 
 def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
@@ -766,8 +971,10 @@ def report(
             nets=tuple(parse_ints("nets", nets)) if nets else None,
             max_snapshots=max_snapshots,
         )
-        page = write_report(path, out, options=options)
+        with _progress("building the report", unit="training runs") as update:
+            page = write_report(path, out, options=options, progress=update)
     typer.echo(f"report: {page.stat().st_size / 1e6:.1f} MB -> {page}")
+    _wrote(page)
 
 
 @app.command("animate")
@@ -814,24 +1021,37 @@ def animate_command(
             out = default_output(path).with_name(f"{stem}.gif")
         elif out.is_dir():
             out = out / f"net{net}.gif"
-        result = make_animation(
-            chosen.ds,
-            net,
-            out,
-            max_frames=frames,
-            fps=fps,
-            mp4=mp4,
-            analysis=(chosen.analyses or {}).get(net),
-        )
+        with _progress(
+            f"animating network {net}", unit="frames", waiting="analysing and computing frames"
+        ) as update:
+            result = make_animation(
+                chosen.ds,
+                net,
+                out,
+                max_frames=frames,
+                fps=fps,
+                mp4=mp4,
+                analysis=(chosen.analyses or {}).get(net),
+                progress=update,
+            )
     typer.echo(
         f"{result.n_frames} frames (epochs {result.epochs[0]:g}-{result.epochs[-1]:g}) "
         f"-> {result.gif}" + (f" and {result.mp4}" if result.mp4 else "")
     )
+    _wrote(*[p for p in (result.gif, result.mp4) if p is not None])
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main(prog_name: str | None = None) -> None:
+    """Console-script entry point (and ``python -m ghostlearn``'s, as ``prog_name``).
+
+    Gives XLA one CPU device per core (before JAX starts), so ``train`` splits a population
+    over the cores, unless ``XLA_FLAGS`` is set (sweep workers set their own).
+    """
+    if "XLA_FLAGS" not in os.environ and "jax" not in sys.modules:
+        from . import use_all_cores
+
+        use_all_cores()
+    app(prog_name=prog_name)
 
 
 if __name__ == "__main__":
