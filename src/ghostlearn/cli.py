@@ -196,20 +196,40 @@ def _wrote(*paths: Path | str) -> None:
 # --------------------------------------------------------------------------- parsing helpers
 
 
-def parse_ints(name: str, text: str) -> list[int]:
-    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' into a list of ints."""
+def parse_ints(name: str, text: str, *, max_count: int | None = None) -> list[int]:
+    """Parse '0-99', '3', '0,5,7' or '0-4,10-12' into a list of ints (refused before it is
+    built when it would hold more than ``max_count``)."""
     from ._validate import int_ranges
 
     try:
-        return int_ranges(name, text)
+        return int_ranges(name, text, max_count=max_count)
     except ValueError as e:
         raise UserError(str(e)) from None
 
 
-def parse_floats(name: str, text: str) -> list[float]:
-    """Parse '0.02', '0.01,0.02' or 'logspace(-3,1,30)' into a list of floats."""
+def _count_floats(text: str) -> int:
+    m = re.fullmatch(r"(log|lin)space\(([^,]+),([^,]+),(\d+)\)", text.strip().replace(" ", ""))
+    return int(m.group(4)) if m else len(text.split(","))
+
+
+_MAX_NETWORKS_HELP = "Refuse populations of more networks than this (default 10,000,000)."
+_MAX_MEMORY_HELP = (
+    "Refuse runs estimated to need more memory, e.g. 8GB (default: GHOSTLEARN_MAX_MEMORY, "
+    "else the memory available now)."
+)
+
+
+def parse_floats(name: str, text: str, *, max_count: int | None = None) -> list[float]:
+    """Parse '0.02', '0.01,0.02' or 'logspace(-3,1,30)' into a list of floats; a
+    ``logspace``/``linspace`` of more than ``max_count`` values is refused before it is
+    built."""
     text = text.strip()
     m = re.fullmatch(r"(log|lin)space\(([^,]+),([^,]+),(\d+)\)", text.replace(" ", ""))
+    if m and max_count is not None and int(m.group(4)) > max_count:
+        raise UserError(
+            f"{name} {text!r} gives {int(m.group(4)):,} values, above the limit of "
+            f"{max_count:,} (--max-networks)"
+        )
     try:
         if m:
             import numpy as np
@@ -358,6 +378,8 @@ def _sweep_backend(
     ]
     if len(chosen) > 1:
         raise UserError(f"choose one backend, got {' and '.join(chosen)}")
+    if retries < 0:
+        raise UserError(f"--retries must be >= 0, got {retries}")
     if processes is not None:
         return ProcessPool(processes, retries=retries)
     if scheduler is not None:
@@ -379,6 +401,7 @@ def sweep_plan(
     calibration_epochs: Annotated[int, typer.Option(help="Epochs of each calibration run.")] = 20,
     workers: Annotated[int, typer.Option(help="Also estimate for this many workers.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    max_networks: Annotated[int | None, typer.Option(help=_MAX_NETWORKS_HELP)] = None,
 ) -> None:
     """Show the cells, batch groups and batches of a sweep, and how long it would take."""
     from .sweep import PER_NET_FIELDS, estimate_time, load_spec, plan_sweep
@@ -386,7 +409,9 @@ def sweep_plan(
     with user_errors():
         if workers < 1:
             raise UserError(f"--workers must be >= 1, got {workers}")
-        plan = plan_sweep(load_spec(spec), batch_size=batch_size)
+        if max_networks is not None and max_networks < 1:
+            raise UserError(f"--max-networks must be >= 1, got {max_networks}")
+        plan = plan_sweep(load_spec(spec, max_networks=max_networks), batch_size=batch_size)
         est = None
         if estimate:
             with _progress("calibrating", unit="groups") as update:
@@ -459,6 +484,8 @@ def sweep_run(
         int | None, typer.Option(help="Start a local Dask cluster of this many workers.")
     ] = None,
     retries: Annotated[int, typer.Option(help="Retries of a batch whose worker died.")] = 2,
+    max_networks: Annotated[int | None, typer.Option(help=_MAX_NETWORKS_HELP)] = None,
+    max_memory: Annotated[str | None, typer.Option(help=_MAX_MEMORY_HELP)] = None,
 ) -> None:
     """Run a sweep into OUT; run it again to resume (finished batches are skipped, damaged
     ones recomputed)."""
@@ -471,7 +498,9 @@ def sweep_run(
             backend = _sweep_backend(processes, scheduler, dask_local, retries)
         except ImportError as e:
             raise UserError(str(e)) from None
-        loaded = load_spec(spec)
+        if max_networks is not None and max_networks < 1:
+            raise UserError(f"--max-networks must be >= 1, got {max_networks}")
+        loaded = load_spec(spec, max_networks=max_networks)
         label = loaded.name or spec.stem
         start = time.perf_counter()
         last: list = []
@@ -488,7 +517,12 @@ def sweep_run(
                     update(p.net_epochs_done, p.net_epochs_total, rate=rate)
 
                 status = run_sweep(
-                    loaded, out, backend=backend, batch_size=batch_size, progress=show
+                    loaded,
+                    out,
+                    backend=backend,
+                    batch_size=batch_size,
+                    progress=show,
+                    max_memory=max_memory,
                 )
         except ImportError as e:
             raise UserError(str(e)) from None
@@ -655,6 +689,8 @@ def train(
         ),
     ] = "numpy",
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    max_networks: Annotated[int | None, typer.Option(help=_MAX_NETWORKS_HELP)] = None,
+    max_memory: Annotated[str | None, typer.Option(help=_MAX_MEMORY_HELP)] = None,
     train_c: Annotated[
         bool, typer.Option(help="Train the confidence c as well (rank one).")
     ] = False,
@@ -694,6 +730,22 @@ def train(
             tau=tau,
             dt=dt,
             train_c=train_c,
+        )
+        import math
+
+        from ._validate import count_int_ranges
+        from .resources import DEFAULT_MAX_NETWORKS, check_networks
+
+        limit = DEFAULT_MAX_NETWORKS if max_networks is None else max_networks
+        if limit < 1:
+            raise UserError(f"--max-networks must be >= 1, got {max_networks}")
+        counts = {"--seeds": count_int_ranges("--seeds", seeds), "--lr": _count_floats(lr)}
+        if model == "rank1" and c is not None:
+            counts["--c"] = _count_floats(c)
+        check_networks(
+            " x ".join(counts) + f" ({' x '.join(f'{n:,}' for n in counts.values())})",
+            math.prod(counts.values()),
+            limit,
         )
         population = grid(
             seeds=parse_ints("seeds", seeds),
@@ -736,6 +788,7 @@ def train(
                 init=init,
                 dtype=dtype,
                 progress=progress,
+                max_memory=max_memory,
             )
         wall = time.perf_counter() - start
         written = _write_training(ds, out)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 
 import xarray as xr
 
+from .resources import check_memory, train_memory
 from .sweep_backends import Backend, Dask, InProcess, ProcessPool, worker_environment
 from .sweep_spec import (
     PER_NET_FIELDS,
@@ -69,6 +70,7 @@ __all__ = [
     "SweepStatus",
     "SweepStore",
     "SweepSummary",
+    "batch_memory",
     "estimate_time",
     "load_spec",
     "open_group",
@@ -220,6 +222,7 @@ def run_sweep(
     batch_size: int | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     batch_fn: Callable[..., xr.Dataset] = run_batch,
+    max_memory: int | str | None = None,
 ) -> SweepStatus:
     """Run a sweep into ``store``, skipping the batches a previous run finished.
 
@@ -242,6 +245,10 @@ def run_sweep(
             (in-process) and after each batch.
         batch_fn: computes one batch (default :func:`run_batch`); with a process pool or
             Dask it must be importable by the workers.
+        max_memory: refuse when the largest batch times the local workers is estimated
+            to need more memory (:func:`batch_memory`; bytes or a size like ``"8GB"``;
+            default ``GHOSTLEARN_MAX_MEMORY``, else the memory available now). Batches
+            run on a Dask cluster are not counted against this machine.
 
     Returns:
         The store's :class:`SweepStatus` at the end (complete).
@@ -254,6 +261,15 @@ def run_sweep(
     plan = _as_plan(spec, batch_size)
     SweepStore.check(store, plan.spec)
     backend = backend if backend is not None else InProcess()
+    if not isinstance(backend, Dask):
+        workers = int(getattr(backend, "workers", 1))
+        biggest = max(plan.batches, key=batch_memory)
+        check_memory(
+            f"sweep batch {biggest.name} ({biggest.n_nets:,} networks x "
+            f"{int(biggest.train['epochs']):,} epochs) on {workers} local worker(s)",
+            batch_memory(biggest) * workers,
+            max_memory,
+        )
     with store_lock(store), backend:
         sweep = SweepStore.open_or_create(store, plan)
         _run(plan, sweep, backend, progress, batch_fn)
@@ -278,6 +294,23 @@ def _run(
     for batch, (data, seconds) in backend.imap(_Timed(batch_fn), todo, tracker.partial):
         sweep.write_batch(batch, data, seconds=seconds, backend=backend.name)
         tracker.finished(batch)
+
+
+def batch_memory(batch: Batch) -> int:
+    """Estimated peak bytes of training ``batch`` (see
+    :func:`ghostlearn.resources.train_memory`)."""
+    from .rnn import RNNConfig
+
+    t = batch.train
+    return train_memory(
+        RNNConfig(**batch.model),
+        batch.n_nets,
+        epochs=int(t["epochs"]),
+        snapshot_every=int(t.get("snapshot_every", 0)),
+        metrics_every=int(t.get("metrics_every", 1)),
+        dtype=str(t.get("dtype", "float32")),
+        optimizer=str(t.get("optimizer", "sgd")),
+    )
 
 
 class _Timed:

@@ -51,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import at_least, int_ranges, one_of, positive
+from ._validate import at_least, count_int_ranges, int_ranges, one_of, positive
+from .resources import check_memory, check_networks
 
 __all__ = [
     "PER_NET_FIELDS",
@@ -174,6 +175,8 @@ def _check(name: str, kind: str, value: Any) -> Any:
     if kind == "int":
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise ValueError(f"{name} must be an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"{name} must be a 64-bit integer (|value| < 2**63), got {value}")
         return int(value)
     if kind == "float":
         if isinstance(value, (bool, np.bool_)) or not isinstance(
@@ -187,6 +190,27 @@ def _check(name: str, kind: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {value!r}")
     return value
+
+
+def _grid_size(name: str, kind: str, raw: Any) -> int:
+    """How many values a grid entry gives, without building them (malformed entries
+    count as 1 here and are refused by :func:`_grid_values`)."""
+    if isinstance(raw, Mapping) and len(raw) == 1:
+        key, args = next(iter(raw.items()))
+        ok = isinstance(args, list) and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in args
+        )
+        if key == "range" and ok and len(args) in (2, 3) and (len(args) == 2 or args[2] != 0):
+            return len(range(*args))
+        if key in ("logspace", "linspace") and isinstance(args, list) and len(args) == 3:
+            n = args[2]
+            return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+        return 1
+    if isinstance(raw, (list, tuple)):
+        return len(raw)
+    if isinstance(raw, str) and kind == "int":
+        return count_int_ranges(f"grid {name}", raw)
+    return 1
 
 
 def _grid_values(name: str, kind: str, raw: Any) -> tuple[Any, ...]:
@@ -265,10 +289,14 @@ class SweepSpec:
             dimensions of the loaded sweep.
         batch_size: most networks trained together in one compiled program.
         name: a label for the sweep (free text).
+        max_networks: most cells the grid may have (default
+            :data:`ghostlearn.resources.DEFAULT_MAX_NETWORKS`); checked from the axes'
+            lengths before any list of values is built. Not part of the spec's identity.
 
     Raises:
         ValueError: unknown field, a field both fixed and swept, a value of the wrong kind,
-            an empty grid or grid axis, a required field missing, ``batch_size`` < 1.
+            an empty grid or grid axis, a required field missing, ``batch_size`` < 1, a
+            grid of more than ``max_networks`` cells.
     """
 
     model: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -276,6 +304,7 @@ class SweepSpec:
     grid: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     batch_size: int = DEFAULT_BATCH_SIZE
     name: str = ""
+    max_networks: int | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         kinds = field_kinds()
@@ -299,6 +328,14 @@ class SweepSpec:
                     raise ValueError(f"{key} is both fixed in [{table}] and swept in [grid]")
         if not self.grid:
             raise ValueError('[grid] is empty: sweep at least one field, e.g. seed = "0-9"')
+        if self.max_networks is not None:
+            at_least("max_networks", self.max_networks, 1)
+        sizes = {key: _grid_size(key, kinds[key][1], raw) for key, raw in self.grid.items()}
+        check_networks(
+            "[grid] " + " x ".join(f"{k} ({n:,})" for k, n in sizes.items()),
+            math.prod(sizes.values()),
+            self.max_networks,
+        )
         grid = {key: _grid_values(key, kinds[key][1], raw) for key, raw in self.grid.items()}
         fixed: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
         for key, (table, kind, default) in kinds.items():
@@ -371,9 +408,9 @@ def _unknown(key: str, kinds: Mapping[str, Any], where: str) -> str:
     return f"unknown field {key!r} in {where}; valid: {', '.join(sorted(kinds))}"
 
 
-def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
+def parse_spec(data: Mapping[str, Any], *, max_networks: int | None = None) -> SweepSpec:
     """Build a :class:`SweepSpec` from TOML-shaped data (tables ``sweep``, ``model``,
-    ``train``, ``grid``).
+    ``train``, ``grid``); ``max_networks`` as in :class:`SweepSpec`.
 
     Raises:
         ValueError: an unknown table or field, or anything :class:`SweepSpec` rejects.
@@ -395,11 +432,13 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
         grid=data.get("grid", {}),
         batch_size=sweep.get("batch_size", DEFAULT_BATCH_SIZE),
         name=sweep.get("name", ""),
+        max_networks=max_networks,
     )
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read a TOML sweep spec (see the module docstring for the format).
+def load_spec(path: str | Path, *, max_networks: int | None = None) -> SweepSpec:
+    """Read a TOML sweep spec (see the module docstring for the format); ``max_networks``
+    as in :class:`SweepSpec`.
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -412,7 +451,9 @@ def load_spec(path: str | Path) -> SweepSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path.name} is not valid TOML: {e}") from None
-    return parse_spec(data)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name} is not a TOML text file (not UTF-8)") from None
+    return parse_spec(data, max_networks=max_networks)
 
 
 def _show(value: Any) -> str:
@@ -566,6 +607,9 @@ def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
     if batch_size is not None:
         spec = dataclasses.replace(spec, batch_size=batch_size)
     dims, shape = spec.dims, spec.shape
+    n_cells = math.prod(shape)
+    # The cell index table, the per-network arrays and the batches: ~ (3 d + 6) int64/cell.
+    check_memory(f"the plan of {n_cells:,} cells", n_cells * 8 * (3 * len(dims) + 6))
     structural = [d for d in dims if d not in PER_NET_FIELDS]
     index = np.indices(shape).reshape(len(shape), -1)  # [n_dims, n_cells], C order
     axis = {d: i for i, d in enumerate(dims)}

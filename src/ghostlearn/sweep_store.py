@@ -53,6 +53,7 @@ import xarray as xr
 
 from .integrity import ATTR as _CHECKSUMS
 from .integrity import DamagedStore, checksums, load_verified, reading
+from .resources import check_memory
 from .store import (
     JSON_SUFFIX,
     ZARR_FORMAT,
@@ -88,9 +89,9 @@ __all__ = [
 FORMAT = "ghostlearn-sweep-1"
 _ATTR = "ghostlearn_sweep"
 _MANIFEST = "manifest.json"
-_BATCHES = "batches"
 # The batches group's own metadata in a zarr v2 store: dot-files, but not temporaries.
 _ZARR_V2_FILES = frozenset({".zgroup", ".zattrs", ".zmetadata"})
+_BATCHES = "batches"
 
 
 def _now() -> str:
@@ -719,6 +720,10 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
     done = store.completed()
     names = [b.name for b in plan.batches if b.name in done]
     complete = len(names) == len(plan.batches)
+    check_memory(
+        f"loading the sweep in {str(path)!r} ({plan.n_cells:,} networks)",
+        3 * sum(_result_bytes(b) for b in plan.batches if b.name in done),
+    )
     if not complete and not partial:
         raise ValueError(
             f"the sweep in {str(path)!r} is unfinished: {len(names)} of {len(plan.batches)} "
@@ -755,6 +760,20 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
         "omitted": omitted,
     }
     return out
+
+
+def _result_bytes(batch: Batch) -> int:
+    """Bytes of a batch's stored Dataset: metrics, final parameters and snapshots."""
+    from .rnn import RNNConfig, param_shapes
+
+    t = batch.train
+    epochs = int(t["epochs"])
+    recorded = -(-epochs // int(t.get("metrics_every", 1)))
+    every = int(t.get("snapshot_every", 0))
+    snaps = -(-epochs // every) + 1 if every else 0
+    params = sum(int(np.prod(s)) for s in param_shapes(RNNConfig(**batch.model)).values())
+    item = 8 if t.get("dtype") == "float64" else 4
+    return batch.n_nets * (3 * recorded + (snaps + 1) * params) * item
 
 
 def _empty_like(flat: xr.Dataset, n: int) -> xr.Dataset:
