@@ -1,7 +1,10 @@
 """ghostlearn: abrupt learning through ghost points, from the toy model to low-rank RNNs.
 
 The toy model is imported eagerly (NumPy only); the JAX-based engine and the analysis are
-imported on first use, so ``import ghostlearn`` and the command line start fast.
+imported on first use, so ``import ghostlearn`` and the command line start fast. Importing
+changes nothing outside the package: no environment variables, no JAX configuration. To
+split populations over every CPU core in a notebook, call :func:`use_all_cores` first, before
+anything imports JAX.
 """
 
 import os as _os
@@ -9,12 +12,6 @@ import sys as _sys
 import types as _types
 from importlib import import_module as _import_module
 from importlib.metadata import PackageNotFoundError, version
-
-# One XLA CPU device per core, so `train` can split a population over the cores. XLA reads
-# this only when JAX starts: it is set only if JAX is not imported yet and the user has not
-# set XLA_FLAGS (sweep workers set their own, one device each).
-if "jax" not in _sys.modules and "XLA_FLAGS" not in _os.environ:
-    _os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={_os.cpu_count() or 1}"
 
 try:
     __version__ = version("ghostlearn")
@@ -33,6 +30,39 @@ from .toy import no_return_r as no_return_r
 from .toy import optimal_r as optimal_r
 from .toy import quadrature_loss as quadrature_loss
 from .toy import trajectory as trajectory
+
+_DEVICE_FLAG = "--xla_force_host_platform_device_count"
+
+
+def use_all_cores() -> int:
+    """Give XLA one CPU device per core, so ``train`` splits a population over the cores.
+
+    Sets ``--xla_force_host_platform_device_count=<cores>`` in ``XLA_FLAGS`` (replacing a
+    device count already there, keeping the other flags). XLA reads the flag when JAX
+    starts, so call this first in a notebook or script::
+
+        import ghostlearn as gl
+        gl.use_all_cores()  # before anything imports jax
+
+    The ``ghostlearn`` command does this itself unless ``XLA_FLAGS`` is set.
+
+    Returns:
+        The number of devices requested (``os.cpu_count()``).
+
+    Raises:
+        RuntimeError: JAX is already imported, so the flag would have no effect.
+    """
+    if "jax" in _sys.modules:
+        raise RuntimeError(
+            "use_all_cores() must run before JAX is imported (XLA reads XLA_FLAGS when JAX "
+            "starts); restart the interpreter and call it before importing jax or using "
+            "ghostlearn's training or analysis"
+        )
+    n = _os.cpu_count() or 1
+    flags = [f for f in _os.environ.get("XLA_FLAGS", "").split() if not f.startswith(_DEVICE_FLAG)]
+    _os.environ["XLA_FLAGS"] = " ".join([*flags, f"{_DEVICE_FLAG}={n}"])
+    return n
+
 
 # name -> module, imported on first access (PEP 562)
 _LAZY = {
@@ -59,6 +89,11 @@ def __getattr__(name: str):
         globals()[name] = value  # bound once: later look-ups do not come here
         return value
     raise AttributeError(f"module 'ghostlearn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy names too, so tab completion offers them before their first use.
+    return sorted(set(globals()) | set(_LAZY))
 
 
 class _Package(_types.ModuleType):
@@ -93,5 +128,6 @@ __all__ = [
     "optimal_r",
     "quadrature_loss",
     "trajectory",
+    "use_all_cores",
     *_LAZY,
 ]

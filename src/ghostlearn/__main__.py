@@ -1,11 +1,11 @@
 """``python -m ghostlearn``: the same command line as the ``ghostlearn`` script."""
 
-from .cli import app
+from .cli import main as _cli_main
 
 
 def main() -> None:
     """Run the command line under the name ``ghostlearn`` (in help and usage lines)."""
-    app(prog_name="ghostlearn")
+    _cli_main(prog_name="ghostlearn")
 
 
 if __name__ == "__main__":
