@@ -488,7 +488,7 @@ def gradient_descent(
         - ``loss`` (lr, instance, epoch): ``analytic_loss(r)``;
         - ``r_min`` (lr, instance): the smallest ``r`` over all epochs 0..epochs;
         - ``stuck`` (lr, instance): final ``r <= r*/4`` (the gradient is zero there, so
-          this is the same as having entered the no-learning zone at any epoch);
+            this is the same as having entered the no-learning zone at any epoch);
 
         coordinates ``lr``, ``instance`` (0..n-1), ``epoch``; attrs ``T``, ``r_star``,
         ``r_no_return``, ``alpha_star``, ``epochs``.
