@@ -1,4 +1,4 @@
-"""Rank-one, rank-K and full-rank RNNs on the delayed-activation task (SPEC section 2).
+"""Rank-one, rank-K and full-rank RNNs on the delayed-activation task (paper Eqs. 3-5, 17-19).
 
 Dynamics (forward Euler of ``tau dx/dt = -x + tanh(W x + b)``, ``D = dt / tau``)::
 
@@ -205,7 +205,7 @@ def init_params(
     ``x -> x W_t``), drawn as ``M_t`` [N, K], ``Nmat_t`` [K, N], ``w_out``, ``b_out`` (resp.
     ``W_t`` [N, N], ...), and converted to this module's column convention with the same
     dynamics: ``M = Nmat_t^T``, ``Nmat = M_t^T`` (resp. ``W = W_t^T``). For ``"rank1"`` the
-    first draw is ``m`` and the second ``n`` (``kappa = n . x``), as in SPEC.
+    first draw is ``m`` and the second ``n`` (``kappa = n . x``, paper Eq. 4).
 
     The bias ``b`` starts at zero. With ``cfg.train_c`` the parameters include ``c``.
 
@@ -365,7 +365,7 @@ def _c_of(params: Params, c: Any) -> Any:
 def simulate(params: Params, cfg: RNNConfig, c: float | jax.Array = 10.0) -> Trajectory:
     """Run one trial of the full ``N``-dimensional network (the reference simulation).
 
-    Per step ``t = 0 .. n_steps - 1``, in SPEC's order (rank1):
+    Per step ``t = 0 .. n_steps - 1``, in this order (rank1; paper Eqs. 4, 5 and 17):
     ``kappa = n . x``; ``x <- (1 - D) x + D tanh(m kappa + b)``; then the output
     ``sigmoid(c (n . x - kappa_thr))`` on the new state. lowrank/full: ``x <- (1 - D) x +
     D tanh(W x + b)`` then ``sigmoid(w_out . x + b_out)``.

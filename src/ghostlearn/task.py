@@ -1,4 +1,4 @@
-"""The delayed-activation (DA) task of the low-rank RNN experiments (SPEC section 2).
+"""The delayed-activation (DA) task of the low-rank RNN experiments (paper Figs. 3-4, Eq. 17).
 
 A trial has ``2 * half`` Euler steps, ``half = round(T / dt)`` (20 with the paper's
 ``T = 100 ms``, ``dt = 5 ms``). The network has no input; its output is read on the state

@@ -360,7 +360,7 @@ def train(
     against two devices, ``"sgd"`` and ``"adam"``, all three models. (An XLA backend that
     split one product's sums differently by batch size, e.g. some GPU kernels, could break
     this at the last bit; runs would then agree to float32 rounding at epoch 1 and diverge
-    later only through the chaos of training, see SPEC.) Known exception: splitting a
+    later only through the chaos of training, see docs/model.md.) Known exception: splitting a
     population of 16 rank-one networks with different ``c`` over two CPU devices instead of
     one changed the last bit of ``loss``/``grad_norm`` (parameters equal); pass ``devices=1``
     where bit-identical metrics across machines with different core counts matter (sweeps do).
