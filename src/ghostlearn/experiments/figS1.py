@@ -119,7 +119,7 @@ QUICK_FACTOR = 10
 
 
 def config(fidelity: Fidelity) -> Config:
-    """``"paper"``: SPEC's 200k epochs. ``"quick"``: every epoch count divided by 10."""
+    """``"paper"``: the paper's 200k epochs (Fig. S1). ``"quick"``: every epoch count / 10."""
     _validate.one_of("fidelity", fidelity, ("quick", "paper"))
     paper = Config()
     if fidelity == "paper":

@@ -21,7 +21,7 @@ fastest (over rates) epochs-to-learn <= -0.7, ranks that never learn counted slo
 ranks with none counted lowest; (3) at the highest rates (``lr >= high_lr_min = 0.2``:
 the top three of the grid) some networks learn and all of them have ``K >= 50``.
 
-Fidelity: ``"paper"`` is SPEC's 500k epochs (4.5e8 network-epochs; at the measured
+Fidelity: ``"paper"`` is the paper's 500k epochs (4.5e8 network-epochs; at the measured
 quick-mode cost, about 13-14 hours of CPU time on one core, the rank-100 and rank-50
 networks taking two thirds of it: meant for a cluster via ``ghostlearn sweep``, see
 ``examples/sweep_figS2.toml``). ``"quick"`` trains 2000 epochs with metrics every 10

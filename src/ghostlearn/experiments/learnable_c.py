@@ -3,11 +3,11 @@
 
 Phase 1 (paper: "data not shown"): rank-one networks with the confidence ``c`` trained as
 a parameter (:class:`ghostlearn.rnn.RNNConfig` with ``train_c=True``), ``c`` starting at
-10, plain gradient descent at ``lr = 0.02`` for 10k epochs. Phase 2 (SPEC, "Learnable
-c"): every network resumes from its final parameters with ``c`` reset to 1
+10, plain gradient descent at ``lr = 0.02`` for 10k epochs. Phase 2 (the authors' released
+code): every network resumes from its final parameters with ``c`` reset to 1
 (``params["c"] = 1``, ``epoch_offset = 10000``) for 10k more epochs, ``c`` still trained.
 
-Training after the plateau is chaotic (SPEC, "Chaos"), so the paper's seed (40) is
+Training after the plateau is chaotic (docs/model.md), so the paper's seed (40) is
 trained in one batch with seeds ``0 .. search - 1`` and the shown network is picked by its
 behaviour: seed 40 if it is stuck after phase 1, else the lowest stuck seed of the batch
 (else seed 40, and the claims say so).
