@@ -17,7 +17,8 @@ from ghostlearn.cli import app
 from ghostlearn.store import open_zarr
 
 runner = CliRunner()
-TINY = ["--N", "8", "--T", "20", "--epochs", "12", "--snapshot-every", "4", "--seeds", "0-1"]
+# One model and shape for every run here, so the compiled program is shared.
+TINY = ["--N", "8", "--T", "20", "--tau", "8", "--dt", "4", "--epochs", "12", "--seeds", "0-1"]
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -108,7 +109,7 @@ def test_the_command_gives_xla_one_device_per_core_unless_xla_flags_is_set():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    result = runner.invoke(app, ["train", *TINY, "--tau", "8", "--dt", "4", "--out", str(out)])
+    result = runner.invoke(app, ["train", *TINY, "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out, result
 
@@ -146,7 +147,7 @@ def test_quiet_silences_progress_but_not_results(tmp_path):
 def test_an_existing_output_folder_is_refused_unless_overwrite(trained, tmp_path):
     out, _ = trained
     before = (out / "train.zarr" / ".zattrs").read_bytes()
-    other = ["train", *TINY, "--tau", "8", "--dt", "4", "--lr", "0.03", "--out", str(out)]
+    other = ["train", *TINY, "--lr", "0.03", "--out", str(out)]
     result = runner.invoke(app, other)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
@@ -163,7 +164,7 @@ def test_an_existing_output_folder_is_refused_unless_overwrite(trained, tmp_path
 
 def test_the_same_run_is_not_retrained_and_overwrite_retrains(trained, tmp_path):
     out, _ = trained
-    same = ["train", *TINY, "--tau", "8", "--dt", "4", "--out", str(out)]
+    same = ["train", *TINY, "--out", str(out)]
     result = runner.invoke(app, same)
     assert result.exit_code == 0, result.output
     assert "already holds this run" in result.stdout and "wrote: nothing" in result.stdout
