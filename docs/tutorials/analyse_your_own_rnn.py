@@ -166,7 +166,10 @@ import subprocess
 import sys
 
 cmd = [sys.executable, "-m", "ghostlearn", "analyze", str(path)]
-print(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+done = subprocess.run(cmd, capture_output=True, text=True)
+if done.returncode != 0:
+    raise RuntimeError(f"ghostlearn analyze failed:\n{done.stderr}")
+print(done.stdout)
 print(sorted(p.name for p in folder.iterdir()))
 
 # %% [markdown]
