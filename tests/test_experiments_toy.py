@@ -45,7 +45,10 @@ def test_experiment_writes_every_file(name, out, fig1_summary, fig2_summary, sca
     assert (folder / "data.zarr").is_dir()
     summary = read_json(folder / "summary.json")
     assert summary["experiment"] == name
-    assert summary["claims"] and all(c["verdict"] in ("reproduced", "differs", "skipped") for c in summary["claims"])
+    assert summary["claims"]
+    for claim in summary["claims"]:
+        assert claim["verdict"] in ("reproduced", "differs", "skipped")
+        assert claim["reason"]
 
 
 def test_fig1_summary_and_claims(fig1_summary, out):
@@ -79,6 +82,14 @@ def test_fig2_summary_values(fig2_summary):
     # the grid is logspace(-11, -8, 100): the bracket spans at most a few grid steps
     assert hi / lo < 10 ** (3 * 3 / 99)
     assert s["lr_first_stuck"] >= ALPHA_STAR  # no run below alpha* can get stuck
+    # the drop is abrupt: 3/4 of the fall within a window <= 1/5 of the plateau before it
+    w = s["drop_window"]
+    assert w["start"] <= s["drop_epoch"] < w["end"] <= s["epoch_r_below_r_star"]
+    assert w["window"] <= fig2.DROP_MAX_RATIO * w["plateau"]
+    assert w["level_before"] == pytest.approx(T * (1 - math.sqrt(0.1)))  # L(10 r*)
+    # lower rates need more epochs: the lowest rate below T/2 falls as the epochs go on
+    lows = list(s["lowest_lr_below_half_T_by_epoch"].values())
+    assert lows == sorted(lows, reverse=True) and lows[-1] < lows[0]
     claims = {c["claim"]: c for c in s["claims"]}
     assert len(claims) == 8
     assert all(c["verdict"] == "reproduced" for c in s["claims"]), [
@@ -107,6 +118,7 @@ def test_toy_scaling_summary(scaling_summary):
     assert s["alpha_star_exponent_stderr"] < 0.05
     assert s["max_abs_relative_difference"] <= 0.03
     assert s["stuck_fraction_max_below_alpha_star"] == 0.0
+    assert s["reached_r_star_fraction_min_below_alpha_star"] == 1.0
     assert s["alpha_star_prefactor"] == pytest.approx(3 * math.pi**4 / 32, rel=0.05)
 
 

@@ -256,6 +256,7 @@ def claims(summary: dict) -> list[Claim]:
     """No fixed point and finite-time escape for r > 0; settling at -sqrt(-r) for r < 0."""
     esc_err = summary["escape_time_max_rel_error"]
     settle = summary["settling_max_abs_error"]
+    pos, neg = summary["fixed_points_r_positive"], summary["fixed_points_r_negative"]
     return [
         Claim(
             figure=NAME,
@@ -266,7 +267,7 @@ def claims(summary: dict) -> list[Claim]:
                 "fixed_points_on_grid": summary["fixed_points_r_positive"],
                 "escape_time_max_rel_error": esc_err,
             },
-            reproduced=all(n == 0 for n in summary["fixed_points_r_positive"]) and esc_err < 1e-6,
+            reproduced=bool(pos) and all(n == 0 for n in pos) and esc_err < 1e-6,
             reason="escape measured as the time an independent DOP853 solve reaches x = 1e8 "
             "(which precedes t_esc by about 1e-8); tolerance 1e-6 relative",
         ),
@@ -280,7 +281,8 @@ def claims(summary: dict) -> list[Claim]:
                 "max_abs_error_at_t_max": settle,
                 "reaches_threshold": summary["negative_r_reach_threshold"],
             },
-            reproduced=all(n == 2 for n in summary["fixed_points_r_negative"])
+            reproduced=bool(neg)
+            and all(n == 2 for n in neg)
             and settle < 1e-3
             and not summary["negative_r_reach_threshold"],
             reason="two fixed points +-sqrt(-r) counted as sign changes of the flow on the grid; "
