@@ -1,7 +1,7 @@
 """The RNN experiments fig4, figS1 and figS2 end to end on tiny configurations."""
 
-import dataclasses
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -12,9 +12,11 @@ from ghostlearn.rnn import RNNConfig
 from ghostlearn.store import open_tree, open_zarr, read_json
 from ghostlearn.train import params_from_dataset, train
 
-# Full-size rank-one networks for the paper's 6000 epochs (a few of seeds 0-5 learn and get
-# stuck at lr 0.02), but few of them; three recovery confidences with the control last.
-FIG4_TINY = fig4.Config(n_seeds=6, c_log10=(-2.0, 1.0), n_c=3, recovery_epochs=100)
+# Full-size rank-one networks, few of them and a third of the paper's epochs; three
+# recovery confidences with the control last. Which of them learn or get stuck is chaos:
+# the tests recompute the rules from the stored accuracy and never depend on the outcome
+# (tests/test_claims.py checks the verdicts on injected populations).
+FIG4_TINY = fig4.Config(n_seeds=6, epochs=2000, c_log10=(-2.0, 1.0), n_c=3, recovery_epochs=20)
 FIGS1_TINY = figS1.Config(
     n_seeds=2, n_lr=3, lr_log10=(-2.0, -1.0), report_epochs=(100, 200), metrics_every=50
 )
@@ -37,10 +39,13 @@ def summaries(out):
         calls[name] = []
         return lambda done, total: calls[name].append((done, total))
 
-    result = {
-        name: run_experiment(name, out, config=cfg, progress=progress_of(name))
-        for name, cfg in TINY.items()
-    }
+    # without PyTorch: importing it fails, and the paper's initial weights need none
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(sys.modules, "torch", None)
+        result = {
+            name: run_experiment(name, out, config=cfg, progress=progress_of(name))
+            for name, cfg in TINY.items()
+        }
     return result, calls
 
 
@@ -71,10 +76,9 @@ def test_progress_reaches_its_total(name, summaries):
 
 def test_fig4_counts_are_consistent(summaries, out):
     s = summaries[0]["fig4"]
-    assert s["primary_init"] == "numpy"
+    assert s["primary_init"] == "paper"
     assert s["n_stuck"] <= s["n_learned"] <= s["n_nets"] == FIG4_TINY.n_seeds
-    expected_inits = ["numpy", "torch"] if fig4.torch_available() else ["numpy"]
-    assert list(s["counts_by_init"]) == expected_inits
+    assert list(s["counts_by_init"]) == ["paper", "numpy"]  # trained with torch unimportable
     tree = open_tree(out / "fig4" / "data.zarr")
     for init, counts in s["counts_by_init"].items():
         acc = tree[f"train_{init}"].to_dataset()["accuracy"].values
@@ -83,32 +87,48 @@ def test_fig4_counts_are_consistent(summaries, out):
         assert counts["n_stuck"] == int(outcomes.stuck(acc, last=FIG4_TINY.last).sum())
         k, n = counts["n_stuck"], counts["n_nets"]
         assert counts["se_stuck"] == pytest.approx(math.sqrt(k * (1 - k / n)))
-    assert s["n_learned"] == s["counts_by_init"]["numpy"]["n_learned"]
+    assert s["n_learned"] == s["counts_by_init"]["paper"]["n_learned"]
 
 
-def test_fig4_recovered_fraction_at_the_control(summaries, out):
+def _floats(values):
+    """JSON numbers as a float array (None, written for NaN, back to NaN)."""
+    return np.asarray(values, dtype=float)
+
+
+def _fraction(mask):
+    """Column means of a [network, c] boolean array; NaN columns when it has no rows."""
+    with np.errstate(invalid="ignore"):
+        return mask.sum(axis=0) / mask.shape[0]
+
+
+def test_fig4_recovery_rules_on_the_stored_accuracy(summaries, out):
+    """Recovered (strict) and its lenient count, recomputed from the stored accuracy."""
     s = summaries[0]["fig4"]
     np.testing.assert_allclose(s["c_grid"], [0.01, 10**-0.5, 10.0])
     assert s["control_c"] == pytest.approx(10.0) and s["control_index"] == 2
-    frac = s["recovered_fraction_by_c"]
-    assert len(frac) == FIG4_TINY.n_c
     rec = open_tree(out / "fig4" / "data.zarr")["recovery"].to_dataset()
-    stuck = rec["stuck"].values
     assert rec["accuracy"].shape == (FIG4_TINY.n_seeds, FIG4_TINY.n_c, FIG4_TINY.recovery_epochs)
-    np.testing.assert_array_equal(rec["epoch"], np.arange(6000, 6100))
-    if not stuck.any():
-        assert all(f is None for f in frac)
-        return
-    last_acc = rec["accuracy"].values[stuck, 2, -1]
-    assert s["recovered_fraction_control"] == pytest.approx(np.mean(last_acc > 0.5))
-    assert frac[2] == s["recovered_fraction_control"]
-    assert all(0 <= f <= 1 for f in frac)
+    np.testing.assert_array_equal(rec["epoch"], np.arange(2000, 2020))
+    stuck = rec["stuck"].values
+    acc = rec["accuracy"].values
+    strict = stuck[:, None] & np.all(acc[:, :, -10:] >= 0.9, axis=-1)
+    lenient = stuck[:, None] & (acc[:, :, -1] > 0.5)
+    np.testing.assert_array_equal(rec["recovered"].values, strict)
+    np.testing.assert_array_equal(rec["recovered_lenient"].values, lenient)
+    assert not (strict & ~lenient).any()  # the strict rule implies the lenient one
+    np.testing.assert_array_equal(_floats(s["recovered_fraction_by_c"]), _fraction(strict[stuck]))
+    np.testing.assert_array_equal(
+        _floats(s["recovered_fraction_lenient_by_c"]), _fraction(lenient[stuck])
+    )
+    assert _floats(s["recovered_fraction_control"]) == pytest.approx(
+        _fraction(strict[stuck])[2], nan_ok=True
+    )
 
 
 def test_fig4_recovery_copies_the_trained_networks(out):
     """Copy (seed i, c j) of the batched recovery equals network i re-trained alone at c j."""
     tree = open_tree(out / "fig4" / "data.zarr")
-    trained = tree["train_numpy"].to_dataset()
+    trained = tree["train_paper"].to_dataset()
     rec = tree["recovery"].to_dataset()
     for j in (0, 2):
         c = float(rec["c"].values[j])
@@ -120,22 +140,10 @@ def test_fig4_recovery_copies_the_trained_networks(out):
             epochs=FIG4_TINY.recovery_epochs,
             params=params_from_dataset(trained),
             epoch_offset=FIG4_TINY.epochs,
+            devices=1,
         )
         np.testing.assert_array_equal(rec["loss"].values[:, j], alone["loss"].values)
         np.testing.assert_array_equal(rec["accuracy"].values[:, j], alone["accuracy"].values)
-
-
-def test_fig4_without_torch_skips_that_init(monkeypatch):
-    monkeypatch.setattr(fig4, "torch_available", lambda: False)
-    cfg = dataclasses.replace(FIG4_TINY, n_seeds=2, n_c=2)
-    data = fig4.run(cfg)
-    assert list(data.attrs["inits_skipped"]) == ["torch"]
-    summary = fig4.summarize(data, cfg)
-    assert list(summary["counts_by_init"]) == ["numpy"]
-    skipped = [c for c in fig4.claims(summary) if "skipped" in str(c.measured)]
-    assert len(skipped) == 1 and skipped[0].verdict != "reproduced"
-    with pytest.raises(ValueError, match="primary init 'torch' needs PyTorch"):
-        fig4.run(dataclasses.replace(cfg, inits=("torch", "numpy")))
 
 
 def test_fig4_count_rule():
@@ -174,6 +182,8 @@ def test_figS1_networks_are_laid_out_by_rate_and_seed(out):
         lr=float(data["lr"].values[i]),
         epochs=FIGS1_TINY.epochs,
         metrics_every=FIGS1_TINY.metrics_every,
+        init="paper",
+        devices=1,
     )
     np.testing.assert_array_equal(data["loss"].values[i, j], alone["loss"].values[0])
 
@@ -202,26 +212,10 @@ def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
         lr=1.0,
         epochs=FIGS2_TINY.epochs + 1,
         metrics_every=FIGS2_TINY.metrics_every,
+        init="paper",
+        devices=1,
     )
     np.testing.assert_allclose(data["loss"].values[1, 1, 1], alone["loss"].values[0], rtol=1e-5)
-
-
-def test_figS2_claim_rules():
-    base = {
-        "ranks": [1, 10, 100],
-        "best_epochs_to_learn_by_rank": [None, 800.0, 300.0],
-        "max_lr_learned_by_rank": [None, 0.01, 0.1],
-        "spearman_rank_vs_best_epochs": -0.87,
-        "spearman_rank_vs_max_lr": 0.87,
-        "ranks_learning_at_high_lr": [100],
-        "learned_at_high_lr_by_rank": [0, 0, 3],
-        "high_lrs": [0.5],
-        "high_lr_min": 0.2,
-        "high_lr_ranks_min": 50,
-    }
-    assert [c.verdict for c in figS2.claims(base)] == ["reproduced"] * 3
-    worse = {**base, "ranks_learning_at_high_lr": [10, 100], "spearman_rank_vs_max_lr": None}
-    assert [c.verdict for c in figS2.claims(worse)] == ["reproduced", "differs", "differs"]
 
 
 def test_second_call_does_not_recompute(summaries, out, monkeypatch):
@@ -259,8 +253,12 @@ def test_paper_and_quick_configs():
         100, 6000, 0.02, 10.0, 50,
     )  # fmt: skip
     np.testing.assert_allclose(paper4.c_grid, np.logspace(-3, 1, 30))
-    assert paper4.recovery_epochs == 100 and paper4.inits[0] == "numpy"
+    assert paper4.recovery_epochs == 100 and paper4.inits == ("paper", "numpy")
     assert fig4.config("quick") == paper4
+    for cfg in (paper4, figS1.config("quick"), figS2.config("quick")):
+        assert cfg.devices == 1
+    for module in (figS1, figS2):
+        assert module.config("paper").init == module.config("quick").init == "paper"
 
     s1 = figS1.config("paper")
     np.testing.assert_allclose(s1.lr_grid, np.logspace(-4, -1, 30))
@@ -282,6 +280,8 @@ def test_paper_and_quick_configs():
     assert s2.n_seeds == 10
     q2 = figS2.config("quick")
     assert q2.epochs < s2.epochs and q2.ranks == s2.ranks and q2.n_lr == s2.n_lr
+    # the paper's 1e-2 loss ratio is for 500k epochs; 2000 epochs use Fig. S1's 0.1
+    assert (s2.ratio, q2.ratio) == (1e-2, 0.1)
 
     for module in (fig4, figS1, figS2):
         with pytest.raises(ValueError, match="fidelity must be one of"):
@@ -296,11 +296,19 @@ def test_paper_and_quick_configs():
         (lambda: fig4.Config(c=0.0), "c must be > 0, got 0.0"),
         (lambda: fig4.Config(epochs=40, last=50), "last must be <= epochs = 40, got 50"),
         (lambda: fig4.Config(inits=()), "inits must not be empty"),
-        (lambda: fig4.Config(inits=("jax",)), "inits must be one of 'numpy', 'torch', got 'jax'"),
+        (
+            lambda: fig4.Config(inits=("jax",)),
+            "inits must be one of 'numpy', 'paper', 'torch', got 'jax'",
+        ),
         (lambda: fig4.Config(inits=("numpy", "numpy")), "inits must not repeat"),
         (lambda: fig4.Config(c_log10=(1.0, -3.0)), "c_log10 must be a finite interval"),
         (lambda: fig4.Config(n_c=0), "n_c must be >= 1, got 0"),
-        (lambda: fig4.Config(recovery_epochs=0), "recovery_epochs must be >= 1, got 0"),
+        (lambda: fig4.Config(recovery_epochs=9), "recovery_epochs must be >= 10, got 9"),
+        (lambda: fig4.Config(devices=0), "devices must be >= 1, got 0"),
+        (lambda: figS1.Config(devices=0), "devices must be >= 1, got 0"),
+        (lambda: figS2.Config(devices=0), "devices must be >= 1, got 0"),
+        (lambda: figS1.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
+        (lambda: figS2.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
         (lambda: figS1.Config(n_seeds=1), "n_seeds must be >= 2, got 1"),
         (lambda: figS1.Config(n_lr=1), "n_lr must be >= 2, got 1"),
         (lambda: figS1.Config(report_epochs=()), "report_epochs must not be empty"),

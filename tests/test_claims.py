@@ -1,0 +1,517 @@
+"""Every claim of fig1, fig2, toy-scaling, fig4, learnable-c, figS1 and figS2, both ways.
+
+Each claim gets a synthetic measurement where the paper's behaviour is present (verdict
+"reproduced") and one where it is absent (a gradual loss curve, a population where nothing
+recovers, a flat trend, ...: verdict "differs"); claims that a run may be unable to test
+also get a case that is "skipped". The toy figures start from their real (cheap)
+summaries; the RNN figures from small hand-built summaries holding the keys their claims
+read, or from their ``summarize`` applied to injected training results.
+"""
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from ghostlearn import outcomes
+from ghostlearn.experiments import fig1, fig2, fig4, figS1, figS2, learnable_c, toy_scaling
+
+MODULES = {
+    "fig1": fig1,
+    "fig2": fig2,
+    "toy-scaling": toy_scaling,
+    "fig4": fig4,
+    "learnable-c": learnable_c,
+    "figS1": figS1,
+    "figS2": figS2,
+}
+
+
+def verdict(name, summary, key):
+    """The verdict of the one claim of ``name`` whose text contains ``key`` (a string, or a
+    tuple of strings that must all occur)."""
+    keys = (key,) if isinstance(key, str) else key
+    found = [c for c in MODULES[name].claims(summary) if all(k in c.claim for k in keys)]
+    assert len(found) == 1, [c.claim for c in MODULES[name].claims(summary)]
+    claim = found[0]
+    assert claim.reason, claim  # every verdict says why
+    if claim.verdict == "skipped":
+        assert claim.reason.startswith("skipped: ")
+    return claim.verdict
+
+
+def modified(summary, changes):
+    """A deep copy of ``summary`` with ``changes`` applied (``"a.b"`` keys reach nested dicts)."""
+    out = copy.deepcopy(summary)
+    for key, value in changes.items():
+        *path, last = key.split(".")
+        target = out
+        for part in path:
+            target = target[part]
+        target[last] = value
+    return out
+
+
+# --- bases: the behaviour present everywhere ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fig1_base():
+    cfg = fig1.config("quick")
+    return fig1.summarize(fig1.run(cfg), cfg)
+
+
+@pytest.fixture(scope="module")
+def fig2_base():
+    cfg = fig2.config("quick")
+    return fig2.summarize(fig2.run(cfg), cfg)
+
+
+def _gradual_drop():
+    """The drop window of a loss that declines steadily from 68 to 2 over 3000 epochs."""
+    window = outcomes.drop_window(np.linspace(68.0, 2.0, 3001), fraction=fig2.DROP_FRACTION)
+    return dataclasses.asdict(window)
+
+
+TOY_SCALING = {
+    "T": [10.0, 100.0, 1000.0],
+    "alpha_star_exponent": -5.002,
+    "alpha_star_exponent_stderr": 0.003,
+    "max_abs_relative_difference": 0.01,
+    "min_relative_difference": 0.0,
+    "alpha_star_prefactor": 9.1,
+    "stuck_fraction_max_below_alpha_star": 0.0,
+    "reached_r_star_fraction_min_below_alpha_star": 1.0,
+    "stuck_fraction_min_above_alpha_star": 1.0,
+    "all_stuck_from_lr_ratio": 1.0,
+}
+
+
+def _counts(k_learned, k_stuck, n=100):
+    return {
+        "n_nets": n,
+        "n_learned": k_learned,
+        "n_stuck": k_stuck,
+        "se_learned": fig4.binomial_se(k_learned, n),
+        "se_stuck": fig4.binomial_se(k_stuck, n),
+        "z_learned": fig4._z(k_learned, n, fig4.PAPER_LEARNED, fig4.PAPER_NETS),
+        "z_stuck": fig4._z(k_stuck, n, fig4.PAPER_STUCK, fig4.PAPER_NETS),
+    }
+
+
+FIG4 = {
+    "counts_by_init": {"paper": _counts(74, 54), "numpy": _counts(71, 50)},
+    "count_rule": "|k - k_paper| <= 2 sqrt(se^2 + se_paper^2)",
+    "n_stuck": 54,
+    "control_index": 2,
+    "control_c": 10.0,
+    "recovered_fraction_by_c": [0.8, 0.3, 0.0],
+    "recovered_fraction_control": 0.0,
+    "recovered_fraction_lenient_control": 0.0,
+    "best_c": 0.01,
+    "best_recovered_fraction": 0.8,
+    "best_recovered_fraction_lenient": 1.0,
+    "recovered_at_some_lower_c": 45,
+    "grad_norm_first_mean_by_c": [1e-2, 1e-4, 1e-9],
+}
+
+LEARNABLE_C = {
+    "init": "paper",
+    "paper_seed": 40,
+    "flat_ratio": 1e-3,
+    "last": 50,
+    "paper_seed_outcome": {
+        "learned_phase1": True,
+        "stuck_phase1": True,
+        "c_end_phase1": 9.9,
+        "recovered": True,
+    },
+    "population": {
+        "seeds": list(range(10)),
+        "n_nets": 10,
+        "n_stuck_phase1": 4,
+        "stuck_seeds": [1, 4, 6, 9],
+        "c_phase1_stuck": [9.9, 9.8, 10.0, 9.9],
+        "c_phase2_stuck": [1.2, 1.1, 1.3, 1.0],
+        "n_stuck_flat_gradient": 4,
+        "grad_ratio_phase1_stuck": [1e-6, 1e-7, 1e-5, 1e-6],
+        "n_stuck_recovered": 3,
+        "n_stuck_recovered_lenient": 4,
+        "recovered_rule": "accuracy >= 0.9 at each of the last 10 epochs of phase 2",
+        "recovered_lenient_rule": "max accuracy over the last 50 epochs of phase 2 > 0.5",
+    },
+}
+
+
+# figS1 and figS2 summaries come from their own summarize on injected training results.
+
+S1_LRS = np.logspace(-3, -1, 8)
+S1_CFG = figS1.Config(
+    n_seeds=4, n_lr=8, lr_log10=(-3.0, -1.0), report_epochs=(1000, 2000), metrics_every=100
+)
+
+
+def _figS1_data(epochs_to_learn):
+    """Loss 1 until each (rate, seed) learns at ``epochs_to_learn[rate]`` (inf: never), then 0.01."""
+    epochs = np.arange(0, 2001, 100)
+    e_learn = np.broadcast_to(np.asarray(epochs_to_learn, float)[:, None], (8, 4))
+    loss = np.where(epochs[None, None, :] >= e_learn[..., None], 0.01, 1.0)
+    data = xr.Dataset(
+        {
+            "loss": (("lr", "seed", "epoch"), loss),
+            "diverged": (("lr", "seed"), np.zeros((8, 4), bool)),
+        },
+        coords={"lr": S1_LRS, "seed": np.arange(4), "epoch": epochs},
+    )
+    data["loss_mean"] = data["loss"].mean("seed")
+    data["loss_sem"] = data["loss"].std("seed", ddof=1) / 2
+    data["learned"] = data["loss"] < S1_CFG.ratio * data["loss"].isel(epoch=0)
+    return figS1.summarize(data, S1_CFG)
+
+
+INF = math.inf
+#: Lower rates learn later (epochs ~ 1 / rate); the top three rates never learn.
+S1_PRESENT = [INF, 1900, 1200, 700, 400, INF, INF, INF]
+#: Every learning rate learns at the same epoch: a flat trend.
+S1_FLAT = [INF, 500, 500, 500, 500, INF, INF, INF]
+#: Only two rates learn: no trend to measure.
+S1_TWO = [INF, INF, INF, 700, 400, INF, INF, INF]
+#: Nothing learns.
+S1_NONE = [INF] * 8
+
+S2_RANKS = [1, 2, 3, 50, 100]
+S2_LRS = np.logspace(-3, 0, 4)  # 0.001, 0.01, 0.1, 1.0
+S2_CFG = figS2.Config(ranks=tuple(S2_RANKS), n_lr=4, n_seeds=2, epochs=1000, metrics_every=100)
+
+
+def _figS2_data(max_lr_index, epochs_to_learn):
+    """Rank i learns (every seed) at the rates up to ``max_lr_index[i]`` (-1: none), at epoch
+    ``epochs_to_learn[i]``."""
+    learned = np.zeros((5, 4, 2), bool)
+    for i, j in enumerate(max_lr_index):
+        learned[i, : j + 1] = True
+    etl = np.where(learned, np.asarray(epochs_to_learn, float)[:, None, None], np.nan)
+    data = xr.Dataset(
+        {
+            "learned": (("rank", "lr", "seed"), learned),
+            "epochs_to_learn": (("rank", "lr", "seed"), etl),
+            "diverged": (("rank", "lr", "seed"), np.zeros((5, 4, 2), bool)),
+        },
+        coords={
+            "rank": S2_RANKS,
+            "lr": S2_LRS,
+            "seed": [0, 1],
+            "epoch": np.arange(0, 1001, 100),
+        },
+    )
+    return figS2.summarize(data, S2_CFG)
+
+
+#: More ranks: faster and stable at higher rates; only K = 50, 100 learn at lr = 1.
+S2_PRESENT = ([1, 1, 2, 3, 3], [900, 800, 600, 200, 100])
+#: The low ranks never learn, 50 and 100 alike: the old rule counted the never-learned
+#: ranks as slowest and lowest and found a trend.
+S2_FLAT = ([-1, -1, -1, 3, 3], [0, 0, 0, 200, 200])
+#: Only rank 100 learns.
+S2_ONE = ([-1, -1, -1, -1, 3], [0, 0, 0, 0, 100])
+#: Every rank learns, rank 2 even at lr = 1 (and the trends reverse).
+S2_REVERSED = ([3, 3, 2, 1, 1], [100, 200, 600, 800, 900])
+
+
+# --- the cases ------------------------------------------------------------------------
+
+FIG1_R_POS = "For r > 0"
+FIG1_R_NEG = "For r < 0"
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        (FIG1_R_POS, {}, "reproduced"),
+        (FIG1_R_POS, {"fixed_points_r_positive": [0, 1, 0]}, "differs"),
+        (FIG1_R_POS, {"escape_time_max_rel_error": 0.05}, "differs"),
+        (FIG1_R_POS, {"fixed_points_r_positive": []}, "differs"),
+        (FIG1_R_NEG, {}, "reproduced"),
+        (FIG1_R_NEG, {"fixed_points_r_negative": [2, 0]}, "differs"),
+        (FIG1_R_NEG, {"settling_max_abs_error": 0.5}, "differs"),
+        (FIG1_R_NEG, {"negative_r_reach_threshold": True}, "differs"),
+        (FIG1_R_NEG, {"fixed_points_r_negative": []}, "differs"),
+    ],
+)
+def test_fig1_claims(fig1_base, key, changes, expected):
+    assert verdict("fig1", modified(fig1_base, changes), key) == expected
+
+
+DROP = "the loss drops abruptly"
+SIGN = "r never changes sign"
+OSC = "oscillates near the global minimum"
+HIGH = "alpha = 1e-9"
+BOUNDARY = "no longer possible"
+NUMERIC = "numerical loss"
+CONF = "Lowering the confidence"
+RATES = "Lower learning rates"
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        (DROP, {}, "reproduced"),
+        # a steady decline from the plateau level to the end: not abrupt
+        (DROP, {"drop_window": "gradual"}, "differs"),
+        (DROP, {"drop_epoch": 600, "epoch_r_below_r_star": 900}, "differs"),
+        (DROP, {"drop_epoch": None, "epoch_r_below_r_star": None, "drop_window": None}, "differs"),
+        (SIGN, {}, "reproduced"),
+        (SIGN, {"r_changed_sign": True, "r_min_over_r_star": -0.3}, "differs"),
+        (SIGN, {"epoch_r_below_r_star": None}, "skipped"),
+        (OSC, {}, "reproduced"),
+        (OSC, {"r_after_drop_over_r_star": [1.02, 1.1]}, "differs"),  # one side: no oscillation
+        (OSC, {"r_after_drop_over_r_star": [0.5, 1.5]}, "differs"),  # not near r*
+        (OSC, {"epoch_r_below_r_star": None}, "differs"),
+        (HIGH, {}, "reproduced"),
+        (HIGH, {"high_lr_stuck": False}, "differs"),
+        (BOUNDARY, {}, "reproduced"),
+        (BOUNDARY, {"alpha_boundary": [1.1e-9, 1.2e-9]}, "differs"),  # above alpha*
+        (BOUNDARY, {"alpha_boundary": [1e-10, 5e-9]}, "differs"),  # far too wide
+        (BOUNDARY, {"alpha_boundary": [None, None]}, "differs"),
+        (NUMERIC, {}, "reproduced"),
+        (NUMERIC, {"loss_error_over_T_c1.euler.minimum": 0.2}, "differs"),
+        (CONF, {}, "reproduced"),
+        (CONF, {"grad_no_learning_zone_points_out": False}, "differs"),
+        (CONF, {"grad_no_learning_zone_median_abs": {"0.1": 1.0, "1.0": 1.0}}, "differs"),
+        (RATES, {}, "reproduced"),
+        (RATES, {"spearman_lr_vs_final_loss_learned": 0.1}, "differs"),
+        (RATES, {"spearman_lr_vs_final_loss_learned": None}, "differs"),
+        # every rate that learns has learned by the first report epoch: no "more epochs"
+        (RATES, {"lowest_lr_below_half_T_by_epoch": {"1000": 1e-10, "10000": 1e-10}}, "differs"),
+    ],
+)
+def test_fig2_claims(fig2_base, key, changes, expected):
+    if changes.get("drop_window") == "gradual":
+        changes = {**changes, "drop_window": _gradual_drop()}
+    assert verdict("fig2", modified(fig2_base, changes), key) == expected
+
+
+def test_fig2_drop_window_separates_abrupt_from_gradual(fig2_base):
+    """The measured drop is abrupt by the rule; a steady decline is not, by far."""
+    real = fig2_base["drop_window"]
+    assert real["ratio"] <= fig2.DROP_MAX_RATIO
+    assert real["start"] <= fig2_base["drop_epoch"] < real["end"]
+    gradual = _gradual_drop()
+    # a linear fall: the post-drop level (median of the last 20%) is reached at epoch
+    # 0.9 * 3000, so 3/4 of the range takes 0.75 * 2700 epochs after 0.25 * 2700: ratio 3
+    assert gradual["window"] == pytest.approx(0.75 * 0.9 * 3000, abs=2)
+    assert gradual["ratio"] == pytest.approx(3.0, rel=0.01)
+
+
+EXPONENT = "scales as T^-5"
+FORMULA = "equals 3 pi^4/32"
+BELOW = "Below alpha*"
+ABOVE = "For any alpha >= alpha*"
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        (EXPONENT, {}, "reproduced"),
+        (EXPONENT, {"alpha_star_exponent": -4.5}, "differs"),
+        (FORMULA, {}, "reproduced"),
+        (FORMULA, {"max_abs_relative_difference": 0.2}, "differs"),
+        (FORMULA, {"min_relative_difference": -0.02}, "differs"),  # below alpha*: impossible
+        (BELOW, {}, "reproduced"),
+        (BELOW, {"stuck_fraction_max_below_alpha_star": 0.1}, "differs"),
+        # nothing stuck below alpha*, but the runs never reached r* either: not learned
+        (BELOW, {"reached_r_star_fraction_min_below_alpha_star": 0.0}, "differs"),
+        (
+            BELOW,
+            {
+                "stuck_fraction_max_below_alpha_star": None,
+                "reached_r_star_fraction_min_below_alpha_star": None,
+            },
+            "skipped",
+        ),
+        (ABOVE, {}, "reproduced"),
+        (ABOVE, {"stuck_fraction_min_above_alpha_star": 0.4}, "differs"),
+        (ABOVE, {"stuck_fraction_min_above_alpha_star": None}, "skipped"),
+    ],
+)
+def test_toy_scaling_claims(key, changes, expected):
+    assert verdict("toy-scaling", modified(TOY_SCALING, changes), key) == expected
+
+
+LEARNED_PAPER = ("learned the task at some point", "[init = paper")
+STUCK_PAPER = ("entered the no-learning zone", "[init = paper")
+LEARNED_NUMPY = ("learned the task at some point", "[init = numpy")
+CONTROL = "control confidence"
+RECOVER = "Lowering the confidence lets"
+GRADIENT = "non-zero gradients"
+NO_STUCK = {
+    "n_stuck": 0,
+    "recovered_fraction_by_c": [None, None, None],
+    "recovered_fraction_control": None,
+    "recovered_fraction_lenient_control": None,
+    "grad_norm_first_mean_by_c": [None, None, None],
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        (LEARNED_PAPER, {}, "reproduced"),
+        (LEARNED_PAPER, {"counts_by_init.paper": _counts(50, 40)}, "differs"),
+        (STUCK_PAPER, {}, "reproduced"),
+        (STUCK_PAPER, {"counts_by_init.paper": _counts(74, 30)}, "differs"),
+        (LEARNED_NUMPY, {}, "reproduced"),
+        (LEARNED_NUMPY, {"counts_by_init.numpy": _counts(95, 54)}, "differs"),
+        (CONTROL, {}, "reproduced"),
+        # no network re-learns at c = 10, but some leave the zone (accuracy > 0.5 at the end)
+        (CONTROL, {"recovered_fraction_lenient_control": 0.3}, "differs"),
+        (CONTROL, NO_STUCK, "skipped"),
+        (RECOVER, {}, "reproduced"),
+        # nothing recovers by the strict rule, though all leave the zone by the lenient one
+        (
+            RECOVER,
+            {
+                "recovered_fraction_by_c": [0.0, 0.0, 0.0],
+                "best_recovered_fraction": 0.0,
+                "recovered_at_some_lower_c": 0,
+            },
+            "differs",
+        ),
+        (RECOVER, {"recovered_fraction_by_c": [0.4, 0.3, 0.0]}, "differs"),  # a minority
+        (  # the control recovers about as many
+            RECOVER,
+            {"recovered_fraction_by_c": [0.6, 0.3, 0.5], "recovered_fraction_control": 0.5},
+            "differs",
+        ),
+        (RECOVER, NO_STUCK, "skipped"),
+        (RECOVER, {"control_index": 0}, "skipped"),  # no c below the control
+        (GRADIENT, {}, "reproduced"),
+        (GRADIENT, {"grad_norm_first_mean_by_c": [1e-9, 1e-9, 1e-9]}, "differs"),
+        (GRADIENT, NO_STUCK, "skipped"),
+    ],
+)
+def test_fig4_claims(key, changes, expected):
+    assert verdict("fig4", modified(FIG4, changes), key) == expected
+
+
+C_STUCK = "networks still get stuck"
+C_FLAT = "the gradient is practically zero"
+C_RESET = "Resetting c to 1"
+C_NONE_STUCK = {
+    "population.n_stuck_phase1": 0,
+    "population.stuck_seeds": [],
+    "population.n_stuck_flat_gradient": 0,
+    "population.n_stuck_recovered": 0,
+    "population.n_stuck_recovered_lenient": 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "expected"),
+    [
+        (C_STUCK, {}, "reproduced"),
+        (C_STUCK, C_NONE_STUCK, "differs"),
+        (C_FLAT, {}, "reproduced"),
+        (C_FLAT, {"population.n_stuck_flat_gradient": 2}, "differs"),
+        (C_FLAT, C_NONE_STUCK, "skipped"),
+        (C_RESET, {}, "reproduced"),
+        # every stuck network leaves the zone, none re-learns the task (accuracy >= 0.9)
+        (C_RESET, {"population.n_stuck_recovered": 0}, "differs"),
+        (C_RESET, {"population.n_stuck_recovered": 1}, "differs"),
+        (C_RESET, C_NONE_STUCK, "skipped"),
+    ],
+)
+def test_learnable_c_claims(key, changes, expected):
+    assert verdict("learnable-c", modified(LEARNABLE_C, changes), key) == expected
+
+
+S1_ZONE = "There is a learning rate above which"
+S1_SLOWER = "more slowly"
+
+
+@pytest.mark.parametrize(
+    ("key", "etl", "expected"),
+    [
+        (S1_ZONE, S1_PRESENT, "reproduced"),
+        (S1_ZONE, S1_NONE, "differs"),
+        (S1_ZONE, [INF, 1900, 1200, 700, 400, 300, 300, INF], "differs"),  # zone of one rate
+        (S1_SLOWER, S1_PRESENT, "reproduced"),
+        (S1_SLOWER, S1_FLAT, "differs"),
+        (S1_SLOWER, [INF, 400, 700, 1200, 1900, INF, INF, INF], "differs"),  # reversed
+        (S1_SLOWER, S1_TWO, "skipped"),
+        (S1_SLOWER, S1_NONE, "skipped"),
+    ],
+)
+def test_figS1_claims_on_injected_results(key, etl, expected):
+    assert verdict("figS1", _figS1_data(etl), key) == expected
+
+
+def test_figS1_summary_of_injected_results():
+    s = _figS1_data(S1_PRESENT)
+    assert s["n_lr_learned"] == 4 and s["n_lr_no_learning"] == 3
+    assert s["lr_no_learning"] == pytest.approx(S1_LRS[5])
+    assert s["spearman_lr_vs_epochs_to_learn"] == pytest.approx(-1.0)
+    assert _figS1_data(S1_FLAT)["spearman_lr_vs_epochs_to_learn"] is None
+
+
+S2_FEWER = "learn in fewer epochs"
+S2_HIGHER = "survive higher learning rates"
+S2_ONLY = "only networks with K = 50 or 100"
+
+
+@pytest.mark.parametrize(
+    ("key", "case", "expected"),
+    [
+        (S2_FEWER, S2_PRESENT, "reproduced"),
+        (S2_FEWER, S2_FLAT, "differs"),
+        (S2_FEWER, S2_REVERSED, "differs"),
+        (S2_FEWER, S2_ONE, "skipped"),
+        (S2_HIGHER, S2_PRESENT, "reproduced"),
+        (S2_HIGHER, S2_FLAT, "differs"),
+        (S2_HIGHER, S2_REVERSED, "differs"),
+        (S2_HIGHER, S2_ONE, "skipped"),
+        (S2_ONLY, S2_PRESENT, "reproduced"),
+        (S2_ONLY, S2_REVERSED, "differs"),  # rank 1 learns at lr = 1
+        (S2_ONLY, ([1, 1, 2, 2, 2], [900, 800, 600, 200, 100]), "differs"),  # none at lr = 1
+        (S2_ONLY, S2_FLAT, "skipped"),  # no learned rank below 50 to exclude
+        (S2_ONLY, S2_ONE, "skipped"),
+    ],
+)
+def test_figS2_claims_on_injected_results(key, case, expected):
+    assert verdict("figS2", _figS2_data(*case), key) == expected
+
+
+def test_figS2_trends_use_only_the_learned_ranks():
+    s = _figS2_data(*S2_FLAT)
+    assert s["ranks_learned"] == [50, 100]
+    assert s["spearman_rank_vs_best_epochs"] is None  # 200 and 200: flat
+    assert s["learned_rule"] == "final loss < 0.01 x first-epoch loss after 1,000 epochs"
+    present = _figS2_data(*S2_PRESENT)
+    assert present["ranks_learned"] == S2_RANKS
+    assert present["spearman_rank_vs_best_epochs"] == pytest.approx(-1.0)
+    assert present["spearman_rank_vs_max_lr"] > 0.9
+    assert present["ranks_learning_at_high_lr"] == [50, 100]
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_the_present_bases_reproduce_every_claim(name, fig1_base, fig2_base):
+    base = {
+        "fig1": fig1_base,
+        "fig2": fig2_base,
+        "toy-scaling": TOY_SCALING,
+        "fig4": FIG4,
+        "learnable-c": LEARNABLE_C,
+        "figS1": None,
+        "figS2": None,
+    }[name]
+    if name == "figS1":
+        base = _figS1_data(S1_PRESENT)
+    elif name == "figS2":
+        base = _figS2_data(*S2_PRESENT)
+    claims = MODULES[name].claims(base)
+    assert claims and all(c.verdict == "reproduced" for c in claims), [
+        (c.claim, c.verdict, c.reason) for c in claims if c.verdict != "reproduced"
+    ]
