@@ -774,10 +774,14 @@ def train(
         n_nets = len(population["seeds"])
         start = time.perf_counter()
         with _progress(f"training {n_nets} networks", unit="epochs", waiting="compiling") as update:
+            compiled_at: list[float] = []
 
             def progress(done: int, total: int) -> None:
-                rate = n_nets * done / max(time.perf_counter() - start, 1e-9)
-                update(done, total, f"{rate:,.0f} net-epochs/s")
+                # The first call comes once the program is compiled: the rate counts from it.
+                if not compiled_at:
+                    compiled_at.append(time.perf_counter())
+                rate = n_nets * done / max(time.perf_counter() - compiled_at[0], 1e-9)
+                update(done, total, f"{rate:,.0f} net-epochs/s" if done else "")
 
             ds = run_training(
                 cfg,
