@@ -33,6 +33,10 @@ def convert(text: str) -> str:
 class SphinxRolesToCode(griffe.Extension):
     """Rewrite every docstring of the loaded objects (see the module docstring)."""
 
-    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        # Runs for every object as it is loaded, the top-level package included.
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)
+
+    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        self.on_instance(obj=obj)
