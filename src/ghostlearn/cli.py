@@ -884,6 +884,10 @@ def analyze(
     with user_errors():
         if not path.exists():
             raise UserError(f"PATH does not exist: {path}")
+        if not (c > 0 and c < float("inf")):
+            raise UserError(f"--c must be a finite number > 0, got {c}")
+        if path.is_dir() and not _is_zarr(path) and (path / "train.zarr").is_dir():
+            path = path / "train.zarr"  # the run folder written by `ghostlearn train`
         folder = _out_dir(out if out is not None else path.parent)
         if path.is_dir():
             found = find_training_datasets(path)
@@ -905,7 +909,16 @@ def analyze(
             group = None
         if not 0 <= net < len(analyses):
             raise UserError(f"--net must be in 0..{len(analyses) - 1}, got {net}")
-        epochs = parse_floats("flow-epochs", flow_epochs) if flow_epochs else None
+        epochs = parse_floats("--flow-epochs", flow_epochs) if flow_epochs else None
+        if epochs is not None:
+            span = [float(e) for e in analyses[net].snapshot_epochs]
+            lo, hi = min(span), max(span)
+            outside = [e for e in epochs if not lo <= e <= hi]
+            if outside:
+                raise UserError(
+                    f"--flow-epochs must lie within the run's snapshot epochs {lo:g}..{hi:g}, "
+                    f"got {outside[0]:g}"
+                )
         runs = [
             {"net": i, **label, **a.to_dict()}
             for i, (a, label) in enumerate(zip(analyses, labels, strict=True))
@@ -934,6 +947,10 @@ def analyze(
     _wrote(*written)
 
 
+def _is_zarr(path: Path) -> bool:
+    return any((path / f).is_file() for f in ("zarr.json", ".zgroup", ".zarray"))
+
+
 def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
     """Analyse one run stored as plain arrays in an .npz file."""
     import numpy as np
@@ -942,6 +959,8 @@ def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
     from .store import read_npz
 
     arrays = read_npz(path)
+    if not arrays:
+        raise UserError(f"{path} holds no arrays (rank one: m, n, b; rank K: M, Nmat, b)")
     rank_one = all(k in arrays for k in ("m", "n", "b"))
     rank_k = all(k in arrays for k in ("M", "Nmat", "b"))
     if not (rank_one or rank_k):
@@ -950,14 +969,19 @@ def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
             f"{path} is missing array(s) {', '.join(missing)} (rank one: m, n, b; "
             "rank K: M, Nmat, b)"
         )
-    first = arrays["m"] if rank_one else arrays["M"]
-    if first.ndim < 2:
-        name = "m" if rank_one else "M"
-        raise UserError(f"array {name} must have shape [snapshots, N...], got {first.shape}")
-    n_snap = first.shape[0]
+    _check_npz_arrays(path, arrays, rank_one=rank_one)
+    n_snap = arrays["b"].shape[0]
     epochs = arrays.get("epoch", np.arange(n_snap))
     loss = arrays.get("loss")
     loss_epochs = arrays.get("loss_epoch")
+    if loss is not None:
+        covered = np.arange(loss.size) if loss_epochs is None else loss_epochs
+        if covered.size and (epochs.min() < covered.min() or epochs.max() > covered.max()):
+            raise UserError(
+                f"{path}: loss covers epochs {covered.min():g}..{covered.max():g} but the "
+                f"snapshots span epochs {epochs.min():g}..{epochs.max():g}; give loss one "
+                "entry per epoch, or its epochs in loss_epoch"
+            )
     if loss is None:
         if not rank_one:
             raise UserError(f"{path} has no array loss (needed for rank-K snapshots)")
@@ -972,6 +996,54 @@ def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
     if rank_one:
         return analyze_run(epochs, arrays["m"], arrays["n"], arrays["b"], loss, **common)
     return analyze_run_lowrank(epochs, arrays["M"], arrays["Nmat"], arrays["b"], loss, **common)
+
+
+def _check_npz_arrays(path: Path, arrays: dict, *, rank_one: bool) -> None:
+    """Refuse arrays of the wrong kind or shape, naming the array, its shape and the
+    expected one (S snapshots, N units, K ranks)."""
+    import numpy as np
+
+    for name, a in arrays.items():
+        if a.dtype.kind not in "fiub":
+            raise UserError(f"{path}: array {name} must hold numbers, got dtype {a.dtype}")
+    if rank_one:
+        expected = {"m": ("S", "N"), "n": ("S", "N"), "b": ("S", "N")}
+    else:
+        expected = {"M": ("S", "N", "K"), "Nmat": ("S", "K", "N"), "b": ("S", "N")}
+    sizes: dict[str, int] = {}
+    for name, dims in expected.items():
+        a = arrays[name]
+        shape_text = "[" + ", ".join(dims) + "]"
+        if a.ndim != len(dims):
+            raise UserError(f"{path}: array {name} must have shape {shape_text}, got {a.shape}")
+        for d, n in zip(dims, a.shape, strict=True):
+            if sizes.setdefault(d, n) != n:
+                raise UserError(
+                    f"{path}: array {name} must have shape {shape_text} with "
+                    f"{d} = {sizes[d]} (from the other arrays), got {a.shape}"
+                )
+    if sizes["S"] == 0 or sizes["N"] == 0:
+        raise UserError(f"{path}: the snapshots are empty (shape {arrays['b'].shape})")
+    if "epoch" in arrays and arrays["epoch"].shape != (sizes["S"],):
+        raise UserError(
+            f"{path}: array epoch must have one entry per snapshot ({sizes['S']}), "
+            f"got shape {arrays['epoch'].shape}"
+        )
+    for name in ("loss", "grad_norm", "accuracy", "loss_epoch"):
+        if name in arrays and arrays[name].ndim != 1:
+            raise UserError(f"{path}: array {name} must be 1-D, got shape {arrays[name].shape}")
+    if (
+        "loss_epoch" in arrays
+        and "loss" in arrays
+        and arrays["loss_epoch"].size != arrays["loss"].size
+    ):
+        raise UserError(
+            f"{path}: array loss_epoch must have one entry per loss value "
+            f"({arrays['loss'].size}), got {arrays['loss_epoch'].size}"
+        )
+    if not all(np.all(np.isfinite(arrays[k])) for k in expected):
+        bad = next(k for k in expected if not np.all(np.isfinite(arrays[k])))
+        raise UserError(f"{path}: array {bad} must be finite")
 
 
 def _snapshot_loss(arrays: dict, *, c: float):

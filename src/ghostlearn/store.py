@@ -338,9 +338,16 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         raise ValueError(f"path does not exist or is not a file: {path}")
     with path.open("rb") as fh:
         head = fh.read(8)
+    if not head:
+        raise ValueError(f"{path} is empty (0 bytes): not a NumPy .npz file")
     if head.startswith(_PICKLE_MAGIC):
         raise ValueError(
             f"{path} is a pickle file; ghostlearn never loads pickles (use numpy.savez)"
+        )
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        raise ValueError(
+            f"{path} is not a NumPy .npz or .npy file (it starts with {head[:8]!r}; "
+            "write one with numpy.savez)"
         )
     try:
         data = np.load(path, allow_pickle=False)
@@ -350,7 +357,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 f"{path} holds pickled (object) arrays; ghostlearn never loads pickles"
             ) from None
         raise ValueError(f"{path} is not a NumPy .npz file: {e}") from None
-    except OSError as e:
+    except (OSError, EOFError) as e:
         raise ValueError(f"{path} is not a NumPy .npz file: {e}") from None
     if isinstance(data, np.ndarray):  # a plain .npy
         return {"array": data}
