@@ -674,10 +674,22 @@ def find_critical_lr(
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol}")
     predicted = float(critical_lr(T))
+    # The bisection brackets alpha* by 100x each way: both ends must be normal floats.
+    if not (np.isfinite(predicted * 100.0) and predicted / 100.0 > np.finfo(float).tiny):
+        raise ValueError(
+            f"T must give a critical learning rate 3 pi^4/32 T^-5 within floating point "
+            f"range (about 1e-60 < T < 1e60), got T={T!r} (alpha* = {predicted:g})"
+        )
     r_star = float(optimal_r(T))
     start = 10.0 * r_star if r0 is None else r0
+    _validate.real("r0", start)
     _validate.finite("r0", start)
     start = float(start)
+    if start <= r_star / 4.0:
+        raise ValueError(
+            f"r0 must be > r*/4 = {r_star / 4.0:g} (below the point of no return nothing is "
+            f"learned at any rate), got {start!r}"
+        )
     if bracket is None:
         lo, hi = predicted / 100.0, predicted * 100.0
     else:

@@ -738,6 +738,14 @@ def analyze_dataset(
     Raises:
         ValueError: when a required variable is missing or the model is not low-rank.
     """
+    import xarray as xr
+
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(
+            f"ds must be an xarray.Dataset from ghostlearn.train.train, got {type(ds).__name__}"
+        )
+    _validate.at_least("n_starts", n_starts, 1)
+    _validate.seed("seed", seed)
     attrs = _model_attrs(ds)
     model = attrs.get("model", "rank1")
     tau = float(attrs.get("tau", 10.0))

@@ -252,6 +252,7 @@ def find_slow_points(
         raise ValueError(f"flow must be a LowRankFlow, got {type(flow).__name__}")
     _validate.interval("box", box)
     _validate.at_least("n_starts", n_starts, 0)
+    _validate.seed("seed", seed)
     _validate.at_least("n_iter", n_iter, 0)
     _validate.at_least("n_polish", n_polish, 0)
     _validate.positive("tau", tau)
