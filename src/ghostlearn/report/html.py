@@ -12,6 +12,7 @@ import datetime as _dt
 import html
 import io
 import json
+import re
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -185,18 +186,34 @@ def render_report(
     bottom = _figures_html(source, opts) + "\n" + _config_html(payload)
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    page = _template()
-    for key, value in (
-        ("{{TITLE}}", _esc(source.title)),
-        ("{{VERSION}}", _esc(__version__)),
-        ("{{TOP}}", "\n".join(top)),
-        ("{{EXPLORER_HIDDEN}}", "" if payload["runs"] else "hidden"),
-        ("{{REDUCTION}}", _esc(_reduction_text(payload, opts))),
-        ("{{BOTTOM}}", bottom),
-        ("{{PAYLOAD}}", data),
-    ):
-        page = page.replace(key, value, 1)
-    return page
+    return fill_template(
+        _template(),
+        {
+            "TITLE": _esc(source.title),
+            "VERSION": _esc(__version__),
+            "TOP": "\n".join(top),
+            "EXPLORER_HIDDEN": "" if payload["runs"] else "hidden",
+            "REDUCTION": _esc(_reduction_text(payload, opts)),
+            "BOTTOM": bottom,
+            "PAYLOAD": data,
+        },
+    )
+
+
+_SLOT = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """Fill the ``{{NAME}}`` slots of ``template`` in one pass over the template.
+
+    The inserted values are never scanned again, so text from a store (a title, an
+    attribute, a claim) that happens to contain ``{{PAYLOAD}}`` stays text and cannot
+    take the place of a slot. Every slot of the template must have a value.
+    """
+    missing = sorted(set(_SLOT.findall(template)) - set(values))
+    if missing:
+        raise ValueError(f"the report template has slots without values: {missing}")
+    return _SLOT.sub(lambda m: values[m.group(1)], template)
 
 
 def build_report(
