@@ -715,6 +715,10 @@ def train(
 
     with user_errors():
         out = _out_dir(out)
+        from .store import remove_temporaries
+
+        # What a killed earlier run of this command left half-written.
+        remove_temporaries(out, ("train.zarr", "training.png", "training.pdf"))
         if model == "auto":
             model = "rank1" if rank == 1 else "lowrank"
         if c is not None and model != "rank1":

@@ -63,6 +63,31 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def remove_temporaries(folder: str | os.PathLike[str], names: tuple[str, ...]) -> list[Path]:
+    """Remove what killed atomic writes of ``names`` in ``folder`` left behind.
+
+    :func:`atomic_path` writes ``NAME`` as ``.NAME.tmp-<id>`` (and moves an old directory
+    aside as ``.NAME.old-<id>``); a writer killed with ``kill -9`` leaves them. Call it
+    where only one writer of ``folder`` runs at a time (another one's temporary would go
+    too).
+
+    Returns:
+        The paths removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [
+        p
+        for name in names
+        for pattern in (f".{name}.tmp-*", f".{name}.old-*")
+        for p in folder.glob(pattern)
+    ]
+    for p in stale:
+        _remove(p)
+    return stale
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -311,9 +336,7 @@ def open_tree(path: str | os.PathLike[str]) -> xr.DataTree:
         raise ValueError(f"path does not exist: {path}")
     where = f"the zarr store {str(path)!r}"
     with reading(where):
-        tree = decode_attrs(
-            xr.open_datatree(path, engine="zarr", consolidated=_consolidated(path))
-        )
+        tree = decode_attrs(xr.open_datatree(path, engine="zarr", consolidated=_consolidated(path)))
         for node in tree.subtree:
             group = f" (group {node.path})" if node.path != "/" else ""
             load_verified(node.to_dataset(inherit=False), where + group)

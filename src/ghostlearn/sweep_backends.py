@@ -32,6 +32,7 @@ __all__ = [
     "Dask",
     "InProcess",
     "ProcessPool",
+    "exit_with_driver",
     "worker_environment",
 ]
 
@@ -107,8 +108,43 @@ class InProcess:
             yield batch, result
 
 
-def _init_worker(env: dict[str, str]) -> None:
+def _init_worker(env: dict[str, str], driver: int | None = None) -> None:
     os.environ.update(env)
+    if driver is not None:
+        exit_with_driver(driver)
+
+
+def exit_with_driver(driver: int) -> None:
+    """Make this worker process exit when the process ``driver`` (its parent) dies.
+
+    A driver killed with ``kill -9`` cannot stop its pool, so each worker watches it: on
+    Linux the kernel sends the worker SIGKILL when its parent dies (``prctl``
+    ``PR_SET_PDEATHSIG``); everywhere, a daemon thread checks once a second that the
+    parent is still ``driver`` and ends the process if not.
+    """
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != driver:  # the driver died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != driver:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ghostlearn-driver-watch", daemon=True).start()
 
 
 def _call(fn: BatchFn, batch: Batch) -> xr.Dataset:
@@ -117,6 +153,8 @@ def _call(fn: BatchFn, batch: Batch) -> xr.Dataset:
 
 class ProcessPool:
     """A pool of local worker processes (``spawn`` start method: JAX is not fork-safe).
+
+    Workers exit when the driver dies, however it dies (see :func:`exit_with_driver`).
 
     At most ``workers`` batches are in flight; a worker that dies (a crash, the OOM
     killer) breaks the pool: the batches it was running are resubmitted to a fresh pool,
@@ -142,7 +180,7 @@ class ProcessPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(worker_environment(),),
+            initargs=(worker_environment(), os.getpid()),
         )
 
     def __enter__(self) -> ProcessPool:
