@@ -285,6 +285,10 @@ def _run(
 ) -> None:
     """Compute the batches not yet in ``sweep`` and write each as it arrives."""
     sweep.clean_temporaries()
+    try:
+        sweep.manifest()
+    except ValueError:  # garbled: derived data, rebuilt from the plan and the batches
+        sweep.rebuild_manifest()
     for name in sweep.verify():  # another spec's, or damaged: computed again
         sweep.remove_batch(name)
     done = sweep.completed()

@@ -496,6 +496,16 @@ class SweepStore:
         manifest["updated"] = done[batch.name]["finished"]
         write_json(manifest, self.path / _MANIFEST)
 
+    def rebuild_manifest(self) -> None:
+        """Rewrite a missing or garbled manifest from the plan and the batches done (their
+        timings are lost)."""
+        manifest = _manifest(self.plan, created=None)
+        manifest["completed"] = {
+            name: {"finished": None, "seconds": None, "backend": "", "spec_hash": self.spec_hash}
+            for name in sorted(self.completed())
+        }
+        write_json(manifest, self.path / _MANIFEST)
+
     def manifest(self) -> dict[str, Any]:
         """The manifest: the batch table and the completion records.
 
