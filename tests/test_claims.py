@@ -344,6 +344,7 @@ def test_toy_scaling_claims(key, changes, expected):
 LEARNED_PAPER = ("learned the task at some point", "[init = paper")
 STUCK_PAPER = ("entered the no-learning zone", "[init = paper")
 LEARNED_NUMPY = ("learned the task at some point", "[init = numpy")
+STUCK_NUMPY = ("entered the no-learning zone", "[init = numpy")
 CONTROL = "control confidence"
 RECOVER = "Lowering the confidence lets"
 GRADIENT = "non-zero gradients"
@@ -365,6 +366,8 @@ NO_STUCK = {
         (STUCK_PAPER, {"counts_by_init.paper": _counts(74, 30)}, "differs"),
         (LEARNED_NUMPY, {}, "reproduced"),
         (LEARNED_NUMPY, {"counts_by_init.numpy": _counts(95, 54)}, "differs"),
+        (STUCK_NUMPY, {}, "reproduced"),
+        (STUCK_NUMPY, {"counts_by_init.numpy": _counts(74, 0)}, "differs"),
         (CONTROL, {}, "reproduced"),
         # no network re-learns at c = 10, but some leave the zone (accuracy > 0.5 at the end)
         (CONTROL, {"recovered_fraction_lenient_control": 0.3}, "differs"),

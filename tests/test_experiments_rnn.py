@@ -61,6 +61,7 @@ def test_writes_every_file_and_claims_parse(name, out, summaries):
     for claim in summary["claims"]:
         assert claim["figure"] == name
         assert claim["verdict"] in ("reproduced", "differs", "skipped")
+        assert claim["reason"], claim  # every verdict says why
         assert claim["claim"] and "paper" in claim and "measured" in claim
 
 
