@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
@@ -254,7 +255,8 @@ def test_analyze_dataset_rejects_bad_datasets():
 
 def test_analyze_dataset_reads_the_engine_output():
     """The Dataset schema of docs/results.md, as ghostlearn.train writes it (tiny runs)."""
-    import ghostlearn.train as train_mod
+    # `import ghostlearn.train as m` would give the function ghostlearn.train, not the module
+    train_mod = importlib.import_module("ghostlearn.train")
     from ghostlearn.rnn import RNNConfig
 
     ds = train_mod.train(

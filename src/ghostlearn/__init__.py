@@ -102,7 +102,9 @@ class _Package(_types.ModuleType):
     Importing a submodule binds it as an attribute of the package: importing
     ``ghostlearn.train`` sets ``ghostlearn.train`` to the module, which would hide the
     function ``train``. That binding is skipped for the public names (the submodule stays
-    importable: ``from ghostlearn.train import grid`` reads ``sys.modules``).
+    importable: ``from ghostlearn.train import grid`` reads ``sys.modules``). As a
+    consequence ``import ghostlearn.train as m`` binds the function too; use
+    ``importlib.import_module("ghostlearn.train")`` for the module.
     """
 
     def __setattr__(self, name: str, value: object) -> None:
