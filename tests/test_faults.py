@@ -130,6 +130,7 @@ CENSUS = [
         "--flow-epochs must lie within the run's snapshot epochs 0..30, got 99999",
     ),
     (["analyze", "{d}/run", "--net", "7"], "--net must be in 0..1, got 7"),
+    (["report", "{d}/run", "--nets", "0-999999999"], "above the limit of 100,000"),
     (["toy", "critical-lr", "--T", "1e300"], "T must give a critical learning rate"),
     (["toy", "critical-lr", "--T", "-1"], "T must be > 0"),
     (

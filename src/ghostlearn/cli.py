@@ -1101,7 +1101,7 @@ def report(
             raise UserError(f"PATH does not exist: {path}")
         options = ReportOptions(
             max_networks=max_networks,
-            nets=tuple(parse_ints("nets", nets)) if nets else None,
+            nets=tuple(parse_ints("--nets", nets, max_count=100_000)) if nets else None,
             max_snapshots=max_snapshots,
         )
         with _progress("building the report", unit="training runs") as update:
