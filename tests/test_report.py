@@ -408,7 +408,7 @@ def test_page_is_self_contained(results_page, results):
     assert page.count('src="data:image/png;base64,') == 2  # both figures, inlined
     # Claims: one row per claim, text escaped, verdicts shown.
     assert "no fixed point &lt;for r &gt; 0&gt;" in page and "a &amp; b" in page
-    assert "1 of 2 claims reproduced" in page
+    assert "1 of 2 testable claims reproduced, 0 skipped" in page
     payload = _payload_of(page)
     assert [r["label"] for r in payload["runs"]] == ["fig3/data.zarr/ghost", "fig3/data.zarr/real"]
     assert payload["runs"][1]["model"]["N"] == 20

@@ -266,7 +266,7 @@ def test_grid_is_a_cartesian_product() -> None:
         ({"lr": [0.1, -2.0]}, r"lr must be > 0, got -2.0"),
         ({"lr": None}, r"lr must be given \(> 0\), got None"),
         ({"epochs": 0}, r"epochs must be >= 1, got 0"),
-        ({"init": "xavier"}, r"init must be one of 'numpy', 'torch', got 'xavier'"),
+        ({"init": "xavier"}, r"init must be one of 'numpy', 'paper', 'torch', got 'xavier'"),
         ({"optimizer": "adamax"}, r"optimizer must be one of 'sgd', .*, got 'adamax'"),
         ({"optimizer": 3}, r"optimizer must be one of .* got 3"),
         ({"c": 0.0}, r"c must be > 0, got 0.0"),
