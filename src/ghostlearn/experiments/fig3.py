@@ -54,14 +54,10 @@ Measured definitions (all in ``summary.json``):
 - B's "practically zero" gradient: the median gradient norm from the bifurcation on is
   below ``flat_ratio`` (1e-3) times the peak gradient norm before it.
 
-Wall times (2 CPU cores shared with other work, JAX 0.10, float32, CPU seconds of the
-whole experiment, compilation included): one network trains at about 24k epochs per
-CPU-second (latency-bound), 100 networks at about 120k network-epochs per CPU-second.
-Paper fidelity: about 41 CPU-s (A: 500k epochs of one network, about 21 s). Quick: about
-34 CPU-s; A is seed 18 for 200k epochs, trained in one batch with seed 40 (seed 18 was
-picked from a search over seeds 0-31 at ``lr = 0.003`` with ``init="torch"`` as a network
-that drops, oscillates and escapes within 200k epochs; with another initialisation or on
-another machine the selection rule above decides); B is at paper fidelity.
+Cost: quick fidelity trains A's census for 2e7 network-epochs (100 networks x 200k),
+paper fidelity 5e7; B's census is 6e5 network-epochs with a flow every epoch. Measured at
+quick fidelity on 2 CPU cores shared with other heavy jobs: 907 s wall for the whole
+experiment (an idle machine takes well under half of that).
 """
 
 from __future__ import annotations
