@@ -368,6 +368,17 @@ def _first(rec: xr.Dataset, mask: np.ndarray, paper_seed: int) -> int | None:
     return int(paper_seed) if paper_seed in ok else int(ok.min())
 
 
+def _pick(
+    rec: xr.Dataset, tiers: list[tuple[Any, str]], paper_seed: int, none: str
+) -> tuple[int, str]:
+    """The first tier's pick (:func:`_first`) with its reason, else the paper seed."""
+    for mask, why in tiers:
+        seed = _first(rec, mask, paper_seed)
+        if seed is not None:
+            return seed, f"representative network: seed {seed} {why}"
+    return int(paper_seed), f"{none}; showing the paper's seed {paper_seed}"
+
+
 def pick_a(rec: xr.Dataset, paper_seed: int) -> tuple[int, str]:
     """Panel A's representative network and why it was chosen.
 
@@ -382,11 +393,7 @@ def pick_a(rec: xr.Dataset, paper_seed: int) -> tuple[int, str]:
         (ghost, "learned through a ghost without a bifurcation"),
         (rec["learned"].values.astype(bool), "learned (no network learned through a ghost)"),
     ]  # fmt: skip
-    for mask, why in tiers:
-        seed = _first(rec, mask, paper_seed)
-        if seed is not None:
-            return seed, f"representative network: seed {seed} {why}"
-    return int(paper_seed), f"no network learned; showing the paper's seed {paper_seed}"
+    return _pick(rec, tiers, paper_seed, "no network learned")
 
 
 def pick_b(rec: xr.Dataset, paper_seed: int) -> tuple[int, str]:
@@ -398,8 +405,4 @@ def pick_b(rec: xr.Dataset, paper_seed: int) -> tuple[int, str]:
          "got stuck after a saddle-node bifurcation"),
         (stuck, "got stuck (no network got stuck after a saddle-node bifurcation)"),
     ]  # fmt: skip
-    for mask, why in tiers:
-        seed = _first(rec, mask, paper_seed)
-        if seed is not None:
-            return seed, f"representative network: seed {seed} {why}"
-    return int(paper_seed), f"no network got stuck; showing the paper's seed {paper_seed}"
+    return _pick(rec, tiers, paper_seed, "no network got stuck")
