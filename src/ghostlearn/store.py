@@ -312,13 +312,16 @@ def open_zarr(path: str | os.PathLike[str], *, group: str | None = None) -> xr.D
 
 
 def write_figure(fig: Any, folder: str | os.PathLike[str], stem: str = "figure") -> list[Path]:
-    """Save a matplotlib figure as ``<stem>.png`` and ``<stem>.pdf`` in ``folder``, atomically."""
+    """Save a matplotlib figure as ``<stem>.png`` and ``<stem>.pdf`` in ``folder``, atomically.
+
+    The page is the figure's own size (no cropping), so a figure drawn at its printed
+    width keeps it."""
     folder = Path(folder)
     paths = []
     for ext in ("png", "pdf"):
         final = folder / f"{stem}.{ext}"
         with atomic_path(final) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, format=ext, dpi=200 if ext == "png" else 150)
         paths.append(final)
     return paths
 

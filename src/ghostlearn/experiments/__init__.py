@@ -9,10 +9,17 @@ Every experiment module defines:
   ``progress(done, total)`` may be called to report work units;
 - ``summarize(data, cfg) -> dict``: the measured numbers (JSON-compatible);
 - ``plot(data, summary, cfg) -> matplotlib.figure.Figure``;
-- ``claims(summary) -> list[Claim]``: the paper's claims checked against the summary.
+- ``claims(summary) -> list[Claim]``: the paper's claims checked against the summary;
+- ``caption(summary, cfg) -> str``: the figure's caption, written like the paper's with
+  its parameters (stored in ``summary.json`` as ``caption``);
+- optionally ``plot_extra(data, summary, cfg) -> Figure | None``: panels beyond the
+  paper, written as ``figure-extra.png`` / ``.pdf``.
+
+Figures are drawn inside :func:`ghostlearn.experiments._style.journal` at journal sizes.
 
 :func:`run_experiment` handles the disk: ``<out>/<NAME>/data.zarr``, ``figure.png``,
-``figure.pdf`` and finally ``summary.json``, which marks the experiment complete.
+``figure.pdf`` (and ``figure-extra.*``) and finally ``summary.json``, which marks the
+experiment complete.
 """
 
 from .base import EXPERIMENTS, Claim, Fidelity, experiment_module, run_experiment

@@ -14,6 +14,7 @@ import matplotlib
 
 from .. import __version__
 from ..store import read_json, to_jsonable, write_figure, write_json, write_zarr
+from . import _style
 
 Fidelity = Literal["quick", "paper"]
 Progress = Callable[[int, int], None]
@@ -142,9 +143,18 @@ def run_experiment(
         experiment=name, fidelity=fidelity, ghostlearn_version=__version__, config=cfg_json
     )
     write_zarr(data, folder / "data.zarr")
-    fig = module.plot(data, measured, cfg)
-    write_figure(fig, folder)
-    plt.close(fig)
+    with _style.journal():
+        fig = module.plot(data, measured, cfg)
+        write_figure(fig, folder)
+        plt.close(fig)
+        plot_extra = getattr(module, "plot_extra", None)
+        extra = None if plot_extra is None else plot_extra(data, measured, cfg)
+        if extra is not None:
+            write_figure(extra, folder, stem="figure-extra")
+            plt.close(extra)
+    caption = getattr(module, "caption", None)
+    if caption is not None:
+        measured = {**measured, "caption": caption(measured, cfg)}
     summary = {
         "experiment": name,
         "title": module.TITLE,
