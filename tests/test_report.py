@@ -26,10 +26,13 @@ from scipy.optimize import brentq
 from ghostlearn.analysis.run import analyze_dataset
 from ghostlearn.report import ReportOptions, animate, build_report, load_source, write_report
 from ghostlearn.report.data import (
+    ReportSource,
     TrainingRun,
     choose_networks,
     envelope,
+    format_epoch,
     latent_trajectories,
+    network_name,
     network_payload,
     report_payload,
     run_payload,
@@ -446,6 +449,219 @@ def test_results_without_snapshot_runs_say_so(tmp_path):
     assert '<section id="explorer" hidden>' in page
 
 
+# --------------------------------------------------------------------------- what the page says
+
+
+def _h1(page: str) -> str:
+    m = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    assert m is not None
+    return m.group(1)
+
+
+def _summaries(folder: Path, fidelities: dict[str, str | None]) -> Path:
+    """A results folder of summaries only (no data, so no explorer): fast to report."""
+    for name, fidelity in fidelities.items():
+        (folder / name).mkdir(parents=True)
+        summary = {"experiment": name, "title": f"Title of {name}", "claims": []}
+        if fidelity is not None:
+            summary["fidelity"] = fidelity
+        write_json(summary, folder / name / "summary.json")
+    return folder
+
+
+def test_titles_say_what_was_reported_without_repeating_the_folder(results_page, trained, tmp_path):
+    page = results_page.read_text()
+    title = "Reproduction of Dinc et al. 2025 (quick fidelity)"
+    assert _h1(page) == title
+    assert f"<title>{title}</title>" in page
+    # The folder the original page named twice ("ghostlearn results: results").
+    named = tmp_path / "results"
+    _summaries(named, {"fig1": "quick", "fig2": "quick"})
+    h1 = _h1(build_report(named))
+    assert h1 == title and "results" not in h1.lower()
+    mixed = _summaries(tmp_path / "mixed", {"fig1": "quick", "fig2": "paper"})
+    assert (
+        _h1(build_report(mixed))
+        == "Reproduction of Dinc et al. 2025 (mixed fidelity: paper, quick)"
+    )
+    unknown = _summaries(tmp_path / "unknown", {"fig1": None})
+    assert _h1(build_report(unknown)) == "Reproduction of Dinc et al. 2025"
+    # A training store: what it is, and the folder that tells `train.zarr` stores apart.
+    _, folder = trained
+    assert load_source(folder).title == f"Training run {folder.name}/train.zarr"
+    assert load_source(folder / "train.zarr").title == f"Training run {folder.name}/train.zarr"
+
+
+def _long_run(folder: Path) -> Path:
+    """A one-network store of 130,000 epochs (metrics every 1,000, snapshots every 10,000)
+    crossing the synthetic saddle-node, with its analysis beside it."""
+    epochs = np.arange(0, 130_000, 1000)
+    snap = np.arange(0, 130_000, 10_000)
+    b = -1.5 + 1.5 * np.arange(snap.size) / (snap.size - 1)
+    ones = np.ones((1, snap.size, 1))
+    ds = xr.Dataset(
+        {
+            "loss": (("net", "epoch"), np.where(epochs < 100_000, 1.0, 0.01)[None]),
+            "accuracy": (("net", "epoch"), np.where(epochs < 100_000, 0.5, 1.0)[None]),
+            "snap_m": (("net", "snapshot", "unit"), ones),
+            "snap_n": (("net", "snapshot", "unit"), 2.0 * ones),
+            "snap_b": (("net", "snapshot", "unit"), b[None, :, None]),
+        },
+        coords={"net": [0], "seed": ("net", [40]), "lr": ("net", [0.02]), "c": ("net", [10.0]),
+                "epoch": epochs, "snapshot": snap},
+        attrs={"model": {"model": "rank1", "N": 1}, "train": {"epochs": 130_000}},
+    )  # fmt: skip
+    write_zarr(ds, folder / "train.zarr")
+    entry = {
+        "net": 0, "verdict": {"label": "ghost-mediated", "reason": "r"},
+        "drops": [{"onset_epoch": 100_000, "end_epoch": 110_000, "size_decades": 2.0}],
+        "bifurcations": [{"kind": "saddle-node", "direction": "appear", "epoch_before": 120_000,
+                          "epoch_after": 129_000, "kappa": [1.4]}],
+        "ghost_events": [{"kind": "emerge", "epoch_before": 90_000, "epoch_after": 100_000,
+                          "kappa": [0.3]}],
+    }  # fmt: skip
+    write_json([entry], folder / "analysis.json")
+    return folder
+
+
+def test_epochs_print_as_whole_numbers_with_thousands_separators(tmp_path):
+    assert format_epoch(1.3e5) == "130,000" and format_epoch(129_999.7) == "130,000"
+    assert format_epoch(7) == "7" and format_epoch(float("nan")) == "n/a"
+    page = build_report(_long_run(tmp_path / "run"))
+    assert _h1(page) == "Analysis of run/train.zarr"
+    run = _payload_of(page)["runs"][0]
+    assert run["n_epochs"] == 130_000
+    assert "1 network &times; 130,000 epochs" in page
+    texts = [e["text"] for e in run["nets"][0]["events"]]
+    assert texts == [
+        "abrupt drop, epochs 100,000\u2013110,000 (2 decades)",
+        "saddle-node bifurcation (appear) between epochs 120,000 and 129,000 at kappa = 1.4",
+        "ghost emerged between epochs 90,000 and 100,000 at kappa = 0.3",
+    ]
+    for bad in ("1.3e5", "1.3e+05", "1e+05", "1.2e5"):
+        assert bad not in page
+    # Epochs inside claims too: a measured drop epoch of the paper's seed.
+    folder = _summaries(tmp_path / "res", {"fig3": "quick"})
+    row = {"figure": "fig3", "claim": "c", "paper": "p", "verdict": "reproduced", "reason": "",
+           "measured": {"seed": 40, "drop_epoch": 133_639.0, "bifurcation_epochs": [130_000],
+                        "q25": 0.25, "lr_by_epoch": {"130000": 0.001}}}  # fmt: skip
+    write_json([row], folder / "claims.json")
+    page = build_report(folder)
+    assert (
+        "seed = 40; drop_epoch = 133,639; bifurcation_epochs = [130,000]; q25 = 0.25; "
+        "lr_by_epoch = 130,000 = 0.001"
+    ) in page
+
+
+def _named(payload: dict) -> list[str]:
+    return [n["name"] for r in payload["runs"] for n in r["nets"]]
+
+
+def test_network_names_are_distinct_and_name_seed_lr_and_group(results_page):
+    # The results page: fig3's groups "ghost" and "real".
+    assert _named(_payload_of(results_page.read_text())) == [
+        "ghost \u00b7 seed 0 \u00b7 lr 0.02 \u00b7 c 10",
+        "real \u00b7 seed 0 \u00b7 lr 0.02 \u00b7 c 10",
+        "real \u00b7 seed 1 \u00b7 lr 0.02 \u00b7 c 10",
+    ]
+    plain = _synthetic(nets=2).drop_vars(["snap_m", "snap_n", "snap_b"])  # no analysis: fast
+    seed40 = plain.isel(net=[0]).assign_coords(seed=("net", [40]))
+    assert network_name(seed40, 0, group="A") == "A \u00b7 seed 40 \u00b7 lr 0.02 \u00b7 c 10"
+    twins = plain.assign_coords(seed=("net", [7, 7]))  # two networks of one seed
+    bare = plain.drop_vars(["seed", "lr", "c"])  # nothing but positions
+    wide = plain.assign_attrs(model={"model": "rank1", "N": 1, "T": 200.0})
+    runs = [
+        TrainingRun(label="fig3/data.zarr/A", ds=seed40, group="A"),
+        TrainingRun(label="fig4/data.zarr/A", ds=seed40, group="A"),
+        TrainingRun(label="fig3/data.zarr/A_zoom", ds=seed40, group="A_zoom"),
+        TrainingRun(label="twins.zarr", ds=twins),
+        TrainingRun(label="bare.npz", ds=bare),
+        TrainingRun(label="sweep.zarr/batches/b00001", ds=wide, fields=("T", "seed")),
+    ]
+    source = ReportSource(kind="training", path=Path("x"), title="t", experiments=[],
+                          claims=[], runs=runs, notes=[])  # fmt: skip
+    names = _named(report_payload(source))
+    assert names == [
+        "fig3/data.zarr/A \u00b7 seed 40 \u00b7 lr 0.02 \u00b7 c 10",
+        "fig4/data.zarr/A \u00b7 seed 40 \u00b7 lr 0.02 \u00b7 c 10",
+        "A_zoom \u00b7 seed 40 \u00b7 lr 0.02 \u00b7 c 10",
+        "twins.zarr \u00b7 seed 7 \u00b7 lr 0.02 \u00b7 c 10 \u00b7 net 0",
+        "twins.zarr \u00b7 seed 7 \u00b7 lr 0.02 \u00b7 c 10 \u00b7 net 1",
+        "net 0",
+        "net 1",
+        "seed 0 \u00b7 lr 0.02 \u00b7 c 10 \u00b7 T 200",
+        "seed 1 \u00b7 lr 0.02 \u00b7 c 10 \u00b7 T 200",
+    ]
+    assert len(set(names)) == len(names)
+
+
+def test_sweep_store_is_titled_and_its_networks_named_by_the_swept_fields(tmp_path):
+    from ghostlearn.sweep_spec import parse_spec, plan_sweep
+    from ghostlearn.sweep_store import SweepStore
+
+    spec = parse_spec({"sweep": {"name": "tiny"}, "model": {"model": "rank1"},
+                       "train": {"epochs": E_SYN, "lr": 0.02}, "grid": {"N": [1, 2], "seed": [0, 1]}})  # fmt: skip
+    plan = plan_sweep(spec)
+    store = SweepStore.create(tmp_path / "s.zarr", plan)
+    plain = _synthetic(nets=2).drop_vars(["snap_m", "snap_n", "snap_b"])
+    for batch in plan.batches:
+        data = plain.assign_coords(
+            cell=("net", batch.cells), seed=("net", batch.seed), lr=("net", batch.lr),
+            c=("net", batch.c),
+        ).assign_attrs(model=dict(batch.model))  # fmt: skip
+        store.write_batch(batch, data)
+    page = build_report(tmp_path / "s.zarr")
+    assert _h1(page) == "Sweep tiny (s.zarr)"
+    names = _named(_payload_of(page))
+    assert sorted(names) == sorted(
+        f"seed {s} \u00b7 lr 0.02 \u00b7 c 10 \u00b7 N {n}" for n in (1, 2) for s in (0, 1)
+    )
+
+
+def _figures(folder: Path, captions: dict[str, str | None], extra: tuple[str, ...] = ()) -> Path:
+    from PIL import Image
+
+    for name, caption in captions.items():
+        (folder / name).mkdir(parents=True)
+        Image.new("RGB", (40, 20), (0, 114, 178)).save(folder / name / "figure.png")
+        summary = {"experiment": name, "title": f"Title of {name}", "fidelity": "quick",
+                   "claims": []}  # fmt: skip
+        if caption is not None:
+            summary["caption"] = caption
+        write_json(summary, folder / name / "summary.json")
+        if name in extra:
+            Image.new("RGB", (40, 20), (213, 94, 0)).save(folder / name / "figure-extra.png")
+    return folder
+
+
+def _block(page: str, name: str) -> str:
+    """The HTML of one experiment's figure block."""
+    start = page.index(f'id="fig-{name}"')
+    end = page.find('<div class="fig"', start)
+    return page[start : end if end > 0 else page.index("</section>", start)]
+
+
+def test_caption_sits_under_its_figure_and_is_escaped(tmp_path):
+    caption = "Fig. 1. (A) The flow <script>alert(1)</script> for r > 0 & a = 1."
+    page = build_report(_figures(tmp_path, {"fig1": caption, "fig2": None}))
+    escaped = "Fig. 1. (A) The flow &lt;script&gt;alert(1)&lt;/script&gt; for r &gt; 0 &amp; a = 1."
+    fig1 = _block(page, "fig1")
+    assert f'<figcaption class="caption">{escaped}</figcaption>' in fig1
+    assert fig1.index('<img src="data:image/png') < fig1.index(escaped)
+    assert page.count(escaped) == 1  # not repeated in the summary's details
+    assert "<script>alert(1)" not in page
+    assert 'class="caption"' not in _block(page, "fig2")
+
+
+def test_panels_beyond_the_paper_follow_the_main_figure(tmp_path):
+    page = build_report(_figures(tmp_path, {"fig1": "Fig. 1.", "fig2": "Fig. 2."}, extra=("fig1",)))
+    fig1, fig2 = _block(page, "fig1"), _block(page, "fig2")
+    assert fig1.count('<img src="data:image/png') == 2 and fig2.count("<img") == 1
+    main, beyond = fig1.index("<img"), fig1.index("Beyond the paper")
+    assert main < fig1.index("Fig. 1.") < beyond < fig1.rindex("<img")
+    assert "Beyond the paper" not in fig2
+
+
 # --------------------------------------------------------------------------- animation
 
 
@@ -586,6 +802,24 @@ def test_page_without_snapshots_shows_a_note_in_a_browser(browser, trained, tmp_
     before = browser.find_element(By.ID, "gl-epoch-label").text
     _set_slider(browser, 5)
     assert browser.find_element(By.ID, "gl-epoch-label").text != before
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.browser
+def test_epochs_and_network_names_in_a_browser(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, write_report(_long_run(tmp_path / "run")))
+    text = lambda el: el.get_attribute("textContent")  # noqa: E731
+    option = browser.find_element(By.CSS_SELECTOR, "#gl-net option")
+    assert text(option).startswith("seed 40 \u00b7 lr 0.02 \u00b7 c 10")
+    _set_slider(browser, int(browser.find_element(By.ID, "gl-epoch").get_attribute("max")))
+    assert text(browser.find_element(By.ID, "gl-epoch-label")).startswith("epoch 120,000 ")
+    info = text(browser.find_element(By.ID, "gl-run-info"))
+    assert "130,000 epochs" in info
+    ticks = [text(t) for t in browser.find_elements(By.CSS_SELECTOR, "#gl-acc text")]
+    assert "100,000" in ticks
+    assert not [t for t in ticks if re.fullmatch(r"[\d.]+e\d+", t)]
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 

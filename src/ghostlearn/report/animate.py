@@ -24,7 +24,7 @@ import xarray as xr
 from .. import _validate
 from ..plotting import OKABE_ITO
 from ..store import atomic_path
-from .data import _event_epochs, _events, _metric, _model_of, snapshot_frames
+from .data import _event_epochs, _events, _metric, _model_of, format_epoch, snapshot_frames
 
 __all__ = ["Animation", "animate"]
 
@@ -116,6 +116,7 @@ def animate(
     matplotlib.use("Agg")
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     out = Path(out_path)
     if out.suffix.lower() != ".gif":
@@ -196,6 +197,8 @@ def animate(
                 )
         cursors.append(ax.axvline(epochs[0], color="black", lw=1.3))
     ax_g.set_xlabel("epoch")
+    # Epochs as whole numbers with thousands separators, never as an offset like "1e5".
+    ax_g.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_epoch(v)))
     kinds = {e["type"] for e in events}
     handles = []
     from matplotlib.lines import Line2D
@@ -228,7 +231,7 @@ def animate(
         ghost.set_offsets(np.column_stack([g, interp(s, g)]) if g.size else np.zeros((0, 2)))
         for c in cursors:
             c.set_xdata([fr.epochs[s], fr.epochs[s]])
-        title.set_text(f"latent flow at epoch {fr.epochs[s]:g}")
+        title.set_text(f"latent flow at epoch {format_epoch(fr.epochs[s])}")
         return [flow_line, traj, stable, unstable, half, ghost, title, *cursors]
 
     # Lay the figure out once, on the first frame, then freeze it: the constrained layout

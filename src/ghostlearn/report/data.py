@@ -2,12 +2,14 @@
 
 Three kinds of input (see :func:`load_source`):
 
-- a **results folder** written by ``ghostlearn reproduce``: ``<out>/<fig>/summary.json``,
-  ``figure.png``, ``data.zarr`` and ``<out>/claims.json``. Every zarr group that holds a
+- a **results folder** written by ``ghostlearn reproduce``: ``<out>/<fig>/summary.json``
+  (with the figure's ``caption``), ``figure.png``, ``figure-extra.png`` (panels beyond the
+  paper, if any), ``data.zarr`` and ``<out>/claims.json``. Every zarr group that holds a
   rank-one training Dataset with snapshots (``snap_m``) becomes an explorable run;
 - a **training store**: a zarr of a training Dataset (``ghostlearn train`` writes
   ``<out>/train.zarr``; the folder or the store itself may be given), with or without
-  ``snap_*`` snapshots;
+  ``snap_*`` snapshots, or a sweep store (``ghostlearn sweep``: one run per batch, its
+  networks named by the swept fields);
 - an **analysis**: ``analysis.json`` (``RunAnalysis.to_dict()`` per network) next to a
   training store or an ``.npz`` of snapshots; its verdicts and events are used as they are.
 
@@ -46,8 +48,10 @@ __all__ = [
     "TrainingRun",
     "choose_networks",
     "envelope",
+    "format_epoch",
     "latent_trajectories",
     "load_source",
+    "network_name",
     "network_payload",
     "report_payload",
     "run_payload",
@@ -101,15 +105,22 @@ class TrainingRun:
     """One training Dataset to explore.
 
     Attributes:
-        label: where it came from, e.g. ``"fig3/data.zarr"`` or ``"train.zarr"``.
+        label: where it came from, e.g. ``"fig3/data.zarr/A"`` or ``"train.zarr"``.
         ds: the Dataset (schema in ``docs/results.md``).
         analyses: per network position, a ``RunAnalysis.to_dict()`` read from disk
             (None: the report analyses the networks it shows itself).
+        group: the name of its zarr group when that names its networks (``"A"``, the
+            network fig3 shows in panel A), else None (a store's root, a sweep's batch).
+        fields: settings besides ``seed``, ``lr`` and ``c`` that tell its networks apart
+            from those of other runs (a sweep's swept fields); read from the per-network
+            coordinates, else from the ``model`` and ``train`` attributes.
     """
 
     label: str
     ds: xr.Dataset
     analyses: dict[int, dict[str, Any]] | None = None
+    group: str | None = None
+    fields: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -165,9 +176,18 @@ def _training_groups(store: Path, *, need_snapshots: bool) -> list[str | None]:
     return found
 
 
-def _open_run(store: Path, group: str | None, label: str) -> TrainingRun:
+def _open_run(
+    store: Path, group: str | None, label: str, *, sweep: tuple[str, ...] | None = None
+) -> TrainingRun:
+    """The training run in ``group`` of ``store``; ``sweep``: the swept fields of a sweep
+    store (its batches' group names say nothing about their networks)."""
     ds = open_zarr(store, group=group)
-    return TrainingRun(label=label if group is None else f"{label}/{group}", ds=ds)
+    return TrainingRun(
+        label=label if group is None else f"{label}/{group}",
+        ds=ds,
+        group=None if sweep is not None or group is None else group.rsplit("/", 1)[-1],
+        fields=sweep or (),
+    )
 
 
 def _experiments_of(folder: Path) -> list[dict[str, Any]]:
@@ -181,16 +201,63 @@ def _experiments_of(folder: Path) -> list[dict[str, Any]]:
     for name in names:
         summary = read_json(folder / name / "summary.json")
         png = folder / name / "figure.png"
+        extra = folder / name / "figure-extra.png"
         out.append(
             {
                 "name": name,
                 "title": summary.get("title", name),
                 "summary": summary,
                 "figure": png if png.exists() else None,
+                "extra": extra if extra.exists() else None,
                 "data": folder / name / "data.zarr",
             }
         )
     return out
+
+
+#: The paper whose figures a results folder reproduces.
+PAPER = "Dinc et al. 2025"
+
+
+def _results_title(experiments: list[dict[str, Any]]) -> str:
+    """``"Reproduction of Dinc et al. 2025 (quick fidelity)"``: the fidelity of the
+    summaries (``"mixed fidelity: paper, quick"`` when they differ; left out if unknown)."""
+    found = {
+        str(e["summary"]["fidelity"])
+        for e in experiments
+        if isinstance(e.get("summary"), dict) and e["summary"].get("fidelity")
+    }
+    title = f"Reproduction of {PAPER}"
+    if len(found) == 1:
+        return f"{title} ({found.pop()} fidelity)"
+    if found:
+        return f"{title} (mixed fidelity: {', '.join(sorted(found))})"
+    return title
+
+
+def _display_name(p: Path) -> str:
+    """A path's name as a title shows it; ``train.zarr`` and ``data.zarr`` (the names
+    ``ghostlearn train`` and the experiments always write) come with their folder's name,
+    which is what tells runs apart."""
+    name = p.name or p.resolve().name
+    if name in ("train.zarr", "data.zarr"):
+        parent = p.resolve().parent.name
+        return f"{parent}/{name}" if parent else name
+    return name
+
+
+def _sweep_of(store: Path) -> tuple[str, tuple[str, ...]] | None:
+    """``(name, swept fields)`` of a sweep store, None for any other store."""
+    from ..sweep_store import SweepStore
+
+    try:
+        sweep = SweepStore(store)
+    except ValueError:
+        return None
+    try:
+        return sweep.spec.name, tuple(sweep.spec.grid)
+    except ValueError:
+        return "", ()
 
 
 def _claims_of(folder: Path, experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -224,7 +291,7 @@ def _load_results(folder: Path) -> ReportSource:
     return ReportSource(
         kind="results",
         path=folder,
-        title=f"ghostlearn results: {folder.name or folder.resolve().name}",
+        title=_results_title(experiments),
         experiments=experiments,
         claims=claims,
         runs=runs,
@@ -236,7 +303,13 @@ def _load_training(store: Path, label: str, extra_figure: Path | None = None) ->
     groups = _training_groups(store, need_snapshots=False)
     if not groups:
         raise ValueError(f"{str(store)!r} holds no training Dataset (no 'loss' and 'epoch' arrays)")
-    runs = [_open_run(store, g, label) for g in groups]
+    sweep = _sweep_of(store)
+    runs = [_open_run(store, g, label, sweep=None if sweep is None else sweep[1]) for g in groups]
+    if sweep is None:
+        title = f"Training run {_display_name(store)}"
+    else:
+        name, shown = sweep[0].strip(), _display_name(store)
+        title = f"Sweep {name} ({shown})" if name and name != store.stem else f"Sweep {shown}"
     experiments = []
     if extra_figure is not None and extra_figure.exists():
         experiments.append(
@@ -251,7 +324,7 @@ def _load_training(store: Path, label: str, extra_figure: Path | None = None) ->
     return ReportSource(
         kind="training",
         path=store,
-        title=f"ghostlearn training run: {label}",
+        title=title,
         experiments=experiments,
         claims=[],
         runs=runs,
@@ -408,15 +481,16 @@ def _load_analysis(path: Path, data: Path | None = None) -> ReportSource:
         src = _load_training_npz(data)
         run = src.runs[0]
     runs = [dataclasses.replace(run, analyses=entries)]
-    return dataclasses.replace(
-        src, kind="analysis", path=path, title=f"ghostlearn analysis: {path.name}", runs=runs
-    )
+    title = f"Analysis of {_display_name(data)}"
+    if path.name != "analysis.json":  # the name ``ghostlearn analyze`` writes says nothing
+        title += f" ({path.name})"
+    return dataclasses.replace(src, kind="analysis", path=path, title=title, runs=runs)
 
 
 def _load_training_npz(path: Path) -> ReportSource:
     ds = _dataset_from_npz(path)
     return ReportSource(
-        kind="training", path=path, title=f"ghostlearn snapshots: {path.name}", experiments=[],
+        kind="training", path=path, title=f"Snapshots {path.name}", experiments=[],
         claims=[], runs=[TrainingRun(label=path.name, ds=ds)], notes=[],
     )  # fmt: skip
 
@@ -557,6 +631,109 @@ def latent_trajectories(m: Any, n: Any, b: Any, *, D: float, x0: float, n_steps:
     return np.stack(out, axis=-1)
 
 
+def format_epoch(epoch: Any) -> str:
+    """An epoch as the report prints it: a whole number with thousands separators.
+
+    Args:
+        epoch: a number (an epoch or a count of epochs).
+
+    Returns:
+        e.g. ``"130,000"`` for ``1.3e5``; ``"n/a"`` when it is not finite.
+    """
+    v = float(epoch)
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{round(v):,}"
+
+
+def _value_text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return str(value)
+    if "epoch" in key:
+        return format_epoch(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def _net_value(ds: xr.Dataset, net: int, key: str) -> Any:
+    """The value of setting ``key`` for network ``net``: its per-network coordinate, else
+    the run's ``model`` or ``train`` attribute; None when the run does not record it."""
+    if key in ds.coords and ds[key].dims == ("net",):
+        return ds[key].values[net].item()
+    for table in ("model", "train"):
+        attrs = _jsonable(ds.attrs.get(table, {}))
+        if isinstance(attrs, dict) and attrs.get(key) is not None:
+            return attrs[key]
+    return None
+
+
+_NAME_KEYS = ("seed", "lr", "c")
+
+
+def _identity(ds: xr.Dataset, net: int, fields: Sequence[str] = ()) -> list[str]:
+    """``["seed 40", "lr 0.02", "c 10", *fields]``: what a run records of a network."""
+    keys = list(_NAME_KEYS) + [f for f in fields if f not in _NAME_KEYS]
+    out = []
+    for key in keys:
+        value = _net_value(ds, net, key)
+        if value is not None:
+            out.append(f"{key} {_value_text(key, value)}")
+    return out
+
+
+def network_name(
+    ds: xr.Dataset, net: int, *, group: str | None = None, fields: Sequence[str] = ()
+) -> str:
+    """A network's name in the report's menu: its group, seed, lr, c (and ``fields``).
+
+    Args:
+        ds: a training Dataset.
+        net: position along ``net``.
+        group: the name of the run's group in its store (e.g. ``"A"``), if it names it.
+        fields: further settings to name (see :attr:`TrainingRun.fields`).
+
+    Returns:
+        e.g. ``"A \u00b7 seed 40 \u00b7 lr 0.02 \u00b7 c 10"``; ``"net 3"`` (the position)
+        when the run records nothing that identifies it.
+    """
+    parts = ([group] if group else []) + _identity(ds, net, fields)
+    return " \u00b7 ".join(parts) if parts else f"net {net}"
+
+
+def _name_networks(runs: Sequence[tuple[TrainingRun, list[dict[str, Any]]]]) -> None:
+    """Give every network payload of ``runs`` a ``name`` no other one has.
+
+    First the run's group and what the run records of the network
+    (:func:`network_name`); where two names clash, the run's label in place of the group;
+    where they still clash, the position too.
+    """
+    entries = [
+        (run, p, _identity(run.ds, int(p["net"]), run.fields)) for run, nets in runs for p in nets
+    ]
+
+    def name(run: TrainingRun, p: dict[str, Any], ident: list[str], level: int) -> str:
+        head = run.group if level == 0 else run.label
+        parts = ([head] if head else []) + ident
+        if level == 2 or not parts:
+            parts.append(f"net {p['net']}")
+        return " \u00b7 ".join(parts)
+
+    levels = [0] * len(entries)
+    while True:
+        names = [name(*e, lv) for e, lv in zip(entries, levels, strict=True)]
+        seen: dict[str, int] = {}
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+        clash = [i for i, n in enumerate(names) if seen[n] > 1 and levels[i] < 2]
+        if not clash:
+            break
+        for i in clash:
+            levels[i] += 1
+    for (_, p, _), n in zip(entries, names, strict=True):
+        p["name"] = n
+
+
 def _b64(a: np.ndarray, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
 
@@ -649,8 +826,8 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "start": _sig(d["onset_epoch"], 8),
                 "end": _sig(d["end_epoch"], 8),
                 "text": (
-                    f"abrupt drop, epochs {d['onset_epoch']:g}-{d['end_epoch']:g} "
-                    f"({d.get('size_decades') or 0:.2g} decades)"
+                    f"abrupt drop, epochs {format_epoch(d['onset_epoch'])}\u2013"
+                    f"{format_epoch(d['end_epoch'])} ({d.get('size_decades') or 0:.2g} decades)"
                 ),
             }
         )
@@ -666,7 +843,8 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "start": _sig(b["epoch_before"], 8),
                 "text": (
                     f"{b.get('kind', 'other')} bifurcation ({b.get('direction', '')}) between "
-                    f"epochs {b['epoch_before']:g} and {b['epoch_after']:g}{where}"
+                    f"epochs {format_epoch(b['epoch_before'])} and "
+                    f"{format_epoch(b['epoch_after'])}{where}"
                 ),
             }
         )
@@ -681,8 +859,8 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "epoch": _sig(g["epoch_after"], 8),
                 "start": _sig(g.get("epoch_before") or g["epoch_after"], 8),
                 "text": (
-                    f"ghost emerged between epochs {g.get('epoch_before') or 0:g} and "
-                    f"{g['epoch_after']:g}{where}"
+                    f"ghost emerged between epochs {format_epoch(g.get('epoch_before') or 0)} "
+                    f"and {format_epoch(g['epoch_after'])}{where}"
                     + (" (remnant of a saddle-node)" if g.get("at_bifurcation") else "")
                 ),
             }
@@ -979,7 +1157,9 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
 
     Networks without a stored analysis are analysed here with
     :func:`ghostlearn.analysis.run.analyze_dataset` (all their snapshots, default
-    settings) when the run is rank one with snapshots.
+    settings) when the run is rank one with snapshots. Each network gets a ``name``
+    (:func:`network_name`, distinct within the run); ``n_epochs`` is the number of epochs
+    trained (the ``train`` attribute's ``epochs``, else the epochs recorded).
     """
     opts = options or ReportOptions()
     ds = run.ds
@@ -1022,18 +1202,23 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
         if i in failed:
             p["notes"].append(f"Not analysed: {failed[i]}")
         payload_nets.append(p)
+    _name_networks([(run, payload_nets)])
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[str(o)] = counts.get(str(o), 0) + 1
     attrs = ds.attrs
+    train = _jsonable(attrs.get("train", {}))
+    n_epochs = train.get("epochs") if isinstance(train, dict) else None
+    if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
+        n_epochs = int(ds.sizes.get("epoch", 0))
     return {
         "label": run.label,
         "model": model,
-        "train": _jsonable(attrs.get("train", {})),
+        "train": train,
         "config": _jsonable(attrs.get("config", {})),
         "version": attrs.get("ghostlearn_version"),
         "n_nets": int(P),
-        "n_epochs": int(ds.sizes.get("epoch", 0)),
+        "n_epochs": int(n_epochs),
         "n_snapshots": int(ds.sizes.get("snapshot", 0)) if "snap_m" in ds.variables else 0,
         "selection": selection,
         "outcomes": counts,
@@ -1076,6 +1261,8 @@ def report_payload(
     """The JSON payload of the page's interactive part for every run of ``source``.
 
     ``progress(done, total)`` is called in runs: ``(0, total)`` first, then after each.
+    Network names are made distinct across runs (:func:`network_name`; the run's label
+    or the position is added where two would read the same).
     """
     opts = options or ReportOptions()
     runs = []
@@ -1085,6 +1272,7 @@ def report_payload(
         runs.append(run_payload(r, opts))
     if progress is not None:
         progress(len(runs), len(source.runs))
+    _name_networks([(r, p["nets"]) for r, p in zip(source.runs, runs, strict=True)])
     return {
         "ghostlearn_version": __version__,
         "limits": dataclasses.asdict(opts),

@@ -12,8 +12,9 @@ import datetime as _dt
 import html
 import io
 import json
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from .. import __version__
 from ..experiments.claims import collect_claims, format_value, headline
 from ..store import write_text
-from .data import ReportOptions, ReportSource, load_source, report_payload
+from .data import ReportOptions, ReportSource, format_epoch, load_source, report_payload
 
 __all__ = ["build_report", "default_output", "render_report", "write_report"]
 
@@ -51,6 +52,28 @@ def _png_data_uri(path: Path, max_width: int) -> str:
     return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
 
 
+def _whole(key: Any) -> bool:
+    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+
+
+def _claim_text(value: Any, key: str = "") -> str:
+    """A claim's value as text (:func:`~ghostlearn.experiments.claims.format_value`), with
+    the numbers under a key that names epochs written as epochs (``"33,639"``), and so the
+    whole-number keys of a mapping named so (``{"lr_by_epoch": {"1000": ...}}``)."""
+    if isinstance(value, Mapping):
+        by_epoch = "epoch" in key.lower()
+        return "; ".join(
+            f"{format_epoch(k) if by_epoch and _whole(k) else k} = {_claim_text(v, str(k))}"
+            for k, v in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_claim_text(v, key) for v in value) + "]"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and "epoch" in key.lower() and math.isfinite(value):
+        return format_epoch(value)
+    return format_value(value)
+
+
 def _claims_html(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
@@ -61,7 +84,11 @@ def _claims_html(rows: list[dict[str, Any]]) -> str:
         '<table class="claims"><thead><tr><th>figure</th><th>claim</th><th>paper</th>'
         "<th>ghostlearn</th><th>verdict</th><th>reason</th></tr></thead><tbody>",
     ]
-    marks = {"reproduced": ("ok", "&#10003; "), "differs": ("bad", "&#10007; "), "skipped": ("", "")}
+    marks = {
+        "reproduced": ("ok", "&#10003; "),
+        "differs": ("bad", "&#10007; "),
+        "skipped": ("", ""),
+    }
     for r in rows:
         verdict = r["verdict"]
         css, mark = marks.get(verdict, ("bad", ""))
@@ -69,11 +96,11 @@ def _claims_html(rows: list[dict[str, Any]]) -> str:
         out.append(
             "<tr>"
             f'<td><a href="#fig-{fig}">{fig}</a></td>'
-            f"<td>{_esc(format_value(r.get('claim')))}</td>"
-            f'<td class="num">{_esc(format_value(r.get("paper")))}</td>'
-            f'<td class="num">{_esc(format_value(r.get("measured")))}</td>'
+            f"<td>{_esc(_claim_text(r.get('claim')))}</td>"
+            f'<td class="num">{_esc(_claim_text(r.get("paper")))}</td>'
+            f'<td class="num">{_esc(_claim_text(r.get("measured")))}</td>'
             f'<td class="{css}">{mark}{_esc(verdict)}</td>'
-            f"<td>{_esc(format_value(r.get('reason')))}</td>"
+            f"<td>{_esc(_claim_text(r.get('reason')))}</td>"
             "</tr>"
         )
     out.append("</tbody></table></section>")
@@ -89,6 +116,9 @@ def _details(title: str, obj: Any) -> str:
 
 
 def _figures_html(source: ReportSource, opts: ReportOptions) -> str:
+    """Per experiment: its figure with the caption of its ``summary.json`` under it, the
+    panels beyond the paper (``figure-extra.png``) if any, how it was computed, its
+    configuration and measured values."""
     exps = source.experiments
     if not exps:
         return ""
@@ -96,27 +126,45 @@ def _figures_html(source: ReportSource, opts: ReportOptions) -> str:
     for e in exps:
         name = _esc(e["name"])
         s = e.get("summary") or {}
-        out.append(f'<figure class="fig" id="fig-{name}"><h3>{_esc(e["title"])}'
+        out.append(f'<div class="fig" id="fig-{name}"><h3>{_esc(e["title"])}'
                    f' <span class="small">({name})</span></h3>')  # fmt: skip
+        caption = s.get("caption")
+        caption_html = (
+            f'<figcaption class="caption">{_esc(caption)}</figcaption>'
+            if caption is not None and str(caption).strip()
+            else ""
+        )
         if e.get("figure") is not None:
             uri = _png_data_uri(Path(e["figure"]), opts.max_figure_width)
-            out.append(f'<img src="{uri}" alt="{_esc(e["title"])}">')
+            out.append(
+                f'<figure class="main"><img src="{uri}" alt="{_esc(e["title"])}">'
+                f"{caption_html}</figure>"
+            )
         else:
             out.append('<p class="note">No figure.png in this folder.</p>')
-        caption = []
+            if caption_html:
+                out.append(f'<figure class="main">{caption_html}</figure>')
+        if e.get("extra") is not None:
+            uri = _png_data_uri(Path(e["extra"]), opts.max_figure_width)
+            out.append(
+                '<figure class="extra"><figcaption class="beyond">Beyond the paper: panels '
+                "that the paper does not show</figcaption>"
+                f'<img src="{uri}" alt="{_esc(e["title"])}, beyond the paper"></figure>'
+            )
+        made = []
         for key, fmt in (("fidelity", "fidelity {}"), ("wall_time_s", "computed in {:.1f} s"),
                          ("ghostlearn_version", "ghostlearn {}")):  # fmt: skip
             if s.get(key) is not None:
-                caption.append(fmt.format(s[key]))
-        if caption:
-            out.append(f"<figcaption>{_esc(', '.join(caption))}</figcaption>")
+                made.append(fmt.format(s[key]))
+        if made:
+            out.append(f'<p class="small">{_esc(", ".join(made))}</p>')
         if s.get("config") is not None:
             out.append(_details("configuration", s["config"]))
-        skip = ("config", "claims", "title", "experiment")
+        skip = ("config", "claims", "title", "experiment", "caption")
         measured = {k: v for k, v in s.items() if k not in skip}
         if measured:
             out.append(_details("summary (measured values)", measured))
-        out.append("</figure>")
+        out.append("</div>")
     out.append("</section>")
     return "\n".join(out)
 
@@ -129,7 +177,8 @@ def _config_html(payload: dict[str, Any]) -> str:
     for r in runs:
         out.append(f"<h3>{_esc(r['label'])}</h3>")
         out.append(
-            f"<p>{r['n_nets']} networks &times; {r['n_epochs']} epochs; trained with ghostlearn "
+            f"<p>{r['n_nets']:,} network{'' if r['n_nets'] == 1 else 's'} &times; "
+            f"{format_epoch(r['n_epochs'])} epochs; trained with ghostlearn "
             f"{_esc(r.get('version') or 'unknown')}. Outcomes: "
             + _esc(", ".join(f"{v} {k}" for k, v in r["outcomes"].items()))
             + ".</p>"
