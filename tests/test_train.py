@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -103,6 +104,79 @@ def test_diverging_network_is_frozen_and_leaves_the_others_alone() -> None:
         assert np.all(np.isfinite(final))
         snaps = bad[f"snap_{name}"].values
         np.testing.assert_array_equal(snaps[d:], np.broadcast_to(final, snaps[d:].shape))
+
+
+# ---------------------------------------------------------------- early exit
+
+# c = 1e4 saturates the readout to exactly 0, so the gradient is exactly 0 and the network
+# settles at epoch 0; lr = 1e30 diverges within a few epochs; the rest keep learning.
+MIXED = {"seeds": [1, 2, 3, 4, 5, 6, 7], "lr": [0.05, 0.05, 1e30, 0.05, 0.1, 0.05, 0.02]}
+MIXED_C = [2.0, 1e4, 2.0, 1e4, 10.0, 1e4, 2.0]
+
+
+@pytest.fixture
+def always_shrink(monkeypatch):
+    """Make the early exit shrink the population at every chance (it otherwise weighs the
+    saving against the compile time, which depends on the machine)."""
+    train_module = importlib.import_module("ghostlearn.train")
+
+    monkeypatch.setattr(train_module._Clock, "worth", lambda self, saved: True)
+
+
+def _all_vars_equal(a: xr.Dataset, b: xr.Dataset) -> None:
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    for name in a.coords:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_early_exit_equals_running_every_network_out(always_shrink, optimizer) -> None:
+    kw = dict(
+        **MIXED,
+        c=MIXED_C,
+        epochs=90,
+        chunk=10,
+        snapshot_every=7,
+        metrics_every=3,
+        optimizer=optimizer,
+    )
+    fast = train(CFG, early_exit=True, **kw)
+    full = train(CFG, early_exit=False, **kw)
+    _all_vars_equal(fast, full)
+    assert bool(full.diverged.values[2])
+    if optimizer == "sgd":  # adam's step count changes its state: it never settles
+        settled = full.grad_norm.values[[1, 3, 5]]
+        assert np.all(settled == 0.0)
+
+
+def test_early_exit_shrinks_matrix_models_exactly(always_shrink) -> None:
+    kw = dict(seeds=list(range(12)), lr=[0.05] * 11 + [1e30], epochs=40, chunk=8)
+    fast = train(LOW, early_exit=True, snapshot_every=5, **kw)
+    full = train(LOW, early_exit=False, snapshot_every=5, **kw)
+    _all_vars_equal(fast, full)
+    assert np.all(full.grad_norm.values[-1, 1:] == 0.0)  # one step of 1e30 saturates it
+
+
+def test_a_batch_whose_networks_all_settled_ends_early(monkeypatch) -> None:
+    train_module = importlib.import_module("ghostlearn.train")
+
+    calls = []
+    program = train_module._program
+
+    def counting(plan):
+        calls.append(plan.chunk)
+        return program(plan)
+
+    monkeypatch.setattr(train_module, "_program", counting)
+    kw = dict(seeds=[0, 1, 2], lr=0.05, c=1e4, epochs=1000, chunk=100, snapshot_every=50)
+    fast = train(CFG, early_exit=True, **kw)
+    assert calls == [100]  # one chunk: every network settled in it
+    calls.clear()
+    full = train(CFG, early_exit=False, **kw)
+    assert len(calls) == 10
+    _all_vars_equal(fast, full)
 
 
 # ---------------------------------------------------------------- resume, snapshots, metrics

@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -247,7 +248,9 @@ def _net_step(plan: _Plan) -> Callable[..., Any]:
     vg = _value_and_grad(plan.cfg, plan.method)
     make_tx = _factory(plan.optimizer)
 
-    def step(p: Params, s: Any, alive: Any, div: Any, lr: Any, c: Any, e: Any) -> Any:
+    def step(
+        p: Params, s: Any, alive: Any, div: Any, _settled: Any, lr: Any, c: Any, e: Any
+    ) -> Any:
         lg = vg(p, c)
         gnorm = jnp.sqrt(_sq_norm(lg.grad))
         if make_tx is None:
@@ -269,9 +272,22 @@ def _net_step(plan: _Plan) -> Callable[..., Any]:
             jnp.where(good, lg.accuracy, nan),
             jnp.where(good, gnorm, nan),
         )
+        # Settled: the update left every parameter and optimizer state bit-identical, so
+        # every later epoch repeats this one exactly (the early exit of ``_train``).
+        moved = functools.reduce(
+            jnp.logical_or,
+            [
+                jnp.any(a != b)
+                for a, b in zip(
+                    jax.tree.leaves((new_p, new_s)), jax.tree.leaves((p, s)), strict=True
+                )
+            ],
+            jnp.asarray(False),
+        )
+        settled = keep & ~moved
         p = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_p, p)
         s = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_s, s)
-        return (p, s, keep, div), mets
+        return (p, s, keep, div, settled), mets
 
     return step
 
@@ -283,11 +299,10 @@ def _program(plan: _Plan) -> Callable[..., Any]:
     k = plan.snapshot_every
 
     def block_step(state: Any, lr: Any, c: Any, e: Any) -> Any:
-        p, s, alive, div = state
-        f = jax.vmap(net_step, in_axes=(0, 0, 0, 0, 0, 0, None))
+        f = jax.vmap(net_step, in_axes=(0, 0, 0, 0, 0, 0, 0, None))
         if plan.block is None:
-            return f(p, s, alive, div, lr, c, e)
-        return lax.map(lambda a: net_step(*a, e), (p, s, alive, div, lr, c), batch_size=plan.block)
+            return f(*state, lr, c, e)
+        return lax.map(lambda a: net_step(*a, e), (*state, lr, c), batch_size=plan.block)
 
     def chunk(state: Any, snaps: Any, lr: Any, c: Any, e0: Any) -> Any:
         first_slot = (e0 + k - 1) // k if k else 0
@@ -344,6 +359,7 @@ def train(
     devices: int | None = None,
     progress: Progress | None = None,
     max_memory: int | str | None = None,
+    early_exit: bool = True,
 ) -> xr.Dataset:
     """Train a population of networks with full-batch gradient descent on the DA task.
 
@@ -401,6 +417,17 @@ def train(
         progress: called as ``progress(0, epochs)`` once the program is compiled (so a
             caller can tell compilation from training), then as
             ``progress(done_epochs, epochs)`` after each chunk.
+        early_exit: stop computing networks that have settled or diverged (see below);
+            never changes a number, ``False`` computes every epoch of every network.
+
+    Early exit: a network whose update leaves every parameter and optimizer state
+    bit-identical (plain gradient descent with an exactly zero gradient, as networks stuck
+    in the no-learning zone reach) is at a fixed point of the training map, so every later
+    epoch repeats that one exactly; likewise a diverged network stays frozen. Between
+    chunks such networks leave the computed population (once that shrinks it by a quarter)
+    and their remaining epochs are filled in; a run whose networks have all settled or
+    diverged ends after the chunk in which the last one did. Results are bit-identical to
+    ``early_exit=False``.
 
     Returns:
         Dataset with dims ``net``, ``epoch``, ``snapshot``, ``unit`` (and ``k`` for lowrank,
@@ -513,6 +540,7 @@ def train(
             chunk=chunk,
             n_dev=devices or n_avail,
             progress=progress,
+            early_exit=early_exit,
         )
 
 
@@ -574,6 +602,79 @@ def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
     return _MATRIX_BLOCK if P_local > _MATRIX_BLOCK else None
 
 
+def _layout(
+    cfg: RNNConfig, method: str, optimizer: Any, P: int, n_dev: int
+) -> tuple[int | None, int]:
+    """The block size and the padded population size of ``P`` networks on ``n_dev``
+    devices: each device holds the same number of networks, a multiple of the block."""
+    P_local = -(-P // n_dev)
+    if optimizer != "sgd":
+        # A lone network would make XLA compile optax's per-network scalar maths
+        # (e.g. b1 ** count) as scalar code, whose rounding differs from the vector code.
+        P_local = max(P_local, 2)
+    block = _block_size(cfg, method, P_local)
+    P_local = -(-P_local // block) * block if block else P_local
+    return block, P_local * n_dev
+
+
+class _Clock:
+    """Wall time of the chunks, to weigh a smaller population against its compilation.
+
+    Only decides whether the early exit shrinks the population; never changes a number.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[Any] = set()
+        self.first: list[tuple[int, float]] = []  # (network-epochs, seconds) incl. compiling
+        self.rate = math.nan  # seconds per padded network-epoch, from compiled programs
+
+    def record(self, program: Any, net_epochs: int, seconds: float) -> None:
+        """``program``: a key of the compiled program (a new key includes compiling)."""
+        if program in self.seen:
+            self.rate = seconds / max(net_epochs, 1)
+        else:
+            self.seen.add(program)
+            self.first.append((net_epochs, seconds))
+
+    def worth(self, net_epochs_saved: int) -> bool:
+        if math.isnan(self.rate) or not self.first:
+            return False
+        compile_s = max(s - n * self.rate for n, s in self.first)
+        return net_epochs_saved * self.rate > 2 * max(compile_s, 0.0)
+
+
+def _take(arrays: Any, rows: np.ndarray) -> Any:
+    """The device state, snapshot buffers and per-network settings of ``rows`` only (the
+    snapshot buffers, rewritten by every chunk, come back as zeros of the new size)."""
+    state, snaps, lr_d, c_d = arrays
+    idx = jnp.asarray(rows)
+    snaps = {k: jnp.zeros((v.shape[0], rows.size, *v.shape[2:]), v.dtype) for k, v in snaps.items()}
+    return jax.tree.map(lambda a: a[idx], state), snaps, lr_d[idx], c_d[idx]
+
+
+def _fill_rest(
+    mets: dict[str, np.ndarray],
+    fill: dict[str, np.ndarray],
+    rec_pos: int,
+    snap_data: dict[str, list[np.ndarray]],
+    snap_epochs: list[int],
+    final: dict[str, np.ndarray],
+    snapshot_every: int,
+    e0: int,
+    end: int,
+) -> None:
+    """Epochs ``e0 .. end - 1`` of networks that all settled or diverged: every recorded
+    metric repeats ``fill``, every snapshot the frozen parameters ``final``."""
+    for name, arr in mets.items():
+        arr[:, rec_pos:] = fill[name][:, None]
+    if snapshot_every:
+        here = np.arange(-(-e0 // snapshot_every) * snapshot_every, end, snapshot_every)
+        if here.size:
+            for k_, v in final.items():
+                snap_data[k_].append(np.broadcast_to(v, (here.size, *v.shape)))
+            snap_epochs.extend(int(e) for e in here)
+
+
 def _pad(a: np.ndarray, P_pad: int) -> np.ndarray:
     if a.shape[0] == P_pad:
         return a
@@ -599,18 +700,12 @@ def _train(
     chunk: int | None,
     n_dev: int,
     progress: Progress | None,
+    early_exit: bool,
 ) -> xr.Dataset:
     P = seeds.size
     p0 = _initial_params(cfg, seeds, c, params, init, dtype)
     n_dev = max(1, min(n_dev, P))
-    P_local = -(-P // n_dev)
-    if optimizer != "sgd":
-        # A lone network would make XLA compile optax's per-network scalar maths
-        # (e.g. b1 ** count) as scalar code, whose rounding differs from the vector code.
-        P_local = max(P_local, 2)
-    block = _block_size(cfg, method, P_local)
-    P_local = -(-P_local // block) * block if block else P_local
-    P_pad = P_local * n_dev
+    block, P_pad = _layout(cfg, method, optimizer, P, n_dev)
 
     C = min(epochs, chunk or (1000 if cfg.model == "rank1" else 200))
     per_snap = (
@@ -632,7 +727,13 @@ def _train(
         opt_state: Any = ()
     else:
         opt_state = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))(pp, lr_d)
-    state = (pp, opt_state, jnp.ones(P_pad, bool), jnp.full(P_pad, -1, jnp.int32))
+    state = (
+        pp,
+        opt_state,
+        jnp.ones(P_pad, bool),
+        jnp.full(P_pad, -1, jnp.int32),
+        jnp.zeros(P_pad, bool),
+    )
     snaps = {k: jnp.zeros((slots, *v.shape), jdtype) for k, v in pp.items()} if slots else {}
 
     end = epoch_offset + epochs
@@ -642,6 +743,16 @@ def _train(
     mets = {name: np.full((P, rec_epochs.size), np.nan, dtype) for name in _METRICS}
     snap_epochs: list[int] = []
     snap_data: dict[str, list[np.ndarray]] = {k: [] for k in pp}
+    # The early exit: ``rows[j]`` is the network in row j of the device state. A network
+    # that settled (its update changed nothing) or diverged leaves the device state; its
+    # later epochs repeat its last computed one (NaN metrics once diverged) and are filled
+    # in on the host from ``fill`` and ``final``.
+    rows = np.arange(P)
+    fill = {name: np.full(P, np.nan, dtype) for name in _METRICS}
+    final = {k: np.array(p0[k]) for k in pp}
+    alive_np = np.ones(P, bool)
+    div_np = np.full(P, -1, np.int64)
+    clock = _Clock()
     rec_pos = 0
     e0 = epoch_offset
     while e0 < end:
@@ -653,13 +764,21 @@ def _train(
             # Compiled ahead (the call below reuses it) to report the end of compilation.
             prog.lower(*args).compile()
             progress(0, epochs)
+        tic = time.perf_counter()
         state, snaps, out = prog(*args)
+        n_act = rows.size
+        out_host = [np.asarray(arr)[:n_here, :n_act] for arr in out]
+        P_pad_now = int(state[2].shape[0])
+        clock.record((id(prog), P_pad_now), n_here * P_pad_now, time.perf_counter() - tic)
         es = np.arange(e0, e0 + n_here)
         keep = es % metrics_every == 0
         n_keep = int(keep.sum())
-        for name, arr in zip(_METRICS, out, strict=True):
-            host = np.asarray(arr)[:n_here][keep, :P]
-            mets[name][:, rec_pos : rec_pos + n_keep] = host.T
+        gone = np.ones(P, bool)
+        gone[rows] = False
+        for name, host in zip(_METRICS, out_host, strict=True):
+            window = mets[name][:, rec_pos : rec_pos + n_keep]
+            window[rows] = host[keep].T
+            window[gone] = fill[name][gone, None]
         rec_pos += n_keep
         if snapshot_every:
             here = [int(e) for e in es if e % snapshot_every == 0]
@@ -667,16 +786,52 @@ def _train(
                 first = -(-e0 // snapshot_every)
                 idx = np.asarray([e // snapshot_every - first for e in here])
                 for k_, buf in snaps.items():
-                    snap_data[k_].append(np.array(np.asarray(buf)[idx][:, :P]))
+                    taken = np.empty((idx.size, *final[k_].shape), final[k_].dtype)
+                    taken[:, rows] = np.asarray(buf)[idx][:, :n_act]
+                    taken[:, gone] = final[k_][gone]
+                    snap_data[k_].append(taken)
                 snap_epochs.extend(here)
         e0 += n_here
+        if early_exit and e0 < end:
+            alive_r = np.asarray(state[2])[:n_act]
+            settled_r = np.asarray(state[4])[:n_act]
+            leaving = ~alive_r | settled_r
+            stay = np.flatnonzero(~leaving)
+            P_pad_new = _layout(cfg, method, optimizer, stay.size, n_dev)[1] if stay.size else 0
+            # Each new population size compiles a new program: shrink only when the
+            # network-epochs saved take longer than compiling it twice.
+            saved = (P_pad_now - P_pad_new) * (end - e0)
+            if stay.size == 0 or (P_pad_new < P_pad_now and clock.worth(saved)):
+                j = np.flatnonzero(leaving)
+                nets = rows[j]
+                for name, host in zip(_METRICS, out_host, strict=True):
+                    fill[name][nets] = np.where(settled_r[j], host[n_here - 1, j], np.nan)
+                for k_, v in state[0].items():
+                    final[k_][nets] = np.asarray(v)[:n_act][j]
+                alive_np[nets] = alive_r[j]
+                div_np[nets] = np.asarray(state[3])[:n_act][j]
+                rows = rows[stay]
+                if stay.size == 0:
+                    _fill_rest(
+                        mets, fill, rec_pos, snap_data, snap_epochs, final, snapshot_every, e0, end
+                    )
+                    e0 = end
+                else:
+                    state, snaps, lr_d, c_d = _take(
+                        (state, snaps, lr_d, c_d), _pad(stay, P_pad_new)
+                    )
+                    plan = dataclasses.replace(
+                        plan, block=_layout(cfg, method, optimizer, stay.size, n_dev)[0]
+                    )
         if progress is not None:
             progress(e0 - epoch_offset, epochs)
 
-    final_p, _, alive, div = state
-    final = {k: np.array(np.asarray(v)[:P]) for k, v in final_p.items()}
-    div_np = np.asarray(div)[:P].astype(np.int64)
-    alive_np = np.asarray(alive)[:P]
+    final_p, _, alive, div, _ = state
+    n_act = rows.size
+    for k_, v in final_p.items():
+        final[k_][rows] = np.asarray(v)[:n_act]
+    alive_np[rows] = np.asarray(alive)[:n_act]
+    div_np[rows] = np.asarray(div)[:n_act]
     snapshots = (
         {k: np.concatenate(v, axis=0).swapaxes(0, 1) for k, v in snap_data.items()}
         if snap_epochs
