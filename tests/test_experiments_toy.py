@@ -43,8 +43,12 @@ def test_experiment_writes_every_file(name, out, fig1_summary, fig2_summary, sca
     for file in ("summary.json", "figure.png", "figure.pdf"):
         assert (folder / file).stat().st_size > 0
     assert (folder / "data.zarr").is_dir()
+    # the panels beyond the paper are a figure of their own where the paper has a figure
+    has_extra = name == "fig2"
+    assert (folder / "figure-extra.pdf").exists() == has_extra
     summary = read_json(folder / "summary.json")
     assert summary["experiment"] == name
+    assert summary["caption"].startswith("Fig." if name != "toy-scaling" else "Toy model")
     assert summary["claims"]
     for claim in summary["claims"]:
         assert claim["verdict"] in ("reproduced", "differs", "skipped")

@@ -2,10 +2,13 @@
 
 For ``r < 0`` the flow has a stable fixed point at ``-sqrt(-r)`` (and an unstable one at
 ``+sqrt(-r)``): from ``x(0) = 0`` the state settles at ``-sqrt(-r)`` and never reaches the
-threshold. For ``r > 0`` there is no fixed point; the flow is slowest at the ghost
-``x = 0`` (speed ``r``) and ``x`` escapes to ``+inf`` at ``t_esc = pi / (2 sqrt r)``,
-crossing ``x_thr`` shortly before. The trajectories are computed twice: from the closed
-form and by an independent high-accuracy ODE solve (DOP853), which the claims compare.
+threshold. For ``r > 0`` there is no fixed point; the flow is slowest at ``x = 0``
+(speed ``r``) and ``x`` escapes to ``+inf`` at ``t_esc = pi / (2 sqrt r)``, crossing
+``x_thr`` shortly before. The slowest point is drawn as a ghost only where its speed is
+near zero on the task's scale (:func:`is_ghost`: ``r <= 0.01 x_thr^2``); for ``r = 1``
+and ``x_thr = 5`` it is an ordinary slowest point. The trajectories are computed twice:
+from the closed form and by an independent high-accuracy ODE solve (DOP853), which the
+claims compare.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import math
 
 import numpy as np
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from scipy.integrate import solve_ivp
 
 from .. import _validate, toy
@@ -27,6 +32,17 @@ TITLE = "Flow of the toy model dx/dt = x^2 + r for r > 0 (ghost) and r < 0 (fixe
 
 #: The numerical solve stops once x reaches this value ("escaped").
 ESCAPE_VALUE = 1e8
+
+#: A slowest point x = 0 (speed r > 0) is drawn as a ghost when its speed is at most this
+#: share of the speed x_thr^2 the flow has at the threshold: only there is it a near-zero
+#: bottleneck on the scale of the task (``dx/dt = x^2 + r`` rescaled by ``x_thr`` depends
+#: on ``r / x_thr^2`` alone).
+GHOST_MAX_SPEED_RATIO = 0.01
+
+#: Colour of the initial state x(0) = 0 (the paper's red dot); the r values take the
+#: other colours of the cycle.
+X0_COLOR = _style.CYCLE[1]
+R_COLORS = [c for c in _style.CYCLE if c != X0_COLOR]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -178,78 +194,171 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict:
     }
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
-    """Left: the flow against x with its direction and fixed points; right: x(t)."""
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    ax_flow, ax_traj = fig.subplots(1, 2)
+def is_ghost(r: float, x_thr: float) -> bool:
+    """Whether the slowest point x = 0 of ``dx/dt = x^2 + r`` counts as a ghost.
+
+    A ghost is a near-zero minimum of the speed that is not a fixed point: ``r > 0`` and
+    ``r <= GHOST_MAX_SPEED_RATIO * x_thr^2``.
+    """
+    return 0 < r <= GHOST_MAX_SPEED_RATIO * x_thr**2
+
+
+def _r_color(i: int) -> str:
+    return R_COLORS[i % len(R_COLORS)]
+
+
+def _direction_arrows(ax: Axes, r: float, lo: float, hi: float, ytop: float, color: str) -> None:
+    """Arrows on the flow curve pointing the way x moves (right where dx/dt > 0)."""
+    xa = np.linspace(lo, hi, 10)[1:-1]
+    fa = np.asarray(toy.flow(xa, r))
+    keep = (np.abs(fa) < 0.9 * ytop) & (fa != 0)
+    ax.quiver(
+        xa[keep],
+        fa[keep],
+        np.sign(fa[keep]),
+        np.zeros(keep.sum()),
+        color=color,
+        scale=14,
+        width=0.008,
+        headwidth=4,
+        headlength=4,
+        headaxislength=3.5,
+        pivot="mid",
+        zorder=4,
+    )
+
+
+def _flow_panel(ax: Axes, data: xr.Dataset, cfg: Config, positive: bool) -> None:
+    """Flow dx/dt against x for the r > 0 (``positive``) or the r < 0 values."""
     x = data["x"].values
-    t = data["t"].values
     lo, hi = cfg.x_range
-    ax_flow.axhline(0, color=_style.GREY, lw=0.8)
-    ymin = min(cfg.r_values) - 0.5
-    ytop_flow = max(6.0, 2 * max(cfg.r_values))
+    rs = np.asarray(cfg.r_values, dtype=float)
+    chosen = rs[rs > 0] if positive else rs[rs < 0]
+    ybottom = -1.0 if positive else min(chosen) - 0.5
+    ytop = max(6.0, 2 * max(abs(chosen)))
+    ax.axhline(0, color=_style.GREY, lw=0.6)
     for i, r in enumerate(data["r"].values):
-        color = _style.CYCLE[i % len(_style.CYCLE)]
-        f = data["flow"].values[i]
-        ax_flow.plot(x, f, color=color, lw=2, label=f"r = {r:g}")
-        # direction of motion along x, drawn on the curve itself
-        xa = np.linspace(lo, hi, 10)[1:-1]
-        ua = np.sign(toy.flow(xa, r))
-        keep = np.abs(toy.flow(xa, r)) < 0.9 * ytop_flow
-        ax_flow.quiver(
-            xa[keep],
-            toy.flow(xa[keep], r),
-            ua[keep],
-            0 * ua[keep],
-            color=color,
-            scale=20,
-            width=0.005,
-            headwidth=4,
-            pivot="mid",
-            zorder=4,
-        )
+        if (r > 0) != positive:
+            continue
+        color = _r_color(i)
+        ax.plot(x, data["flow"].values[i], color=color)
+        _direction_arrows(ax, float(r), lo, hi, ytop, color)
         if r < 0:
             root = math.sqrt(-r)
-            ax_flow.plot(-root, 0, "o", color=color, ms=8, mec="k", zorder=3)
-            ax_flow.plot(root, 0, "o", color="white", ms=8, mec=color, mew=2, zorder=3)
+            ax.plot(-root, 0, "o", color=color, mec=_style.THEORY, ms=5, zorder=5)
+            ax.plot(root, 0, "o", color="white", mec=color, mew=1.2, ms=5, zorder=5)
+        elif is_ghost(float(r), cfg.x_thr):
+            ax.plot(0, r, "D", color=color, mec=_style.THEORY, ms=6, zorder=5)
         else:
-            ax_flow.plot(0, r, "D", color=color, ms=6, mec="k", zorder=3)
-    ax_flow.axvline(cfg.x_thr, color=_style.THEORY, ls="--", lw=1)
-    ax_flow.text(cfg.x_thr, 0.97 * ytop_flow, r"$x_\mathrm{thr}$ ", va="top", ha="right")
-    ax_flow.plot([], [], "o", color=_style.GREY, mec="k", label="stable fixed point")
-    ax_flow.plot([], [], "o", color="white", mec=_style.GREY, mew=2, label="unstable fixed point")
-    ax_flow.plot([], [], "D", color=_style.GREY, mec="k", label="ghost (slowest point)")
-    ax_flow.set_xlim(lo, hi)
-    ax_flow.set_ylim(ymin, ytop_flow)
-    ax_flow.set_xlabel("state x (1/[t])")
-    ax_flow.set_ylabel(r"flow $dx/dt = x^2 + r$ (1/[t]$^2$)")
-    ax_flow.set_title("Flow; arrows: direction of motion")
-    ax_flow.legend(fontsize=8, loc="lower right")
-    _style.panel_label(ax_flow, "A")
+            ax.plot(0, r, "D", color="white", mec=color, mew=1.2, ms=6, zorder=5)
+    ax.plot(0, 0, "o", color=X0_COLOR, ms=4, zorder=6)
+    ax.axvline(cfg.x_thr, color=_style.THEORY, ls="--", lw=0.8)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(ybottom, ytop)
+    ax.set_xlabel("x")
+    ax.set_ylabel("dx/dt")
+    ax.set_title("r > 0: no fixed point" if positive else "r < 0: two fixed points", loc="left")
 
+
+def _legend_handles(data: xr.Dataset, cfg: Config) -> list[Line2D]:
+    """One entry per r value and per marker that the figure draws."""
+    rs = [float(r) for r in data["r"].values]
+    handles = [Line2D([], [], color=_r_color(i), label=f"r = {r:g}") for i, r in enumerate(rs)]
+    pos = [r for r in rs if r > 0]
+    kinds = [
+        ("o", X0_COLOR, X0_COLOR, "x(0) = 0", True),
+        ("D", _style.GREY, _style.THEORY, "ghost (slowest point, speed r)",
+         any(is_ghost(r, cfg.x_thr) for r in pos)),
+        ("D", "white", _style.GREY, "slowest point, speed r (no ghost)",
+         any(not is_ghost(r, cfg.x_thr) for r in pos)),
+        ("o", _style.GREY, _style.THEORY, "stable fixed point", True),
+        ("o", "white", _style.GREY, "unstable fixed point", True),
+        ("o", _style.GREY, _style.GREY, "ODE solve (DOP853)", True),
+    ]  # fmt: skip
+    for marker, face, edge, label, shown in kinds:
+        if shown:
+            handles.append(
+                Line2D(
+                    [], [], marker=marker, color=face, mec=edge, mew=1.0, ms=5, ls="", label=label
+                )
+            )
+    handles.append(Line2D([], [], color=_style.THEORY, ls="--", lw=0.8, label="threshold $x^*$"))
+    handles.append(Line2D([], [], color=_style.GREY, ls=":", label=r"escape $t = \pi/(2\sqrt{r})$"))
+    return handles
+
+
+def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+    """A: the flow for r > 0 (the paper's left panel); B: for r < 0 (its right panel);
+    C (beyond the paper): the trajectories x(t) from x(0) = 0, closed form and ODE solve.
+    """
+    fig = _style.figure(3.0, _style.PAGE)
+    ax_pos, ax_neg, ax_traj = fig.subplots(1, 3)
+    _flow_panel(ax_pos, data, cfg, positive=True)
+    _style.panel_label(ax_pos, "A")
+    _flow_panel(ax_neg, data, cfg, positive=False)
+    _style.panel_label(ax_neg, "B")
+
+    t = data["t"].values
     ytop = 2.0 * cfg.x_thr
-    for i, r in enumerate(data["r"].values):
-        color = _style.CYCLE[i % len(_style.CYCLE)]
+    for i in range(data.sizes["r"]):
+        color = _r_color(i)
         closed = np.clip(data["x_closed"].values[i], -np.inf, 10 * ytop)
-        ax_traj.plot(t, closed, color=color, lw=2, label=f"r = {r:g}")
+        ax_traj.plot(t, closed, color=color)
         step = max(1, t.size // 25)
-        ax_traj.plot(t[::step], data["x_numeric"].values[i][::step], "o", color=color, ms=3)
+        ax_traj.plot(t[::step], data["x_numeric"].values[i][::step], "o", color=color, ms=2)
         t_esc = float(data["escape_time"].values[i])
         if math.isfinite(t_esc) and t_esc <= t[-1]:
-            ax_traj.axvline(t_esc, color=color, ls=":", lw=1)
-    ax_traj.axhline(
-        cfg.x_thr, color=_style.THEORY, ls="--", lw=1, label=r"threshold $x_\mathrm{thr}$"
-    )
-    ax_traj.plot([], [], "o", color=_style.GREY, ms=3, label="ODE solve (DOP853)")
-    ax_traj.plot([], [], ":", color=_style.GREY, label=r"blow-up $t_\mathrm{esc}=\pi/2\sqrt{r}$")
+            ax_traj.axvline(t_esc, color=color, ls=":", lw=0.8)
+    ax_traj.plot(0, 0, "o", color=X0_COLOR, ms=4, zorder=6)
+    ax_traj.axhline(cfg.x_thr, color=_style.THEORY, ls="--", lw=0.8)
     ax_traj.set_ylim(-1.5, ytop)
     ax_traj.set_xlim(0, t[-1])
-    ax_traj.set_xlabel("time t ([t])")
-    ax_traj.set_ylabel("state x(t) (1/[t])")
-    ax_traj.set_title("Trajectories from x(0) = 0")
-    ax_traj.legend(fontsize=8, loc="upper right")
-    _style.panel_label(ax_traj, "B")
+    ax_traj.set_xlabel("time t")
+    ax_traj.set_ylabel("x(t)")
+    _style.beyond(ax_traj, "x(t)")
+    _style.panel_label(ax_traj, "C")
+    fig.legend(handles=_legend_handles(data, cfg), loc="outside lower center", ncol=4)
     return fig
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """The caption of the figure, with its parameters."""
+    pos = [r for r in cfg.r_values if r > 0]
+    neg = [r for r in cfg.r_values if r < 0]
+    ghosts = [r for r in pos if is_ghost(r, cfg.x_thr)]
+    slow = [r for r in pos if not is_ghost(r, cfg.x_thr)]
+    names = ", ".join
+    ghost_text = (
+        f"For r = {names(f'{r:g}' for r in ghosts)} it is a ghost (filled diamond): the "
+        f"speed r is at most {GHOST_MAX_SPEED_RATIO:.0%} of the speed x*² = "
+        f"{cfg.x_thr**2:g} at the threshold, and x lingers there before it escapes. "
+        if ghosts
+        else ""
+    )
+    slow_text = (
+        f"For r = {names(f'{r:g}' for r in slow)} the slowest point (open diamond) still "
+        "moves fast and is no ghost. "
+        if slow
+        else ""
+    )
+    escapes = "; ".join(
+        f"r = {e['r']:g}: {e['escape_time']:.3g}" for e in summary["per_r"] if e["r"] > 0
+    )
+    return (
+        "Fig. 1. The toy model dx/dt = x² + r on either side of its saddle-node bifurcation; "
+        "the state starts at x(0) = 0 (red dot) and the threshold x* = "
+        f"{cfg.x_thr:g} (dashed) divides the output into two states. "
+        f"A, r > 0 (r = {names(f'{r:g}' for r in pos)}): the flow has no fixed point and x "
+        "escapes to +∞ (arrows: direction of motion). Its slowest point is x = 0, where "
+        f"dx/dt = r. {ghost_text}{slow_text}"
+        f"B, r < 0 (r = {names(f'{r:g}' for r in neg)}): x settles at the stable fixed "
+        "point −√(−r) (filled circle) and never reaches x*; open circles: the unstable "
+        "fixed point +√(−r). "
+        "C, beyond the paper: x(t) from x(0) = 0, closed form (lines) against an "
+        f"independent DOP853 solve (dots, largest difference "
+        f"{summary['trajectory_max_abs_error']:.1e}); dotted: escape times π/(2√r) "
+        f"({escapes})."
+    )
 
 
 def claims(summary: dict) -> list[Claim]:

@@ -185,51 +185,93 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
 
 
 def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
-    """Left: alpha* against T (log-log); middle: relative difference; right: stuck fraction."""
+    """A: alpha* against T (log-log) with the theory; B: relative difference per T;
+    C: the share of runs stuck around alpha* at one T. The whole figure is beyond the
+    paper, and its title says so."""
     s = data["scaling"].to_dataset()
     T = s["T"].values
-    fig = Figure(figsize=(14, 4.2), layout="constrained")
+    fig = _style.figure(2.5, _style.PAGE)
     ax_fit, ax_rel, ax_frac = fig.subplots(1, 3)
 
     t_line = np.geomspace(T[0], T[-1], 200)
-    ax_fit.loglog(t_line, PREFACTOR * t_line**-5.0, color=_style.THEORY, lw=1.5,
-                  label=r"theory $3\pi^4/32\;T^{-5}$")  # fmt: skip
-    ax_fit.loglog(T, s["measured"].values, "o", color=_style.CYCLE[0], ms=6,
-                  label="measured (bisection)")  # fmt: skip
+    ax_fit.plot(t_line, PREFACTOR * t_line**-5.0, color=_style.THEORY,
+                label=r"theory $3\pi^4/32\;T^{-5}$")  # fmt: skip
+    ax_fit.plot(T, s["measured"].values, "o", color=_style.CYCLE[0], ms=3.5,
+                label="measured (bisection)")  # fmt: skip
+    ax_fit.set_xscale("log")
+    ax_fit.set_yscale("log")
     slope = summary["alpha_star_exponent"]
     err = summary["alpha_star_exponent_stderr"]
-    ax_fit.text(0.05, 0.06, f"fitted exponent {slope:.4f} +- {err:.1e}", transform=ax_fit.transAxes)
-    ax_fit.set_xlabel("delay T ([t])")
-    ax_fit.set_ylabel(r"critical learning rate ([t]$^{-5}$)")
-    ax_fit.set_title("Critical learning rate against T", fontsize=10)
-    ax_fit.legend(fontsize=8)
+    ax_fit.text(0.04, 0.04, f"fitted exponent\n{slope:.3f} ± {err:.1g}",
+                transform=ax_fit.transAxes, va="bottom")  # fmt: skip
+    ax_fit.set_xlabel("delay T")
+    ax_fit.set_ylabel(r"critical learning rate $\alpha^*$")
+    ax_fit.set_title(r"$\alpha^*$ against T", loc="left")
+    ax_fit.legend(loc="upper right")
     _style.panel_label(ax_fit, "A")
 
     rel = 100 * (s["measured"].values / s["predicted"].values - 1.0)
     lo = 100 * (s["bracket_lo"].values / s["predicted"].values - 1.0)
-    ax_rel.semilogx(T, rel, "o", color=_style.CYCLE[0], label="measured / predicted - 1")
-    ax_rel.vlines(T, lo, rel, color=_style.CYCLE[0], lw=1)
-    ax_rel.axhline(0.0, color=_style.THEORY, lw=1)
-    ax_rel.axhspan(-3, 3, color=_style.GREY, alpha=0.15, label="+-3%")
-    ax_rel.set_xlabel("delay T ([t])")
-    ax_rel.set_ylabel("relative difference (%)")
-    ax_rel.set_title("Measured against 3 pi^4/32 T^-5", fontsize=10)
-    ax_rel.legend(fontsize=8)
+    ax_rel.axhspan(-3, 3, color=_style.GREY, alpha=0.15, lw=0, label="±3%")
+    ax_rel.axhline(0.0, color=_style.THEORY, lw=0.8, label="theory")
+    ax_rel.vlines(T, lo, rel, color=_style.CYCLE[0], lw=0.8, label="bisection bracket")
+    ax_rel.plot(T, rel, "o", color=_style.CYCLE[0], ms=3.5, label="measured")
+    ax_rel.set_xscale("log")
+    ax_rel.set_xlabel("delay T")
+    ax_rel.set_ylabel("measured / theory − 1 (%)")
+    ax_rel.set_title("measured against theory", loc="left")
+    ax_rel.legend(loc="lower right", ncol=2)
     _style.panel_label(ax_rel, "B")
 
     f = data["fraction"].to_dataset()
-    ax_frac.plot(f["lr_ratio"].values, f["stuck_fraction"].values, "o-", ms=3,
-                 color=_style.CYCLE[1])  # fmt: skip
-    ax_frac.axvline(1.0, color=_style.THEORY, ls="--", lw=1, label="alpha*")
-    ax_frac.set_xlabel("alpha / alpha*")
+    ax_frac.plot(f["lr_ratio"].values, f["stuck_fraction"].values, "o-", ms=2,
+                 color=_style.CYCLE[1], label="runs stuck")  # fmt: skip
+    ax_frac.axvline(1.0, color=_style.THEORY, ls="--", lw=0.8, label=r"$\alpha^*$")
+    ax_frac.set_xlabel(r"learning rate $\alpha / \alpha^*$")
     ax_frac.set_ylabel(f"fraction stuck at epoch {cfg.fraction_epochs:,}")
-    ax_frac.set_title(
-        f"T = {cfg.fraction_T:g}: {cfg.fraction_instances} runs per rate, r0 ~ N(10 r*, (r*/10)^2)",
-        fontsize=10,
-    )
-    ax_frac.legend(fontsize=8)
+    ax_frac.set_title(f"transition at T = {cfg.fraction_T:g}", loc="left")
+    ax_frac.legend(loc="upper left")
     _style.panel_label(ax_frac, "C")
+    fig.suptitle(f"{_style.BEYOND}: the critical learning rate of the toy model")
     return fig
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """The caption of the figure, with its parameters and the fitted law."""
+    lo, hi = cfg.T_range
+    rlo, rhi = cfg.fraction_lr_ratio
+    slope = summary["alpha_star_exponent"]
+    err = summary["alpha_star_exponent_stderr"]
+    worst = 100 * summary["max_abs_relative_difference"]
+    all_from = summary["all_stuck_from_lr_ratio"]
+    all_text = (
+        f"every run is stuck from α/α* = {all_from:.3g} on"
+        if all_from is not None
+        else "not every run is stuck even at the largest rate"
+    )
+    below = summary["stuck_fraction_max_below_alpha_star"]
+    if below is None:
+        below_text = "No rate of the grid lies below α*"
+    elif below == 0:
+        below_text = "No run is stuck below α*"
+    else:
+        below_text = f"Up to {below:.0%} of the runs are stuck below α*"
+    return (
+        "Toy model, beyond the paper: the critical learning rate scales as T⁻⁵. "
+        f"A, critical rate α* measured for {cfg.n_T} delays T log-spaced in "
+        f"[{lo:g}, {hi:g}] (dots): the smallest rate at which gradient descent from "
+        f"r = 10 r*, run for {cfg.epochs:,} epochs, ends stuck below r*/4, found by "
+        f"multi-point bisection ({cfg.points} rates per round, relative bracket "
+        f"{cfg.rtol:g}); line, End Matter Eq. 15, α* = 3π⁴/32 T⁻⁵. Least-squares fit of "
+        f"log α* against log T: exponent {slope:.3f} ± {err:.1g} (theory −5), prefactor "
+        f"{summary['alpha_star_prefactor']:.3g} (theory {PREFACTOR:.3g}). "
+        "B, measured/theory − 1 per T (dots) with the bisection bracket below it "
+        f"(lines); largest deviation {worst:.2g}%, grey band ±3%. "
+        f"C, at T = {cfg.fraction_T:g}: fraction of {cfg.fraction_instances} runs per rate "
+        f"(r(0) ~ Normal(10 r*, (r*/10)²), seed {cfg.seed}) stuck below r*/4 after "
+        f"{cfg.fraction_epochs:,} epochs, for {cfg.fraction_n_lr} rates α/α* in "
+        f"[{rlo:g}, {rhi:g}]; dashed, α*. {below_text}; {all_text}."
+    )
 
 
 def claims(summary: dict) -> list[Claim]:
