@@ -80,6 +80,7 @@ _LAZY = {
     "find_slow_points": "analysis",
     "learned": "outcomes",
     "stuck": "outcomes",
+    "enable_compilation_cache": "compile_cache",
 }
 
 

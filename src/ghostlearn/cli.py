@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -1168,7 +1169,7 @@ def animate_command(
                 progress=update,
             )
     typer.echo(
-        f"{result.n_frames} frames (epochs {result.epochs[0]:g}-{result.epochs[-1]:g}) "
+        f"{result.n_frames} frames (epochs {round(result.epochs[0]):,}-{round(result.epochs[-1]):,}) "
         f"-> {result.gif}" + (f" and {result.mp4}" if result.mp4 else "")
     )
     _wrote(*[p for p in (result.gif, result.mp4) if p is not None])
@@ -1178,12 +1179,21 @@ def main(prog_name: str | None = None) -> None:
     """Console-script entry point (and ``python -m ghostlearn``'s, as ``prog_name``).
 
     Gives XLA one CPU device per core (before JAX starts), so ``train`` splits a population
-    over the cores, unless ``XLA_FLAGS`` is set (sweep workers set their own).
+    over the cores, unless ``XLA_FLAGS`` is set (sweep workers set their own); and turns on
+    JAX's persistent compilation cache (:mod:`ghostlearn.compile_cache`; opt out with
+    ``GHOSTLEARN_COMPILATION_CACHE=off``).
     """
     if "XLA_FLAGS" not in os.environ and "jax" not in sys.modules:
         from . import use_all_cores
 
         use_all_cores()
+    from .compile_cache import enable_compilation_cache
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        enable_compilation_cache()
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     app(prog_name=prog_name)
 
 

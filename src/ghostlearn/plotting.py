@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 #: Okabe & Ito (2008) colours, distinguishable under the common colour-vision deficiencies:
 #: the one palette of every ghostlearn figure.
@@ -20,10 +23,12 @@ OKABE_ITO = {
 }
 
 
-def training_curves(ds: xr.Dataset, *, max_lines: int = 100) -> Figure:
+def training_curves(ds: xr.Dataset, *, max_lines: int = 20) -> Figure:
     """Loss, accuracy and gradient norm over epochs for every network of a training run.
 
-    Each network is a faint line; the median over networks is drawn on top.
+    The median over networks is drawn on top of two quantile bands (10-90% and 25-75%),
+    with the first ``max_lines`` networks as faint rasterised lines, so that the figure's
+    cost and its PDF's size do not grow with the population or the number of epochs.
 
     Args:
         ds: a training Dataset (``loss``, ``accuracy``, ``grad_norm`` over ``net``, ``epoch``).
@@ -32,7 +37,7 @@ def training_curves(ds: xr.Dataset, *, max_lines: int = 100) -> Figure:
     Returns:
         The figure.
     """
-    fig = Figure(figsize=(11, 3.2), layout="constrained")
+    fig = Figure(figsize=(7.0, 2.4), layout="constrained")
     axes = fig.subplots(1, 3)
     epoch = ds["epoch"].values
     panels = (
@@ -40,19 +45,28 @@ def training_curves(ds: xr.Dataset, *, max_lines: int = 100) -> Figure:
         ("accuracy", "training accuracy", False),
         ("grad_norm", "gradient norm", True),
     )
+    blue, red = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     for ax, (name, label, log) in zip(axes, panels, strict=True):
-        values = ds[name].values
+        values = np.asarray(ds[name].values, dtype=float)
+        if log:
+            values = np.where(values > 0, values, np.nan)
         for row in values[:max_lines]:
-            ax.plot(epoch, row, color=OKABE_ITO["blue"], alpha=0.15, lw=0.6)
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(values, axis=0) if np.isfinite(values).any() else None
-        if median is not None:
-            ax.plot(epoch, median, color=OKABE_ITO["vermillion"], lw=1.5, label="median")
+            ax.plot(epoch, row, color=blue, alpha=0.25, lw=0.5, rasterized=True)
+        if values.shape[0] > 1 and np.isfinite(values).any():
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN epochs
+                q = np.nanquantile(values, [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
+            ax.fill_between(epoch, q[0], q[4], color=red, alpha=0.12, lw=0, label="10-90%")
+            ax.fill_between(epoch, q[1], q[3], color=red, alpha=0.25, lw=0, label="25-75%")
+            ax.plot(epoch, q[2], color=red, lw=1.2, label="median")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{round(v):,}"))
         ax.set_ylabel(label)
         if log:
             ax.set_yscale("log")
-    axes[0].legend(loc="best", fontsize=8)
     n = ds.sizes["net"]
-    fig.suptitle(f"{n} network{'s' * (n != 1)}", fontsize=10)
+    shown = min(n, max_lines)
+    axes[0].plot([], [], color=blue, alpha=0.5, lw=0.5, label=f"{shown} of {n} networks")
+    axes[0].legend(loc="best", fontsize=7)
+    fig.suptitle(f"{n:,} network{'s' * (n != 1)}", fontsize=9)
     return fig
