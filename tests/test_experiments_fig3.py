@@ -61,8 +61,13 @@ def _check_claims(summary):
 def test_fig3_writes_files_and_summary(fig3_summary, out):
     s = fig3_summary
     folder = out / "fig3"
-    for file in ("summary.json", "figure.png", "figure.pdf"):
+    for file in ("summary.json", "figure.png", "figure.pdf", "figure-extra.png",
+                 "figure-extra.pdf"):  # fmt: skip
         assert (folder / file).stat().st_size > 0
+    assert s["caption"].startswith("Figure 3:") and s["caption"] == fig3.caption(s, TINY_FIG3)
+    # the paper's flows (i)-(iii) at its fractions of the run (epochs 1, 200,001, 499,001)
+    assert s["panel_epochs_A"] == [0, 1600, 3990]
+    assert s["panel_epochs_B"][0] == 0 and s["panel_epochs_B"] == sorted(set(s["panel_epochs_B"]))
     assert read_json(folder / "summary.json")["experiment"] == "fig3"
     assert s["init"] == "paper" and s["paper_seed"] == 0 and s["devices"] >= 1
     assert _is_epoch(s["ghost_epoch_A"], 0, TINY_FIG3.epochs_A)
@@ -183,6 +188,7 @@ def test_learnable_c_summary(c_summary, out):
     folder = out / "learnable-c"
     for file in ("summary.json", "figure.png", "figure.pdf"):
         assert (folder / file).stat().st_size > 0
+    assert s["caption"] == learnable_c.caption(s, TINY_C)
     pop = s["population"]
     assert pop["seeds"] == [3, 0, 1, 2]
     assert s["seed"] in pop["seeds"]
@@ -542,6 +548,8 @@ def test_fidelities():
         ({"osc_jump": math.nan}, "osc_jump must be finite, got nan"),
         ({"osc_min": 0}, "osc_min must be >= 1, got 0"),
         ({"population_B": 1.5}, "population_B must be an integer, got 1.5"),
+        ({"kappa_range": (9.0, -9.0)}, "kappa_range must be a finite interval with lo < hi"),
+        ({"kappa_range": 9.0}, r"kappa_range must be a pair \(lo, hi\), got 9.0"),
     ],
 )
 def test_fig3_config_rejects(kwargs, message):

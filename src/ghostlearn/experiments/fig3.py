@@ -28,7 +28,15 @@ own network (``init="paper"``, seed 40) is reported beside it:
 
 The figure shows one representative network per panel, chosen by a rule on the census
 records (:func:`ghostlearn.experiments.census.pick_a`, :func:`~.census.pick_b`: the paper
-seed if it behaves as the paper says, else the lowest seed that does).
+seed if it behaves as the paper says, else the lowest seed that does), drawn the paper's
+way by one function for both rows: the loss and the gradient norm, each divided by its
+maximum, on one axis; the latent flows (i)-(iii) overlaid on one axis over ``kappa`` in
+``kappa_range`` ([-9, 9]), with ``kappa(0)`` as red dots. A's flows are at the paper's
+epochs 1, 200,001 and 499,001 (counted from 1, as the figure prints epochs) or, in a shorter
+run, at the same fractions of it; B's at epoch 1 and on both sides of the bifurcation.
+``plot_extra`` draws what ghostlearn adds: A on log scales with its events, the ghost's
+first appearance, the points of every analysed flow, B's gradient at the bifurcation, and
+both censuses.
 
 Measured definitions (all in ``summary.json``):
 
@@ -72,6 +80,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .. import _validate, outcomes
@@ -92,8 +101,12 @@ PAPER_SADDLE_NODE_B = (5156, 5166)
 B_EPOCH_TOLERANCE = 50
 #: Networks analysed together (bounds the memory of the analysis).
 _ANALYSIS_CHUNK = 20
-#: Half-height of the flow panels (units of kappa): zooms on the slow part of the flow.
-_FLOW_YLIM = 2.0
+#: Latent interval of the flow panels (the paper's Fig. 3: kappa in [-9, 9]).
+KAPPA_RANGE = (-9.0, 9.0)
+#: The paper's flows (i)-(iii) of Fig. 3A as fractions of the run: its epochs 1, 200,001
+#: and 499,001 (counted from 1) of 500,000, the networks after 0, 200,000 and 499,000
+#: updates. Shorter runs use the same fractions.
+PANEL_A_FRACTIONS = (0.0, 0.4, 0.998)
 #: Output uncertainty band: sigmoid(c (kappa - thr)) in (0.01, 0.99).
 _BAND_LOGIT = math.log(99.0)
 
@@ -130,6 +143,7 @@ class Config:
         grad_jump: A's gradient-norm jump counted as abrupt, > 1.
         osc_jump: a one-epoch change of log10(loss) above this is an oscillation, > 0.
         osc_min: fewest oscillating epochs that make an oscillation phase, >= 1.
+        kappa_range: the latent interval ``(lo, hi)`` of the figure's flow panels, lo < hi.
     """
 
     N: int = 100
@@ -152,6 +166,7 @@ class Config:
     grad_jump: float = 10.0
     osc_jump: float = 0.3
     osc_min: int = 10
+    kappa_range: tuple[float, float] = KAPPA_RANGE
 
     def __post_init__(self) -> None:
         _validate.at_least("N", self.N, 1)
@@ -189,6 +204,7 @@ class Config:
             raise ValueError(f"grad_jump must be > 1, got {self.grad_jump}")
         _validate.positive("osc_jump", self.osc_jump)
         _validate.at_least("osc_min", self.osc_min, 1)
+        _validate.interval("kappa_range", self.kappa_range)
 
     @property
     def seeds_A(self) -> list[int]:
@@ -279,74 +295,6 @@ def latent_trajectories(ds: xr.Dataset, epochs: Sequence[int], net: int = 0) -> 
     return np.asarray(fn(params), dtype=np.float64)
 
 
-def flow_panel(
-    ax: Any,
-    ds: xr.Dataset,
-    points: xr.Dataset,
-    epoch: int,
-    *,
-    xlim: tuple[float, float],
-    color: str,
-    legend: bool = False,
-) -> None:
-    """Draw ``f(kappa)`` at one snapshot with its fixed points, ghosts and ``kappa(t)``.
-
-    Args:
-        ax: matplotlib axes.
-        ds: one-network training Dataset with snapshots.
-        points: :func:`points_dataset` of the same run.
-        epoch: a snapshot epoch present in both.
-        xlim: kappa range drawn.
-        color: colour of the flow curve.
-        legend: add a legend of the markers.
-    """
-    snap = ds.isel(net=0).sel(snapshot=epoch)
-    m, n, b = (np.asarray(snap[f"snap_{k}"].values, np.float64) for k in ("m", "n", "b"))
-    thr = float(model_from_dataset(ds).kappa_thr)
-    k = np.linspace(*xlim, 1000)
-    f = rank1_flow(k, m, n, b)
-    ax.axhline(0.0, color=_style.GREY, lw=0.8)
-    ax.axvline(thr, color=_style.OKABE_ITO["green"], ls="--", lw=1, label="readout threshold")
-    ax.plot(k, f, color=color, lw=1.8, label="flow f(kappa)")
-    kt = latent_trajectories(ds, [epoch])[0]
-    ft = rank1_flow(kt, m, n, b)
-    ax.plot(kt, ft, ".", color=_style.THEORY, ms=3, alpha=0.7, label="kappa(t), t = 0..40")
-    ax.plot(kt[:1], ft[:1], "o", color=_style.OKABE_ITO["vermillion"], ms=7, label="kappa(0)")
-    pt = points.sel(snapshot=epoch)
-    face = {1: _style.THEORY, 2: "white", 3: _style.GREY}
-    names = {1: "stable fixed point", 2: "unstable fixed point", 3: "half-stable fixed point"}
-    for kappa, code in zip(pt["fixed_kappa"].values, pt["fixed_stability"].values, strict=True):
-        if np.isfinite(kappa) and int(code) in face:
-            ax.plot([kappa], [0.0], "o", ms=8, mec=_style.THEORY, mfc=face[int(code)],
-                    zorder=4, label=names[int(code)])  # fmt: skip
-    for kappa, depth in zip(pt["ghost_kappa"].values, pt["ghost_depth"].values, strict=True):
-        if np.isfinite(kappa):
-            fv = float(rank1_flow(np.asarray([kappa]), m, n, b)[0])
-            ax.plot([kappa], [math.copysign(depth, fv)], "D", ms=7,
-                    color=_style.OKABE_ITO["purple"], zorder=4, label="ghost")  # fmt: skip
-    ax.set_xlim(*xlim)
-    ax.set_ylim(-_FLOW_YLIM, _FLOW_YLIM)
-    ax.set_xlabel("latent kappa = n . x")
-    ax.set_ylabel("f(kappa) = tau dkappa/dt")
-    if legend:
-        handles, labels = ax.get_legend_handles_labels()
-        uniq = dict(zip(labels, handles, strict=True))
-        ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower left", frameon=False)
-
-
-def flow_xlim(ds: xr.Dataset, points: xr.Dataset, epochs: Sequence[int]) -> tuple[float, float]:
-    """A kappa range holding the trajectories and points of the given snapshots (+-2)."""
-    kt = latent_trajectories(ds, epochs)
-    pt = points.sel(snapshot=list(epochs))
-    vals = [kt.ravel(), pt["fixed_kappa"].values.ravel(), pt["ghost_kappa"].values.ravel()]
-    v = np.concatenate(vals)
-    v = v[np.isfinite(v)]
-    lo, hi = DEFAULT_INTERVAL
-    if v.size == 0:
-        return lo, hi
-    return max(lo, float(v.min()) - 2.0), min(hi, float(v.max()) + 2.0)
-
-
 def _stage(progress: Progress | None, state: dict[str, int], weight: int) -> Callable | None:
     """A ``train`` progress callback adding ``weight`` network-epochs per epoch."""
     if progress is None:
@@ -416,7 +364,12 @@ def _dense_ghosts(
     width = cfg.flow_every_A
     names = list(param_shapes(model))
     params = {
-        k: np.stack([ds[f"snap_{k}"].isel(net=i).sel(snapshot=e).values for i, e in zip(idx, e0, strict=True)])
+        k: np.stack(
+            [
+                ds[f"snap_{k}"].isel(net=i).sel(snapshot=e).values
+                for i, e in zip(idx, e0, strict=True)
+            ]
+        )
         for k in names
     }
     z = train(
@@ -429,16 +382,16 @@ def _dense_ghosts(
     out: dict[int, tuple[xr.Dataset, xr.Dataset]] = {}
     for j, (i, start) in enumerate(zip(idx, e0, strict=True)):
         r = rows[i]
-        window = slice(int(np.searchsorted(epochs, start)), int(np.searchsorted(epochs, start)) + width)
+        window = slice(
+            int(np.searchsorted(epochs, start)), int(np.searchsorted(epochs, start)) + width
+        )
         matches = bool(np.array_equal(z["loss"].values[j], loss[i, window], equal_nan=True))
         ghosts = table["n_ghosts"].values[j] > 0
         first = int(np.argmax(ghosts)) if ghosts.any() else width
         g_epoch = start + first
         at = float(loss[i, min(int(np.searchsorted(epochs, g_epoch)), loss.shape[1] - 1)])
         r["ghost_epoch"] = float(g_epoch)
-        r["drop_progress"] = census.drop_progress(
-            r["drop_loss_before"], r["drop_loss_after"], at
-        )
+        r["drop_progress"] = census.drop_progress(r["drop_loss_before"], r["drop_loss_after"], at)
         r["dense"], r["matches_run"] = True, matches
         one = single(z, j).assign_coords(
             epoch=z["epoch"].values + start, snapshot=z["snapshot"].values + start
@@ -519,8 +472,11 @@ def _run_b(
             rows.append(row)
             # keep what pick_b can choose: the paper seed, the lowest stuck network after a
             # saddle-node bifurcation, and the lowest stuck network
-            first_sn = row["stuck"] and row["saddle_node"] and not any(
-                r["stuck"] and r["saddle_node"] for r in rows[:-1])
+            first_sn = (
+                row["stuck"]
+                and row["saddle_node"]
+                and not any(r["stuck"] and r["saddle_node"] for r in rows[:-1])
+            )
             first_stuck = row["stuck"] and not any(r["stuck"] for r in rows[:-1])
             if chunk[i] == cfg.paper_seed or first_sn or first_stuck:
                 kept[chunk[i]] = (single(ds, i), ra)
@@ -742,6 +698,7 @@ def _summarize_a(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
             chosen["oscillation_onset"] = _nearest_snapshot(snaps, osc["start_epoch"], "before")
     chosen["final"] = int(snaps[-1])
     out["flow_epochs_A"] = _unique_epochs(chosen)
+    out["panel_epochs_A"] = paper_flow_epochs(snaps, cfg.epochs_A)
     shape = {
         k: _flow_shape(ds, pts, e, cfg.c)
         for k, e in chosen.items()
@@ -812,6 +769,11 @@ def _summarize_b(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
         chosen["initial"] = int(snaps[0])
     chosen["final"] = int(snaps[-1])
     out["flow_epochs_B"] = _unique_epochs(chosen)
+    out["panel_epochs_B"] = (
+        sorted({int(snaps[0]), chosen["before_bifurcation"], chosen["after_bifurcation"]})
+        if sn_epoch is not None
+        else paper_flow_epochs(snaps, cfg.epochs_B)
+    )
     if "B_population" in data.children:
         pop = data["B_population"].to_dataset()
         out["population_B"] = {
@@ -858,17 +820,29 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     cen_b["n_flat_after_saddle_node"] = int((ratio < cfg.flat_ratio).sum())
     out["census_B"] = cen_b
     sn = rec_b["saddle_node_epoch"].values[rec_b["seed"].values == cfg.paper_seed]
-    out["paper_seed_B_saddle_node_epoch"] = (
-        float(sn[0]) if sn.size and np.isfinite(sn[0]) else None
-    )
+    out["paper_seed_B_saddle_node_epoch"] = float(sn[0]) if sn.size and np.isfinite(sn[0]) else None
     return out
 
 
 # --------------------------------------------------------------------------------------
-# plot
+# plot: the paper's panels, drawn by functions shared with the learnable-c experiment
 
 _LOSS_C = _style.OKABE_ITO["blue"]
 _GRAD_C = _style.OKABE_ITO["orange"]
+#: Colours of the flows (i), (ii), (iii), ... in order (red is kept for kappa(0)).
+FLOW_COLORS = tuple(_style.OKABE_ITO[k] for k in ("sky_blue", "green", "purple", "blue", "orange"))
+#: The paper's red dots: kappa(0), where every trial starts.
+KAPPA0_COLOR = _style.OKABE_ITO["vermillion"]
+_FIXED = {
+    1: ("stable fixed point", _style.THEORY),
+    2: ("unstable fixed point", "white"),
+    3: ("half-stable fixed point", _style.GREY),
+}
+_GHOST = {"marker": "D", "mfc": _style.OKABE_ITO["yellow"], "mec": _style.THEORY}
+_POINT_MS = 4.5
+#: Smaller than the fixed points: a fixed point under kappa(0) stays visible as a ring.
+_KAPPA0_MS = 3.2
+#: Gradient norms of exactly zero are drawn here on logarithmic axes.
 _GRAD_FLOOR = 1e-12
 
 
@@ -876,161 +850,476 @@ def _roman(i: int) -> str:
     return ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii")[i]
 
 
-def _mark_flows(ax: Any, flows: dict[str, int], labels: bool) -> None:
-    """Dotted lines at the flow epochs; labels of crowded lines merged, e.g. "(ii, iii)"."""
-    lo, hi = ax.get_xlim()
+def shown_epoch(epoch: int) -> int:
+    """An epoch counted from 1, as the paper prints them: the network after ``epoch``
+    updates (ghostlearn's epoch ``epoch``, counted from 0) is the paper's epoch ``epoch + 1``."""
+    return int(epoch) + 1
+
+
+def paper_flow_epochs(
+    snapshots: Sequence[int], epochs: int, fractions: Sequence[float] = PANEL_A_FRACTIONS
+) -> list[int]:
+    """The snapshots nearest to ``fractions`` of a run of ``epochs`` epochs, in order, once each.
+
+    With the paper's 500,000 epochs and a flow every 1,000 this gives the snapshots 0,
+    200,000 and 499,000: the paper's epochs 1, 200,001 and 499,001 (counted from 1).
+
+    Args:
+        snapshots: the snapshot epochs (counted from 0), increasing.
+        epochs: epochs of the run.
+        fractions: positions in the run, in [0, 1].
+
+    Returns:
+        Snapshot epochs, increasing, without repeats.
+    """
+    snaps = np.asarray(snapshots, dtype=np.int64)
+    out: list[int] = []
+    for frac in fractions:
+        e = int(snaps[int(np.argmin(np.abs(snaps - frac * epochs)))])
+        if e not in out:
+            out.append(e)
+    return sorted(out)
+
+
+def epoch_ticks(ax: Any, which: str = "x", nbins: int = 5) -> None:
+    """A linear epoch axis (:func:`ghostlearn.experiments._style.epoch_axis`) with at most
+    ``nbins`` intervals between integer ticks, so that labels such as "200,000" do not
+    collide at print size (5 suit a 3.5 in wide panel, 3 a 2 in wide one)."""
+    _style.epoch_axis(ax, which)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(MaxNLocator(nbins, integer=True, steps=[1, 2, 5, 10]))
+
+
+def metric_key() -> list[Line2D]:
+    """Legend handles of :func:`draw_metrics`' lines."""
+    return [
+        Line2D([], [], color=_LOSS_C, lw=0.8, label="loss / maximum"),
+        Line2D([], [], color=_GRAD_C, lw=0.8, label="gradient norm / maximum"),
+    ]
+
+
+def flow_labels(epochs: Sequence[int]) -> list[str]:
+    """``"(i) epoch 1"``, ``"(ii) epoch 200,001"``, ...: the flows' names, epochs from 1."""
+    return [f"({_roman(j)}) epoch {shown_epoch(e):,}" for j, e in enumerate(epochs)]
+
+
+def draw_metrics(ax: Any, ds: xr.Dataset, marks: Sequence[int]) -> None:
+    """Loss and gradient norm over epochs, each divided by its maximum, as the paper draws.
+
+    Epochs are counted from 1 (:func:`shown_epoch`); the flows' epochs ``marks`` are drawn
+    as dotted lines in the flows' colours and labelled (i), (ii), ... above the axes
+    (labels of lines closer than 4% of the axis are merged, e.g. "(ii, iii)"). The lines'
+    legend entries are :func:`metric_key`'s.
+
+    Args:
+        ax: matplotlib axes.
+        ds: one-network training Dataset (``loss``, ``grad_norm`` over ``epoch``).
+        marks: snapshot epochs (counted from 0) of the flows drawn beside it.
+    """
+    e = ds["epoch"].values.astype(np.int64) + 1
+    for name, key, color in (("loss", "loss", _LOSS_C), ("gradient norm", "grad_norm", _GRAD_C)):
+        v = ds[key].values[0].astype(np.float64)
+        peak = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
+        ax.plot(e, v / peak if peak > 0 else v, color=color, lw=0.8, label=f"{name} / maximum")
+    ax.set_xlim(float(e[0]), float(e[-1]))
+    ax.set_ylim(-0.04, 1.06)
+    ax.set_ylabel("normalised to the maximum")
+    epoch_ticks(ax)
+    width = float(e[-1] - e[0]) or 1.0
     groups: list[list[tuple[int, int]]] = []
-    for j, e in enumerate(flows.values()):
-        ax.axvline(e, color=_style.GREY, ls=":", lw=0.9)
-        if groups and e - groups[-1][-1][1] < 0.04 * (hi - lo):
-            groups[-1].append((j, e))
+    for j, mark in enumerate(marks):
+        x = shown_epoch(mark)
+        ax.axvline(x, color=FLOW_COLORS[j % len(FLOW_COLORS)], ls=":", lw=1.2)
+        if groups and x - groups[-1][-1][1] < 0.04 * width:
+            groups[-1].append((j, x))
         else:
-            groups.append([(j, e)])
-    if labels:
-        for g in groups:
-            text = "(" + ", ".join(_roman(j) for j, _ in g) + ")"
-            x = float(np.mean([e for _, e in g]))
-            ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center",
-                    va="bottom", fontsize=8)  # fmt: skip
+            groups.append([(j, x)])
+    for g in groups:
+        text = "(" + ", ".join(_roman(j) for j, _ in g) + ")"
+        x = float(np.mean([v for _, v in g]))
+        ax.text(x, 1.0, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FlowSnapshot:
+    """One flow to draw: a run, its points, a snapshot epoch and the legend entry.
+
+    Attributes:
+        ds: one-network training Dataset with snapshots.
+        points: :func:`points_dataset` of the same run.
+        epoch: a snapshot epoch present in both.
+        label: the flow's legend entry.
+    """
+
+    ds: xr.Dataset
+    points: xr.Dataset
+    epoch: int
+    label: str
+
+
+def draw_flows(
+    ax: Any, flows: Sequence[FlowSnapshot], *, kappa_range: tuple[float, float] = KAPPA_RANGE
+) -> set[int]:
+    """Latent flows ``f(kappa) = -kappa + n . tanh(m kappa + b)`` overlaid on one axis.
+
+    Each flow (colours :data:`FLOW_COLORS` in order) is drawn with its fixed points on
+    ``f = 0`` (filled: stable, open: unstable, grey: half-stable), its ghosts (diamonds
+    at their minimum of ``|f|``) and, as the paper's red dots, ``kappa(0)`` on the curve;
+    a dashed line marks the readout threshold. Points outside ``kappa_range`` are not
+    drawn. The markers' legend is :func:`marker_key`'s; the curves' is the axes'.
+
+    Args:
+        ax: matplotlib axes.
+        flows: the flows, in order.
+        kappa_range: the kappa interval drawn.
+
+    Returns:
+        The stability codes of the fixed points drawn (for :func:`marker_key`).
+    """
+    lo, hi = (float(v) for v in kappa_range)
+    k = np.linspace(lo, hi, 1000)
+    ax.axhline(0.0, color=_style.GREY, lw=0.6)
+    for thr in sorted({float(model_from_dataset(f.ds).kappa_thr) for f in flows}):
+        ax.axvline(thr, color=_style.GREY, ls="--", lw=0.8)
+    drawn: set[int] = set()
+    for j, flow in enumerate(flows):
+        snap = flow.ds.isel(net=0).sel(snapshot=flow.epoch)
+        m, n, b = (np.asarray(snap[f"snap_{v}"].values, np.float64) for v in ("m", "n", "b"))
+        color = FLOW_COLORS[j % len(FLOW_COLORS)]
+        ax.plot(k, rank1_flow(k, m, n, b), color=color, lw=1.2, label=flow.label)
+        pt = flow.points.sel(snapshot=flow.epoch)
+        for kappa, code in zip(pt["fixed_kappa"].values, pt["fixed_stability"].values, strict=True):
+            if np.isfinite(kappa) and lo <= kappa <= hi and int(code) in _FIXED:
+                ax.plot([kappa], [0.0], "o", ms=_POINT_MS, mec=_style.THEORY, mew=0.8,
+                        mfc=_FIXED[int(code)][1], zorder=4)  # fmt: skip
+                drawn.add(int(code))
+        ghosts = pt["ghost_kappa"].values
+        ghosts = ghosts[np.isfinite(ghosts) & (ghosts >= lo) & (ghosts <= hi)]
+        if ghosts.size:
+            ax.plot(ghosts, rank1_flow(ghosts, m, n, b), ls="none", ms=_POINT_MS, mew=0.8,
+                    zorder=4, **_GHOST)  # fmt: skip
+        k0 = float(latent_trajectories(flow.ds, [flow.epoch])[0, 0])
+        if lo <= k0 <= hi:
+            f0 = rank1_flow(np.asarray([k0]), m, n, b)
+            ax.plot([k0], f0, "o", ms=_KAPPA0_MS, color=KAPPA0_COLOR, zorder=5)
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("latent variable κ")
+    ax.set_ylabel("f(κ) = τ dκ/dt")
+    ax.legend(loc="upper right")
+    return drawn
+
+
+def marker_key(thr: float, stabilities: set[int] | None = None) -> list[Line2D]:
+    """Legend handles of the flow panels' markers: kappa(0), fixed points, ghosts, threshold.
+
+    Stable and unstable fixed points, ghosts and kappa(0) are always listed (a key, whether
+    or not a given run shows them); half-stable points only when ``stabilities`` holds
+    them.
+    """
+    codes = {1, 2} | (set() if stabilities is None else set(stabilities) & {3})
+    key = [Line2D([], [], ls="none", marker="o", ms=_KAPPA0_MS, color=KAPPA0_COLOR,
+                  label="κ(0), where a trial starts")]  # fmt: skip
+    key += [
+        Line2D([], [], ls="none", marker="o", ms=_POINT_MS, mec=_style.THEORY, mew=0.8,
+               mfc=_FIXED[c][1], label=_FIXED[c][0])
+        for c in sorted(codes)
+    ]  # fmt: skip
+    key.append(Line2D([], [], ls="none", ms=_POINT_MS, mew=0.8,
+                      label="ghost (minimum of |f| off zero)", **_GHOST))  # fmt: skip
+    key.append(Line2D([], [], color=_style.GREY, ls="--", lw=0.8,
+                      label=f"readout threshold κ = {thr:g}"))  # fmt: skip
+    return key
+
+
+def _paper_row(
+    fig: Figure, gs: Any, row: int, ds: xr.Dataset, points: xr.Dataset, epochs: Sequence[int],
+    letter: str, kappa_range: tuple[float, float],
+) -> set[int]:  # fmt: skip
+    """One of the paper's rows: metrics over epochs (left), the flows (i), (ii), ... (right)."""
+    ax = fig.add_subplot(gs[row, 0])
+    draw_metrics(ax, ds, epochs)
+    _style.panel_label(ax, letter)
+    flows = [
+        FlowSnapshot(ds=ds, points=points, epoch=int(e), label=label)
+        for e, label in zip(epochs, flow_labels(epochs), strict=True)
+    ]
+    return draw_flows(fig.add_subplot(gs[row, 1]), flows, kappa_range=kappa_range)
+
+
+def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """The paper's Fig. 3: A and B, each the loss and gradient norm over epochs (divided by
+    their maxima) and the latent flows at the epochs (i)-(iii), overlaid."""
+    fig = _style.figure(4.9)
+    gs = fig.add_gridspec(2, 2, width_ratios=[1.2, 1.0])
+    drawn: set[int] = set()
+    thr = 1.0
+    for row, letter in enumerate("AB"):
+        ds = data[letter].to_dataset()
+        thr = float(model_from_dataset(ds).kappa_thr)
+        drawn |= _paper_row(fig, gs, row, ds, data[f"{letter}_points"].to_dataset(),
+                            summary[f"panel_epochs_{letter}"], letter, cfg.kappa_range)  # fmt: skip
+    fig.legend(handles=[*metric_key(), *marker_key(thr, drawn)], loc="outside lower center",
+               ncol=4)  # fmt: skip
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# plot_extra: what ghostlearn measures beyond the paper's panels
 
 
 def _grad(ds: xr.Dataset) -> np.ndarray:
     return np.maximum(ds["grad_norm"].values[0].astype(np.float64), _GRAD_FLOOR)
 
 
-def _metric_rows(fig: Any, gs: Any, row: int, ds: xr.Dataset, n: int) -> tuple[Any, Any]:
-    """Loss and gradient norm over epochs in two stacked panels sharing the epoch axis."""
-    e = ds["epoch"].values
-    ax = fig.add_subplot(gs[row, :n])
-    ax.plot(e, ds["loss"].values[0], color=_LOSS_C, lw=0.7, label="loss")
-    ax.set_yscale("log")
-    ax.set_ylabel("loss")
-    axg = fig.add_subplot(gs[row + 1, :n], sharex=ax)
-    axg.plot(e, _grad(ds), color=_GRAD_C, lw=0.7, label="gradient norm")
-    axg.set_yscale("log")
-    axg.set_ylabel("gradient norm")
-    axg.set_xlabel("epoch")
-    ax.tick_params(labelbottom=False)
-    return ax, axg
+def _legend_below(ax: Any, ncol: int = 2) -> None:
+    """The axes' legend under its x label (the panels are too full to hold it)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol)
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
-    """A and B: loss, gradient norm, a zoom, counts of points, and flows at chosen epochs."""
-    fa, fb = summary["flow_epochs_A"], summary["flow_epochs_B"]
-    n_cols = max(len(fa), len(fb), 4)
-    fig = Figure(figsize=(3.7 * n_cols, 17.0), layout="constrained")
-    gs = fig.add_gridspec(6, n_cols, height_ratios=[0.9, 0.6, 1.2, 0.9, 0.6, 1.2])
-    n = n_cols - 1
-
-    # ---- A
-    ds = data["A"].to_dataset()
-    pts = data["A_points"].to_dataset()
-    ax, axg = _metric_rows(fig, gs, 0, ds, n)
-    ax.set_title(
-        f"A: representative network (seed {summary['seed_A']} of "
-        f"{summary['census_A']['n_networks']}), lr = {cfg.lr_A:g}, c = {cfg.c:g}, init "
-        f"{summary['init']}; verdict {summary['verdict_A']}", fontsize=10, pad=16,
-    )  # fmt: skip
-    _style.panel_label(ax, "A")
+def _drop_span(ax: Any, summary: dict) -> None:
     d0, d1 = summary["drop_epoch_A"], summary["drop_end_epoch_A"]
+    if d0 is not None:
+        ax.axvspan(shown_epoch(d0), shown_epoch(max(d1, d0 + 1)),
+                   color=_style.OKABE_ITO["sky_blue"], alpha=0.5, lw=0, label="abrupt drop")  # fmt: skip
+
+
+def _events_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
+    """A's loss and gradient norm on a log scale with the drop, oscillations and ghost."""
+    e = ds["epoch"].values.astype(np.int64) + 1
+    ax.plot(e, ds["loss"].values[0], color=_LOSS_C, lw=0.6, label="loss")
+    ax.plot(e, _grad(ds), color=_GRAD_C, lw=0.6, label="gradient norm")
+    ax.set_yscale("log")
+    ax.set_xlim(float(e[0]), float(e[-1]))
+    epoch_ticks(ax)
+    ax.set_ylabel("loss, gradient norm")
+    _drop_span(ax, summary)
     osc = summary["oscillation_A"]
-    for a in (ax, axg):
-        if d0 is not None:
-            a.axvspan(d0, max(d1, d0 + 1), color=_style.OKABE_ITO["sky_blue"], alpha=0.5, lw=0,
-                      label="abrupt drop")  # fmt: skip
-        if osc is not None:
-            a.axvspan(osc["start_epoch"], osc["end_epoch"], color=_style.GREY, alpha=0.15, lw=0,
-                      label="oscillations")  # fmt: skip
-        if summary["ghost_epoch_A"] is not None:
-            a.axvline(summary["ghost_epoch_A"], color=_style.OKABE_ITO["purple"], ls="-.", lw=1,
-                      label="first snapshot with a ghost")  # fmt: skip
-    _mark_flows(ax, fa, labels=True)
-    _mark_flows(axg, fa, labels=False)
-    ax.legend(fontsize=8, loc="lower left", frameon=False)
+    if osc is not None:
+        ax.axvspan(shown_epoch(osc["start_epoch"]), shown_epoch(osc["end_epoch"]),
+                   color=_style.GREY, alpha=0.2, lw=0, label="oscillations")  # fmt: skip
+    if summary["ghost_epoch_A"] is not None:
+        ax.axvline(shown_epoch(summary["ghost_epoch_A"]), color=_style.OKABE_ITO["purple"],
+                   ls="-.", lw=1, label="first flow with a ghost")  # fmt: skip
+    _style.beyond(ax, "A, log scales")
+    _legend_below(ax)
 
-    # zoom on the ghost's bracket (a flow every epoch there; the loss is the run's own)
-    axz = fig.add_subplot(gs[0, n])
+
+def _ghost_zoom_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
+    """The loss around the ghost's first appearance (a flow every epoch in the bracket)."""
+    _style.beyond(ax, "A, the ghost's onset")
+    epoch_ticks(ax)
+    ax.set_ylabel("loss")
     zoom = summary["ghost_zoom_A"]
-    if zoom is not None:
-        z0, z1 = zoom["bracket"]
-        w = (ds["epoch"] >= z0) & (ds["epoch"] <= z1 + (z1 - z0) // 4)
-        axz.plot(ds["epoch"].values[w], ds["loss"].values[0][w], color=_LOSS_C, lw=1, label="loss")
-        axz.set_yscale("log")
-        if d0 is not None:
-            axz.axvspan(d0, max(d1, d0 + 1), color=_style.OKABE_ITO["sky_blue"], alpha=0.5, lw=0,
-                        label="abrupt drop")  # fmt: skip
-        axz.axvline(zoom["ghost_epoch"], color=_style.OKABE_ITO["purple"], ls="-.", lw=1.2,
-                    label=f"ghost appears ({zoom['ghost_epoch']})")  # fmt: skip
-        axz.axvspan(z0, z1, color=_style.GREY, alpha=0.1, lw=0, label="flows every epoch")
-        axz.legend(fontsize=7, loc="lower left", frameon=False)
-    axz.set_xlabel("epoch")
-    axz.set_ylabel("loss")
-    axz.xaxis.set_major_locator(MaxNLocator(4))
-    axz.set_title("A, zoom: when the ghost appears", fontsize=9)
-
-    axc = fig.add_subplot(gs[1, n])
-    se = pts["snapshot"].values
-    axc.step(se, pts["n_fixed"].values, where="post", color=_style.THEORY, label="fixed points")
-    axc.step(se, pts["n_ghosts"].values, where="post", color=_style.OKABE_ITO["purple"], ls="--",
-             label="ghosts")  # fmt: skip
-    axc.set_ylim(-0.2, max(3.2, float(pts["n_fixed"].max()) + 0.2))
-    axc.set_xlabel("epoch")
-    axc.set_ylabel("count in [-15, 15]")
-    axc.legend(fontsize=7, loc="upper right", frameon=False)
-    axc.xaxis.set_major_locator(MaxNLocator(4))
-
-    xlim = flow_xlim(ds, pts, list(fa.values()))
-    for j, (name, e) in enumerate(fa.items()):
-        axf = fig.add_subplot(gs[2, j])
-        flow_panel(axf, ds, pts, e, xlim=xlim, color=_style.CYCLE[j % len(_style.CYCLE)],
-                   legend=j == 0)  # fmt: skip
-        axf.set_title(f"A ({_roman(j)}) epoch {e:,}: {name.replace('_', ' ')}", fontsize=9)
-
-    # ---- B
-    ds = data["B"].to_dataset()
-    pts = data["B_points"].to_dataset()
-    ax, axg = _metric_rows(fig, gs, 3, ds, n)
-    ax.set_title(
-        f"B: representative network (seed {summary['seed_B']} of "
-        f"{summary['census_B']['n_networks']}), lr = {cfg.lr_B:g}, c = {cfg.c:g}, init "
-        f"{summary['init']}; verdict {summary['verdict_B']}", fontsize=10, pad=16,
-    )  # fmt: skip
-    _style.panel_label(ax, "B")
-    sn = summary["saddle_node_epoch_B"]
-    for a in (ax, axg):
-        if sn is not None:
-            a.axvline(sn, color=_style.OKABE_ITO["vermillion"], ls="--", lw=1.2,
-                      label="saddle-node bifurcation")  # fmt: skip
-    _mark_flows(ax, fb, labels=True)
-    _mark_flows(axg, fb, labels=False)
-    ax.legend(fontsize=8, loc="lower left", frameon=False)
-    axg.text(0.99, 0.04, f"zero gradient drawn at {_GRAD_FLOOR:g}", transform=axg.transAxes,
-             ha="right", fontsize=7, color=_style.GREY)  # fmt: skip
-
-    axz = fig.add_subplot(gs[3:5, n])
+    if zoom is None:
+        ax.text(0.5, 0.5, "no ghost placed to the epoch", transform=ax.transAxes,
+                ha="center", va="center", color=_style.GREY)  # fmt: skip
+        return
+    z0, z1 = zoom["bracket"]
     e = ds["epoch"].values
-    if sn is not None:
-        win = (e >= sn - 60) & (e <= sn + 40)
-        axz.plot(e[win], _grad(ds)[win], color=_GRAD_C, lw=1, label="gradient norm")
-        axz.axvline(sn, color=_style.OKABE_ITO["vermillion"], ls="--", lw=1.2,
-                    label="saddle-node bifurcation")  # fmt: skip
-        peak = summary["grad_norm_peak_B"]
-        if peak:
-            axz.axhline(cfg.flat_ratio * peak, color=_style.THEORY, ls=":", lw=1,
-                        label=f"{cfg.flat_ratio:g} x peak")  # fmt: skip
-        axz.set_yscale("log")
-        axz.legend(fontsize=7, loc="lower left", frameon=False)
-    axz.set_xlabel("epoch")
-    axz.set_ylabel("gradient norm")
-    axz.set_title("B, zoom on the bifurcation", fontsize=9)
+    w = (e >= z0) & (e <= z1 + (z1 - z0) // 4)
+    ax.plot(e[w] + 1, ds["loss"].values[0][w], color=_LOSS_C, lw=0.8, label="loss")
+    ax.set_yscale("log")
+    _drop_span(ax, summary)
+    ax.axvspan(shown_epoch(z0), shown_epoch(z1), color=_style.GREY, alpha=0.12, lw=0,
+               label="a flow every epoch")  # fmt: skip
+    ax.axvline(shown_epoch(zoom["ghost_epoch"]), color=_style.OKABE_ITO["purple"], ls="-.",
+               lw=1, label=f"ghost appears: {shown_epoch(zoom['ghost_epoch']):,}")  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
+    _legend_below(ax)
 
-    xlim = flow_xlim(ds, pts, list(fb.values()))
-    for j, (name, e) in enumerate(fb.items()):
-        axf = fig.add_subplot(gs[5, j])
-        flow_panel(axf, ds, pts, e, xlim=xlim, color=_style.CYCLE[j % len(_style.CYCLE)],
-                   legend=j == 0)  # fmt: skip
-        axf.set_title(f"B ({_roman(j)}) epoch {e:,}: {name.replace('_', ' ')}", fontsize=9)
+
+def _counts_panel(ax: Any, points: xr.Dataset) -> None:
+    """Fixed points and ghosts in the analysed interval at every analysed snapshot of A."""
+    e = points["snapshot"].values.astype(np.int64) + 1
+    ax.step(e, points["n_fixed"].values, where="post", color=_style.THEORY, label="fixed points")
+    ax.step(e, points["n_ghosts"].values, where="post", color=_style.OKABE_ITO["purple"],
+            ls="--", label="ghosts")  # fmt: skip
+    ax.set_ylim(-0.2, max(3.2, float(points["n_fixed"].max()) + 0.2))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    lo, hi = DEFAULT_INTERVAL
+    ax.set_ylabel(f"number in κ ∈ [{lo:g}, {hi:g}]")
+    epoch_ticks(ax)
+    _style.beyond(ax, "A, points of each flow")
+    _legend_below(ax)
+
+
+def _bifurcation_panel(ax: Any, ds: xr.Dataset, summary: dict, cfg: Config) -> None:
+    """B's gradient norm around the saddle-node bifurcation, with the "zero" threshold."""
+    _style.beyond(ax, "B, at the bifurcation")
+    ax.set_ylabel("gradient norm")
+    sn = summary["saddle_node_epoch_B"]
+    e = ds["epoch"].values
+    win = (e >= sn - 60) & (e <= sn + 40) if sn is not None else np.ones(e.shape, bool)
+    ax.plot(e[win] + 1, _grad(ds)[win], color=_GRAD_C, lw=0.8, label="gradient norm")
+    ax.set_yscale("log")
+    epoch_ticks(ax)
+    ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
+    if sn is not None:
+        ax.axvline(shown_epoch(sn), color=_style.OKABE_ITO["vermillion"], ls="--", lw=1,
+                   label="saddle-node bifurcation")  # fmt: skip
+    peak = summary["grad_norm_peak_B"]
+    if peak:
+        ax.axhline(cfg.flat_ratio * peak, color=_style.THEORY, ls=":", lw=1,
+                   label=f"{cfg.flat_ratio:g} × the peak before it")  # fmt: skip
+    _legend_below(ax)
+
+
+def _census_panel(ax: Any, rows: Sequence[tuple[str, int]], title: str) -> None:
+    """Counts of a census as horizontal bars, each labelled with its count."""
+    names = [r[0] for r in rows][::-1]
+    counts = [int(r[1]) for r in rows][::-1]
+    y = np.arange(len(rows))
+    ax.barh(y, counts, color=_style.OKABE_ITO["blue"], height=0.6)
+    for yi, c in zip(y, counts, strict=True):
+        ax.text(c, yi, f" {c:,}", va="center", ha="left")
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, max(max(counts), 1) * 1.2)
+    ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+    ax.set_xlabel("networks")
+    _style.beyond(ax, title)
+
+
+def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """Beyond the paper: A's events on log scales, the ghost's first appearance, the points
+    of every analysed flow, B's gradient at the bifurcation, and both censuses."""
+    fig = _style.figure(8.0)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.1, 1.0])
+    axs = top.subplots(2, 2)
+    ds_a, ds_b = data["A"].to_dataset(), data["B"].to_dataset()
+    _events_panel(axs[0, 0], ds_a, summary)
+    _ghost_zoom_panel(axs[0, 1], ds_a, summary)
+    _counts_panel(axs[1, 0], data["A_points"].to_dataset())
+    _bifurcation_panel(axs[1, 1], ds_b, summary, cfg)
+    ca, cb = summary["census_A"], summary["census_B"]
+    ax_a, ax_b = bottom.subplots(1, 2)
+    _census_panel(ax_a, [
+        ("trained", ca["n_networks"]),
+        ("abrupt drop", ca["n_drop"]),
+        (f"drop, gradient jump ≥ {cfg.grad_jump:g}×", ca["n_drop_with_grad_jump"]),
+        ("ghost, no bifurcation", ca["n_ghost_without_bifurcation"]),
+        ("drop, one fixed point", ca["n_drop_one_fixed_point"]),
+        ("drop, oscillations", ca["n_drop_oscillated"]),
+        ("oscillations, escaped", ca["n_escaped"]),
+    ], f"census A (α = {cfg.lr_A:g})")  # fmt: skip
+    _census_panel(ax_b, [
+        ("trained", cb["n_networks"]),
+        ("learned", cb["n_learned"]),
+        ("stuck", cb["n_stuck"]),
+        ("stuck after saddle-node", cb["n_stuck_after_saddle_node"]),
+        ("stuck, no bifurcation", cb["n_stuck_without_bifurcation"]),
+        ("learned, no bifurcation", cb["n_learned_without_bifurcation"]),
+        ("flat after saddle-node", cb["n_flat_after_saddle_node"]),
+    ], f"census B (α = {cfg.lr_B:g})")  # fmt: skip
     return fig
+
+
+# --------------------------------------------------------------------------------------
+# caption
+
+
+def seed_list(seeds: Sequence[int]) -> str:
+    """Seeds in words, runs of three or more as ranges: ``[0, 1, 2, 3, 40]`` -> ``"seeds 0-3
+    and 40"``."""
+    s = sorted({int(v) for v in seeds})
+    runs: list[list[int]] = []
+    for v in s:
+        if runs and v == runs[-1][-1] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    parts: list[str] = []
+    for r in runs:
+        parts += [f"{r[0]}-{r[-1]}"] if len(r) >= 3 else [str(v) for v in r]
+    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return ("seed " if len(s) == 1 else "seeds ") + words
+
+
+def _epochs_text(epochs: Sequence[int]) -> str:
+    return ", ".join(f"({_roman(j)}) {shown_epoch(e):,}" for j, e in enumerate(epochs))
+
+
+def _every(n: int) -> str:
+    return "every epoch" if n == 1 else f"every {n:,} epochs"
+
+
+def _why(reason: str) -> str:
+    """A representative's reason without its prefix: "seed 40 got stuck after ..."."""
+    return reason.removeprefix("representative network: ")
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """Fig. 3's caption, written like the paper's, with this run's parameters and census."""
+    s = summary
+    ca, cb = s["census_A"], s["census_B"]
+    model = RNNConfig(model="rank1", N=cfg.N)
+    bracket = s["saddle_node_bracket_B"]
+    ratio = s["grad_ratio_after_to_peak_B"]
+    if bracket is None:
+        b_text = "this network went through no saddle-node bifurcation"
+    else:
+        b_text = (
+            f"a saddle-node bifurcation occurred between epochs {shown_epoch(bracket[0]):,} "
+            f"and {shown_epoch(bracket[1]):,} (the paper's network: epochs "
+            f"{PAPER_SADDLE_NODE_B[0]:,}-{PAPER_SADDLE_NODE_B[1]:,})"
+        )
+        if s["stuck_B"] and ratio is not None and ratio < cfg.flat_ratio:
+            b_text += (
+                ", putting the network beyond the point of no return, as the practically zero "
+                f"gradient after it shows (median {ratio:.1e} of its peak before it)"
+            )
+        else:
+            stuck = "got stuck" if s["stuck_B"] else "did not get stuck"
+            shown = "n/a" if ratio is None else f"{ratio:.1e}"
+            b_text += (
+                f"; this network {stuck} (median gradient norm after the bifurcation: {shown} "
+                "× its peak before it)"
+            )
+    paper_epochs = [shown_epoch(round(f * 500_000)) for f in PANEL_A_FRACTIONS]
+    as_paper = (
+        "the paper's epochs"
+        if [shown_epoch(e) for e in s["panel_epochs_A"]] == paper_epochs
+        else "the paper's epochs {} of 500,000, in proportion to this run".format(
+            ", ".join(f"{e:,}" for e in paper_epochs)
+        )
+    )
+    return (
+        "Figure 3: A rank-one RNN trained on the delayed-activation task reproduces the main "
+        "findings of the toy model. The output is σ(c(κ − κ*)) with the latent variable κ = "
+        f"n·x, the confidence c = {cfg.c:g} and the threshold κ* = {model.kappa_thr:g}. "
+        f"A. The representative network ({_why(s['seed_A_reason'])}) trained with the "
+        f"learning rate α = {cfg.lr_A:g} for {cfg.epochs_A:,} epochs, the latent flow analysed "
+        f"{_every(cfg.flow_every_A)}; verdict: {s['verdict_A']}. Left: loss "
+        "and L2 norm of the gradient, each divided by its maximum; dotted lines: the epochs "
+        f"{_epochs_text(s['panel_epochs_A'])} of the flows on the right ({as_paper}). "
+        "Right: the "
+        "latent flow f(κ) = τ dκ/dt = −κ + n·tanh(mκ + b) at those epochs, for κ in "
+        f"[{cfg.kappa_range[0]:g}, {cfg.kappa_range[1]:g}]. "
+        f"B. The representative network ({_why(s['seed_B_reason'])}) trained with "
+        f"α = {cfg.lr_B:g} for {cfg.epochs_B:,} epochs, the flow analysed "
+        f"{_every(cfg.flow_every_B)}: {b_text}. Flows at the epochs "
+        f"{_epochs_text(s['panel_epochs_B'])}. "
+        "Red dots: κ(0), where every trial starts; filled and open circles: stable and "
+        "unstable fixed points; diamonds: ghosts (minima of |f| that are not roots); dashed "
+        "line: the readout threshold. Epochs are counted from 1 as in the paper (epoch k is the "
+        "network after k − 1 updates). "
+        f"The representatives are picked by a rule from censuses at the same settings: A from "
+        f"{ca['n_networks']} networks ({seed_list(cfg.seeds_A)}), of which "
+        f"{ca['n_ghost_without_bifurcation']} learned through a ghost without a bifurcation "
+        f"and {ca['n_one_fixed_point_throughout']} kept one fixed point in κ ∈ [-15, 15] at "
+        f"every analysed epoch; B from {cb['n_networks']} networks "
+        f"({seed_list(cfg.seeds_B)}), of which {cb['n_stuck']} got stuck, "
+        f"{cb['n_stuck_after_saddle_node']} of them after a saddle-node bifurcation. "
+        f"Parameters: τ = {model.tau:g} ms, Δt = {model.dt:g} ms, T = {model.T:g} ms, "
+        f"N = {cfg.N} neurons, c = {cfg.c:g}; all units start at x(0) = {model.x0:g}; plain "
+        f"gradient descent, initial weights '{s['init']}'. "
+        "Extra figure (beyond the paper): A's loss and gradient norm on a log scale with the "
+        "abrupt drop (blue band), the oscillations (grey band) and the first analysed flow "
+        "with a ghost (dash-dotted); the loss around the ghost's first appearance, placed to "
+        "the epoch by training that stretch again with a flow every epoch; the numbers of "
+        "fixed points and ghosts of every analysed flow of A; B's gradient norm around the "
+        f"bifurcation with {cfg.flat_ratio:g} × its peak before it (dotted; a norm of 0 is "
+        f"drawn at {_GRAD_FLOOR:g}); and the counts of both censuses."
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1044,7 +1333,7 @@ def _beside(summary: dict[str, Any], panel: str) -> dict[str, Any]:
 
 
 def _most(k: int, n: int) -> bool:
-    """"Most networks": more than half of a non-empty group."""
+    """ "Most networks": more than half of a non-empty group."""
     return n > 0 and 2 * k > n
 
 
@@ -1146,8 +1435,11 @@ def claims(summary: dict) -> list[Claim]:
             reason=f"{ca['n_escaped']} of {ca['n_oscillated']} oscillating networks escaped "
             "(the burst ends before the last 5% of the run and the final loss is below half "
             "the level before it); reproduced if most do",
-            **({} if paper else {"skip": "needs paper fidelity (the paper's escape came "
-                                          "after 465k epochs)"}),
+            **(
+                {}
+                if paper
+                else {"skip": "needs paper fidelity (the paper's escape came after 465k epochs)"}
+            ),
         ),
         Claim(
             figure=NAME,
@@ -1160,9 +1452,12 @@ def claims(summary: dict) -> list[Claim]:
             "a ghost at both; reproduced if most. Support: the slope f' at the readout "
             f"threshold grew in {esc['n_slope_grew']} of {ca['n_escaped']} escaped networks",
             **(
-                {} if esc["n_with_ghost_at_both"]
-                else {"skip": "no escaped network with a ghost at the oscillation onset and "
-                              "the end" + ("" if paper else "; needs paper fidelity")}
+                {}
+                if esc["n_with_ghost_at_both"]
+                else {
+                    "skip": "no escaped network with a ghost at the oscillation onset and "
+                    "the end" + ("" if paper else "; needs paper fidelity")
+                }
             ),  # fmt: skip
         ),
         Claim(
@@ -1187,25 +1482,31 @@ def claims(summary: dict) -> list[Claim]:
             figure=NAME,
             claim="B: the bifurcation happens around epochs 5156-5166 (seed 40)",
             paper=list(PAPER_SADDLE_NODE_B),
-            measured={"init": s["init"], "seed": s["paper_seed"], "saddle_node_epoch": sn40,
-                      "paper_seed": seed40_b},  # fmt: skip
+            measured={
+                "init": s["init"],
+                "seed": s["paper_seed"],
+                "saddle_node_epoch": sn40,
+                "paper_seed": seed40_b,
+            },  # fmt: skip
             reproduced=sn40 is not None
             and lo - B_EPOCH_TOLERANCE <= sn40 <= hi + B_EPOCH_TOLERANCE,
             reason="compared only for the paper's own network (init 'paper', seed 40): its "
             f"saddle-node epoch within {B_EPOCH_TOLERANCE} epochs of the paper's bracket. "
             "Training is chaotic after the plateau, so another machine may move it",
             **(
-                {} if s["init"] in ("paper", "torch") and s["paper_seed"] == 40
-                else {"skip": "not the same network (init "
-                              f"{s['init']!r}, seed {s['paper_seed']})"}
+                {}
+                if s["init"] in ("paper", "torch") and s["paper_seed"] == 40
+                else {"skip": f"not the same network (init {s['init']!r}, seed {s['paper_seed']})"}
             ),  # fmt: skip
         ),
         Claim(
             figure=NAME,
             claim="B: after the bifurcation the gradient is practically zero",
             paper="practically zero gradient after the bifurcation",
-            measured={"stuck_after_saddle_node": n_sn,
-                      "flat_after": cb["n_flat_after_saddle_node"]},  # fmt: skip
+            measured={
+                "stuck_after_saddle_node": n_sn,
+                "flat_after": cb["n_flat_after_saddle_node"],
+            },  # fmt: skip
             reproduced=_most(cb["n_flat_after_saddle_node"], n_sn),
             reason=f"{cb['n_flat_after_saddle_node']} of {n_sn} networks stuck after a "
             f"saddle-node have a median gradient norm from the bifurcation on < {flat:g} x "

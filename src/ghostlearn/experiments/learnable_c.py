@@ -37,14 +37,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .. import _validate, outcomes
 from ..analysis import analyze_dataset
 from ..rnn import RNNConfig
-from ..train import params_from_dataset, train
-from . import _style
+from ..train import model_from_dataset, params_from_dataset, train
+from . import _style, fig3
 from .base import Claim, Fidelity, Progress
-from .fig3 import INITS, flow_panel, flow_xlim, points_dataset, resolve_init, single
+from .fig3 import INITS, points_dataset, resolve_init, single
 
 #: Recovered after the reset: accuracy >= RECOVERY_THRESHOLD at each of the last
 #: RECOVERY_LAST epochs of phase 2 (the rule of Fig. 4).
@@ -313,91 +314,134 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     }
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
-    """Loss, gradient norm, accuracy and c over both phases; the batch; two flows."""
-    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
-    fig = Figure(figsize=(15, 9.5), layout="constrained")
-    gs = fig.add_gridspec(2, 3)
-    boundary = cfg.epochs
-    title = f"seed {summary['seed']}, lr = {cfg.lr:g}, init {summary['init']}"
+_LOSS_C = _style.OKABE_ITO["blue"]
+_ACC_C = _style.OKABE_ITO["green"]
+_GRAD_C = _style.OKABE_ITO["orange"]
+_C_C = _style.OKABE_ITO["vermillion"]
+#: Gradient norms of exactly zero are drawn here on the logarithmic axis.
+_GRAD_FLOOR = 1e-12
 
-    ax_l = fig.add_subplot(gs[0, 0])
-    ax_g = fig.add_subplot(gs[0, 1])
-    ax_c = fig.add_subplot(gs[0, 2])
+
+def _reset_line(ax: Any, cfg: Config) -> None:
+    """The dash-dotted line where phase 2 starts (``c`` reset), labelled above the axes."""
+    ax.axvline(cfg.epochs, color=_style.THEORY, ls="-.", lw=0.8)
+    ax.text(cfg.epochs, 1.0, f"c → {cfg.c_reset:g}", transform=ax.get_xaxis_transform(),
+            ha="center", va="bottom")  # fmt: skip
+
+
+def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """A-C: the representative network's loss and accuracy, gradient norm and ``c`` over
+    both phases; D: every network's accuracy at the end of each phase; E: the latent
+    flows at the ends of both phases."""
+    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
+    fig = _style.figure(5.4)
+    gs = fig.add_gridspec(2, 6)
+    ax_l = fig.add_subplot(gs[0, 0:2])
+    ax_g = fig.add_subplot(gs[0, 2:4], sharex=ax_l)
+    ax_c = fig.add_subplot(gs[0, 4:6], sharex=ax_l)
     for ds in (p1, p2):
         e = ds["epoch"].values
         first = ds is p1
-        ax_l.plot(e, ds["loss"].values[0], color=_style.OKABE_ITO["blue"], lw=0.8,
+        ax_l.plot(e, ds["loss"].values[0], color=_LOSS_C, lw=0.7,
                   label="loss" if first else None)  # fmt: skip
-        ax_l.plot(e, ds["accuracy"].values[0], color=_style.OKABE_ITO["green"], lw=0.8,
-                  label="accuracy" if first else None)  # fmt: skip
-        g = np.maximum(ds["grad_norm"].values[0].astype(np.float64), 1e-12)
-        ax_g.plot(e, g, color=_style.OKABE_ITO["orange"], lw=0.8)
-    for ax in (ax_l, ax_g, ax_c):
-        ax.axvline(boundary, color=_style.GREY, ls="--", lw=1)
-        ax.text(boundary, 1.0, f" c reset to {cfg.c_reset:g}", transform=ax.get_xaxis_transform(),
-                va="bottom", fontsize=8)  # fmt: skip
-        ax.set_xlabel("epoch")
-    ax_l.axhline(0.5, color=_style.GREY, ls=":", lw=1)
-    ax_l.set_ylabel("loss, training accuracy")
-    ax_l.set_title(f"Loss and accuracy ({title})", fontsize=10, pad=14)
-    ax_l.legend(fontsize=8, loc="center left", frameon=False)
-    _style.panel_label(ax_l, "A")
+        ax_l.plot(e, ds["accuracy"].values[0], color=_ACC_C, lw=0.7,
+                  label="training accuracy" if first else None)  # fmt: skip
+        g = np.maximum(ds["grad_norm"].values[0].astype(np.float64), _GRAD_FLOOR)
+        ax_g.plot(e, g, color=_GRAD_C, lw=0.7)
+    ax_l.axhline(0.5, color=_style.GREY, ls=":", lw=0.8)
+    ax_l.set_ylim(-0.03, 1.05)
+    ax_l.set_ylabel("loss, accuracy")
     ax_g.set_yscale("log")
-    ax_g.set_ylabel("gradient norm (0 drawn at 1e-12)")
-    ax_g.set_title("Gradient norm", fontsize=10, pad=14)
-    _style.panel_label(ax_g, "B")
+    ax_g.set_ylabel("gradient norm")
     traj = summary["c_trajectory"]
-    ax_c.plot(traj["epoch"], traj["c"], color=_style.OKABE_ITO["vermillion"], lw=1.2)
+    ax_c.plot(traj["epoch"], traj["c"], color=_C_C, lw=1.0)
     if np.min(traj["c"]) > 0:
         ax_c.set_yscale("log")
-    ax_c.set_ylabel("trained confidence c")
-    ax_c.set_title(f"Confidence c (snapshots every {cfg.snapshot_every} epochs)", fontsize=10,
-                   pad=14)  # fmt: skip
-    _style.panel_label(ax_c, "C")
+    ax_c.set_ylabel("confidence c (trained)")
+    for ax, letter in ((ax_l, "A"), (ax_g, "B"), (ax_c, "C")):
+        _reset_line(ax, cfg)
+        fig3.epoch_ticks(ax, nbins=3)
+        _style.panel_label(ax, letter)
+    ax_l.set_xlim(0, cfg.epochs + cfg.epochs_reset)
 
-    ax_p = fig.add_subplot(gs[1, 0])
+    ax_p = fig.add_subplot(gs[1, 0:3])
     pop = data["population"].to_dataset()
     x = np.arange(pop.sizes["net"])
     e = pop["epoch"].values
     acc = pop["accuracy"].values
-    end1 = np.max(acc[:, (e < boundary) & (e >= boundary - cfg.last)], axis=1)
+    end1 = np.max(acc[:, (e < cfg.epochs) & (e >= cfg.epochs - cfg.last)], axis=1)
     end2 = np.max(acc[:, -cfg.last :], axis=1)
-    stuck = pop["stuck"].values
-    ax_p.plot(x, end1, "o", mfc="white", color=_style.OKABE_ITO["blue"],
+    for i in np.flatnonzero(pop["stuck"].values):
+        ax_p.axvspan(i - 0.45, i + 0.45, color=_style.GREY, alpha=0.25, lw=0,
+                     label="stuck after phase 1")  # fmt: skip
+    ax_p.plot(x, end1, "o", mfc="white", mec=_LOSS_C, ls="none",
               label=f"end of phase 1 (c trained from {cfg.c_start:g})")  # fmt: skip
-    ax_p.plot(x, end2, "s", ms=4, color=_style.OKABE_ITO["vermillion"],
-              label=f"end of phase 2 (from c = {cfg.c_reset:g})")  # fmt: skip
-    for i in np.flatnonzero(stuck):
-        ax_p.axvspan(i - 0.4, i + 0.4, color=_style.GREY, alpha=0.2, lw=0)
-    ax_p.axhline(0.5, color=_style.GREY, ls=":", lw=1)
-    ax_p.set_xticks(x, [str(s) for s in pop["seed"].values], fontsize=7, rotation=90)
-    ax_p.set_xlabel("seed (grey: stuck after phase 1)")
-    ax_p.set_ylabel(f"max accuracy, last {cfg.last} epochs")
-    ax_p.set_title(
-        f"Batch: {summary['population']['n_stuck_phase1']} stuck, "
-        f"{summary['population']['n_stuck_recovered']} of them recovered", fontsize=10,
-    )  # fmt: skip
-    ax_p.set_ylim(0.4, 1.05)
-    ax_p.legend(fontsize=8, loc="center right", frameon=True)
+    ax_p.plot(x, end2, "s", ms=3, color=_C_C, ls="none",
+              label=f"end of phase 2 (c reset to {cfg.c_reset:g})")  # fmt: skip
+    ax_p.axhline(0.5, color=_style.GREY, ls=":", lw=0.8)
+    ax_p.set_xticks(x, [str(s) for s in pop["seed"].values], rotation=90)
+    ax_p.set_xlim(-0.7, x[-1] + 0.7)
+    ax_p.set_xlabel("seed")
+    ax_p.set_ylabel(f"max accuracy, last {cfg.last:,} epochs")
+    bottom = min(0.45, float(np.min([end1, end2])) - 0.05)
+    ax_p.set_ylim(bottom, 1.32)  # the room above 1 holds the legend
+    ax_p.set_yticks(np.arange(np.ceil(bottom * 10), 10.5) / 10)
+    handles, labels = ax_p.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax_p.legend(unique.values(), unique.keys(), loc="upper left", frameon=True,
+                facecolor="white", edgecolor="none", framealpha=1.0)  # fmt: skip
     _style.panel_label(ax_p, "D")
 
-    pts = data["phase1_points"].to_dataset()
-    e_stuck = int(p1["snapshot"].values[-1])
-    xlim = flow_xlim(p1, pts, [e_stuck])
-    ax_f1 = fig.add_subplot(gs[1, 1])
-    flow_panel(ax_f1, p1, pts, e_stuck, xlim=xlim, color=_style.CYCLE[0], legend=True)
-    ax_f1.set_title(f"Latent flow at epoch {e_stuck:,} (end of phase 1)", fontsize=10)
-    _style.panel_label(ax_f1, "E")
-    pts2 = data["phase2_points"].to_dataset()
-    e_end = int(p2["snapshot"].values[-1])
-    lim = flow_xlim(p2, pts2, [e_end])
-    ax_f2 = fig.add_subplot(gs[1, 2])
-    flow_panel(ax_f2, p2, pts2, e_end, xlim=(min(xlim[0], lim[0]), max(xlim[1], lim[1])),
-               color=_style.CYCLE[1])  # fmt: skip
-    ax_f2.set_title(f"Latent flow at epoch {e_end:,} (end of phase 2)", fontsize=10)
-    _style.panel_label(ax_f2, "F")
+    ax_f = fig.add_subplot(gs[1, 3:6])
+    e1, e2 = int(p1["snapshot"].values[-1]), int(p2["snapshot"].values[-1])
+    flows = [
+        fig3.FlowSnapshot(ds=p1, points=data["phase1_points"].to_dataset(), epoch=e1,
+                          label=f"end of phase 1 (epoch {e1:,})"),
+        fig3.FlowSnapshot(ds=p2, points=data["phase2_points"].to_dataset(), epoch=e2,
+                          label=f"end of phase 2 (epoch {e2:,})"),
+    ]  # fmt: skip
+    drawn = fig3.draw_flows(ax_f, flows)
+    _style.panel_label(ax_f, "E")
+    thr = float(model_from_dataset(p1).kappa_thr)
+    key = [
+        Line2D([], [], color=_LOSS_C, lw=0.8, label="loss"),
+        Line2D([], [], color=_ACC_C, lw=0.8, label="training accuracy"),
+        Line2D([], [], color=_style.GREY, ls=":", lw=0.8, label="accuracy 0.5"),
+        Line2D([], [], color=_style.THEORY, ls="-.", lw=0.8,
+               label=f"c reset to {cfg.c_reset:g}"),
+        *fig3.marker_key(thr, drawn),
+    ]  # fmt: skip
+    fig.legend(handles=key, loc="outside lower center", ncol=4)
     return fig
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """The figure's caption, written like the paper's, with this run's parameters."""
+    s = summary
+    pop = s["population"]
+    model = RNNConfig(model="rank1", N=cfg.N)
+    return (
+        "A rank-one RNN whose confidence c is trained too still gets stuck in the "
+        "no-learning zone; resetting c lets it learn again. The paper states the first part "
+        "in words only (data not shown), so every panel here is ghostlearn's. "
+        f"Phase 1: N = {cfg.N} neurons, c trained from c = {cfg.c_start:g}, plain gradient "
+        f"descent with the learning rate α = {cfg.lr:g} for {cfg.epochs:,} epochs. Phase 2: "
+        f"c reset to {cfg.c_reset:g} (dash-dotted line) and {cfg.epochs_reset:,} more epochs, c "
+        f"still trained. A-C. The representative network, seed {s['seed']}. "
+        f"{s['seed_reason'][:1].upper()}{s['seed_reason'][1:]}. Loss and training accuracy (dotted: accuracy 0.5), gradient norm (a norm of 0 is drawn at "
+        f"{_GRAD_FLOOR:g}) and c (from snapshots every {cfg.snapshot_every:,} epochs) over "
+        f"both phases. D. All {pop['n_nets']} networks ({fig3.seed_list(pop['seeds'])}; the "
+        f"paper's seed is {cfg.paper_seed}): the highest training accuracy over the last "
+        f"{cfg.last:,} epochs of each phase; grey: stuck after phase 1 (learned, then "
+        f"accuracy <= 0.5 over the last {cfg.last:,} epochs), {pop['n_stuck_phase1']} of "
+        f"{pop['n_nets']}, of which {pop['n_stuck_recovered']} recovered "
+        f"({pop['recovered_rule']}). E. The representative's latent flow f(κ) = τ dκ/dt at "
+        "the ends of both phases; red dots: κ(0), where every trial starts; filled and open "
+        "circles: stable and unstable fixed points; diamonds: ghosts (minima of |f| that are "
+        "not roots); dashed line: the readout threshold. Epochs counted from 0 (epoch e: the "
+        f"network after e updates). Parameters: τ = {model.tau:g} ms, Δt = {model.dt:g} ms, "
+        f"T = {model.T:g} ms, x(0) = {model.x0:g}; initial weights '{s['init']}'."
+    )
 
 
 def claims(summary: dict) -> list[Claim]:
