@@ -122,6 +122,7 @@ def test_a_scheduler_that_does_not_answer_is_reported(tmp_path):
         ({"scheduler": "tcp://h:1", "local_workers": 2}, "give exactly one of scheduler"),
         ({"scheduler": "localhost"}, "scheduler must be an address like tcp://HOST:PORT"),
         ({"local_workers": 0}, "local_workers must be >= 1, got 0"),
+        ({"local_workers": 1, "max_in_flight": 0}, "max_in_flight must be >= 1, got 0"),
     ],
 )
 def test_bad_dask_arguments(kwargs, match):
@@ -162,3 +163,35 @@ def test_pool_workers_see_one_jax_device(monkeypatch):
     with ProcessPool(1) as pool:
         [(_, (n_devices, flags))] = list(pool.imap(devices_seen, plan_sweep(SPEC).batches[:1]))
     assert n_devices == 1 and flags == env["XLA_FLAGS"]
+
+
+def name_of(batch, progress=None):
+    return batch.name
+
+
+def taking(batches, taken):
+    """Yield ``batches``, noting the name of each one as it is taken."""
+    for batch in batches:
+        taken.append(batch.name)
+        yield batch
+
+
+def test_a_pool_takes_batches_only_as_workers_free_up():
+    plan = plan_sweep(SPEC, batch_size=1)  # 16 batches
+    taken = []
+    with ProcessPool(1) as pool:
+        for i, (batch, name) in enumerate(pool.imap(name_of, taking(plan.batches, taken))):
+            assert name == batch.name and len(taken) == i + 1  # one running, none waiting
+    assert taken == [b.name for b in plan.batches]
+
+
+def test_dask_keeps_at_most_max_in_flight_batches_submitted():
+    pytest.importorskip("distributed")
+    plan = plan_sweep(SPEC, batch_size=1)
+    taken, done = [], []
+    with Dask(local_workers=1, max_in_flight=2) as dask:
+        for i, (batch, name) in enumerate(dask.imap(name_of, taking(plan.batches, taken))):
+            assert name == batch.name
+            done.append(name)
+            assert len(taken) <= i + 3  # i + 1 finished, at most 2 more submitted
+    assert sorted(done) == sorted(taken) == [b.name for b in plan.batches]

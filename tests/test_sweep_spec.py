@@ -1,11 +1,14 @@
 """Sweep specs and plans: grid syntax, defaults, batch groups and batches, bad input."""
 
 import dataclasses
+import itertools
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
 
+from ghostlearn.resources import DEFAULT_MAX_NETWORKS
 from ghostlearn.sweep import (
     PER_NET_FIELDS,
     load_spec,
@@ -13,6 +16,7 @@ from ghostlearn.sweep import (
     plan_sweep,
     spec_differences,
 )
+from ghostlearn.sweep_spec import MAX_GROUPS
 
 
 def spec(grid, model=None, train=None, **sweep):
@@ -238,3 +242,148 @@ def test_spec_differences_name_the_field_and_both_values():
     assert spec_differences(a, e) == [
         "seed changed from [0, 1, 2, 3] to [0, 1, 2, ..., 98, 99] (100 values)"
     ]
+
+
+# --------------------------------------------------------------------------- lazy plans
+
+
+def eager_plan(s):
+    """The plan written out cell by cell, from its definition: cells in C order; a group
+    per combination of the structural fields' indices, in order of its first cell; each
+    group cut into ceil(n / batch_size) runs of consecutive cells by numpy.array_split."""
+    dims, shape = s.dims, s.shape
+    structural = [a for a, d in enumerate(dims) if d not in PER_NET_FIELDS]
+    cells_of = {}
+    for cell, index in enumerate(itertools.product(*(range(n) for n in shape))):
+        cells_of.setdefault(tuple(index[a] for a in structural), []).append((cell, index))
+    batches = []
+    for g, (key, members) in enumerate(cells_of.items()):
+        settings = {dims[a]: s.grid[dims[a]][i] for a, i in zip(structural, key, strict=True)}
+        model = settings.get("model", s.model.get("model", "rank1"))
+        for chunk in np.array_split(np.arange(len(members)), -(-len(members) // s.batch_size)):
+
+            def value(name, chunk=chunk, members=members):
+                if name not in s.grid:
+                    return [s.train[name]] * len(chunk)
+                a = dims.index(name)
+                return [s.grid[name][members[k][1][a]] for k in chunk]
+
+            batches.append(
+                {
+                    "group": g,
+                    "settings": settings,
+                    "cells": [members[k][0] for k in chunk],
+                    "seed": value("seed"),
+                    "lr": value("lr"),
+                    "c": value("c") if model == "rank1" else [math.nan] * len(chunk),
+                }
+            )
+    return batches
+
+
+MIXED = [
+    # structural fields between per-network ones; uneven batches
+    ({"lr": [0.01, 0.1, 1.0], "N": [8, 12], "seed": "0-4", "T": [20.0, 40.0]}, {}, 4),
+    # low-rank models (no confidence), a training field that splits groups
+    (
+        {"rank": [1, 2], "seed": "0-6", "epochs": [3, 5], "lr": [0.1, 0.2]},
+        {"model": "lowrank", "N": 8},
+        5,
+    ),
+    # c swept with rank-one models; one batch per group
+    ({"c": [1.0, 10.0], "dt": [5.0, 2.5], "seed": [3, 1, 2], "kappa_thr": [0.5, 1.0]}, None, 99),
+    # per-network fields only: one group
+    ({"seed": "0-9", "c": [1.0, 2.0, 3.0]}, None, 7),
+    # structural fields only: one network per group, seed fixed
+    ({"N": [8, 10, 12], "x0": [-0.3, -0.1]}, {}, 3),
+]
+
+
+@pytest.mark.parametrize(("grid", "model", "batch_size"), MIXED)
+def test_lazy_plan_equals_the_cell_by_cell_plan(grid, model, batch_size):
+    s = spec(grid, model=model, batch_size=batch_size)
+    plan = plan_sweep(s)
+    want = eager_plan(s)
+    assert len(plan.batches) == len(want)
+    assert [b.name for b in plan.batches] == [f"b{i:05d}" for i in range(len(want))]
+    for batch, ref in zip(plan.batches, want, strict=True):
+        assert batch.group == ref["group"]
+        assert dict(plan.groups[batch.group].settings) == ref["settings"]
+        np.testing.assert_array_equal(batch.cells, ref["cells"])
+        np.testing.assert_array_equal(batch.seed, ref["seed"])
+        np.testing.assert_array_equal(batch.lr, ref["lr"])
+        np.testing.assert_array_equal(batch.c, ref["c"])
+        assert batch.cells.dtype == batch.seed.dtype == np.int64
+        assert batch.lr.dtype == batch.c.dtype == np.float64
+        assert plan.batch(batch.name).cells.tolist() == ref["cells"]
+        assert plan.batch_nets(batch.index) == len(ref["cells"])
+    for g in plan.groups:
+        members = [b for b in want if b["group"] == g.index]
+        assert [plan.batches[i].group for i in g.batches] == [g.index] * len(members)
+        assert g.n_cells == sum(len(b["cells"]) for b in members)
+        assert g.batch_sizes == tuple(sorted({len(b["cells"]) for b in members}))
+    assert plan.net_epochs == sum(plan.groups[b["group"]].epochs * len(b["cells"]) for b in want)
+    assert plan.n_cells == sum(len(b["cells"]) for b in want)
+
+
+def test_batches_are_a_sequence_found_by_index_or_name():
+    plan = plan_sweep(spec({"N": [8, 12], "seed": "0-9"}, batch_size=4))  # 2 x 3 batches
+    batches = plan.batches
+    assert len(batches) == 6 and batches[-1].index == 5 and batches[-6].index == 0
+    assert [b.index for b in batches[1:5:2]] == [1, 3] and len(batches[4:]) == 2
+    assert [b.name for b in batches] == [b.name for b in list(batches)]
+    assert plan.batch_indices(["b00004", "b00009", "x", "b0004", "b00000"]) == [4, 0]
+    with pytest.raises(IndexError):
+        batches[6]
+    for name in ("b00006", "b0001", "b+0001", "00001", "b00001 "):
+        with pytest.raises(KeyError):
+            plan.batch(name)
+
+
+@pytest.mark.parametrize(
+    ("grid", "model", "last"),
+    [
+        # seed x lr: one group of 10,000 batches of 1,000 networks
+        (
+            {"seed": "0-9999", "lr": {"logspace": [-3, 0, 1000]}},
+            None,
+            {"name": "b0009999", "group": 0, "seed": [9999] * 1000, "lr": "all"},
+        ),
+        # N x lr x seed: two groups of 5,000 batches
+        (
+            {"N": [8, 12], "lr": {"logspace": [-3, 0, 1000]}, "seed": "0-4999"},
+            {},
+            {"name": "b0009999", "group": 1, "seed": list(range(4000, 5000)), "lr": 1.0},
+        ),
+    ],
+)
+def test_a_grid_at_the_network_limit_is_planned_in_little_memory(grid, model, last):
+    s = spec(grid, model=model)
+    assert math.prod(s.shape) == DEFAULT_MAX_NETWORKS
+    tracemalloc.start()
+    try:
+        plan = plan_sweep(s)
+        batch = plan.batches[-1]
+        found = plan.batch(batch.name)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"planning took {peak / 1e6:.1f} MB"
+    assert len(plan.batches) == 10_000 and plan.net_epochs == 5 * DEFAULT_MAX_NETWORKS
+    assert (batch.name, batch.group, batch.n_nets) == (last["name"], last["group"], 1000)
+    # The last 1,000 cells of the grid, in C order.
+    np.testing.assert_array_equal(batch.cells, np.arange(9_999_000, 10_000_000))
+    np.testing.assert_array_equal(found.cells, batch.cells)
+    np.testing.assert_array_equal(batch.seed, last["seed"])
+    lrs = np.logspace(-3, 0, 1000)
+    np.testing.assert_array_equal(batch.lr, lrs if last["lr"] == "all" else [lrs[-1]] * 1000)
+    np.testing.assert_array_equal(batch.c, [10.0] * 1000)
+
+
+def test_too_many_batch_groups_are_refused_before_building_them():
+    s = spec({"N": {"range": [8, 108]}, "T": {"linspace": [20, 120, 101]}, "seed": [0]})
+    assert 100 * 101 > MAX_GROUPS
+    with pytest.raises(
+        ValueError, match=r"the structural axes N \(100\) x T \(101\) give 10,100 batch groups"
+    ):
+        plan_sweep(s)

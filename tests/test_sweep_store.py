@@ -203,3 +203,16 @@ def test_write_batch_checks_the_cells(tmp_path, reference):
     data = store.open_batch(batch.name)
     with pytest.raises(ValueError, match="does not hold its cells"):
         store.write_batch(store.plan.batches[1], data)
+
+
+def test_a_new_store_lists_the_plan_and_counts_it_without_training(tmp_path):
+    # Two groups (N) of 6 networks (lr x seed) in batches of 3.
+    plan = plan_sweep(tiny({"N": [8, 12], "lr": [0.05, 0.5], "seed": "0-2"}, batch_size=4))
+    store = SweepStore.create(tmp_path / "s", plan)
+    assert store.manifest()["batches"] == [
+        {"name": b.name, "group": b.group, "nets": b.n_nets, "epochs": 12} for b in plan.batches
+    ]
+    assert [b.n_nets for b in plan.batches] == [3, 3, 3, 3]
+    s = store.status()
+    assert (s.batches_done, s.batches_total, s.nets_done, s.nets_total) == (0, 4, 0, 12)
+    assert (s.net_epochs_done, s.net_epochs_total, s.complete) == (0, 12 * 12, False)

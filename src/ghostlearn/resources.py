@@ -11,7 +11,10 @@ the limit:
   (e.g. ``8GB``), or an explicit ``max_memory`` / ``--max-memory``;
 - **networks**: a command line population or a sweep holds at most
   :data:`DEFAULT_MAX_NETWORKS` networks unless ``--max-networks`` (``max_networks``)
-  raises it; grids past the limit are refused before any list of values is built.
+  raises it; grids past the limit are refused before any list of values is built. A
+  sweep's plan holds its batch groups only (at most ``ghostlearn.sweep_spec.MAX_GROUPS``
+  compiled programs) and builds one batch at a time, so planning a grid at the limit
+  takes memory for its groups, not for its cells.
 
 The estimates are deliberately rough (within a factor of about two of the measured peak
 for the paper's models) and err on the high side.

@@ -27,16 +27,18 @@ import heapq
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import xarray as xr
 
-from .resources import check_memory, train_memory
+from ._validate import at_least
+from .resources import check_memory, memory_limit, train_memory
 from .sweep_backends import Backend, Dask, InProcess, ProcessPool, worker_environment
 from .sweep_spec import (
     PER_NET_FIELDS,
     Batch,
     BatchGroup,
+    BatchSequence,
     SweepPlan,
     SweepSpec,
     load_spec,
@@ -59,10 +61,12 @@ __all__ = [
     "Backend",
     "Batch",
     "BatchGroup",
+    "BatchSequence",
     "Dask",
     "GroupTiming",
     "InProcess",
     "ProcessPool",
+    "SweepBudget",
     "SweepEstimate",
     "SweepPlan",
     "SweepProgress",
@@ -82,6 +86,7 @@ __all__ = [
     "run_sweep",
     "spec_differences",
     "summarize",
+    "sweep_budget",
     "sweep_status",
     "worker_environment",
 ]
@@ -156,11 +161,10 @@ class _Tracker:
     ) -> None:
         self.plan = plan
         self.progress = progress
-        done = set(done)
-        finished = [b for b in plan.batches if b.name in done]
+        finished = plan.batch_indices(done)
         self.batches = len(finished)
-        self.nets = sum(b.n_nets for b in finished)
-        self.before = sum(b.net_epochs for b in finished)
+        self.nets = sum(plan.batch_nets(i) for i in finished)
+        self.before = sum(plan.batch_nets(i) * plan.batch_group(i).epochs for i in finished)
         self.now = 0  # net-epochs finished by this run
         self.running: dict[int, int] = {}  # batch index -> net-epochs done so far
         self.start = time.perf_counter()
@@ -223,17 +227,23 @@ def run_sweep(
     progress: Callable[[SweepProgress], None] | None = None,
     batch_fn: Callable[..., xr.Dataset] = run_batch,
     max_memory: int | str | None = None,
+    report: Callable[[SweepBudget], None] | None = None,
+    estimate: bool = False,
+    calibration_epochs: int = 20,
 ) -> SweepStatus:
     """Run a sweep into ``store``, skipping the batches a previous run finished.
 
-    Order of work: the spec is planned and checked against an existing store (a bad spec,
-    a plan past the limits or a store of a different spec raise here, before anything is
-    written); the store's lock is taken (a second process writing the same store, with
-    the same spec or another, is refused) and the backend is started (a scheduler that
-    does not answer raises here); then, holding the lock, the store is created or opened,
-    temporaries of a killed run are removed, batches in place that were trained under
-    another spec or are damaged are removed, and each remaining batch is computed by
-    ``batch_fn`` on the backend and written atomically by this process.
+    Order of work: the spec is planned and checked against an existing store, and its
+    networks and memory are counted (:func:`sweep_budget`; a bad spec, a plan past the
+    limits or a store of a different spec raise here, before anything is written); the
+    store's lock is taken (a second process writing the same store, with the same spec or
+    another, is refused); with ``estimate``, the batches left are timed by a short
+    calibration run per group (:func:`estimate_time`); ``report`` gets the
+    :class:`SweepBudget`; the backend is started (a scheduler that does not answer raises
+    here); then, holding the lock, the store is created or opened, temporaries of a killed
+    run are removed, batches in place that were trained under another spec or are damaged
+    are removed, and each remaining batch is computed by ``batch_fn`` on the backend and
+    written atomically by this process.
 
     Args:
         spec: a spec, a plan, or the path of a TOML spec.
@@ -249,31 +259,45 @@ def run_sweep(
             to need more memory (:func:`batch_memory`; bytes or a size like ``"8GB"``;
             default ``GHOSTLEARN_MAX_MEMORY``, else the memory available now). Batches
             run on a Dask cluster are not counted against this machine.
+        report: called once with the :class:`SweepBudget` (networks, memory and, with
+            ``estimate``, time) before the first batch is trained.
+        estimate: time the batches left before running them (``calibration_epochs`` per
+            calibration call, in this process, with ``batch_fn``); the budget's
+            ``estimate``.
+        calibration_epochs: epochs of each calibration call (>= 1).
 
     Returns:
         The store's :class:`SweepStatus` at the end (complete).
 
     Raises:
-        ValueError: bad spec, a store of a different spec, a scheduler that does not
-            answer (nothing is written then); the store is being written by another
-            process.
+        ValueError: bad spec, a store of a different spec, more memory than the limit, a
+            scheduler that does not answer (nothing is written then); the store is being
+            written by another process.
     """
     plan = _as_plan(spec, batch_size)
-    SweepStore.check(store, plan.spec)
+    exists = SweepStore.check(store, plan.spec)
+    if estimate:
+        at_least("calibration_epochs", calibration_epochs, 1)
     backend = backend if backend is not None else InProcess()
-    if not isinstance(backend, Dask):
-        workers = int(getattr(backend, "workers", 1))
-        biggest = max(plan.batches, key=batch_memory)
+    done = SweepStore(store).completed() if exists else set()
+    budget = sweep_budget(plan, backend=backend, done=done, max_memory=max_memory)
+    if budget.workers:
         check_memory(
-            f"sweep batch {biggest.name} ({biggest.n_nets:,} networks x "
-            f"{int(biggest.train['epochs']):,} epochs) on {workers} local worker(s)",
-            batch_memory(biggest) * workers,
+            f"sweep batch {budget.largest_batch} ({budget.largest_nets:,} networks x "
+            f"{budget.largest_epochs:,} epochs) on {budget.workers} local worker(s)",
+            budget.memory,
             max_memory,
         )
-    with store_lock(store), backend:
-        sweep = SweepStore.open_or_create(store, plan)
-        _run(plan, sweep, backend, progress, batch_fn)
-        return sweep.status(verify=False)
+    with store_lock(store):
+        if estimate:
+            est = estimate_time(plan, epochs=calibration_epochs, batch_fn=batch_fn, skip=done)
+            budget = dataclasses.replace(budget, estimate=est)
+        if report is not None:
+            report(budget)
+        with backend:
+            sweep = SweepStore.open_or_create(store, plan)
+            _run(plan, sweep, backend, progress, batch_fn)
+            return sweep.status(verify=False)
 
 
 def _run(
@@ -292,7 +316,9 @@ def _run(
     for name in sweep.verify():  # another spec's, or damaged: computed again
         sweep.remove_batch(name)
     done = sweep.completed()
-    todo = [b for b in plan.batches if b.name not in done]
+    # Built one at a time as the backend asks for them: a plan of millions of cells is
+    # never held in memory at once.
+    todo = (plan.batches[i] for i in range(len(plan.batches)) if plan.batch_name(i) not in done)
     tracker = _Tracker(plan, done, progress)
     tracker.emit()
     for batch, (data, seconds) in backend.imap(_Timed(batch_fn), todo, tracker.partial):
@@ -355,7 +381,12 @@ class GroupTiming:
 
     def seconds(self, batch: Batch) -> float:
         """Predicted compute time of ``batch`` (compiled)."""
-        return self.overhead_s + batch.net_epochs / self.net_epochs_per_s
+        return self.predict(batch.net_epochs)
+
+    def predict(self, net_epochs: int) -> float:
+        """Predicted compute time of a batch of ``net_epochs`` networks times epochs:
+        ``overhead_s + net_epochs / net_epochs_per_s``."""
+        return self.overhead_s + net_epochs / self.net_epochs_per_s
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -363,12 +394,38 @@ class SweepEstimate:
     """Predicted duration of a sweep from a short calibration run per batch group.
 
     Attributes:
-        groups: calibration of each batch group.
-        batch_seconds: predicted compute time of each batch of the plan (compiled).
+        groups: calibration of each batch group timed (every group, unless the estimate
+            covers the batches left of a resumed sweep).
+        batch_seconds: predicted compute time of the plan's batches (compiled): with
+            ``batch_counts``, ``batch_counts[i]`` batches take ``batch_seconds[i]`` each
+            (:func:`estimate_time` gives each group's one or two batch sizes once);
+            without, one entry per batch.
+        batch_counts: how many batches take each of ``batch_seconds`` (None: one each).
+
+    Raises:
+        ValueError: ``batch_counts`` of another length than ``batch_seconds``, or a
+            negative count.
     """
 
     groups: tuple[GroupTiming, ...]
     batch_seconds: tuple[float, ...]
+    batch_counts: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        counts = self.batch_counts
+        if counts is not None:
+            if len(counts) != len(self.batch_seconds):
+                raise ValueError(
+                    f"batch_counts must have one count per entry of batch_seconds "
+                    f"({len(self.batch_seconds)}), got {len(counts)}"
+                )
+            for n in counts:
+                at_least("batch_counts", n, 0)
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches predicted."""
+        return len(self.batch_seconds) if self.batch_counts is None else sum(self.batch_counts)
 
     def seconds(self, workers: int = 1) -> float:
         """Predicted wall time on ``workers`` workers, each as fast as this process.
@@ -376,9 +433,24 @@ class SweepEstimate:
         Batches are placed longest first on the least loaded worker; each worker is
         charged the compilation of every group once.
         """
+        counts = self.batch_counts or (1,) * len(self.batch_seconds)
         loads = [0.0] * max(1, int(workers))
-        for s in sorted(self.batch_seconds, reverse=True):
-            heapq.heapreplace(loads, loads[0] + s)
+        top = 0.0  # the largest load
+        for s, n in sorted(zip(self.batch_seconds, counts, strict=True), reverse=True):
+            n = int(n)
+            while n > 0:
+                if n >= len(loads) and top - loads[0] <= s:
+                    # Loads within one batch of each other: the next len(loads) batches of
+                    # this length go one to each worker, in rounds.
+                    rounds = n // len(loads)
+                    loads = [x + rounds * s for x in loads]
+                    top += rounds * s
+                    n -= rounds * len(loads)
+                else:
+                    new = loads[0] + s
+                    heapq.heapreplace(loads, new)
+                    top = max(top, new)
+                    n -= 1
         return max(loads) + sum(g.compile_s for g in self.groups)
 
 
@@ -389,6 +461,7 @@ def estimate_time(
     min_seconds: float = 0.3,
     batch_fn: Callable[..., xr.Dataset] = run_batch,
     progress: Callable[[int, int], None] | None = None,
+    skip: Collection[str] = (),
 ) -> SweepEstimate:
     """Time each batch group briefly in this process and scale to the plan.
 
@@ -406,16 +479,30 @@ def estimate_time(
         min_seconds: shortest time difference measured.
         batch_fn: the batch function (default :func:`run_batch`).
         progress: ``progress(groups_done, groups_total)``.
+        skip: names of batches already done: left out of the prediction; groups with no
+            batch left are not timed.
 
     Returns:
         A :class:`SweepEstimate`; ``.seconds(workers)`` gives the wall time.
     """
-    from ._validate import at_least
-
     at_least("epochs", epochs, 1)
-    timings = []
+    skip = set(skip)
+    left = []  # per group: its batch sizes left -> how many
     for g in plan.groups:
-        big = max((plan.batches[i] for i in g.batches), key=lambda b: b.n_nets)
+        sizes: dict[int, int] = {}
+        if not skip:
+            q, r = divmod(g.n_cells, len(g.batches))
+            sizes = {q + 1: r, q: len(g.batches) - r}
+        else:
+            for i in g.batches:
+                if plan.batch_name(i) not in skip:
+                    n = plan.batch_nets(i)
+                    sizes[n] = sizes.get(n, 0) + 1
+        left.append({n: k for n, k in sizes.items() if n > 0 and k > 0})
+    todo = [g for g, sizes in zip(plan.groups, left, strict=True) if sizes]
+    timings = []
+    for g in todo:
+        big = plan.batches[g.batches[0]]  # the group's largest batch comes first
 
         def timed(n_epochs: int, big: Batch = big) -> float:
             train = dict(big.train, epochs=n_epochs, chunk=epochs)
@@ -449,8 +536,118 @@ def estimate_time(
             )
         )
         if progress is not None:
-            progress(len(timings), len(plan.groups))
+            progress(len(timings), len(todo))
+    seconds, counts = [], []
+    for t in timings:
+        group = plan.groups[t.group]
+        for n, k in sorted(left[t.group].items(), reverse=True):
+            seconds.append(t.predict(n * group.epochs))
+            counts.append(k)
     return SweepEstimate(
-        groups=tuple(timings),
-        batch_seconds=tuple(timings[b.group].seconds(b) for b in plan.batches),
+        groups=tuple(timings), batch_seconds=tuple(seconds), batch_counts=tuple(counts)
+    )
+
+
+# --------------------------------------------------------------------------- budget
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepBudget:
+    """What a sweep needs, counted from its plan before any network is trained.
+
+    Attributes:
+        networks, batches, groups: in the plan (a group is one compiled program).
+        net_epochs: networks times epochs of the plan, the unit of work.
+        networks_left, batches_left, net_epochs_left: not yet done in the store (the
+            whole plan for a new store).
+        largest_batch: name of the batch with the largest memory estimate.
+        largest_nets, largest_epochs: its networks and epochs.
+        batch_memory: estimated peak bytes of training it (:func:`batch_memory`): what
+            each worker needs.
+        workers: batches trained at once on this machine (0 when they run on a Dask
+            cluster, whose workers are not counted here).
+        memory: estimated peak bytes on this machine, ``batch_memory * workers``.
+        memory_limit: the limit the memory is checked against, in bytes.
+        memory_source: where that limit comes from.
+        estimate: the predicted time of the batches left (None when not calibrated).
+    """
+
+    networks: int
+    batches: int
+    groups: int
+    net_epochs: int
+    networks_left: int
+    batches_left: int
+    net_epochs_left: int
+    largest_batch: str
+    largest_nets: int
+    largest_epochs: int
+    batch_memory: int
+    workers: int
+    memory: int
+    memory_limit: int
+    memory_source: str
+    estimate: SweepEstimate | None = None
+
+    def seconds(self, workers: int | None = None) -> float | None:
+        """Predicted wall time of the batches left on ``workers`` workers (default the
+        budget's, at least one); None without an estimate."""
+        if self.estimate is None:
+            return None
+        return self.estimate.seconds(max(1, self.workers if workers is None else workers))
+
+
+def sweep_budget(
+    plan: SweepPlan,
+    *,
+    backend: Backend | None = None,
+    workers: int | None = None,
+    done: Collection[str] = (),
+    max_memory: int | str | None = None,
+) -> SweepBudget:
+    """Count the networks, work and memory of ``plan`` without training or allocating.
+
+    The memory of a batch depends only on its group and size, and each group's first
+    batch is its largest, so this looks at one batch per group.
+
+    Args:
+        plan: the sweep's plan.
+        backend: where the batches will run: a :class:`ProcessPool` trains ``workers``
+            batches at once here, :class:`Dask` none here (default :class:`InProcess`:
+            one).
+        workers: overrides the number of batches trained at once on this machine.
+        done: names of the batches a store already holds.
+        max_memory: the memory limit to report (see
+            :func:`ghostlearn.resources.memory_limit`).
+
+    Returns:
+        A :class:`SweepBudget` (without a time estimate: see :func:`estimate_time`).
+    """
+    if workers is None:
+        workers = 0 if isinstance(backend, Dask) else int(getattr(backend, "workers", 1))
+    else:
+        at_least("workers", workers, 0)
+    largest = [plan.batches[g.batches[0]] for g in plan.groups]
+    memory = {b.index: batch_memory(b) for b in largest}
+    biggest = max(largest, key=lambda b: memory[b.index])
+    finished = plan.batch_indices(done)
+    nets_done = sum(plan.batch_nets(i) for i in finished)
+    work_done = sum(plan.batch_nets(i) * plan.batch_group(i).epochs for i in finished)
+    limit, source = memory_limit(max_memory)
+    return SweepBudget(
+        networks=plan.n_cells,
+        batches=len(plan.batches),
+        groups=len(plan.groups),
+        net_epochs=plan.net_epochs,
+        networks_left=plan.n_cells - nets_done,
+        batches_left=len(plan.batches) - len(finished),
+        net_epochs_left=plan.net_epochs - work_done,
+        largest_batch=biggest.name,
+        largest_nets=biggest.n_nets,
+        largest_epochs=int(biggest.train["epochs"]),
+        batch_memory=memory[biggest.index],
+        workers=int(workers),
+        memory=memory[biggest.index] * int(workers),
+        memory_limit=limit,
+        memory_source=source,
     )

@@ -12,6 +12,7 @@ Workers of the pool and of a local Dask cluster see one CPU core each for JAX (s
 
 from __future__ import annotations
 
+import heapq
 import logging
 import multiprocessing
 import os
@@ -200,20 +201,33 @@ class ProcessPool:
     def imap(
         self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
     ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        """Run ``batches`` (taken from the iterable only as workers free up, so a lazy
+        sequence of millions of batches is never held at once) and yield them as they
+        finish."""
         if self._pool is None:
             raise RuntimeError("enter the ProcessPool context before calling imap")
-        todo = list(batches)[::-1]  # pop() from the end keeps the plan's order
+        source = iter(batches)
+        retry: list[tuple[int, int, Batch]] = []  # lost batches, smallest index first
         running: dict[Future[xr.Dataset], Batch] = {}
         attempts: dict[int, int] = {}
-        while todo or running:
-            broken: list[Batch] = []
-            while todo and len(running) < self.workers and not broken:
-                batch = todo.pop()
+        while True:
+            broken = False
+            lost: list[Batch] = []
+            while len(running) < self.workers:
+                if retry:
+                    batch = heapq.heappop(retry)[2]
+                else:
+                    batch = next(source, None)
+                    if batch is None:
+                        break
                 try:
                     running[self._pool.submit(_call, fn, batch)] = batch
                 except BrokenProcessPool:
-                    todo.append(batch)
-                    broken.append(batch)
+                    heapq.heappush(retry, (batch.index, id(batch), batch))
+                    broken = True
+                    break
+            if not running and not broken:
+                return
             if not broken:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -221,12 +235,13 @@ class ProcessPool:
                     try:
                         result = future.result()
                     except BrokenProcessPool:
-                        broken.append(batch)
+                        lost.append(batch)
+                        broken = True
                         continue
                     yield batch, result
             if broken:
                 # Every batch in flight when the pool broke is lost: run them again.
-                lost = [b for b in broken if b not in todo] + list(running.values())
+                lost += list(running.values())
                 running.clear()
                 for batch in lost:
                     attempts[batch.index] = attempts.get(batch.index, 0) + 1
@@ -237,8 +252,8 @@ class ProcessPool:
                         )
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
-                todo.extend(sorted(lost, key=lambda b: -b.index))
-                todo.sort(key=lambda b: -b.index)
+                for batch in lost:
+                    heapq.heappush(retry, (batch.index, id(batch), batch))
 
 
 def _check_address(address: str) -> None:
@@ -269,6 +284,9 @@ class Dask:
             and one JAX CPU device each) instead.
         retries: retries of a batch that raises on a worker.
         connect_timeout: seconds to wait for ``scheduler`` to answer.
+        max_in_flight: most batches submitted to the cluster at once (default: twice
+            its threads, at least 64); the others are built and submitted as batches
+            finish.
 
     Raises:
         ValueError: neither or both of ``scheduler`` and ``local_workers``, a malformed
@@ -285,6 +303,7 @@ class Dask:
         local_workers: int | None = None,
         retries: int = 2,
         connect_timeout: float = 5.0,
+        max_in_flight: int | None = None,
     ) -> None:
         if (scheduler is None) == (local_workers is None):
             raise ValueError("give exactly one of scheduler (an address) and local_workers")
@@ -293,10 +312,13 @@ class Dask:
         if local_workers is not None:
             at_least("local_workers", local_workers, 1)
         at_least("retries", retries, 0)
+        if max_in_flight is not None:
+            at_least("max_in_flight", max_in_flight, 1)
         self.scheduler = scheduler
         self.local_workers = local_workers
         self.retries = int(retries)
         self.connect_timeout = float(connect_timeout)
+        self.max_in_flight = max_in_flight
         self._client: Any = None
         self._cluster: Any = None
 
@@ -332,29 +354,53 @@ class Dask:
             self._cluster.close()
             self._cluster = None
 
+    def _window(self) -> int:
+        """How many batches to keep submitted: ``max_in_flight``, else twice the
+        cluster's threads now (at least 64), so workers that join are kept busy."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        try:
+            threads = sum(self._client.nthreads().values())
+        except (OSError, TimeoutError, AttributeError):
+            threads = 0
+        return max(64, 2 * int(threads))
+
     def imap(
         self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
     ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        """Submit ``batches`` to the cluster, at most :meth:`_window` at a time (taken
+        from the iterable as others finish, so a lazy sequence of millions of batches is
+        never held at once), and yield them as they finish."""
         distributed = _import_distributed()
         if self._client is None:
             raise RuntimeError("enter the Dask context before calling imap")
         tag = uuid.uuid4().hex[:8]
-        futures = {}
-        for batch in batches:
-            future = self._client.submit(
-                fn,
-                batch,
-                retries=self.retries,
-                pure=False,
-                key=f"ghostlearn-sweep-{batch.name}-{tag}",
-            )
-            futures[future.key] = (future, batch)
+        source = iter(batches)
+        futures: dict[str, tuple[Any, Batch]] = {}
+        pending = distributed.as_completed(with_results=True, loop=self._client.loop)
+
+        def submit_more() -> None:
+            window = self._window()
+            while len(futures) < window:
+                batch = next(source, None)
+                if batch is None:
+                    return
+                future = self._client.submit(
+                    fn,
+                    batch,
+                    retries=self.retries,
+                    pure=False,
+                    key=f"ghostlearn-sweep-{batch.name}-{tag}",
+                )
+                futures[future.key] = (future, batch)
+                pending.add(future)
+
+        submit_more()
         try:
-            for future, result in distributed.as_completed(
-                [f for f, _ in futures.values()], with_results=True, loop=self._client.loop
-            ):
+            for future, result in pending:
                 _, batch = futures.pop(future.key)
                 future.release()
+                submit_more()  # before yielding: the cluster works while the driver writes
                 yield batch, result
         finally:
             for future, _ in futures.values():

@@ -28,7 +28,9 @@ The sweep's cells are the cartesian product of the grid axes, numbered in C orde
 axis varies fastest). ``seed``, ``lr`` and ``c`` vary between the networks of one compiled
 program; every other field (model, rank, N, T, dt, tau, epochs, optimizer, dtype, ...)
 changes the program, so the cells sharing those fields form one *batch group*, split into
-batches of at most ``batch_size`` networks of near-equal size.
+batches of at most ``batch_size`` networks of near-equal size. A plan holds its groups
+only: a batch's cells and per-network values are computed when the batch is asked for, so
+planning a grid of millions of cells takes memory for its groups and one batch.
 
 Field names, kinds and defaults come from the engine (``RNNConfig``'s fields and
 ``train``'s keyword arguments), so a spec can set exactly what the engine accepts. Nothing
@@ -40,24 +42,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
+import itertools
 import json
 import math
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._validate import at_least, count_int_ranges, int_ranges, one_of, positive
-from .resources import check_memory, check_networks
+from .resources import check_networks
 
 __all__ = [
+    "MAX_GROUPS",
     "PER_NET_FIELDS",
     "Batch",
     "BatchGroup",
+    "BatchSequence",
     "SweepPlan",
     "SweepSpec",
     "field_kinds",
@@ -497,6 +502,10 @@ def _value_or_missing(spec: SweepSpec, key: str) -> Any:
 
 # --------------------------------------------------------------------------- plan
 
+#: Most batch groups (compiled programs) a plan may have: the structural axes of a grid
+#: multiply to at most this many combinations.
+MAX_GROUPS = 10_000
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class Batch:
@@ -537,33 +546,109 @@ class Batch:
 class BatchGroup:
     """Cells that share one compiled program (all fields but seed, lr and c equal).
 
+    The group's cells are the product of the swept per-network fields (``seed``, ``lr``,
+    ``c``) at one combination of the structural ones, in C order; its ``n`` cells are
+    split into ``k = len(batches)`` batches of ``n // k`` or ``n // k + 1`` networks, the
+    larger ones first (``numpy.array_split``'s rule).
+
     Attributes:
         index: position in the plan.
         settings: the swept structural fields and their values in this group (empty when
             only seed, lr or c are swept).
         n_cells: number of networks.
-        batches: indices of its batches.
+        batches: indices of its batches in the plan (consecutive).
+        model: keyword arguments of ``RNNConfig`` shared by its networks.
+        train: keyword arguments of ``train`` other than ``seeds``, ``lr``, ``c``.
     """
 
     index: int
     settings: Mapping[str, Any]
     n_cells: int
-    batches: tuple[int, ...]
+    batches: range
+    model: Mapping[str, Any]
+    train: Mapping[str, Any]
+
+    @property
+    def epochs(self) -> int:
+        return int(self.train["epochs"])
+
+    @property
+    def net_epochs(self) -> int:
+        """Networks times epochs of the whole group."""
+        return self.n_cells * self.epochs
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The distinct numbers of networks of its batches, ascending (one or two)."""
+        q, r = divmod(self.n_cells, len(self.batches))
+        return (q, q + 1) if r else (q,)
+
+    def span(self, k: int) -> tuple[int, int]:
+        """Positions ``[start, stop)`` of the ``k``-th batch's cells among the group's."""
+        if not 0 <= k < len(self.batches):
+            raise IndexError(f"batch {k} of a group of {len(self.batches)} batches")
+        q, r = divmod(self.n_cells, len(self.batches))
+        start = k * q + min(k, r)
+        return start, start + q + (1 if k < r else 0)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+class BatchSequence(Sequence[Batch]):
+    """The batches of a plan, each built when it is asked for.
+
+    Supports ``len``, indexing (negative too), slicing (another lazy sequence) and
+    iteration; only the batches asked for exist, one at a time when iterating.
+    """
+
+    __slots__ = ("_indices", "_plan")
+
+    def __init__(self, plan: SweepPlan, indices: range) -> None:
+        self._plan = plan
+        self._indices = indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @typing.overload
+    def __getitem__(self, i: int) -> Batch: ...
+
+    @typing.overload
+    def __getitem__(self, i: slice) -> BatchSequence: ...
+
+    def __getitem__(self, i: int | slice) -> Batch | BatchSequence:
+        if isinstance(i, slice):
+            return BatchSequence(self._plan, self._indices[i])
+        return self._plan._build(self._indices[i])
+
+    def __iter__(self) -> Iterator[Batch]:
+        for i in self._indices:
+            yield self._plan._build(i)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} batches of {self._plan.n_cells:,} cells>"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class SweepPlan:
-    """The cells of a sweep, grouped into batch groups and batches.
+    """The cells of a sweep, grouped into batch groups and batches (see :func:`plan_sweep`).
+
+    The plan holds its groups only; a batch's cells and per-network values are computed
+    when the batch is asked for, so planning a grid of millions of cells takes memory for
+    its groups and one batch, never for the whole grid.
 
     Attributes:
         spec: the sweep spec.
-        groups: batch groups, in order of their first cell.
-        batches: every batch, groups one after the other.
+        groups: batch groups, in order of their first cell (C order over the structural
+            fields' indices).
+        batches: every batch, groups one after the other: a lazy sequence.
     """
 
     spec: SweepSpec
     groups: tuple[BatchGroup, ...]
-    batches: tuple[Batch, ...]
+    batches: BatchSequence = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = sum(len(g.batches) for g in self.groups)
+        object.__setattr__(self, "batches", BatchSequence(self, range(n)))
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -580,98 +665,170 @@ class SweepPlan:
     @property
     def net_epochs(self) -> int:
         """Total networks times epochs."""
-        return sum(b.net_epochs for b in self.batches)
+        return sum(g.net_epochs for g in self.groups)
+
+    def batch_group(self, index: int) -> BatchGroup:
+        """The group of the batch at ``index``.
+
+        Raises:
+            IndexError: no batch at ``index``.
+        """
+        return self._locate(index)[0]
+
+    def batch_name(self, index: int) -> str:
+        """The store name of the batch at ``index``, e.g. ``"b00003"`` (zero-padded to
+        the digits of the last cell index, at least five)."""
+        self._locate(index)
+        return f"b{index:0{self._width}d}"
+
+    def batch_index(self, name: str) -> int:
+        """The position of the batch called ``name``.
+
+        Raises:
+            KeyError: no batch of the plan has that name.
+        """
+        digits = name[1:] if isinstance(name, str) and name.startswith("b") else ""
+        if digits.isdigit() and digits.isascii():
+            index = int(digits)
+            if index < len(self.batches) and name == f"b{index:0{self._width}d}":
+                return index
+        raise KeyError(name)
+
+    def batch_indices(self, names: Iterable[str]) -> list[int]:
+        """The positions of the batches called ``names``, in the order given; names of no
+        batch of the plan are left out."""
+        out = []
+        for name in names:
+            try:
+                out.append(self.batch_index(name))
+            except KeyError:
+                continue
+        return out
+
+    def batch_nets(self, index: int) -> int:
+        """Networks in the batch at ``index``, without building it."""
+        group, k = self._locate(index)
+        start, stop = group.span(k)
+        return stop - start
 
     def batch(self, name: str) -> Batch:
-        for b in self.batches:
-            if b.name == name:
-                return b
-        raise KeyError(name)
+        """The batch called ``name`` (KeyError if none)."""
+        return self._build(self.batch_index(name))
+
+    @property
+    def _width(self) -> int:
+        return max(5, len(str(max(0, self.n_cells - 1))))
+
+    def _locate(self, index: int) -> tuple[BatchGroup, int]:
+        """The group of the batch at ``index`` (>= 0) and its position in the group."""
+        n = len(self.batches)
+        if isinstance(index, bool) or not 0 <= index < n:
+            raise IndexError(f"batch index {index!r} out of range for a plan of {n} batches")
+        per_group = len(self.groups[0].batches)  # every group has the same cells
+        g, k = divmod(int(index), per_group)
+        return self.groups[g], k
+
+    def _build(self, index: int) -> Batch:
+        """The batch at ``index``: the ``k``-th cell of its group is ``k`` unravelled over
+        the per-network fields' shape, ravelled with the group's structural indices."""
+        group, k = self._locate(index)
+        start, stop = group.span(k)
+        dims, shape = self.dims, self.shape
+        local = np.arange(start, stop, dtype=np.int64)
+        per_net = [a for a, d in enumerate(dims) if d in PER_NET_FIELDS]
+        structural = [a for a, d in enumerate(dims) if d not in PER_NET_FIELDS]
+        index_of: dict[int, np.ndarray] = {}
+        if per_net:
+            sub = np.unravel_index(local, tuple(shape[a] for a in per_net))
+            index_of.update(zip(per_net, sub, strict=True))
+        if structural:
+            where = np.unravel_index(group.index, tuple(shape[a] for a in structural))
+            for a, i in zip(structural, where, strict=True):
+                index_of[a] = np.full(local.size, int(i), dtype=np.int64)
+        cells = np.ravel_multi_index(tuple(index_of[a] for a in range(len(dims))), shape)
+
+        def values(name: str, dtype: type) -> np.ndarray:
+            if name not in self.spec.grid:
+                return np.full(local.size, self.spec.train[name], dtype=dtype)
+            axis = self.spec.grid[name]
+            which = index_of[dims.index(name)].tolist()
+            return np.fromiter((axis[i] for i in which), dtype=dtype, count=len(which))
+
+        rank1 = group.model.get("model", "rank1") == "rank1"
+        return Batch(
+            index=int(index),
+            name=f"b{int(index):0{self._width}d}",
+            group=group.index,
+            model=group.model,
+            train=group.train,
+            cells=cells.astype(np.int64, copy=False),
+            seed=values("seed", np.int64),
+            lr=values("lr", np.float64),
+            c=values("c", np.float64) if rank1 else np.full(local.size, np.nan),
+        )
 
 
 def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
-    """Number the cells of ``spec``, group them by compiled program, and split into batches.
+    """Group the cells of ``spec`` by compiled program and split each group into batches.
 
-    Each group of ``n`` cells becomes ``ceil(n / batch_size)`` batches whose sizes differ
-    by at most one, cells in increasing order.
+    The structural fields (every swept field but ``seed``, ``lr`` and ``c``) make one
+    batch group per combination of their values, in C order over their indices; the
+    per-network fields' values make the group's cells. Each group of ``n`` cells becomes
+    ``ceil(n / batch_size)`` batches whose sizes differ by at most one, the larger first,
+    cells in increasing order. Only the groups are built here (each group's ``RNNConfig``
+    is checked now); a batch's cells and values are computed when it is asked for, so the
+    memory of planning does not grow with the number of cells.
 
     Args:
         spec: the sweep.
         batch_size: overrides ``spec.batch_size`` (the plan's spec carries the value used).
 
     Raises:
-        ValueError: a combination of fields ``RNNConfig`` rejects (e.g. rank > N).
+        ValueError: a combination of fields ``RNNConfig`` rejects (e.g. rank > N); more
+            than :data:`MAX_GROUPS` batch groups.
     """
     from .rnn import RNNConfig
 
     if batch_size is not None:
         spec = dataclasses.replace(spec, batch_size=batch_size)
-    dims, shape = spec.dims, spec.shape
-    n_cells = math.prod(shape)
-    # The cell index table, the per-network arrays and the batches: ~ (3 d + 6) int64/cell.
-    check_memory(f"the plan of {n_cells:,} cells", n_cells * 8 * (3 * len(dims) + 6))
-    structural = [d for d in dims if d not in PER_NET_FIELDS]
-    index = np.indices(shape).reshape(len(shape), -1)  # [n_dims, n_cells], C order
-    axis = {d: i for i, d in enumerate(dims)}
-    if structural:
-        keys = np.stack([index[axis[d]] for d in structural], axis=1)
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(first, kind="stable")  # groups in order of their first cell
-        rank_of = np.empty_like(order)
-        rank_of[order] = np.arange(order.size)
-        group_of = rank_of[inverse]
-    else:
-        group_of = np.zeros(index.shape[1], dtype=np.int64)
-
-    def per_net(name: str, cells: np.ndarray, dtype: type) -> np.ndarray:
-        if name in spec.grid:
-            return np.asarray(spec.grid[name], dtype=dtype)[index[axis[name], cells]]
-        return np.full(cells.size, spec.train[name], dtype=dtype)
-
-    width = max(5, len(str(max(0, index.shape[1] - 1))))
+    structural = [d for d in spec.dims if d not in PER_NET_FIELDS]
+    n_groups = math.prod(len(spec.grid[d]) for d in structural)
+    if n_groups > MAX_GROUPS:
+        axes = " x ".join(f"{d} ({len(spec.grid[d]):,})" for d in structural)
+        raise ValueError(
+            f"the structural axes {axes} give {n_groups:,} batch groups (one compiled "
+            f"program each), above the limit of {MAX_GROUPS:,}; sweep fewer of their values"
+        )
+    n_cells = math.prod(len(spec.grid[d]) for d in spec.dims if d in PER_NET_FIELDS)
+    n_batches = -(-n_cells // spec.batch_size)
     model_keys = set(spec_model_keys())
-    groups, batches = [], []
-    for g in range(int(group_of.max()) + 1):
-        cells = np.flatnonzero(group_of == g)
-        first = cells[0]
-        settings = {d: spec.grid[d][index[axis[d], first]] for d in structural}
+    fixed_train = {k: v for k, v in spec.train.items() if k not in PER_NET_FIELDS}
+    groups = []
+    for g, values in enumerate(itertools.product(*(spec.grid[d] for d in structural))):
+        settings = dict(zip(structural, values, strict=True))
         model = {**spec.model, **{k: v for k, v in settings.items() if k in model_keys}}
-        train = {k: v for k, v in spec.train.items() if k not in PER_NET_FIELDS}
-        train.update({k: v for k, v in settings.items() if k not in model})
+        train = {**fixed_train, **{k: v for k, v in settings.items() if k not in model}}
         where = ", ".join(f"{k}={v!r}" for k, v in settings.items())
         try:
             cfg = RNNConfig(**model)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{e}" + (f" (cells with {where})" if where else "")) from None
-        rank1 = cfg.model == "rank1"
-        if not rank1 and "c" in spec.grid:
+        if cfg.model != "rank1" and "c" in spec.grid:
             raise ValueError(
                 f"c applies to model 'rank1' only, but it is swept with model={cfg.model!r}"
                 + (f" (cells with {where})" if where else "")
             )
-        n_batches = -(-cells.size // spec.batch_size)
-        members = []
-        for chunk in np.array_split(cells, n_batches):
-            i = len(batches)
-            batches.append(
-                Batch(
-                    index=i,
-                    name=f"b{i:0{width}d}",
-                    group=g,
-                    model=model,
-                    train=train,
-                    cells=chunk.astype(np.int64),
-                    seed=per_net("seed", chunk, np.int64),
-                    lr=per_net("lr", chunk, np.float64),
-                    c=per_net("c", chunk, np.float64) if rank1 else np.full(chunk.size, np.nan),
-                )
-            )
-            members.append(i)
         groups.append(
-            BatchGroup(index=g, settings=settings, n_cells=int(cells.size), batches=tuple(members))
+            BatchGroup(
+                index=g,
+                settings=settings,
+                n_cells=n_cells,
+                batches=range(g * n_batches, (g + 1) * n_batches),
+                model=model,
+                train=train,
+            )
         )
-    return SweepPlan(spec=spec, groups=tuple(groups), batches=tuple(batches))
+    return SweepPlan(spec=spec, groups=tuple(groups))
 
 
 def spec_model_keys() -> tuple[str, ...]:

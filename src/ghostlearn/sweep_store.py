@@ -44,7 +44,7 @@ import datetime as _dt
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ from .store import (
 from .sweep_spec import (
     PER_NET_FIELDS,
     Batch,
+    BatchGroup,
     SweepPlan,
     SweepSpec,
     cell_values,
@@ -356,12 +357,16 @@ class SweepStore:
             and ((p / "zarr.json").is_file() or (p / ".zgroup").is_file())
         }
 
-    def foreign(self) -> dict[str, str]:
+    def foreign(self, names: Iterable[str] | None = None) -> dict[str, str]:
         """Batches in place that are not done, ``name -> why``: trained under another spec
-        (or a store version without spec hashes), or metadata that cannot be read."""
+        (or a store version without spec hashes), or metadata that cannot be read.
+
+        Args:
+            names: the batches in place to look at (default: all of them).
+        """
         out = {}
         mine = self.spec_hash
-        for name in sorted(self.present()):
+        for name in sorted(self.present() if names is None else names):
             record = _group_attrs(self.batches_dir / name)
             if not record:
                 out[name] = "its zarr metadata cannot be read"
@@ -460,9 +465,17 @@ class SweepStore:
                     tmp, mode="w", consolidated=True, zarr_format=ZARR_FORMAT
                 )
         self._record(batch, seconds=seconds, backend=backend)
-        if self.zarr_format == 2 and self.completed() >= {b.name for b in self.plan.batches}:
+        if self.zarr_format == 2 and self._all_done():
             self.consolidate()
         return final
+
+    def _all_done(self) -> bool:
+        """Whether every batch of the plan is done (the metadata of the batches is read
+        only once as many are in place as planned)."""
+        plan = self.plan
+        if len(self.present()) < len(plan.batches):
+            return False
+        return len(plan.batch_indices(self.completed())) == len(plan.batches)
 
     def consolidate(self) -> None:
         """Rewrite the root's consolidated metadata to list every batch (zarr v2 stores).
@@ -491,7 +504,9 @@ class SweepStore:
             "spec_hash": self.spec_hash,
         }
         # Batches done whose record a killed run never wrote.
-        for name in self.completed() - set(done):
+        unrecorded = self.present() - set(done)
+        foreign = self.foreign(unrecorded)
+        for name in sorted(unrecorded - set(foreign)):
             done[name] = {"finished": None, "seconds": None, "backend": ""}
         manifest["updated"] = done[batch.name]["finished"]
         write_json(manifest, self.path / _MANIFEST)
@@ -558,26 +573,22 @@ class SweepStore:
             verify: read every batch and check its checksums (else the metadata only:
                 batches trained under another spec are still found).
         """
-        table = [
-            {"name": b.name, "nets": b.n_nets, "epochs": int(b.train["epochs"])}
-            for b in self.plan.batches
-        ]
+        plan = self.plan
         try:
             manifest = self.manifest()
         except ValueError:
             manifest = {"name": self.spec.name, "created": None, "updated": None}
         damaged = self.verify() if verify else self.foreign()
-        done = self.completed() - set(damaged)
-        nets = {b["name"]: (int(b["nets"]), int(b["nets"]) * int(b["epochs"])) for b in table}
+        done = plan.batch_indices(self.completed() - set(damaged))
         return SweepStatus(
             path=str(self.path),
             name=str(manifest.get("name", "")),
-            batches_done=len(done & set(nets)),
-            batches_total=len(nets),
-            nets_done=sum(nets[n][0] for n in done if n in nets),
-            nets_total=sum(v[0] for v in nets.values()),
-            net_epochs_done=sum(nets[n][1] for n in done if n in nets),
-            net_epochs_total=sum(v[1] for v in nets.values()),
+            batches_done=len(done),
+            batches_total=len(plan.batches),
+            nets_done=sum(plan.batch_nets(i) for i in done),
+            nets_total=plan.n_cells,
+            net_epochs_done=sum(plan.batch_nets(i) * plan.batch_group(i).epochs for i in done),
+            net_epochs_total=plan.net_epochs,
             started=str(manifest.get("created")),
             last_update=manifest.get("updated"),
             in_progress=len(self.temporaries()),
@@ -634,8 +645,14 @@ def _manifest(plan: SweepPlan, *, created: str | None) -> dict[str, Any]:
         "shape": list(plan.shape),
         "n_cells": plan.n_cells,
         "batches": [
-            {"name": b.name, "group": b.group, "nets": b.n_nets, "epochs": int(b.train["epochs"])}
-            for b in plan.batches
+            {
+                "name": plan.batch_name(i),
+                "group": g.index,
+                "nets": plan.batch_nets(i),
+                "epochs": g.epochs,
+            }
+            for g in plan.groups
+            for i in g.batches
         ],
         "completed": {},
     }
@@ -727,12 +744,12 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
             + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
             + "; run the sweep again with the store's spec to recompute it"
         )
-    done = store.completed()
-    names = [b.name for b in plan.batches if b.name in done]
+    indices = sorted(plan.batch_indices(store.completed()))
+    names = [plan.batch_name(i) for i in indices]
     complete = len(names) == len(plan.batches)
     check_memory(
         f"loading the sweep in {str(path)!r} ({plan.n_cells:,} networks)",
-        3 * sum(_result_bytes(b) for b in plan.batches if b.name in done),
+        3 * sum(_result_bytes(plan.batch_group(i), plan.batch_nets(i)) for i in indices),
     )
     if not complete and not partial:
         raise ValueError(
@@ -772,18 +789,19 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
     return out
 
 
-def _result_bytes(batch: Batch) -> int:
-    """Bytes of a batch's stored Dataset: metrics, final parameters and snapshots."""
+def _result_bytes(group: BatchGroup, n_nets: int) -> int:
+    """Bytes of the stored Dataset of a batch of ``n_nets`` networks of ``group``:
+    metrics, final parameters and snapshots."""
     from .rnn import RNNConfig, param_shapes
 
-    t = batch.train
+    t = group.train
     epochs = int(t["epochs"])
     recorded = -(-epochs // int(t.get("metrics_every", 1)))
     every = int(t.get("snapshot_every", 0))
     snaps = -(-epochs // every) + 1 if every else 0
-    params = sum(int(np.prod(s)) for s in param_shapes(RNNConfig(**batch.model)).values())
+    params = sum(int(np.prod(s)) for s in param_shapes(RNNConfig(**group.model)).values())
     item = 8 if t.get("dtype") == "float64" else 4
-    return batch.n_nets * (3 * recorded + (snaps + 1) * params) * item
+    return n_nets * (3 * recorded + (snaps + 1) * params) * item
 
 
 def _empty_like(flat: xr.Dataset, n: int) -> xr.Dataset:
@@ -836,7 +854,7 @@ def open_group(path: str | os.PathLike[str], **settings: Any) -> xr.Dataset:
         )
     group = groups[0]
     done = store.completed()
-    names = [plan.batches[i].name for i in group.batches]
+    names = [plan.batch_name(i) for i in group.batches]
     missing = [n for n in names if n not in done]
     if missing:
         raise ValueError(f"batches {', '.join(missing)} of this group are not complete yet")
