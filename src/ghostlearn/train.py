@@ -44,7 +44,7 @@ import numpy as np
 import optax
 import xarray as xr
 from jax import lax
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as PS
 
 from . import __version__, _validate, resources
@@ -294,7 +294,8 @@ def _net_step(plan: _Plan) -> Callable[..., Any]:
 
 @functools.lru_cache(maxsize=64)
 def _program(plan: _Plan) -> Callable[..., Any]:
-    """Compile-once function running ``plan.chunk`` epochs for a padded population."""
+    """Compile-once function running ``plan.chunk`` epochs for a padded population (the
+    epochs from its last argument on, if any, leave the state unchanged)."""
     net_step = _net_step(plan)
     k = plan.snapshot_every
 
@@ -304,7 +305,7 @@ def _program(plan: _Plan) -> Callable[..., Any]:
             return f(*state, lr, c, e)
         return lax.map(lambda a: net_step(*a, e), (*state, lr, c), batch_size=plan.block)
 
-    def chunk(state: Any, snaps: Any, lr: Any, c: Any, e0: Any) -> Any:
+    def chunk(state: Any, snaps: Any, lr: Any, c: Any, e0: Any, e_end: Any) -> Any:
         first_slot = (e0 + k - 1) // k if k else 0
 
         def body(carry: Any, e: Any) -> Any:
@@ -316,7 +317,10 @@ def _program(plan: _Plan) -> Callable[..., Any]:
                     return jax.tree.map(lambda buf, v: buf.at[slot].set(v), bufs, state[0])
 
                 snaps = lax.cond(e % k == 0, write, lambda bufs: bufs, snaps)
-            state, mets = block_step(state, lr, c, e)
+            new, mets = block_step(state, lr, c, e)
+            # Epochs from ``e_end`` on (a shorter last chunk) leave the state as it is, so
+            # every chunk of a run shares one compiled program.
+            state = jax.tree.map(lambda a, b: jnp.where(e < e_end, a, b), new, state)
             return (state, snaps), mets
 
         es = e0 + jnp.arange(plan.chunk, dtype=jnp.int32)
@@ -329,7 +333,7 @@ def _program(plan: _Plan) -> Callable[..., Any]:
         chunk = jax.shard_map(
             chunk,
             mesh=mesh,
-            in_specs=(net, PS(None, "net"), net, net, PS()),
+            in_specs=(net, PS(None, "net"), net, net, PS(), PS()),
             out_specs=(net, PS(None, "net"), PS(None, "net")),
             check_vma=False,
         )
@@ -602,6 +606,15 @@ def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
     return _MATRIX_BLOCK if P_local > _MATRIX_BLOCK else None
 
 
+def _on_devices(tree: Any, n_dev: int, spec: PS) -> Any:
+    """Host arrays placed as the compiled program takes them: split over ``n_dev`` devices
+    along the network axis given by ``spec`` (one device: the default device)."""
+    if n_dev == 1:
+        return jax.tree.map(jnp.asarray, tree)
+    mesh = Mesh(np.asarray(jax.local_devices()[:n_dev]), ("net",))
+    return jax.device_put(tree, NamedSharding(mesh, spec))
+
+
 def _layout(
     cfg: RNNConfig, method: str, optimizer: Any, P: int, n_dev: int
 ) -> tuple[int | None, int]:
@@ -715,26 +728,29 @@ def _train(
         max_slots = max(1, _SNAPSHOT_BUDGET_BYTES // max(per_snap, 1))
         while C > 1 and -(-C // snapshot_every) + 1 > max_slots:
             C = max(1, C // 2)
+    C = -(-epochs // -(-epochs // C))  # equal chunks: the last one wastes < 1 epoch/chunk
     slots = (-(-C // snapshot_every) + 1) if snapshot_every else 0
     plan = _Plan(cfg, method, optimizer, snapshot_every, C, slots, n_dev, block)
 
-    jdtype = jnp.dtype(dtype)
-    pp = {k: jnp.asarray(_pad(v, P_pad), jdtype) for k, v in p0.items()}
-    lr_d = jnp.asarray(_pad(np.nan_to_num(lr, nan=0.0), P_pad), jdtype)
-    c_d = jnp.asarray(_pad(c, P_pad), jdtype)
+    # Arrays are built on the host and placed as the program takes them: a conversion on
+    # the device, or inputs laid out differently from its outputs, would compile more.
+    host = {k: _pad(v, P_pad).astype(dtype) for k, v in p0.items()}
+    lr_h = _pad(np.nan_to_num(lr, nan=0.0), P_pad).astype(dtype)
+    flags = (np.ones(P_pad, bool), np.full(P_pad, -1, np.int32), np.zeros(P_pad, bool))
+    pp, lr_d, c_d, flags = _on_devices(
+        (host, lr_h, _pad(c, P_pad).astype(dtype), flags), n_dev, PS("net")
+    )
     make_tx = _factory(optimizer)
     if make_tx is None:
         opt_state: Any = ()
     else:
         opt_state = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))(pp, lr_d)
-    state = (
-        pp,
-        opt_state,
-        jnp.ones(P_pad, bool),
-        jnp.full(P_pad, -1, jnp.int32),
-        jnp.zeros(P_pad, bool),
+    state = (pp, opt_state, *flags)
+    snaps = _on_devices(
+        {k: np.zeros((slots, *v.shape), dtype) for k, v in host.items()} if slots else {},
+        n_dev,
+        PS(None, "net"),
     )
-    snaps = {k: jnp.zeros((slots, *v.shape), jdtype) for k, v in pp.items()} if slots else {}
 
     end = epoch_offset + epochs
     rec_epochs = np.asarray(
@@ -757,9 +773,8 @@ def _train(
     e0 = epoch_offset
     while e0 < end:
         n_here = min(C, end - e0)
-        # The last chunk may be shorter: it gets its own (cached) program.
-        prog = _program(dataclasses.replace(plan, chunk=n_here))
-        args = (state, snaps, lr_d, c_d, jnp.int32(e0))
+        prog = _program(plan)
+        args = (state, snaps, lr_d, c_d, np.int32(e0), np.int32(e0 + n_here))
         if progress is not None and e0 == epoch_offset:
             # Compiled ahead (the call below reuses it) to report the end of compilation.
             prog.lower(*args).compile()
