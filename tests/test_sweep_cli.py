@@ -44,6 +44,7 @@ def test_plan_counts_cells_and_batches(spec):
     assert r.exit_code == 0, r.output
     assert "16 cells over lr (2) x c (2) x seed (4)" in r.output
     assert "1 batch group(s)" in r.output and "4 batch(es) of at most 4 networks" in r.output
+    assert "memory: about" in r.output and "per worker for the largest batch b00000" in r.output
     r = invoke("plan", spec, "--json", "--no-estimate", "--batch-size", "16")
     out = json.loads(r.output)
     assert (out["cells"], out["batches"], out["net_epochs"]) == (16, 1, 16 * 12)
@@ -61,6 +62,9 @@ def test_run_status_summarize(spec, tmp_path):
     r = invoke("run", spec, "--out", store)
     assert r.exit_code == 0, r.output
     assert f"sweep complete: 4 batch(es), 16 networks -> {store}" in r.output
+    # Counted before training: networks, work, memory and the time.
+    assert "16 of 16 networks left in 4 batch(es), 1 group(s), 192 network-epochs" in r.output
+    assert "memory: about" in r.output and "estimated time:" in r.output
     r = invoke("status", store)
     assert r.exit_code == 0 and "complete" in r.output and "batches  4/4" in r.output
     status = json.loads(invoke("status", store, "--json").output)
@@ -72,8 +76,9 @@ def test_run_status_summarize(spec, tmp_path):
     assert names == ["phase.pdf", "phase.png", "summary.csv"]
     assert len((tmp_path / "summary" / "summary.csv").read_text().splitlines()) == 17
     # The same command again: nothing left to do.
-    r = invoke("run", spec, "--out", store)
+    r = invoke("run", spec, "--out", store, "--no-estimate")
     assert r.exit_code == 0 and "sweep complete" in r.output
+    assert "0 of 16 networks left in 0 batch(es)" in r.output
 
 
 @pytest.mark.parametrize(

@@ -405,7 +405,8 @@ def sweep_plan(
     max_networks: Annotated[int | None, typer.Option(help=_MAX_NETWORKS_HELP)] = None,
 ) -> None:
     """Show the cells, batch groups and batches of a sweep, and how long it would take."""
-    from .sweep import PER_NET_FIELDS, estimate_time, load_spec, plan_sweep
+    from .resources import format_bytes
+    from .sweep import PER_NET_FIELDS, estimate_time, load_spec, plan_sweep, sweep_budget
 
     with user_errors():
         if workers < 1:
@@ -413,6 +414,7 @@ def sweep_plan(
         if max_networks is not None and max_networks < 1:
             raise UserError(f"--max-networks must be >= 1, got {max_networks}")
         plan = plan_sweep(load_spec(spec, max_networks=max_networks), batch_size=batch_size)
+        budget = sweep_budget(plan, workers=workers)
         est = None
         if estimate:
             with _progress("calibrating", unit="groups") as update:
@@ -429,6 +431,8 @@ def sweep_plan(
             ],
             "batches": len(plan.batches),
             "net_epochs": plan.net_epochs,
+            "batch_memory_bytes": budget.batch_memory,
+            "memory_limit_bytes": budget.memory_limit,
         }
         if est is not None:
             out["estimated_seconds"] = {str(w): est.seconds(w) for w in counts}
@@ -444,7 +448,7 @@ def sweep_plan(
         f"{plan.spec.batch_size} networks, {plan.net_epochs:,} network-epochs"
     )
     for g in plan.groups:
-        sizes = sorted({plan.batches[i].n_nets for i in g.batches})
+        sizes = g.batch_sizes
         what = ", ".join(f"{k}={v}" for k, v in g.settings.items()) or "all cells"
         line = f"  group {g.index}: {what}: {g.n_cells:,} networks in {len(g.batches)} "
         line += f"batch(es) of {'/'.join(map(str, sizes))}"
@@ -452,6 +456,12 @@ def sweep_plan(
             t = est.groups[g.index]
             line += f"; {t.net_epochs_per_s:,.0f} network-epochs/s, compile {t.compile_s:.1f} s"
         typer.echo(line)
+    typer.echo(
+        f"memory: about {format_bytes(budget.batch_memory)} per worker for the largest batch "
+        f"{budget.largest_batch} ({budget.largest_nets:,} networks x "
+        f"{budget.largest_epochs:,} epochs), {format_bytes(budget.batch_memory * workers)} on "
+        f"{workers} worker(s); limit {format_bytes(budget.memory_limit)}"
+    )
     if est is not None:
         times = ", ".join(
             f"{_duration(est.seconds(w))} on {w} worker{'s' if w > 1 else ''}" for w in counts
@@ -487,12 +497,39 @@ def sweep_run(
     retries: Annotated[int, typer.Option(help="Retries of a batch whose worker died.")] = 2,
     max_networks: Annotated[int | None, typer.Option(help=_MAX_NETWORKS_HELP)] = None,
     max_memory: Annotated[str | None, typer.Option(help=_MAX_MEMORY_HELP)] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option(help="Time a short calibration run first and report the estimated time."),
+    ] = True,
+    calibration_epochs: Annotated[int, typer.Option(help="Epochs of each calibration run.")] = 20,
 ) -> None:
     """Run a sweep into OUT; run it again to resume (finished batches are skipped, damaged
-    ones recomputed)."""
+    ones recomputed). Before training it reports the networks, work and memory left."""
     import time
 
+    from .resources import format_bytes
     from .sweep import load_spec, run_sweep
+
+    def show_budget(b) -> None:
+        if _quiet():
+            return
+        typer.echo(
+            f"{b.networks_left:,} of {b.networks:,} networks left in {b.batches_left:,} "
+            f"batch(es), {b.groups} group(s), {b.net_epochs_left:,} network-epochs",
+            err=True,
+        )
+        where = (
+            f"{format_bytes(b.memory)} on {b.workers} local worker(s)"
+            if b.workers
+            else "the batches run on the Dask cluster's workers"
+        )
+        typer.echo(
+            f"memory: about {format_bytes(b.batch_memory)} per batch ({b.largest_batch}), "
+            f"{where} (limit {format_bytes(b.memory_limit)})",
+            err=True,
+        )
+        if b.estimate is not None:
+            typer.echo(f"estimated time: {_duration(b.seconds())}", err=True)
 
     with user_errors():
         try:
@@ -524,6 +561,9 @@ def sweep_run(
                     batch_size=batch_size,
                     progress=show,
                     max_memory=max_memory,
+                    report=show_budget,
+                    estimate=estimate,
+                    calibration_epochs=calibration_epochs,
                 )
         except ImportError as e:
             raise UserError(str(e)) from None
