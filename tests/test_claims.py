@@ -182,30 +182,50 @@ S1_TWO = [INF, INF, INF, 700, 400, INF, INF, INF]
 #: Nothing learns.
 S1_NONE = [INF] * 8
 
-S2_RANKS = [1, 2, 3, 50, 100]
+S2_RANKS = [1, 2, 3, 50, 100]  # the last is full rank (N = 100)
 S2_LRS = np.logspace(-3, 0, 4)  # 0.001, 0.01, 0.1, 1.0
-S2_CFG = figS2.Config(ranks=tuple(S2_RANKS), n_lr=4, n_seeds=2, epochs=1000, metrics_every=100)
+S2_CFG = figS2.Config(ranks=tuple(S2_RANKS), n_lr=4, n_seeds=2, epochs=1000, metrics_every=50)
+S2_FULL = 4
 
 
-def _figS2_data(max_lr_index, epochs_to_learn):
+def _figS2_data(
+    max_lr_index, epochs_to_learn, *, epochs=1000, oscillating=2, stuck=1, full_gradual=True
+):
     """Rank i learns (every seed) at the rates up to ``max_lr_index[i]`` (-1: none), at epoch
-    ``epochs_to_learn[i]``."""
+    ``epochs_to_learn[i]`` (given for a run of 1000 epochs, scaled to ``epochs``): loss 1 and
+    accuracy 0.5 before, 0.005 and 1 after. The full rank (K = 100) instead declines
+    steadily over the whole run at the lowest rate when ``full_gradual``; the first
+    ``oscillating`` of its other learned networks rise 10x once after learning; the last
+    ``stuck`` of them fall back to loss 1 and accuracy 0.5 for the second half of the run
+    (and count as unlearned)."""
+    ep = np.linspace(0, epochs, 21)
     learned = np.zeros((5, 4, 2), bool)
     for i, j in enumerate(max_lr_index):
         learned[i, : j + 1] = True
-    etl = np.where(learned, np.asarray(epochs_to_learn, float)[:, None, None], np.nan)
+    etl = np.asarray(epochs_to_learn, float)[:, None, None] * epochs / 1000
+    etl = np.where(learned, etl, np.nan)
+    after = ep >= etl[..., None]  # NaN: never
+    loss = np.where(after, 0.005, 1.0)
+    accuracy = np.where(after, 1.0, 0.5)
+    if full_gradual:
+        loss[S2_FULL, 0, learned[S2_FULL, 0]] = np.linspace(1.0, 0.005, ep.size)
+    others = [(j, k) for j in range(1, 4) for k in range(2) if learned[S2_FULL, j, k]]
+    for j, k in others[:oscillating]:
+        loss[S2_FULL, j, k, -2] = 0.05
+    for j, k in others[::-1][:stuck]:
+        late = ep >= epochs / 2
+        loss[S2_FULL, j, k, late] = 1.0
+        accuracy[S2_FULL, j, k, late] = 0.5
+        learned[S2_FULL, j, k] = False
     data = xr.Dataset(
         {
+            "loss": (("rank", "lr", "seed", "epoch"), loss),
+            "accuracy": (("rank", "lr", "seed", "epoch"), accuracy),
             "learned": (("rank", "lr", "seed"), learned),
             "epochs_to_learn": (("rank", "lr", "seed"), etl),
             "diverged": (("rank", "lr", "seed"), np.zeros((5, 4, 2), bool)),
         },
-        coords={
-            "rank": S2_RANKS,
-            "lr": S2_LRS,
-            "seed": [0, 1],
-            "epoch": np.arange(0, 1001, 100),
-        },
+        coords={"rank": S2_RANKS, "lr": S2_LRS, "seed": [0, 1], "epoch": ep},
     )
     return figS2.summarize(data, S2_CFG)
 
@@ -487,6 +507,56 @@ def test_figS2_claims_on_injected_results(key, case, expected):
     assert verdict("figS2", _figS2_data(*case), key) == expected
 
 
+S2_OSC = "full-rank RNNs still exhibit oscillatory phases"
+S2_STUCK = "full-rank RNNs occasionally get stuck"
+S2_GRADUAL = "decreases gradually across extended epochs"
+PAPER = {"epochs": figS2.PAPER_EPOCHS}
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "changes", "expected"),
+    [
+        # two full-rank networks rise 10x after learning, and the stuck one falls back
+        (S2_OSC, {}, {}, "reproduced"),
+        (S2_OSC, {"oscillating": 1, "stuck": 0}, {}, "differs"),  # a single rise
+        (S2_OSC, {"oscillating": 0, "stuck": 0}, {}, "differs"),
+        (S2_OSC, {}, {"full_rank.present": False}, "skipped"),  # no K = N in the run
+        (S2_OSC, {}, {"full_rank.n_learned_at_some_point": 0}, "skipped"),
+        # one full-rank network of 8 falls back to accuracy 0.5
+        (S2_STUCK, {}, {}, "reproduced"),
+        (S2_STUCK, {"stuck": 0}, {}, "differs"),
+        (S2_STUCK, {"stuck": 5}, {}, "differs"),  # most of them: not "occasionally"
+        (S2_STUCK, {}, {"full_rank.present": False}, "skipped"),
+        (S2_STUCK, {}, {"full_rank.n_ever_above_half": 0}, "skipped"),
+        # abrupt for K = 1, gradual for K = 100, over the paper's 500k epochs
+        (S2_GRADUAL, PAPER, {}, "reproduced"),
+        (S2_GRADUAL, {**PAPER, "full_gradual": False}, {}, "differs"),  # K = 100 abrupt too
+        (S2_GRADUAL, {}, {}, "skipped"),  # 1000 epochs: needs paper fidelity
+        # nothing learned at the low rate at K = 1: nothing to compare
+        (S2_GRADUAL, PAPER, {"drop_ratio_median_by_rank.1": None}, "skipped"),
+    ],
+)
+def test_figS2_full_rank_claims_on_injected_results(key, options, changes, expected):
+    summary = modified(_figS2_data(*S2_PRESENT, **options), changes)
+    assert verdict("figS2", summary, key) == expected
+
+
+def test_figS2_gradual_claim_is_never_passed_by_a_short_run():
+    claim = [c for c in figS2.claims(_figS2_data(*S2_PRESENT)) if S2_GRADUAL in c.claim][0]
+    assert claim.verdict == "skipped" and claim.reason.startswith("skipped: needs paper fidelity")
+
+
+def test_figS2_full_rank_counts_of_injected_results():
+    full = _figS2_data(*S2_PRESENT)["full_rank"]
+    assert full["present"] and full["K"] == 100 and full["n_nets"] == 8
+    assert full["n_learned_at_some_point"] == 8
+    assert full["stuck_by_lr"] == [0, 0, 0, 1] and full["n_stuck"] == 1
+    # the two injected rises (10x) and the stuck network's fall back (200x)
+    assert full["n_oscillating"] == 3 and full["max_jump"] == pytest.approx(200)
+    drop = _figS2_data(*S2_PRESENT, **PAPER)["drop_ratio_median_by_rank"]
+    assert drop["1"] <= figS2.ABRUPT_MAX and drop["100"] >= figS2.GRADUAL_MIN
+
+
 def test_figS2_trends_use_only_the_learned_ranks():
     s = _figS2_data(*S2_FLAT)
     assert s["ranks_learned"] == [50, 100]
@@ -513,7 +583,7 @@ def test_the_present_bases_reproduce_every_claim(name, fig1_base, fig2_base):
     if name == "figS1":
         base = _figS1_data(S1_PRESENT)
     elif name == "figS2":
-        base = _figS2_data(*S2_PRESENT)
+        base = _figS2_data(*S2_PRESENT, epochs=figS2.PAPER_EPOCHS)
     claims = MODULES[name].claims(base)
     assert claims and all(c.verdict == "reproduced" for c in claims), [
         (c.claim, c.verdict, c.reason) for c in claims if c.verdict != "reproduced"

@@ -52,11 +52,18 @@ def summaries(out):
 @pytest.mark.parametrize("name", list(TINY))
 def test_writes_every_file_and_claims_parse(name, out, summaries):
     folder = out / name
-    for file in ("summary.json", "figure.png", "figure.pdf"):
+    for file in (
+        "summary.json",
+        "figure.png",
+        "figure.pdf",
+        "figure-extra.png",
+        "figure-extra.pdf",
+    ):
         assert (folder / file).stat().st_size > 0
     assert (folder / "data.zarr").is_dir()
     summary = read_json(folder / "summary.json")
     assert summary == summaries[0][name]
+    assert summary["caption"].startswith(f"Fig. {name[3:]}.")
     assert summary["claims"]
     for claim in summary["claims"]:
         assert claim["figure"] == name
@@ -205,6 +212,62 @@ def test_figS2_summary_matches_the_data(summaries, out):
     assert s["learned_at_high_lr_by_rank"] == learned[:, 1, :].sum(axis=-1).tolist()
 
 
+def test_figS2_stuck_and_oscillating_counts_match_the_data(summaries, out):
+    s = summaries[0]["figS2"]
+    data = open_zarr(out / "figS2" / "data.zarr")
+    acc = data["accuracy"].values
+    stuck = outcomes.stuck(acc, last=min(figS2.STUCK_RECORDS, acc.shape[-1]))
+    assert s["stuck_count"] == stuck.sum(axis=-1).tolist()
+    assert np.all(
+        np.asarray(s["oscillating_count"]) <= data["epochs_to_learn"].notnull().sum("seed").values
+    )
+    # the tiny run has no full-rank network (N = 10, ranks 1 and 3): its claims are skipped
+    assert s["full_rank"] == {"K": FIGS2_TINY.N, "present": False}
+    verdicts = {c["claim"]: c["verdict"] for c in s["claims"]}
+    for text, verdict in verdicts.items():
+        if "full-rank" in text:
+            assert verdict == "skipped", text
+
+
+def test_figS2_accuracy_rule_fits_any_run_length():
+    """Learned by accuracy: the last recorded accuracy; epochs to learn: its first crossing."""
+    cfg = figS2.Config(epochs=40, metrics_every=10, learned_accuracy=0.9)
+    epochs = np.array([0, 10, 20, 30, 40])
+    accuracy = np.array(
+        [
+            [0.5, 0.5, 0.95, 1.0, 1.0],  # learned at 20
+            [0.5, 1.0, 1.0, 0.5, 0.5],  # learned at 10, then lost it
+            [0.5, 0.6, 0.85, 0.8, np.nan],  # never 0.9; diverged at the end
+        ]
+    )
+    loss = np.ones_like(accuracy)  # the loss does not enter the accuracy rule
+    learned, etl = figS2.learned_and_epochs(loss, accuracy, epochs, cfg)
+    np.testing.assert_array_equal(learned, [True, False, False])
+    np.testing.assert_array_equal(etl, [20.0, 10.0, np.nan])
+    paper = figS2.Config(epochs=40, metrics_every=10)
+    loss = np.array([[1.0, 0.5, 0.009, 0.008, 0.005], [1.0, 0.5, 0.2, 0.1, 0.05]])
+    learned, etl = figS2.learned_and_epochs(loss, np.full_like(loss, 0.5), epochs, paper)
+    np.testing.assert_array_equal(learned, [True, False])
+    np.testing.assert_array_equal(etl, [20.0, np.nan])
+    assert figS2.learned_definition(cfg) == "training accuracy >= 0.9 at the last recorded epoch"
+    assert figS2.learned_definition(paper) == "final loss < 0.01 x first-epoch loss"
+
+
+def test_figS2_post_learning_jump():
+    """max over later records of loss / (lowest loss since learning)."""
+    epochs = np.arange(6) * 10
+    loss = np.array(
+        [
+            [1.0, 0.1, 0.01, 0.05, 0.02, 0.01],  # learned at 20: rises 5x to 0.05
+            [1.0, 0.1, 0.01, 0.008, 0.004, 0.002],  # keeps falling: 1
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # never learned
+            [1.0, 0.5, 2.0, 0.2, 0.1, 0.1],  # the rise before learning (at 30) is ignored
+        ]
+    )
+    jump = figS2.post_learning_jump(loss, np.array([20.0, 20.0, np.nan, 30.0]), epochs)
+    np.testing.assert_allclose(jump, [5.0, 1.0, np.nan, 1.0])
+
+
 def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
     data = open_zarr(out / "figS2" / "data.zarr")
     alone = train(
@@ -281,8 +344,11 @@ def test_paper_and_quick_configs():
     assert s2.n_seeds == 10
     q2 = figS2.config("quick")
     assert q2.epochs < s2.epochs and q2.ranks == s2.ranks and q2.n_lr == s2.n_lr
-    # the paper's 1e-2 loss ratio is for 500k epochs; 2000 epochs use Fig. S1's 0.1
-    assert (s2.ratio, q2.ratio) == (1e-2, 0.1)
+    # the paper's 1e-2 loss ratio is for 500k epochs; 2000 epochs use an accuracy rule
+    assert (s2.ratio, s2.learned_accuracy, q2.learned_accuracy) == (1e-2, None, 0.9)
+    np.testing.assert_allclose(s2.lr_grid[s2.panel_index], [0.00215, 0.1, 0.464], rtol=1e-2)
+    assert s2.panel_index == [1, 6, 8] and q2.panel_index == [3, 6, 8]
+    assert (paper4.runup_epochs, paper4.shown_every) == (200, 3)
 
     for module in (fig4, figS1, figS2):
         with pytest.raises(ValueError, match="fidelity must be one of"):
@@ -329,6 +395,18 @@ def test_paper_and_quick_configs():
         (lambda: figS2.Config(n_seeds=0), "n_seeds must be >= 1, got 0"),
         (lambda: figS2.Config(high_lr_min=-1.0), "high_lr_min must be > 0, got -1.0"),
         (lambda: figS2.Config(ratio=0.0), r"ratio must be in \(0, 1\), got 0.0"),
+        (
+            lambda: figS2.Config(learned_accuracy=0.5),
+            r"learned_accuracy must be in \(0.5, 1\], got 0.5",
+        ),
+        (lambda: figS2.Config(panel_lrs=(0.1, 0.2)), "panel_lrs must hold 3 rates"),
+        (lambda: figS2.Config(panel_lrs=(0.1, 0.2, 0.0)), "panel_lrs must be > 0, got 0.0"),
+        (lambda: fig4.Config(runup_epochs=0), "runup_epochs must be >= 1, got 0"),
+        (
+            lambda: fig4.Config(epochs=100, last=50, runup_epochs=101),
+            "runup_epochs must be <= epochs = 100, got 101",
+        ),
+        (lambda: fig4.Config(shown_every=0), "shown_every must be >= 1, got 0"),
     ],
 )
 def test_config_validation(make, message):

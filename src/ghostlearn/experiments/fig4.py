@@ -21,8 +21,15 @@ rule is applied to the proportions ``k/n``).
 Second part (the recovery): every network of the primary (first) initialisation is copied
 and trained 100 more epochs (epochs 6000-6099: fresh optimizer, the same ``lr``) at each of
 30 confidences ``c`` in ``logspace(-3, 1, 30)``; ``c = 10`` is the control. All
-``100 x 30`` copies train in one batched :func:`ghostlearn.train.train` call. Shown: mean
-+- s.e.m. over the stuck networks of the accuracy and of the gradient norm, per ``c``.
+``100 x 30`` copies train in one batched :func:`ghostlearn.train.train` call.
+
+The figure is the paper's: the training accuracy (A) and the gradient norm (B) of the
+stuck networks, mean +- s.e.m., over epochs 5800-6099: the last ``runup_epochs = 200``
+epochs of the training at ``c = 10`` (from its per-epoch metrics), then the 100 recovery
+epochs at every third confidence of the grid (10 of the 30, counted down from the
+control, so ``c = 10`` is among them), coloured by ``c``. The accuracy raster, the counts
+and the recovered fraction against ``c`` are drawn beyond the paper in
+``figure-extra``.
 
 A stuck network is *recovered* at ``c`` when its accuracy is >= 0.9 at every one of the
 last 10 recovery epochs (6090-6099; :func:`ghostlearn.outcomes.recovered`): it solves the
@@ -53,7 +60,12 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
@@ -94,6 +106,10 @@ class Config:
         n_c: confidences in the recovery grid, >= 1 (``n_c = 1`` uses ``10**lo``).
         recovery_epochs: epochs of each recovery run, >= ``RECOVERY_LAST`` (10).
         devices: XLA devices every training call runs on, >= 1.
+        runup_epochs: final epochs of the first part drawn before the change of ``c``,
+            1 <= runup_epochs <= epochs (the paper: 200, epochs 5800-5999).
+        shown_every: the figure draws every this many confidences of the grid, counted
+            down from the control, >= 1 (the paper: 3, i.e. 10 of the 30).
     """
 
     n_seeds: int = 100
@@ -107,6 +123,8 @@ class Config:
     n_c: int = 30
     recovery_epochs: int = 100
     devices: int = 1
+    runup_epochs: int = 200
+    shown_every: int = 3
 
     def __post_init__(self) -> None:
         _validate.at_least("n_seeds", self.n_seeds, 1)
@@ -127,6 +145,12 @@ class Config:
         _validate.at_least("n_c", self.n_c, 1)
         _validate.at_least("recovery_epochs", self.recovery_epochs, RECOVERY_LAST)
         _validate.at_least("devices", self.devices, 1)
+        _validate.at_least("runup_epochs", self.runup_epochs, 1)
+        if self.runup_epochs > self.epochs:
+            raise ValueError(
+                f"runup_epochs must be <= epochs = {self.epochs}, got {self.runup_epochs}"
+            )
+        _validate.at_least("shown_every", self.shown_every, 1)
 
     @property
     def c_grid(self) -> np.ndarray:
@@ -299,6 +323,7 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
         "c_grid": cs,
         "control_c": float(cs[i_ctrl]),
         "control_index": i_ctrl,
+        "shown_c": cs[shown_c(cs.size, i_ctrl, cfg.shown_every)],
         "recovery_epochs": int(rec.sizes["epoch"]),
         "recovery_definition": f"stuck network with accuracy >= {RECOVERY_THRESHOLD:g} at "
         f"each of the last {RECOVERY_LAST} recovery epochs",
@@ -325,26 +350,85 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     }
 
 
-def _shown_c(cs: np.ndarray, i_ctrl: int, n: int = 6) -> list[int]:
-    """Indices of about ``n`` log-spread confidences, always including the control."""
-    idx = set(np.unique(np.round(np.linspace(0, cs.size - 1, n)).astype(int)).tolist())
-    idx.add(i_ctrl)
-    return sorted(idx)
+def shown_c(n_c: int, control: int, every: int) -> list[int]:
+    """Indices of the confidences the figure draws: every ``every``-th of the ``n_c`` grid
+    values, counted from the control index ``control`` (which is always among them)."""
+    first = control % every
+    return list(range(first, n_c, every))
 
 
-def _log_y(ax: Any, values: np.ndarray) -> None:
-    """Log-scale the y axis when ``values`` hold a positive number; else say there are none."""
-    values = np.asarray(values, dtype=float)
-    if np.any(np.isfinite(values) & (values > 0)):
-        ax.set_yscale("log")
-    else:
-        ax.text(0.5, 0.5, "no stuck networks", transform=ax.transAxes, ha="center")
+#: Height of the paper's figure (one column wide) and of the extra panels (a page wide).
+HEIGHT = 4.2
+EXTRA_HEIGHT = 5.4
+
+
+def _c_colormap() -> Colormap:
+    """Viridis without its faint yellow end: low ``c`` dark blue, ``c = 10`` light green."""
+    return ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.85, 256)), name="confidence")
+
+
+def _c_norm(cs: np.ndarray) -> Normalize:
+    """Log-scaled colour of the confidences ``cs`` (a decade around a single value)."""
+    lo, hi = float(np.min(cs)), float(np.max(cs))
+    return LogNorm(lo, hi) if hi > lo else LogNorm(lo / 10, lo * 10)
+
+
+def _band(ax: Axes, x: np.ndarray, values: np.ndarray, color: Any, **kw: Any) -> None:
+    """Mean +- s.e.m. over the first axis of ``values`` [net, epoch]: a line and a band."""
+    mean, sem = _mean_sem(values.astype(float))
+    ax.plot(x, mean, color=color, **kw)
+    ax.fill_between(x, mean - sem, mean + sem, color=color, alpha=0.2, lw=0)
 
 
 def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
-    """Six panels: A accuracy raster, B counts, C-D recovery curves, E-F recovery against c."""
-    fig = Figure(figsize=(15, 8.5), layout="constrained")
-    (ax_a, ax_b, ax_c), (ax_d, ax_e, ax_f) = fig.subplots(2, 3)
+    """The paper's Fig. 4: A accuracy and B gradient norm of the stuck networks, mean +-
+    s.e.m., over the end of the training at ``c = 10`` and the recovery epochs, one colour
+    per confidence ``c`` (every ``cfg.shown_every``-th of the grid)."""
+    fig = _style.figure(HEIGHT, _style.COLUMN)
+    ax_a, ax_b = fig.subplots(2, 1, sharex=True)
+    tr = data[f"train_{summary['primary_init']}"].to_dataset()
+    rec = data["recovery"].to_dataset()
+    stuck = rec["stuck"].values
+    n_stuck = int(stuck.sum())
+    cs = rec["c"].values
+    shown = shown_c(cs.size, summary["control_index"], cfg.shown_every)
+    cmap, norm = _c_colormap(), _c_norm(cs)
+    runup = min(cfg.runup_epochs, tr.sizes["epoch"])
+    ep_train = tr["epoch"].values[-runup:]
+    ep_rec = rec["epoch"].values
+    change = int(ep_rec[0])
+    for ax, var in ((ax_a, "accuracy"), (ax_b, "grad_norm")):
+        if n_stuck:
+            _band(ax, ep_train, tr[var].values[stuck, -runup:], _style.THEORY,
+                  label=f"training at c = {cfg.c:g}")  # fmt: skip
+            for i in shown[::-1]:  # low c on top: the recoveries
+                _band(ax, ep_rec, rec[var].values[stuck, i, :], cmap(norm(cs[i])))
+        else:
+            ax.text(0.5, 0.5, "no stuck networks", transform=ax.transAxes, ha="center")
+        ax.axvline(change, color=_style.GREY, ls="--", lw=0.8, label="c changed")
+    ax_a.set_ylabel("training accuracy")
+    ax_a.set_ylim(0.4, 1.02)
+    ax_a.legend(loc="upper left", handlelength=1.4)
+    ax_a.set_title(f"{n_stuck} networks stuck at c = {cfg.c:g}, α = {cfg.lr:g}", loc="left")
+    _style.panel_label(ax_a, "A")
+    ax_b.set_yscale("log")
+    ax_b.set_ylabel("gradient norm")
+    _style.epoch_axis(ax_b)
+    ax_b.set_xlim(ep_train[0], ep_rec[-1] + 1)
+    _style.panel_label(ax_b, "B")
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=[ax_a, ax_b], aspect=40,
+                       pad=0.02)  # fmt: skip
+    bar.set_label(f"confidence c from epoch {change:,}")
+    bar.ax.set_yticks(cs[shown], minor=True)  # marks the drawn confidences
+    bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    return fig
+
+
+def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """Beyond the paper: A accuracy raster of the first part, B counts against the
+    paper's, C recovered fraction and D gradient norm against the recovery ``c``."""
+    fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
+    (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
     primary = summary["primary_init"]
     tr = data[f"train_{primary}"].to_dataset()
 
@@ -359,109 +443,123 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     fig.colorbar(im, ax=ax_a, label="training accuracy")
     n_s, n_l, n_n = summary["n_stuck"], summary["n_learned"], summary["n_nets"]
     for y in (n_s, n_l):
-        ax_a.axhline(y, color=_style.OKABE_ITO["vermillion"], lw=1.5)
+        ax_a.axhline(y, color=_style.OKABE_ITO["vermillion"], lw=1.2)
     for lo, hi, text in ((0, n_s, "stuck"), (n_s, n_l, "learned, not stuck"),
                          (n_l, n_n, "never learned")):  # fmt: skip
         if hi > lo:
             ax_a.text(ep[0] + 0.02 * (ep[-1] - ep[0]), (lo + hi) / 2, f"{text} ({hi - lo})",
-                      va="center", fontsize=8, color="white")  # fmt: skip
-    ax_a.set_xlabel("epoch")
+                      va="center", color="white")  # fmt: skip
+    _style.epoch_axis(ax_a)
     ax_a.set_ylabel("network (sorted by outcome)")
-    ax_a.set_title(f"c = {cfg.c:g}, lr = {cfg.lr:g}, init = {primary}", fontsize=10)
+    _style.beyond(ax_a, f"accuracy at c = {cfg.c:g}, α = {cfg.lr:g}")
     _style.panel_label(ax_a, "A")
 
-    # B: counts per init beside the paper's
+    # B: counts per initialisation beside the paper's
     by_init = summary["counts_by_init"]
-    labels = ["paper", *by_init]
+    labels = ["the paper", *(f"{init} init." for init in by_init)]
     learned = [PAPER_LEARNED, *(v["n_learned"] for v in by_init.values())]
     stuck = [PAPER_STUCK, *(v["n_stuck"] for v in by_init.values())]
     n = [PAPER_NETS, *(v["n_nets"] for v in by_init.values())]
     se_l = [binomial_se(k, m) for k, m in zip(learned, n, strict=True)]
     se_s = [binomial_se(k, m) for k, m in zip(stuck, n, strict=True)]
     x = np.arange(len(labels))
-    ax_b.bar(x - 0.2, learned, 0.4, yerr=se_l, capsize=3, color=_style.CYCLE[0],
+    ax_b.bar(x - 0.2, learned, 0.4, yerr=se_l, capsize=2, color=_style.CYCLE[0],
              label="learned at some point")  # fmt: skip
-    ax_b.bar(x + 0.2, stuck, 0.4, yerr=se_s, capsize=3, color=_style.CYCLE[1],
+    ax_b.bar(x + 0.2, stuck, 0.4, yerr=se_s, capsize=2, color=_style.CYCLE[1],
              label="stuck (no-learning zone)")  # fmt: skip
     ax_b.set_xticks(x, [f"{lab}\n(n = {m})" for lab, m in zip(labels, n, strict=True)])
-    ax_b.set_ylabel("networks (count +- binomial s.e.)")
-    ax_b.set_title("Counts after training", fontsize=10)
-    ax_b.legend(fontsize=8, loc="lower right")
+    ax_b.set_ylabel("networks (± binomial s.e.)")
+    ax_b.set_ylim(0, 1.35 * max(n))
+    ax_b.legend(loc="upper right")
+    _style.beyond(ax_b, "counts against the paper's")
     _style.panel_label(ax_b, "B")
 
-    # C, D: recovery curves of the stuck networks for a few c
-    rec = data["recovery"].to_dataset()
-    cs = rec["c"].values
-    stuck_mask = rec["stuck"].values
-    rep = rec["epoch"].values - rec["epoch"].values[0]
+    # C: final accuracy and recovered fraction against c; D: gradient norm against c
+    cs = np.asarray(summary["c_grid"], dtype=float)
     i_ctrl = summary["control_index"]
-    shown = _shown_c(cs, i_ctrl)
-    for j, i in enumerate(shown):
-        color = _style.THEORY if i == i_ctrl else _style.CYCLE[j % (len(_style.CYCLE) - 1)]
-        label = f"c = {cs[i]:.3g}" + (" (control)" if i == i_ctrl else "")
-        for ax, var in ((ax_c, "accuracy"), (ax_d, "grad_norm")):
-            vals = rec[var].values[stuck_mask, i, :].astype(float)
-            mean, sem = _mean_sem(vals)
-            ax.plot(rep, mean, color=color, label=label)
-            ax.fill_between(rep, mean - sem, mean + sem, color=color, alpha=0.25, lw=0)
-    n_stuck = int(stuck_mask.sum())
-    ax_c.set_xlabel(f"recovery epoch (after {cfg.epochs:,})")
-    ax_c.set_ylabel(f"accuracy, mean +- s.e.m. over {n_stuck} stuck networks")
-    ax_c.set_ylim(0, 1.02)
-    ax_c.axhline(0.5, color=_style.GREY, ls=":", lw=1)
-    ax_c.legend(fontsize=8, loc="lower right")
-    ax_c.set_title("Recovery at lower confidence", fontsize=10)
-    _style.panel_label(ax_c, "C")
-    _log_y(ax_d, rec["grad_norm"].values[stuck_mask])
-    ax_d.set_xlabel(f"recovery epoch (after {cfg.epochs:,})")
-    ax_d.set_ylabel("gradient norm, mean +- s.e.m.")
-    ax_d.set_title("Gradient norm of the stuck networks", fontsize=10)
-    _style.panel_label(ax_d, "D")
-
-    # E: final accuracy and recovered fraction against c; F: gradient norm against c
     mean = np.asarray(summary["final_accuracy_mean_by_c"], dtype=float)
     sem = np.asarray(summary["final_accuracy_sem_by_c"], dtype=float)
     frac = np.asarray(summary["recovered_fraction_by_c"], dtype=float)
-    ax_e.errorbar(cs, mean, yerr=sem, fmt="o-", ms=3, capsize=2, color=_style.CYCLE[0],
-                  label="accuracy at the last epoch (mean +- s.e.m.)")  # fmt: skip
-    ax_e.plot(
-        cs,
-        frac,
-        "s--",
-        ms=3,
-        color=_style.CYCLE[1],
-        label=f"fraction recovered (acc >= {RECOVERY_THRESHOLD:g}, last {RECOVERY_LAST})",
-    )
     lenient = np.asarray(summary["recovered_fraction_lenient_by_c"], dtype=float)
-    ax_e.plot(cs, lenient, "^:", ms=3, color=_style.CYCLE[2],
-              label="lenient: acc > 0.5 at the last epoch")  # fmt: skip
-    ax_e.axvline(cs[i_ctrl], color=_style.THEORY, ls=":", lw=1, label="control c")
-    ax_e.axhline(0.5, color=_style.GREY, ls=":", lw=1)
-    ax_e.set_xscale("log")
-    ax_e.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
-    ax_e.set_ylim(-0.02, 1.02)
-    ax_e.set_xlabel("confidence c during recovery")
-    ax_e.set_ylabel(f"after {cfg.recovery_epochs} recovery epochs")
-    ax_e.legend(fontsize=8, loc="lower center")
-    ax_e.set_title("Stuck networks recovered, per c", fontsize=10)
-    _style.panel_label(ax_e, "E")
+    ax_c.errorbar(cs, mean, yerr=sem, fmt="o-", capsize=2, color=_style.CYCLE[0],
+                  label="accuracy at the last epoch (mean ± s.e.m.)")  # fmt: skip
+    ax_c.plot(cs, frac, "s--", color=_style.CYCLE[1],
+              label=f"recovered: accuracy ≥ {RECOVERY_THRESHOLD:g} at the last "
+              f"{RECOVERY_LAST} epochs")  # fmt: skip
+    ax_c.plot(cs, lenient, "^:", color=_style.CYCLE[2],
+              label="left the zone: accuracy > 0.5 at the last epoch")  # fmt: skip
+    ax_c.set_ylim(-0.02, 1.3)
+    ax_c.set_ylabel(f"after {cfg.recovery_epochs:,} recovery epochs")
+    _style.beyond(ax_c, "stuck networks recovered, per c")
+    _style.panel_label(ax_c, "C")
     for key, color, label in (
-        ("first", _style.CYCLE[2], "first recovery epoch"),
-        ("last", _style.CYCLE[3], "last recovery epoch"),
+        ("first", _style.CYCLE[3], "first recovery epoch"),
+        ("last", _style.CYCLE[4], "last recovery epoch"),
     ):
         m = np.asarray(summary[f"grad_norm_{key}_mean_by_c"], dtype=float)
         s = np.asarray(summary[f"grad_norm_{key}_sem_by_c"], dtype=float)
-        ax_f.errorbar(cs, m, yerr=s, fmt="o-", ms=3, capsize=2, color=color, label=label)
-    ax_f.axvline(cs[i_ctrl], color=_style.THEORY, ls=":", lw=1, label="control c")
-    ax_f.set_xscale("log")
-    ax_f.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
-    _log_y(ax_f, summary["grad_norm_first_mean_by_c"])
-    ax_f.set_xlabel("confidence c during recovery")
-    ax_f.set_ylabel("gradient norm, mean +- s.e.m. (stuck networks)")
-    ax_f.legend(fontsize=8, loc="lower left")
-    ax_f.set_title("Lower c: non-zero gradients beyond the point of no return", fontsize=10)
-    _style.panel_label(ax_f, "F")
+        ax_d.errorbar(cs, m, yerr=s, fmt="o-", capsize=2, color=color,
+                      label=f"{label} (mean ± s.e.m.)")  # fmt: skip
+    ax_d.set_yscale("log")
+    ax_d.set_ylabel("gradient norm (stuck networks)")
+    _style.beyond(ax_d, "gradient norm, per c")
+    _style.panel_label(ax_d, "D")
+    for ax, where in ((ax_c, "upper left"), (ax_d, "lower center")):
+        ax.axvline(cs[i_ctrl], color=_style.THEORY, ls=":", lw=0.8,
+                   label=f"control c = {cs[i_ctrl]:g}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
+        ax.set_xlabel("confidence c during recovery")
+        ax.legend(loc=where)
+        if summary["n_stuck"] == 0:
+            ax.text(0.5, 0.5, "no stuck networks", transform=ax.transAxes, ha="center")
     return fig
+
+
+def _ordinal(k: int) -> str:
+    return {1: "", 2: "second ", 3: "third "}.get(k, f"{k}th ")
+
+
+def _weights(init: str) -> str:
+    """The initial weights in words, for a caption."""
+    return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """Fig. 4's caption, written like the paper's, with the run's parameters and counts."""
+    cs = np.asarray(summary["c_grid"], dtype=float)
+    i_ctrl = summary["control_index"]
+    shown = shown_c(cs.size, i_ctrl, cfg.shown_every)
+    n, k_l, k_s = summary["n_nets"], summary["n_learned"], summary["n_stuck"]
+    runup = min(cfg.runup_epochs, cfg.epochs)
+    first, last = cfg.epochs - runup, cfg.epochs + cfg.recovery_epochs - 1
+    lo, hi = cfg.c_log10
+    if k_s:
+        best, best_c = summary["best_recovered_fraction"], summary["best_c"]
+        ctrl = summary["recovered_fraction_control"]
+        outcome = (
+            f"Recovered (training accuracy ≥ {RECOVERY_THRESHOLD:g} at each of the last "
+            f"{RECOVERY_LAST} epochs): {best:.0%} of the stuck networks at c = {best_c:.3g}, "
+            f"{ctrl:.0%} at the control c = {cs[i_ctrl]:g}."
+        )
+    else:
+        outcome = "No network entered the no-learning zone, so none could recover."
+    return (
+        "Fig. 4. Lowering the confidence allows RNNs to recover from the no-learning zone. "
+        f"We trained {n} rank-one RNNs (N = {cfg.N}, seeds 0-{n - 1}, "
+        f"{_weights(summary['primary_init'])}) with a confidence c = {cfg.c:g} and the "
+        f"learning rate α = {cfg.lr:g} for {cfg.epochs:,} epochs of gradient descent. Out "
+        f"of {n}, {k_l} RNNs learned the task at some point (training accuracy > 0.5), "
+        f"whereas {k_s} of them entered the no-learning zone (training accuracy ≤ 0.5 for "
+        f"the last {cfg.last} epochs). We further trained copies of every network for "
+        f"{cfg.recovery_epochs:,} epochs (fresh optimizer, the same α) at each of {cs.size} "
+        f"confidences c, log-spaced from 10^{lo:g} to 10^{hi:g}; shown are {len(shown)} of "
+        f"them (every {_ordinal(cfg.shown_every)}value counted down from the control "
+        f"c = {cs[i_ctrl]:g}), coloured by c. A Training accuracy and B gradient norm over "
+        f"epochs {first:,}-{last:,}; black: the training at c = {cfg.c:g} before the "
+        f"confidence is changed (dashed line, epoch {cfg.epochs:,}). Solid lines: means. "
+        f"Shaded: s.e.m. over {k_s} networks. {outcome}"
+    )
 
 
 def claims(summary: dict) -> list[Claim]:

@@ -2,8 +2,15 @@
 
 Rank-one networks (``N = 100``, ``c = 10``) on the delayed-activation task, 30 learning
 rates in ``logspace(-4, -1, 30)`` x seeds 0-9, 200k epochs of plain gradient descent, all
-300 networks in one batched :func:`ghostlearn.train.train` call. Shown: mean +- s.e.m. over
-seeds of the loss at epochs 10k, 20k, 30k, 50k, 100k and 200k against the learning rate.
+300 networks in one batched :func:`ghostlearn.train.train` call. Shown, as the paper does
+on log-log axes: mean +- s.e.m. over seeds of the loss at epochs 10k, 20k, 30k, 50k, 100k
+and 200k against the learning rate. Before the networks learn, the curves of several
+epochs coincide at a loss of about 1; each epoch is drawn with its own colour and marker,
+the earlier ones wider and underneath, so that coinciding curves show as nested stripes,
+and each epoch's markers sit on every sixth rate from its own, so that a shared stretch of
+curve carries every epoch's marker in turn.
+The fraction of seeds learned and the epochs to learn are drawn beyond the paper in
+``figure-extra``.
 "The loss at epoch ``e``" is the loss after ``e`` updates (the run has ``max(e) + 1``
 epochs); metrics are kept every ``metrics_every`` epochs only.
 
@@ -41,10 +48,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter
 from scipy.stats import spearmanr
 
 from .. import _validate, outcomes
@@ -251,49 +260,164 @@ def _index(data: xr.Dataset, epoch: int) -> int:
     return int(np.flatnonzero(data["epoch"].values == epoch)[0])
 
 
+#: Height of the paper's figure (one column wide) and of the extra panels (a page wide).
+HEIGHT = 3.4
+EXTRA_HEIGHT = 2.6
+#: One marker per report epoch, in order.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _nested(k: int, n: int) -> dict:
+    """Line style of report epoch ``k`` of ``n`` where curves may coincide (a loss of about
+    1 before the networks learn): earlier epochs wider and underneath, so coinciding lines
+    show as nested stripes, and each epoch's markers on every ``n``-th rate starting at
+    its own, so that a shared stretch of curve carries every epoch's marker in turn."""
+    return {
+        "lw": 0.7 + 0.4 * (n - 1 - k),
+        "ms": 3.5,
+        "zorder": 2 + k,
+        "markevery": (k, n),
+    }
+
+
+def _zone_edge(lrs: np.ndarray, zone: float | None) -> float | None:
+    """Where the no-learning zone's shading starts: half-way (in log) below its lowest rate."""
+    if zone is None:
+        return None
+    i = int(np.argmin(np.abs(np.log(lrs) - math.log(zone))))
+    return float(np.sqrt(lrs[i - 1] * lrs[i])) if i > 0 else float(lrs[0])
+
+
 def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
-    """A: loss against rate per report epoch (like Fig. 2D); B: fraction learned; C: speed."""
-    fig = Figure(figsize=(15, 4.6), layout="constrained")
-    ax_a, ax_b, ax_c = fig.subplots(1, 3)
+    """The paper's Fig. S1 (Fig. 2D for rank-one RNNs): the loss after each report epoch
+    against the learning rate, mean +- s.e.m. over seeds, on log-log axes (coinciding
+    curves drawn apart by :func:`_nested`)."""
+    fig = _style.figure(HEIGHT, _style.COLUMN)
+    ax = fig.subplots()
     lrs = data["lr"].values
-    zone = summary["lr_no_learning"]
-    for i, e in enumerate(summary["report_epochs"]):
-        color = _style.CYCLE[i % len(_style.CYCLE)]
+    report = summary["report_epochs"]
+    for k, e in enumerate(report):
         mean = np.asarray(summary["loss_mean_by_epoch"][str(e)], dtype=float)
         sem = np.asarray(summary["loss_sem_by_epoch"][str(e)], dtype=float)
-        ax_a.plot(lrs, mean, "o-", ms=3, color=color, label=f"epoch {e:,}")
-        ax_a.fill_between(lrs, mean - sem, mean + sem, color=color, alpha=0.25, lw=0)
-        ax_b.plot(lrs, summary["learned_fraction_by_epoch"][str(e)], "o-", ms=3, color=color,
-                  label=f"epoch {e:,}")  # fmt: skip
-    for ax in (ax_a, ax_b):
-        if zone is not None:
-            ax.axvspan(zone, lrs[-1] * 1.1, color=_style.GREY, alpha=0.15, label="no learning")
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-    ax_a.set_ylabel(f"loss, mean +- s.e.m. over {cfg.n_seeds} seeds")
-    ax_a.set_title(f"Rank one, N = {cfg.N}, c = {cfg.c:g}", fontsize=10)
-    ax_a.legend(fontsize=8, loc="lower left")
+        ax.errorbar(
+            lrs,
+            mean,
+            yerr=sem,
+            color=_style.CYCLE[k % len(_style.CYCLE)],
+            marker=MARKERS[k % len(MARKERS)],
+            mfc="white",
+            mew=0.8,
+            elinewidth=0.6,
+            capsize=0,
+            label=f"epoch {e:,}",
+            **_nested(k, len(report)),
+        )
+    edge = _zone_edge(lrs, summary["lr_no_learning"])
+    if edge is not None:
+        ax.axvspan(edge, lrs[-1] * 1.3, color=_style.GREY, alpha=0.15, lw=0, zorder=0,
+                   label=f"no learning by epoch {report[-1]:,}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log", nonpositive="clip")
+    ax.set_xlim(lrs[0] / 1.3, lrs[-1] * 1.3)
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel(f"loss (mean ± s.e.m., {cfg.n_seeds} seeds)")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("epoch"))
+    fig.legend([handles[i] for i in order], [labels[i] for i in order],
+               loc="outside lower center", ncols=2)  # fmt: skip
+    return fig
+
+
+def _log_epochs(ax: Any, values: np.ndarray) -> None:
+    """A log epoch axis spanning at least a decade, ticks at 1, 2, 5 x 10^k as integers
+    with thousands separators (so it always shows three or more labelled ticks)."""
+    ax.set_yscale("log")
+    finite = values[np.isfinite(values) & (values > 0)]
+    if finite.size:
+        lo, hi = float(finite.min()) / 1.3, float(finite.max()) * 1.3
+        if hi / lo < 10:
+            mid = math.sqrt(lo * hi)
+            lo, hi = mid / math.sqrt(10), mid * math.sqrt(10)
+        ax.set_ylim(lo, hi)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(_style.EPOCH_TICKS)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_extra(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+    """Beyond the paper: A the fraction of seeds that learned by each report epoch, B the
+    epochs needed to learn, against the learning rate."""
+    fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
+    ax_a, ax_b = fig.subplots(1, 2)
+    lrs = data["lr"].values
+    report = summary["report_epochs"]
+    for k, e in enumerate(report):
+        ax_a.plot(lrs, summary["learned_fraction_by_epoch"][str(e)],
+                  color=_style.CYCLE[k % len(_style.CYCLE)], marker=MARKERS[k % len(MARKERS)],
+                  mfc="white", mew=0.8, label=f"epoch {e:,}", **_nested(k, len(report)))  # fmt: skip
+    edge = _zone_edge(lrs, summary["lr_no_learning"])
+    if edge is not None:
+        ax_a.axvspan(edge, lrs[-1] * 1.3, color=_style.GREY, alpha=0.15, lw=0, zorder=0,
+                     label=f"no learning by epoch {report[-1]:,}")  # fmt: skip
+    ax_a.set_ylabel(f"fraction learned (loss < {cfg.ratio:g} × initial)")
+    ax_a.set_ylim(-0.02, 1.75)
+    ax_a.set_yticks(np.linspace(0, 1, 6))
+    ax_a.legend(loc="upper left", ncols=2)
+    _style.beyond(ax_a, "seeds that have learned")
     _style.panel_label(ax_a, "A")
-    ax_b.set_ylabel(f"fraction learned (loss < {cfg.ratio:g} x initial)")
-    ax_b.set_ylim(-0.02, 1.02)
-    ax_b.set_title("Networks that have learned, by epoch", fontsize=10)
-    _style.panel_label(ax_b, "B")
     etl = np.asarray(summary["epochs_to_learn_median_by_lr"], dtype=float)
     ok = np.isfinite(etl)
-    ax_c.plot(lrs[ok], etl[ok], "o-", ms=4, color=_style.CYCLE[0], label="median over seeds")
+    ax_b.plot(lrs[ok], etl[ok], "o-", color=_style.CYCLE[0],
+              label=f"median over seeds (where ≥ {cfg.min_fraction:.0%} learned)")  # fmt: skip
     if ok.sum() >= 2:
         ref = etl[ok][0] * lrs[ok][0] / lrs[ok]
-        ax_c.plot(lrs[ok], ref, "--", color=_style.THEORY, lw=1, label="~ 1 / learning rate")
-    ax_c.set_xscale("log")
-    if ok.any():
-        ax_c.set_yscale("log")
-    ax_c.set_xlim(lrs[0] / 1.2, lrs[-1] * 1.2)
-    ax_c.set_xlabel("learning rate")
-    ax_c.set_ylabel(f"epochs to learn (resolution {cfg.metrics_every:,})")
-    ax_c.set_title(f"Rates where >= {cfg.min_fraction:.0%} of seeds learned", fontsize=10)
-    ax_c.legend(fontsize=8, loc="upper right")
-    _style.panel_label(ax_c, "C")
+        ax_b.plot(lrs[ok], ref, "--", color=_style.THEORY, lw=0.8, label="∝ 1 / α")
+    else:
+        ax_b.text(0.5, 0.5, "fewer than 2 rates learned", transform=ax_b.transAxes,
+                  ha="center")  # fmt: skip
+    _log_epochs(ax_b, etl)
+    ax_b.set_ylabel(f"epochs to learn (resolution {cfg.metrics_every:,})")
+    ax_b.legend(loc="upper right")
+    _style.beyond(ax_b, "epochs to learn")
+    _style.panel_label(ax_b, "B")
+    for ax in (ax_a, ax_b):
+        ax.set_xscale("log")
+        ax.set_xlim(lrs[0] / 1.3, lrs[-1] * 1.3)
+        ax.set_xlabel("learning rate α")
     return fig
+
+
+def _weights(init: str) -> str:
+    """The initial weights in words, for a caption."""
+    return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """Fig. S1's caption, written like the paper's, with the run's parameters."""
+    net = RNNConfig(model="rank1", N=cfg.N)
+    report = summary["report_epochs"]
+    epochs = ", ".join(f"{e:,}" for e in report)
+    lo, hi = cfg.lr_log10
+    zone = summary["lr_no_learning"]
+    found = (
+        f"No seed learned by epoch {report[-1]:,} at α ≥ {zone:.2g} (shaded; learned: "
+        f"loss < {cfg.ratio:g} × the first-epoch loss)."
+        if zone is not None
+        else f"Some seed learned at every rate by epoch {report[-1]:,}."
+    )
+    return (
+        "Fig. S1. We performed the analysis in Fig. 2D for the rank-one RNNs trained on the "
+        f"DA task: the loss after {epochs} epochs against the learning rate α ({cfg.n_lr} "
+        f"rates log-spaced from 10^{lo:g} to 10^{hi:g}, seeds 0-{cfg.n_seeds - 1} each). "
+        f"Parameters: τ = {net.tau:g} ms, Δt = {net.dt:g} ms, T = {net.T:g} ms, "
+        f"N = {cfg.N} neurons, c = {cfg.c:g}. We initialized all units to be "
+        f"x(0) = {net.x0:g} and used gradient descent on one trial ({_weights(cfg.init)}). "
+        f"Solid lines: means. Error bars: s.e.m. over {cfg.n_seeds} seeds. Where "
+        "curves coincide (a loss of about 1 before the networks learn), earlier epochs are "
+        "drawn wider beneath later ones, and each epoch marks every "
+        f"{len(report)}th rate from its own, so a shared stretch shows every epoch's marker "
+        f"in turn. {found}"
+    )
 
 
 def claims(summary: dict) -> list[Claim]:

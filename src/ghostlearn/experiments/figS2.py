@@ -4,30 +4,62 @@ Rank-``K`` RNNs (``W = M Nmat``, ``M`` [N, K], ``Nmat`` [K, N], sigmoid readout
 ``w_out . x + b_out``, all trained; ``N = 100``) on the delayed-activation task, for
 ``K in {1, 2, 3, 4, 5, 10, 30, 50, 100}`` x 10 learning rates ``logspace(-3, 0, 10)`` x
 seeds 0-9, plain gradient descent. One :func:`ghostlearn.train.train` call per ``K`` (the
-parameter shapes differ) trains its 100 (rate, seed) networks together.
+parameter shapes differ) trains its 100 (rate, seed) networks together. ``K = N = 100`` is
+the full-rank network.
 
-- *learned*: final loss / first-epoch loss < ``ratio`` (:func:`ghostlearn.outcomes.learned_by_loss`;
-  "final" is the loss after the last update: the run has ``epochs + 1`` epochs). The
-  paper's 1e-2 is meant for its 500k epochs; the quick run's 2000 epochs use 0.1, the rule
-  of Fig. S1 (within 2000 epochs the low ranks reach about 0.1 x the first loss and stop
-  there, so 1e-2 would call every rank <= 10 unlearned). The summary states the rule in
-  ``learned_rule``;
-- *epochs to learn*: the first recorded epoch with loss < ``ratio`` x first-epoch loss
-  (:func:`ghostlearn.outcomes.epochs_to_learn`, resolution ``metrics_every``); per (K, rate)
-  the lower median over seeds with unlearned seeds counted as infinitely slow, so it is
-  finite exactly when at least half of the seeds learned;
+The figure is the paper's: three panels, a low, a higher and a very high learning rate
+(``panel_lrs``, the nearest grid rates), with the loss divided by its first-epoch value
+for every (rank, seed) on log-log axes, coloured by rank. The paper does not name its
+rates; its low one is "similar to Fig. 3A" (``lr = 0.003``), so paper fidelity draws
+0.0022, 0.1 and 0.46. Within the quick run's 2000 epochs (1/250 of the paper's) the low
+ranks cannot learn at 0.0022, so its low panel is ``lr = 0.01``, where they do. The heat maps over (K, rate),
+the trends over K and the counts of stuck and oscillating networks are drawn beyond the
+paper in ``figure-extra``.
+
+Rules (each stated in the summary):
+
+- *learned* (:func:`learned_definition`): with ``learned_accuracy = None`` (paper fidelity) the
+  paper's rule, final loss / first-epoch loss < ``ratio`` = 1e-2
+  (:func:`ghostlearn.outcomes.learned_by_loss`; "final" is the loss after the last update:
+  the run has ``epochs + 1`` epochs). That ratio is meant for 500k epochs: within 2000
+  epochs even networks that solve the task (all ten ``K = 100`` networks at
+  ``lr = 0.001`` reach 100% accuracy) are still far above 1e-2 of their first loss. The
+  quick run therefore uses an accuracy rule that does not depend on the run's length:
+  training accuracy >= ``learned_accuracy`` = 0.9 (36 of the 40 steps right) at the last
+  recorded epoch;
+- *epochs to learn*: the first recorded epoch that meets the rule's threshold (loss below
+  ``ratio`` x the first loss, or accuracy >= ``learned_accuracy``; resolution
+  ``metrics_every``); per (K, rate) the lower median over seeds with unlearned seeds
+  counted as infinitely slow, so it is finite exactly when at least half of the seeds
+  learned;
 - *highest usable rate* of a rank: the largest rate at which at least half of the seeds
-  learned.
+  learned;
+- *stuck* (entered a no-learning zone): the training accuracy exceeded 0.5 at some
+  recorded epoch, yet is <= 0.5 at every one of the last ``STUCK_RECORDS`` = 10 recorded
+  epochs (the last 5% of the run at both fidelities; :func:`ghostlearn.outcomes.stuck`);
+- *oscillates after learning*: once the network first met the threshold, its loss later
+  rises more than ``JUMP_FACTOR`` = 3 times above the lowest loss it had reached since;
+- *drop ratio* (abrupt against gradual, as in Fig. 2): the shortest window holding 3/4 of
+  the fall of the normalised loss over the plateau before it
+  (:func:`ghostlearn.outcomes.drop_window`), median over the networks that learned at the
+  low panel rate.
 
-Claims checked, each only over the *learned ranks* (those with a rate at which at least
-half of the seeds learned), so that ranks that never learned cannot make a trend by
-themselves: (1) more ranks learn in fewer epochs: Spearman correlation of ``K`` with its
-fastest (over rates) epochs-to-learn <= -0.7; (2) more ranks survive higher rates:
-Spearman of ``K`` with the highest usable rate >= 0.7; (3) at the highest rates
+Claims checked. The trends, each only over the *learned ranks* (those with a rate at
+which at least half of the seeds learned), so that ranks that never learned cannot make a
+trend by themselves: (1) more ranks learn in fewer epochs: Spearman correlation of ``K``
+with its fastest (over rates) epochs-to-learn <= -0.7; (2) more ranks survive higher
+rates: Spearman of ``K`` with the highest usable rate >= 0.7; (3) at the highest rates
 (``lr >= high_lr_min = 0.2``: the top three of the grid) some networks learn and all of
 them have ``K >= 50``, while some learned rank below 50 exists to be excluded. With fewer
 than 2 learned ranks (for (3): no learned rank below 50) a claim is skipped, not passed;
-equal values at every learned rank (a flat trend) differ.
+equal values at every learned rank (a flat trend) differ. The full-rank statements, on the
+``K = N`` networks: (4) they still oscillate after learning: at least
+``MIN_OSCILLATING`` = 2 of them jump up as defined above; (5) they occasionally get stuck:
+at least one is stuck, and no more than half of those that ever learned; (6) low-rank
+networks drop abruptly (median drop ratio of the lowest rank <= 0.2, Fig. 2's rule) where
+full-rank ones decrease gradually (median drop ratio >= 1): the low rate needs the
+paper's 500k epochs for the low ranks to learn at all, so a shorter run skips it. (4)
+and (5) are skipped when the run has no full-rank network or none of them learned.
 
 Every rank starts from ``init = "paper"`` (the original script's weights) and trains on
 ``devices = 1`` XLA device (config fields).
@@ -37,23 +69,32 @@ quick-mode cost, about 13-14 hours of CPU time on one core, the rank-100 and ran
 networks taking two thirds of it: meant for a cluster via ``ghostlearn sweep``, see
 ``examples/sweep_figS2.toml``). ``"quick"`` trains 2000 epochs with metrics every 10
 (measured: 194 s of CPU time, 449 s wall on 2 cores shared with other jobs; 324 s wall on
-one device, paper init, a less loaded machine). By then only ranks >= 30 would pass the
-paper's 1e-2 criterion (ranks <= 10 plateau near 0.1 x the first loss), hence the quick
-rule 0.1. Measured with it (paper init): every rank learns at some rate; (1) holds
-(Spearman -0.93, fewest epochs 1220 at K = 1 down to 120 at K = 100); (2) differs
-(Spearman 0.49: ranks 1-5 and 30 all reach 0.046, only 50 and 100 reach 0.1); (3) differs
-(at rates >= 0.2 one network each of K = 5 and K = 30 learned, beside K = 50 and 100).
+one device, paper init, a less loaded machine). Measured there with the accuracy rule
+(paper init): every rank learns at some rate, all ten ``K = 100`` networks already at
+``lr = 0.001`` (the paper's 1e-2 loss ratio called none of them learned); (1) holds
+(Spearman -1: fewest epochs 690 at K = 1 down to 10 at K = 100); (2) holds (Spearman
+0.72: ranks 1-30 learn up to 0.046, 50 and 100 up to 0.1); (3) differs (at rates >= 0.2
+networks of K = 5 and 30 learned beside K = 50 and 100); (4) holds: 42 of the 100
+full-rank networks rise > 3x after learning (6-8 of 10 at each rate from 0.0046 to 0.1);
+(5) holds: 10 of them got stuck (3, 3 and 4 of 10 at 0.22, 0.46 and 1), of the 96 whose
+accuracy ever exceeded 0.5; (6) is skipped (its drop ratios at ``lr = 0.01`` are
+measured all the same: median 0.05 at K = 1, 2.0 at K = 100).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from matplotlib import colormaps
-from matplotlib.colors import LogNorm
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter
 from scipy.stats import spearmanr
 
 from .. import _validate, outcomes
@@ -64,6 +105,21 @@ from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "figS2"
 TITLE = "Rank-K RNNs: sloppy ranks learn faster and survive higher learning rates"
+
+#: The paper's run length; the abrupt-against-gradual claim needs it.
+PAPER_EPOCHS = 500_000
+#: "Stuck": accuracy <= 0.5 at every one of the last STUCK_RECORDS recorded epochs.
+STUCK_RECORDS = 10
+#: "Oscillates after learning": the loss rises more than JUMP_FACTOR x above its lowest
+#: value since the network first met the learned threshold.
+JUMP_FACTOR = 3.0
+#: Claim (4): at least this many full-rank networks oscillate after learning.
+MIN_OSCILLATING = 2
+#: Claim (6): abrupt drop: window <= ABRUPT_MAX x plateau (Fig. 2's rule); gradual decrease:
+#: window >= GRADUAL_MIN x plateau (3/4 of the fall takes as long as the wait before it).
+DROP_FRACTION = 0.75
+ABRUPT_MAX = 0.2
+GRADUAL_MIN = 1.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -78,11 +134,17 @@ class Config:
         n_seeds: seeds ``0 .. n_seeds - 1`` per (rank, rate), >= 1.
         epochs: gradient steps, >= 1 (the run records the loss after the last one).
         metrics_every: keep the metrics of every this many epochs, >= 1, dividing ``epochs``.
-        ratio: "learned": final loss < ratio x first-epoch loss, in (0, 1).
+        ratio: "learned": final loss < ratio x first-epoch loss, in (0, 1) (the paper's
+            rule, used when ``learned_accuracy`` is None).
+        learned_accuracy: when given, "learned" is instead: training accuracy >= this at
+            the last recorded epoch, in (0.5, 1] (a rule that does not depend on the run's
+            length).
         min_fraction: a (rank, rate) "learns" when at least this fraction of seeds learned,
             in (0, 1].
         high_lr_min: rates >= this are "the highest rates" of claim (3), > 0.
         high_lr_ranks_min: only ranks >= this may learn at the highest rates, >= 1.
+        panel_lrs: the learning rates of the figure's three panels (a low, a higher and a
+            very high one; each drawn at the nearest grid rate), > 0.
         init: the initial weights (:func:`ghostlearn.rnn.init_params`), ``"paper"``: the
             original script's, seed for seed.
         devices: XLA devices the training runs on, >= 1.
@@ -93,12 +155,14 @@ class Config:
     lr_log10: tuple[float, float] = (-3.0, 0.0)
     n_lr: int = 10
     n_seeds: int = 10
-    epochs: int = 500_000
+    epochs: int = PAPER_EPOCHS
     metrics_every: int = 500
     ratio: float = 1e-2
+    learned_accuracy: float | None = None
     min_fraction: float = 0.5
     high_lr_min: float = 0.2
     high_lr_ranks_min: int = 50
+    panel_lrs: tuple[float, float, float] = (2e-3, 0.1, 0.5)
     init: str = "paper"
     devices: int = 1
 
@@ -126,25 +190,73 @@ class Config:
         _validate.finite("ratio", self.ratio)
         if not 0 < self.ratio < 1:
             raise ValueError(f"ratio must be in (0, 1), got {self.ratio}")
+        if self.learned_accuracy is not None:
+            _validate.finite("learned_accuracy", self.learned_accuracy)
+            if not 0.5 < self.learned_accuracy <= 1:
+                raise ValueError(
+                    f"learned_accuracy must be in (0.5, 1], got {self.learned_accuracy}"
+                )
         _validate.finite("min_fraction", self.min_fraction)
         if not 0 < self.min_fraction <= 1:
             raise ValueError(f"min_fraction must be in (0, 1], got {self.min_fraction}")
         _validate.positive("high_lr_min", self.high_lr_min)
         _validate.at_least("high_lr_ranks_min", self.high_lr_ranks_min, 1)
+        if len(self.panel_lrs) != 3:
+            raise ValueError(f"panel_lrs must hold 3 rates, got {self.panel_lrs!r}")
+        _validate.positive("panel_lrs", np.asarray(self.panel_lrs, dtype=float))
 
     @property
     def lr_grid(self) -> np.ndarray:
         """``logspace(lo, hi, n_lr)``, shape ``[n_lr]``."""
         return np.logspace(*self.lr_log10, self.n_lr)
 
+    @property
+    def panel_index(self) -> list[int]:
+        """Indices into :attr:`lr_grid` of the three panels' rates (nearest in log)."""
+        logs = np.log(self.lr_grid)
+        return [int(np.argmin(np.abs(logs - np.log(v)))) for v in self.panel_lrs]
+
 
 def config(fidelity: Fidelity) -> Config:
-    """``"paper"``: the paper's 500k epochs, learned at 1e-2 x the first loss. ``"quick"``: 2000
-    epochs, metrics every 10, learned at 0.1 x the first loss (the rule of Fig. S1)."""
+    """``"paper"``: the paper's 500k epochs, learned at 1e-2 x the first loss, panels at
+    ``lr`` 0.0022, 0.1 and 0.46. ``"quick"``: 2000 epochs, metrics every 10, learned:
+    training accuracy >= 0.9 at the last epoch, the low panel at ``lr = 0.01``."""
     _validate.one_of("fidelity", fidelity, ("quick", "paper"))
     if fidelity == "paper":
         return Config()
-    return Config(epochs=2000, metrics_every=10, ratio=0.1)
+    return Config(epochs=2000, metrics_every=10, learned_accuracy=0.9, panel_lrs=(1e-2, 0.1, 0.5))
+
+
+def learned_definition(cfg: Config) -> str:
+    """The "learned" rule of ``cfg`` in words (the summary adds the run's length)."""
+    if cfg.learned_accuracy is not None:
+        return f"training accuracy >= {cfg.learned_accuracy:g} at the last recorded epoch"
+    return f"final loss < {cfg.ratio:g} x first-epoch loss"
+
+
+def learned_and_epochs(
+    loss: np.ndarray, accuracy: np.ndarray, epochs: np.ndarray, cfg: Config
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each network learned by ``cfg``'s rule, and when it first met its threshold.
+
+    Args:
+        loss: [..., epoch] recorded training loss.
+        accuracy: [..., epoch] recorded training accuracy.
+        epochs: [epoch] the recorded epoch numbers.
+        cfg: the config; ``learned_accuracy`` picks the accuracy rule, else the loss ratio.
+
+    Returns:
+        ``learned`` [...] booleans and ``epochs_to_learn`` [...] floats (NaN: never).
+    """
+    if cfg.learned_accuracy is None:
+        learned = outcomes.learned_by_loss(loss, ratio=cfg.ratio)
+        return learned, outcomes.epochs_to_learn(loss, ratio=cfg.ratio, epochs=epochs)
+    acc = np.asarray(accuracy, dtype=float)
+    with np.errstate(invalid="ignore"):
+        above = acc >= cfg.learned_accuracy  # NaN (diverged): False
+    first = np.argmax(above, axis=-1)
+    etl = np.where(above.any(axis=-1), np.asarray(epochs)[first].astype(float), np.nan)
+    return above[..., -1], etl
 
 
 def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
@@ -155,8 +267,8 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
     Returns:
         Dataset with dims ``rank``, ``lr``, ``seed``, ``epoch`` (every ``metrics_every``,
         ``0 .. epochs``): ``loss``, ``accuracy``, ``grad_norm`` (rank, lr, seed, epoch),
-        ``diverged`` (rank, lr, seed), ``learned`` (rank, lr, seed) and
-        ``epochs_to_learn`` (rank, lr, seed; NaN if never).
+        ``diverged`` (rank, lr, seed), ``learned`` (rank, lr, seed; :func:`learned_definition`)
+        and ``epochs_to_learn`` (rank, lr, seed; NaN if never).
     """
     lrs = cfg.lr_grid
     P = cfg.n_lr * cfg.n_seeds
@@ -191,16 +303,14 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
             )
         )
     out = xr.concat(per_rank, dim=xr.DataArray(list(cfg.ranks), dims="rank", name="rank"))
-    loss = out["loss"].values
-    out["learned"] = (
-        ("rank", "lr", "seed"),
-        outcomes.learned_by_loss(loss, ratio=cfg.ratio),
-        {"long_name": f"final loss < {cfg.ratio:g} x first-epoch loss"},
+    learned, etl = learned_and_epochs(
+        out["loss"].values, out["accuracy"].values, out["epoch"].values, cfg
     )
+    out["learned"] = (("rank", "lr", "seed"), learned, {"long_name": learned_definition(cfg)})
     out["epochs_to_learn"] = (
         ("rank", "lr", "seed"),
-        outcomes.epochs_to_learn(loss, ratio=cfg.ratio, epochs=out["epoch"].values),
-        {"long_name": "first recorded epoch below ratio x first-epoch loss (NaN: never)"},
+        etl,
+        {"long_name": "first recorded epoch that meets the learned threshold (NaN: never)"},
     )
     out.attrs["train"] = ds.attrs["train"]
     return out
@@ -213,13 +323,54 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(spearmanr(x, y).statistic)
 
 
+def post_learning_jump(
+    loss: np.ndarray, epochs_to_learn: np.ndarray, epochs: np.ndarray
+) -> np.ndarray:
+    """How far the loss rose after a network first met the learned threshold.
+
+    Args:
+        loss: [..., epoch] recorded training loss.
+        epochs_to_learn: [...] the first recorded epoch meeting the threshold (NaN: never).
+        epochs: [epoch] the recorded epoch numbers.
+
+    Returns:
+        [...] ``max_e loss(e) / min_{t <= e' <= e} loss(e')`` over the records ``e`` from
+        ``t = epochs_to_learn`` on (1: never rose; NaN: never learned).
+    """
+    loss = np.asarray(loss, dtype=float)
+    after = np.asarray(epochs)[None, :] >= np.asarray(epochs_to_learn, dtype=float).reshape(-1, 1)
+    flat = loss.reshape(-1, loss.shape[-1])
+    out = np.full(flat.shape[0], np.nan)
+    for i, (row, mask) in enumerate(zip(flat, after, strict=True)):
+        seg = row[mask]
+        seg = seg[np.isfinite(seg)]
+        if seg.size:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[i] = float(np.max(seg / np.minimum.accumulate(seg)))
+    return out.reshape(loss.shape[:-1])
+
+
+def _drop_ratio(loss: np.ndarray, epochs: np.ndarray) -> float:
+    """Drop-window ratio of one loss curve normalised by its first value (NaN: no fall)."""
+    if not np.all(np.isfinite(loss)):
+        return float("nan")
+    win = outcomes.drop_window(loss / loss[0], fraction=DROP_FRACTION, epochs=epochs)
+    return float("nan") if win is None else win.ratio
+
+
+def _counts(values: np.ndarray) -> list:
+    return [int(v) for v in values]
+
+
 def summarize(data: xr.Dataset, cfg: Config) -> dict:
-    """Fraction learned and epochs to learn per (rank, rate); the trends over ranks."""
+    """Fraction learned and epochs to learn per (rank, rate); the trends over ranks; the
+    stuck and oscillating networks, the full-rank ones apart; abrupt against gradual."""
     ranks = data["rank"].values
     lrs = data["lr"].values
+    ep = data["epoch"].values
     frac = data["learned"].values.mean(axis=-1)  # [rank, lr]
-    etl = data["epochs_to_learn"].values
-    etl = np.where(np.isnan(etl), np.inf, etl)
+    etl_raw = data["epochs_to_learn"].values.astype(float)
+    etl = np.where(np.isnan(etl_raw), np.inf, etl_raw)
     etl_median = np.quantile(etl, 0.5, axis=-1, method="lower")  # inf: < half learned
     ok = frac >= cfg.min_fraction
     etl_median = np.where(ok, etl_median, np.inf)
@@ -230,14 +381,49 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict:
     ranks_high = [int(k) for k, n in zip(ranks, learned_high, strict=True) if n > 0]
     # the trends are measured only over ranks that learned at some rate
     some = ok.any(axis=1)
-    epochs = int(data["epoch"].values[-1])
-    rule = f"final loss < {cfg.ratio:g} x first-epoch loss after {epochs:,} epochs"
+    epochs = int(ep[-1])
+
+    loss = data["loss"].values.astype(float)
+    acc = data["accuracy"].values.astype(float)
+    ever = np.isfinite(etl_raw)  # met the threshold at some recorded epoch
+    jump = post_learning_jump(loss, etl_raw, ep)
+    oscillating = ever & (np.nan_to_num(jump, nan=0.0) > JUMP_FACTOR)
+    stuck = outcomes.stuck(acc, last=min(STUCK_RECORDS, acc.shape[-1]))
+    full = int(np.flatnonzero(ranks == cfg.N)[0]) if (ranks == cfg.N).any() else None
+    low_panel = cfg.panel_index[0]
+    drop_ratio = {}
+    for i, K in enumerate(ranks):
+        ratios = [
+            _drop_ratio(loss[i, low_panel, j], ep)
+            for j in range(loss.shape[2])
+            if data["learned"].values[i, low_panel, j]
+        ]
+        finite = [r for r in ratios if not np.isnan(r)]
+        drop_ratio[str(int(K))] = float(np.median(finite)) if finite else None
+    full_rank: dict = {"K": cfg.N, "present": full is not None}
+    if full is not None:
+        full_rank.update(
+            n_nets=int(stuck[full].size),
+            learned_at_some_point_by_lr=_counts(ever[full].sum(axis=-1)),
+            oscillating_by_lr=_counts(oscillating[full].sum(axis=-1)),
+            stuck_by_lr=_counts(stuck[full].sum(axis=-1)),
+            n_learned_at_some_point=int(ever[full].sum()),
+            n_oscillating=int(oscillating[full].sum()),
+            n_stuck=int(stuck[full].sum()),
+            n_ever_above_half=int(outcomes.learned(acc[full]).sum()),
+            max_jump=float(np.nanmax(jump[full])) if ever[full].any() else None,
+        )
+    definition = learned_definition(cfg)
     return {
         "ranks": ranks,
         "lr_grid": lrs,
         "epochs": epochs,
-        "learned_definition": f"final loss < {cfg.ratio:g} x first-epoch loss",
-        "learned_rule": rule,
+        "learned_definition": definition,
+        "learned_rule": f"{definition} after {epochs:,} epochs",
+        "stuck_rule": f"training accuracy > 0.5 at some recorded epoch, then <= 0.5 at each "
+        f"of the last {STUCK_RECORDS} recorded epochs",
+        "oscillation_rule": f"after first meeting the learned threshold, the loss rises more "
+        f"than {JUMP_FACTOR:g}x above its lowest value since",
         "ranks_learned": [int(k) for k in ranks[some]],
         "learned_fraction": frac,
         "epochs_to_learn_median": np.where(np.isfinite(etl_median), etl_median, np.nan),
@@ -250,92 +436,204 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict:
         "high_lrs": lrs[high],
         "learned_at_high_lr_by_rank": learned_high,
         "ranks_learning_at_high_lr": ranks_high,
+        "stuck_count": stuck.sum(axis=-1),
+        "oscillating_count": oscillating.sum(axis=-1),
+        "full_rank": full_rank,
+        "panel_lrs": lrs[cfg.panel_index],
+        "drop_ratio_rule": f"shortest window holding {DROP_FRACTION:g} of the fall of the "
+        f"normalised loss over the plateau before it; median over the networks that learned "
+        f"at lr = {lrs[low_panel]:.3g}",
+        "drop_ratio_median_by_rank": drop_ratio,
         "n_diverged": int(data["diverged"].sum()),
     }
 
 
-def _heatmap(ax, values: np.ndarray, ranks, lrs, fig, label: str, **kw) -> None:
+#: Height of the paper's figure (a page wide) and of the extra panels.
+HEIGHT = 2.5
+EXTRA_HEIGHT = 7.8
+#: What the three panels show, in the paper's words.
+PANEL_NAMES = ("low learning rate", "higher learning rate", "very high learning rate")
+
+
+def _rank_colours(ranks: np.ndarray) -> tuple[ListedColormap, BoundaryNorm]:
+    """One colour per rank (viridis without its faint yellow end), indexed by position."""
+    n = len(ranks)
+    cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.88, n)), name="rank")
+    return cmap, BoundaryNorm(np.arange(n + 1) - 0.5, n)
+
+
+def _normalised(loss: np.ndarray) -> np.ndarray:
+    """``loss / loss(first epoch)`` along the last axis."""
+    loss = np.asarray(loss, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return loss / loss[..., :1]
+
+
+def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+    """The paper's Fig. S2: the normalised loss of every (rank, seed) over epochs at a
+    low, a higher and a very high learning rate, log-log, coloured by rank."""
+    fig = _style.figure(HEIGHT, _style.PAGE)
+    axes = fig.subplots(1, 3, sharey=True)
+    ranks = data["rank"].values
+    lrs = data["lr"].values
+    ep = data["epoch"].values
+    keep = ep > 0  # log axis: the first epoch is the normalisation itself
+    cmap, norm = _rank_colours(ranks)
+    norm_loss = _normalised(data["loss"].values)  # [rank, lr, seed, epoch]
+    for k, (ax, j) in enumerate(zip(axes, cfg.panel_index, strict=True)):
+        segments, colours = [], []
+        for i in range(len(ranks)):
+            for curve in norm_loss[i, j]:
+                segments.append(np.column_stack([ep[keep], curve[keep]]))
+                colours.append(cmap(norm(i)))
+        lines = LineCollection(segments, colors=colours, linewidths=0.6, alpha=0.85)
+        lines.set_rasterized(True)  # many curves: a small PDF
+        ax.add_collection(lines)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(ep[keep][0], ep[-1])
+        ax.xaxis.set_major_formatter(_style.EPOCH_TICKS)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{PANEL_NAMES[k]}, α = {lrs[j]:.2g}", loc="left")
+        _style.panel_label(ax, "ABC"[k])
+    finite = norm_loss[:, cfg.panel_index][..., keep]
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size:
+        axes[0].set_ylim(max(finite.min() / 1.5, 1e-8), max(finite.max() * 1.5, 2.0))
+    axes[0].set_ylabel("loss / first-epoch loss")
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), aspect=30,
+                       pad=0.01)  # fmt: skip
+    bar.set_ticks(np.arange(len(ranks)), labels=[str(int(k)) for k in ranks])
+    bar.ax.tick_params(which="minor", length=0)
+    bar.set_label("trainable rank K")
+    return fig
+
+
+def _heatmap(fig: Figure, ax: Axes, values: np.ndarray, ranks: np.ndarray, lrs: np.ndarray,
+             label: str, **kw: Any) -> None:  # fmt: skip
     im = ax.imshow(values, aspect="auto", origin="lower", **kw)
-    ax.set_xticks(range(lrs.size), [f"{v:.2g}" for v in lrs], rotation=45)
-    ax.set_yticks(range(len(ranks)), [str(k) for k in ranks])
-    ax.set_xlabel("learning rate")
+    ax.set_xticks(range(lrs.size), [f"{v:.2g}" for v in lrs], rotation=90)
+    ax.set_yticks(range(len(ranks)), [str(int(k)) for k in ranks])
+    ax.set_xlabel("learning rate α")
     ax.set_ylabel("trainable rank K")
     fig.colorbar(im, ax=ax, label=label)
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
-    """A-B heatmaps over (K, rate); C-D trends over K; E-F loss curves at two rates."""
-    fig = Figure(figsize=(15, 9), layout="constrained")
-    (ax_a, ax_b, ax_c), (ax_d, ax_e, ax_f) = fig.subplots(2, 3)
+def _annotate(ax: Axes, values: np.ndarray, fmt: str, dark_above: float) -> None:
+    """Write every non-zero cell's value (black on light cells, white on dark ones)."""
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v) and v > 0:
+            ax.text(j, i, format(v, fmt), ha="center", va="center",
+                    color="black" if v > dark_above else "white")  # fmt: skip
+
+
+def plot_extra(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+    """Beyond the paper: A fraction learned and B epochs to learn over (K, rate), C-D the
+    trends over K, E stuck and F oscillating networks over (K, rate)."""
+    fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
+    (ax_a, ax_b), (ax_c, ax_d), (ax_e, ax_f) = fig.subplots(3, 2)
     ranks = data["rank"].values
     lrs = data["lr"].values
+    n = data.sizes["seed"]
     frac = np.asarray(summary["learned_fraction"], dtype=float)
-    _heatmap(ax_a, frac, ranks, lrs, fig, "fraction of seeds learned", cmap="cividis",
+    _heatmap(fig, ax_a, frac, ranks, lrs, "fraction of seeds learned", cmap="cividis",
              vmin=0, vmax=1)  # fmt: skip
-    for (i, j), v in np.ndenumerate(frac):
-        if v > 0:
-            ax_a.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
-                      color="black" if v > 0.5 else "white")  # fmt: skip
-    ax_a.set_title(f"Learned ({summary['learned_definition']}), {summary['epochs']:,} epochs",
-                   fontsize=10)  # fmt: skip
+    _annotate(ax_a, frac, ".1f", 0.5)
+    _style.beyond(ax_a, "learned")
     _style.panel_label(ax_a, "A")
     etl = np.asarray(summary["epochs_to_learn_median"], dtype=float)
     finite = etl[np.isfinite(etl) & (etl > 0)]
     norm = (
         LogNorm(finite.min(), finite.max()) if finite.size and finite.min() < finite.max() else None
     )
-    _heatmap(ax_b, np.ma.masked_invalid(etl), ranks, lrs, fig, "epochs to learn (median)",
+    _heatmap(fig, ax_b, np.ma.masked_invalid(etl), ranks, lrs, "epochs to learn (median)",
              cmap="cividis_r", norm=norm)  # fmt: skip
-    ax_b.set_title(f"Epochs to learn (blank: < {cfg.min_fraction:.0%} of seeds learned)",
-                   fontsize=10)  # fmt: skip
+    ax_b.images[0].colorbar.ax.yaxis.set_major_formatter(_style.EPOCH_TICKS)
+    _style.beyond(ax_b, "median epochs to learn")
     _style.panel_label(ax_b, "B")
 
     x = np.arange(len(ranks))
     best = np.asarray(summary["best_epochs_to_learn_by_rank"], dtype=float)
-    ax_c.plot(x, best, "o-", color=_style.CYCLE[0])
-    ax_c.set_xticks(x, [str(k) for k in ranks])
+    ax_c.plot(x, best, "o-", color=_style.CYCLE[0], label="fewest epochs over the rates")
     if np.isfinite(best).any():
         ax_c.set_yscale("log")
-    ax_c.set_xlabel("trainable rank K")
-    ax_c.set_ylabel("fewest epochs to learn (over rates)")
-    ax_c.set_title("More ranks learn in fewer epochs (missing: never)", fontsize=10)
+        ax_c.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax_c.yaxis.set_major_formatter(_style.EPOCH_TICKS)
+        ax_c.yaxis.set_minor_formatter(NullFormatter())
+    ax_c.set_ylabel("epochs to learn")
+    ax_c.legend(loc="upper right")
+    _style.beyond(ax_c, "fewer epochs with more ranks")
     _style.panel_label(ax_c, "C")
     max_lr = np.asarray(summary["max_lr_learned_by_rank"], dtype=float)
-    ax_d.plot(x, max_lr, "o-", color=_style.CYCLE[1], label="highest rate learned")
-    ax_d.axhline(cfg.high_lr_min, color=_style.GREY, ls=":", lw=1, label="'highest rates'")
-    ax_d.set_xticks(x, [str(k) for k in ranks])
+    ax_d.plot(x, max_lr, "o-", color=_style.CYCLE[1],
+              label=f"highest α where ≥ {cfg.min_fraction:.0%} learned")  # fmt: skip
+    ax_d.axhline(cfg.high_lr_min, color=_style.GREY, ls=":", lw=0.8,
+                 label=f"'highest rates': α ≥ {cfg.high_lr_min:g}")  # fmt: skip
     ax_d.set_yscale("log")
-    ax_d.set_ylim(lrs[0] / 2, lrs[-1] * 2)
-    ax_d.set_xlabel("trainable rank K")
-    ax_d.set_ylabel(f"learning rate (>= {cfg.min_fraction:.0%} of seeds learned)")
-    ax_d.set_title("More ranks survive higher learning rates", fontsize=10)
-    ax_d.legend(fontsize=8, loc="lower right")
+    ax_d.set_ylim(lrs[0] / 2, lrs[-1] * 4)
+    ax_d.set_ylabel("learning rate α")
+    ax_d.legend(loc="upper left")
+    _style.beyond(ax_d, "higher rates with more ranks")
     _style.panel_label(ax_d, "D")
+    for ax in (ax_c, ax_d):
+        ax.set_xticks(x, [str(int(k)) for k in ranks])
+        ax.set_xlabel("trainable rank K")
 
-    colors = colormaps["viridis"](np.linspace(0, 0.9, len(ranks)))
-    mid = int(np.argmin(np.abs(np.log(lrs) - np.log(0.05))))
-    top = int(np.flatnonzero(lrs >= cfg.high_lr_min)[0]) if (lrs >= cfg.high_lr_min).any() else -1
-    ep = data["epoch"].values
-    for ax, j, label, best in ((ax_e, mid, "E", False), (ax_f, top, "F", True)):
-        for i, K in enumerate(ranks):
-            loss = data["loss"].values[i, j].astype(float)  # [seed, epoch]
-            if best:  # the seed with the lowest final loss
-                finals = np.where(np.isnan(loss[:, -1]), np.inf, loss[:, -1])
-                curve = loss[int(np.argmin(finals))]
-            else:
-                curve = np.nanmedian(loss, axis=0)
-            ax.plot(ep, curve, lw=1, color=colors[i], label=f"K = {K}")
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss (" + ("best seed per K" if best else "median over seeds") + ")")
-        ax.set_title(f"Learning rate {lrs[j]:.3g}", fontsize=10)
-        _style.panel_label(ax, label)
-    ax_e.legend(fontsize=7, ncol=2, loc="lower left")
+    for ax, key, title, colour_label, letter in (
+        (ax_e, "stuck_count", "stuck (no-learning zone)", "networks stuck", "E"),
+        (ax_f, "oscillating_count", f"loss jumps > {JUMP_FACTOR:g}× after learning",
+         "networks oscillating", "F"),
+    ):  # fmt: skip
+        counts = np.asarray(summary[key], dtype=float)
+        _heatmap(fig, ax, counts, ranks, lrs, f"{colour_label} (of {n})", cmap="cividis",
+                 vmin=0, vmax=n)  # fmt: skip
+        _annotate(ax, counts, ".0f", n / 2)
+        _style.beyond(ax, title)
+        _style.panel_label(ax, letter)
     return fig
 
 
+def _weights(init: str) -> str:
+    """The initial weights in words, for a caption."""
+    return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """Fig. S2's caption, written like the paper's, with the run's parameters."""
+    net = RNNConfig(model="lowrank", rank=1, N=cfg.N)
+    lrs = np.asarray(summary["lr_grid"], dtype=float)
+    low, mid, top = (lrs[j] for j in cfg.panel_index)
+    lo, hi = cfg.lr_log10
+    ranks = ", ".join(str(int(k)) for k in summary["ranks"])
+    fr = summary["full_rank"]
+    full = (
+        f"Full rank (K = {fr['K']}): {fr['n_oscillating']} of {fr['n_nets']} networks rose "
+        f"> {JUMP_FACTOR:g}× after learning, {fr['n_stuck']} got stuck (training accuracy "
+        f"≤ 0.5 over the last {STUCK_RECORDS} recorded epochs after exceeding it). "
+        if fr["present"]
+        else ""
+    )
+    return (
+        "Fig. S2. Increasing the ranks of the RNNs available for training partially "
+        f"stabilized learning dynamics. We trained RNNs with varying ranks ({ranks}) on the "
+        "DA task, with the output o(x) = σ(w_out · x + b_out) (output weights w_out and "
+        f"bias b_out trained), at {cfg.n_lr} learning rates α log-spaced from 10^{lo:g} to "
+        f"10^{hi:g}, seeds 0-{cfg.n_seeds - 1} each, for {summary['epochs']:,} epochs. "
+        f"Shown: the loss divided by its first-epoch value, log-log. A With a relatively "
+        f"low learning rate (α = {low:.2g}). B With a higher learning rate (α = {mid:.2g}). "
+        f"C With a substantially high learning rate (α = {top:.2g}). Parameters: "
+        f"τ = {net.tau:g} ms, Δt = {net.dt:g} ms, T = {net.T:g} ms, and N = {cfg.N} neurons. "
+        f"We initialized all units to be x(0) = {net.x0:g} and used gradient descent on one "
+        f"trial ({_weights(cfg.init)}). Each line corresponds to a run with a "
+        f"different seed, coloured by rank. Learned: {summary['learned_rule']}. {full}"
+    ).rstrip()
+
+
 def claims(summary: dict) -> list[Claim]:
-    """Fig. S2's statements against the measured summary, over the ranks that learned."""
+    """Fig. S2's statements against the measured summary: the trends over the ranks that
+    learned, and the full-rank networks' oscillations, no-learning zones and gradual
+    decrease."""
     rho_e = summary["spearman_rank_vs_best_epochs"]
     rho_l = summary["spearman_rank_vs_max_lr"]
     ranks_high = summary["ranks_learning_at_high_lr"]
@@ -357,6 +655,37 @@ def claims(summary: dict) -> list[Claim]:
             high = {"skip": f"no rank below {min_rank} learned at any rate, so none to exclude"}
         else:
             high = {"reproduced": bool(ranks_high) and min(ranks_high) >= min_rank}
+
+    fr = summary["full_rank"]
+    K = fr["K"]
+    if not fr["present"]:
+        oscillates = stuck = {"skip": f"the run has no full-rank network (K = N = {K})"}
+        measured_full: dict = {}
+    else:
+        measured_full = {
+            "n_nets": fr["n_nets"],
+            "learned_at_some_point_by_lr": fr["learned_at_some_point_by_lr"],
+        }
+        n_ever = fr["n_learned_at_some_point"]
+        if n_ever == 0:
+            oscillates = {"skip": f"no full-rank network met the learned threshold ({rule})"}
+        else:
+            oscillates = {"reproduced": fr["n_oscillating"] >= MIN_OSCILLATING}
+        n_above = fr["n_ever_above_half"]
+        if n_above == 0:
+            stuck = {"skip": "no full-rank network ever exceeded accuracy 0.5, so none could "
+                     "get stuck"}  # fmt: skip
+        else:
+            stuck = {"reproduced": 1 <= fr["n_stuck"] <= n_above / 2}
+    drop = summary["drop_ratio_median_by_rank"]
+    lowest = str(int(summary["ranks"][0]))
+    r_low, r_full = drop.get(lowest), drop.get(str(K))
+    if summary["epochs"] < PAPER_EPOCHS:
+        gradual: dict = {"skip": "needs paper fidelity"}
+    elif not fr["present"] or r_low is None or r_full is None:
+        gradual = {"skip": f"no learned network at the low rate for K = {lowest} or K = {K}"}
+    else:
+        gradual = {"reproduced": r_low <= ABRUPT_MAX and r_full >= GRADUAL_MIN}
     return [
         Claim(
             figure=NAME,
@@ -396,5 +725,47 @@ def claims(summary: dict) -> list[Claim]:
             reason=f"{over}: at rates >= {summary['high_lr_min']:g} some network must learn and "
             f"every one that does must have K >= {min_rank}; needs a learned rank below "
             f"{min_rank} to exclude",
+        ),
+        Claim(
+            figure=NAME,
+            claim="Even full-rank RNNs still exhibit oscillatory phases after learning",
+            paper="full-rank RNNs still exhibited oscillatory phases",
+            measured={
+                **measured_full,
+                "oscillating_by_lr": fr.get("oscillating_by_lr"),
+                "n_oscillating": fr.get("n_oscillating"),
+                "max_jump": fr.get("max_jump"),
+            },
+            **oscillates,
+            reason=f"count of the K = {K} networks (all rates and seeds) whose loss, after "
+            f"first meeting the learned threshold ({rule}), rises more than {JUMP_FACTOR:g}x "
+            f"above its lowest value since; reproduced when >= {MIN_OSCILLATING}",
+        ),
+        Claim(
+            figure=NAME,
+            claim="Even full-rank RNNs occasionally get stuck in no-learning zones",
+            paper="full-rank RNNs occasionally became stuck in no-learning zones",
+            measured={
+                **measured_full,
+                "stuck_by_lr": fr.get("stuck_by_lr"),
+                "n_stuck": fr.get("n_stuck"),
+                "n_ever_above_half": fr.get("n_ever_above_half"),
+            },
+            **stuck,
+            reason=f"stuck: {summary['stuck_rule']}; count over the K = {K} networks (all "
+            "rates and seeds); reproduced when at least 1 is stuck and at most half of those "
+            "whose accuracy ever exceeded 0.5 (occasionally, not as a rule)",
+        ),
+        Claim(
+            figure=NAME,
+            claim="Low-rank RNNs' loss drops within few epochs, full-rank RNNs' loss decreases "
+            "gradually across extended epochs",
+            paper="rapid decrease for low ranks; gradual decreases for full rank",
+            measured={"drop_ratio_median_by_rank": drop},
+            **gradual,
+            reason=f"drop ratio: {summary['drop_ratio_rule']}; reproduced when the lowest "
+            f"rank's median is <= {ABRUPT_MAX:g} (abrupt, Fig. 2's rule) and the full rank's "
+            f">= {GRADUAL_MIN:g} (gradual); the low rate needs the paper's "
+            f"{PAPER_EPOCHS:,} epochs for the low ranks to learn",
         ),
     ]
