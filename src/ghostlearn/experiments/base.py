@@ -29,6 +29,7 @@ EXPERIMENTS: dict[str, str] = {
     "learnable-c": "ghostlearn.experiments.learnable_c",
     "figS1": "ghostlearn.experiments.figS1",
     "figS2": "ghostlearn.experiments.figS2",
+    "rnn-critical-lr": "ghostlearn.experiments.rnn_critical_lr",
 }
 
 
