@@ -51,3 +51,40 @@ def test_toy_critical_lr_bad_T(T):
     assert result.exit_code == 2
     assert "T must be" in result.output
     assert "Traceback" not in result.output
+
+
+def test_analyze_help_shows_every_shape():
+    """Shapes in square brackets survive the help's formatting."""
+    result = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    for text in (
+        "[snapshots, N]",
+        "m [S, N], n [S, N], b [S, N]",
+        "M [S, N, K], Nmat [S, K, N], b [S, N]",
+        "W [S, N, N], b [S, N]",
+        "W_in [S, N, n_in], w_out [S, N], b_out [S], epoch [S], loss [S], D []",
+        "accuracy [E] at loss_epoch [E]",
+    ):
+        assert text in result.output, text
+    assert "of shape ," not in result.output
+
+
+def test_convert_help_names_the_conventions():
+    result = runner.invoke(app, ["convert", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    flat = " ".join(result.output.split())
+    for text in (
+        "--map KEY=NAME",
+        "--row-convention",
+        "M = S_r^T, Nmat = S_l^T",
+        "weights_only=True",
+    ):
+        assert text in flat, text
+
+
+@pytest.mark.parametrize("option", [["--rank", "2"], ["--n-in", "1"]])
+def test_analyze_checkpoint_options_refused_for_training_stores(tmp_path, option):
+    result = runner.invoke(app, ["analyze", str(tmp_path), *option])
+    assert result.exit_code == 2
+    assert f"{option[0]} applies to checkpoint files, not to training stores" in result.output
+    assert "Traceback" not in result.output

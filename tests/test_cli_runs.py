@@ -96,7 +96,7 @@ def test_analyze_refuses_pickles_and_bad_arrays(tmp_path):
     cases = {
         "run.npz": "is a pickle file; ghostlearn never loads pickles",
         "missing.npz": "missing array(s) n",
-        "flat.npz": "array m must have shape [S, N], got (3,)",
+        "flat.npz": "the analysis needs the loss at 3 epochs at least",
         "nan.npz": "array m must be finite",
         "nope.npz": "PATH does not exist",
     }

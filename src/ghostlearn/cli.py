@@ -900,24 +900,52 @@ def _holds_run(out: Path, cfg, population: dict, settings: dict) -> bool:
 
 @app.command()
 def analyze(
-    path: Annotated[Path, typer.Argument(help="A training store (zarr) or an .npz of snapshots.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A training store (zarr), or a checkpoint (.npz or .safetensors) of snapshots."
+        ),
+    ],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: beside PATH).")] = None,
     net: Annotated[int, typer.Option(help="Network drawn in the figure.")] = 0,
     flow_epochs: Annotated[
         str | None, typer.Option(help="Epochs of the flow panels, e.g. 0,1000,5000.")
     ] = None,
     c: Annotated[
-        float, typer.Option(help="Confidence used to score .npz snapshots that carry no loss.")
+        float, typer.Option(help="Confidence used to score rank-one snapshots that carry no loss.")
     ] = 10.0,
     interval: Annotated[
-        tuple[float, float], typer.Option(help="kappa interval searched for points.")
+        tuple[float, float],
+        typer.Option(help="kappa interval (rank K: box in every latent coordinate) searched."),
     ] = (-15.0, 15.0),
+    rank: Annotated[
+        int | None,
+        typer.Option(
+            help="Checkpoints: analyse W through its leading RANK singular directions "
+            "(full rank: default 2; rank K: default K, the exact factors)."
+        ),
+    ] = None,
+    n_in: Annotated[
+        int | None,
+        typer.Option(help="Checkpoints: the number of input channels W_in must have."),
+    ] = None,
 ) -> None:
     """Find fixed points, ghosts, bifurcations and abrupt drops; write analysis.json and a figure.
 
-    .npz input: rank one `m`, `n`, `b` of shape [snapshots, N], or rank K `M` [S, N, K],
-    `Nmat` [S, K, N], `b` [S, N]; optional `epoch` [S], `loss`, `grad_norm`, `accuracy`
-    [epochs] (without `loss`, rank-one snapshots are scored by simulating the task at --c).
+    A checkpoint holds one array per parameter, each with a leading snapshot axis S
+    (shapes [snapshots, N] and so on) or, for one snapshot, without it. Column
+    convention: x <- (1 - D) x + D tanh(W x + W_in u + b). See docs/checkpoints.md.
+
+    \b
+      rank one   m [S, N], n [S, N], b [S, N]          W = m n^T
+      rank K     M [S, N, K], Nmat [S, K, N], b [S, N] W = M Nmat
+      full rank  W [S, N, N], b [S, N]                 W ~ U_K S_K V_K^T (K = --rank)
+      optional   W_in [S, N, n_in], w_out [S, N], b_out [S], epoch [S], loss [S], D [],
+                 or per-epoch loss, grad_norm, accuracy [E] at loss_epoch [E]
+
+    Without a loss the snapshots are scored on the delayed-activation task (rank one at
+    --c; rank K and full rank through w_out, b_out). `ghostlearn convert` turns PyTorch
+    state_dicts into a checkpoint.
     """
     import matplotlib
 
@@ -926,6 +954,7 @@ def analyze(
     from .analysis.plotting import plot_run
     from .store import find_training_datasets, write_figure, write_json
 
+    checkpoint = None
     with user_errors():
         if not path.exists():
             raise UserError(f"PATH does not exist: {path}")
@@ -935,6 +964,12 @@ def analyze(
             path = path / "train.zarr"  # the run folder written by `ghostlearn train`
         folder = _out_dir(out if out is not None else path.parent)
         if path.is_dir():
+            for name, value in (("--rank", rank), ("--n-in", n_in)):
+                if value is not None:
+                    raise UserError(
+                        f"{name} applies to checkpoint files, not to training stores, got "
+                        f"{name} {value} with {path}"
+                    )
             found = find_training_datasets(path)
             if not found:
                 raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
@@ -947,8 +982,15 @@ def analyze(
                 for i in range(ds.sizes["net"])
             ]
         else:
+            from .checkpoints import analyze_checkpoint, read_checkpoint
+
+            if rank is not None and rank < 1:
+                raise UserError(f"--rank must be >= 1, got {rank}")
+            if n_in is not None and n_in < 0:
+                raise UserError(f"--n-in must be >= 0, got {n_in}")
+            checkpoint = read_checkpoint(path, rank=rank, n_in=n_in)
             with _progress("analysing 1 network", unit="networks") as update:
-                analyses = [_analyze_npz(path, c=c, interval=interval)]
+                analyses = [analyze_checkpoint(checkpoint, c=c, interval=interval)]
                 update(1, 1)
             labels = [{}]
             group = None
@@ -973,139 +1015,153 @@ def analyze(
             counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
         from . import __version__
 
-        written = [
-            write_json(
-                {
-                    "source": str(path),
-                    "group": group,
-                    "ghostlearn_version": __version__,
-                    "verdict_counts": counts,
-                    "runs": runs,
-                },
-                folder / "analysis.json",
-            )
-        ]
+        record = {
+            "source": str(path),
+            "group": group,
+            "ghostlearn_version": __version__,
+            "verdict_counts": counts,
+        }
+        if checkpoint is not None:
+            record["checkpoint"] = checkpoint.to_dict()
+        written = [write_json({**record, "runs": runs}, folder / "analysis.json")]
         fig = plot_run(analyses[net], flow_epochs=epochs)
         written += write_figure(fig, folder, stem="analysis")
+    if checkpoint is not None:
+        typer.echo(_describe_checkpoint(checkpoint))
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     typer.echo(f"{len(analyses)} run(s): {summary} -> {folder / 'analysis.json'}")
     _wrote(*written)
+
+
+def _describe_checkpoint(ckpt, *, verb: str = "analysed") -> str:
+    """One line: what the checkpoint is and how it is analysed."""
+    words = {"rank1": "rank one", "lowrank": f"rank {ckpt.stored_rank}", "full": "full rank"}
+    e = ckpt.epochs
+    line = (
+        f"checkpoint: {words[ckpt.kind]}, N = {ckpt.N}, {ckpt.n_snapshots} snapshot(s) at "
+        f"epochs {e[0]:g}..{e[-1]:g}"
+    )
+    if ckpt.svd is not None:
+        share = ckpt.svd.discarded_share
+        line += (
+            f"; {verb} through its leading {ckpt.svd.K} singular direction(s), which leave "
+            f"out {share.max():.3g} of the spectrum at most (last snapshot {share[-1]:.3g}; "
+            "sum of the discarded singular values squared / sum of all)"
+        )
+    return line
 
 
 def _is_zarr(path: Path) -> bool:
     return any((path / f).is_file() for f in ("zarr.json", ".zgroup", ".zarray"))
 
 
-def _analyze_npz(path: Path, *, c: float, interval: tuple[float, float]):
-    """Analyse one run stored as plain arrays in an .npz file."""
-    import numpy as np
+# --------------------------------------------------------------------------- convert
 
-    from .analysis import analyze_run, analyze_run_lowrank
-    from .store import read_npz
 
-    arrays = read_npz(path)
-    if not arrays:
-        raise UserError(f"{path} holds no arrays (rank one: m, n, b; rank K: M, Nmat, b)")
-    rank_one = all(k in arrays for k in ("m", "n", "b"))
-    rank_k = all(k in arrays for k in ("M", "Nmat", "b"))
-    if not (rank_one or rank_k):
-        missing = [k for k in ("m", "n", "b") if k not in arrays]
-        raise UserError(
-            f"{path} is missing array(s) {', '.join(missing)} (rank one: m, n, b; "
-            "rank K: M, Nmat, b)"
-        )
-    _check_npz_arrays(path, arrays, rank_one=rank_one)
-    n_snap = arrays["b"].shape[0]
-    epochs = arrays.get("epoch", np.arange(n_snap))
-    loss = arrays.get("loss")
-    loss_epochs = arrays.get("loss_epoch")
-    if loss is not None:
-        covered = np.arange(loss.size) if loss_epochs is None else loss_epochs
-        if covered.size and (epochs.min() < covered.min() or epochs.max() > covered.max()):
+@app.command()
+def convert(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILES",
+            help="state_dicts, one snapshot each: .pt/.pth (read with torch.load(..., "
+            "weights_only=True); one may hold a list of state_dicts), .safetensors or .npz.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="The checkpoint to write: .npz or .safetensors.")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="KEY=NAME",
+            help="KEY=NAME: take the checkpoint's KEY (m, n, b, M, Nmat, W, W_in, w_out, "
+            "b_out, epoch, loss, D) from the state_dict entry NAME; repeat for more keys. "
+            "NAME may be a sum a+b; b=0 for a network without bias.",
+        ),
+    ] = None,
+    row_convention: Annotated[
+        bool,
+        typer.Option(
+            "--row-convention",
+            help="The weights act on row vectors, x @ S_l @ S_r: every matrix is transposed "
+            "(M = S_r^T, Nmat = S_l^T, W = W_r^T); M and Nmat default to S_r and S_l.",
+        ),
+    ] = False,
+    epochs: Annotated[
+        str | None,
+        typer.Option(
+            help="Epoch of each snapshot, in the order given: 0,100,200 or "
+            "linspace(0,1000,11) (default: the 'epoch' entries, else 0..S-1)."
+        ),
+    ] = None,
+    D: Annotated[
+        float | None,
+        typer.Option("--D", help="Record D = dt / tau, in (0, 1] (1 for torch.nn.RNN)."),
+    ] = None,
+    n_in: Annotated[
+        int | None, typer.Option(help="The number of input channels W_in must have.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUT if it exists.")
+    ] = False,
+) -> None:
+    """Turn PyTorch state_dicts (or .safetensors, .npz) into a checkpoint for `analyze`.
+
+    The snapshots are stacked along a leading axis in the order given (sorted by epoch
+    when the epochs are known). Default names: W = weight_hh_l0, W_in = weight_ih_l0,
+    b = bias_ih_l0+bias_hh_l0 (torch.nn.RNN), or the checkpoint's own names (m, n, b,
+    M, Nmat, W, ...). Nothing is unpickled beyond tensors. See docs/checkpoints.md.
+    """
+    from .checkpoints import convert_state_dicts, load_state_dicts, write_checkpoint
+
+    with user_errors():
+        if out.suffix.lower() not in (".npz", ".safetensors"):
+            raise UserError(f"--out must end in .npz or .safetensors, got {str(out)!r}")
+        if out.is_dir():
+            raise UserError(f"--out must be a file, got the directory {str(out)!r}")
+        if out.exists() and not overwrite:
+            raise UserError(f"--out {str(out)!r} exists; pass --overwrite to replace it")
+        if any(p.resolve() == out.resolve() for p in inputs if p.exists()):
+            raise UserError(f"--out {str(out)!r} is one of the inputs; choose another file")
+        if D is not None and not 0 < D <= 1:
+            raise UserError(f"--D must be in (0, 1], got {D}")
+        if n_in is not None and n_in < 0:
+            raise UserError(f"--n-in must be >= 0, got {n_in}")
+        mapping: dict[str, str] = {}
+        for item in map_ or []:
+            key, sep, name = item.partition("=")
+            if not sep or not key.strip() or not name.strip():
+                raise UserError(f"--map must be KEY=NAME, e.g. W=rnn.weight_hh_l0, got {item!r}")
+            if key.strip() in mapping:
+                raise UserError(f"--map {key.strip()} is given twice, got {item!r}")
+            mapping[key.strip()] = name.strip()
+        state_dicts = []
+        for p in inputs:
+            state_dicts += load_state_dicts(p)
+        epoch_list = parse_floats("--epochs", epochs) if epochs is not None else None
+        if epoch_list is not None and len(epoch_list) != len(state_dicts):
             raise UserError(
-                f"{path}: loss covers epochs {covered.min():g}..{covered.max():g} but the "
-                f"snapshots span epochs {epochs.min():g}..{epochs.max():g}; give loss one "
-                "entry per epoch, or its epochs in loss_epoch"
+                f"--epochs must give one epoch per snapshot ({len(state_dicts)}), "
+                f"got {len(epoch_list)}"
             )
-    if loss is None:
-        if not rank_one:
-            raise UserError(f"{path} has no array loss (needed for rank-K snapshots)")
-        loss = _snapshot_loss(arrays, c=c)
-        loss_epochs = epochs
-    common = dict(
-        grad_norm=arrays.get("grad_norm"),
-        accuracy=arrays.get("accuracy"),
-        loss_epochs=loss_epochs,
-        interval=interval,
-    )
-    if rank_one:
-        return analyze_run(epochs, arrays["m"], arrays["n"], arrays["b"], loss, **common)
-    return analyze_run_lowrank(epochs, arrays["M"], arrays["Nmat"], arrays["b"], loss, **common)
-
-
-def _check_npz_arrays(path: Path, arrays: dict, *, rank_one: bool) -> None:
-    """Refuse arrays of the wrong kind or shape, naming the array, its shape and the
-    expected one (S snapshots, N units, K ranks)."""
-    import numpy as np
-
-    for name, a in arrays.items():
-        if a.dtype.kind not in "fiub":
-            raise UserError(f"{path}: array {name} must hold numbers, got dtype {a.dtype}")
-    if rank_one:
-        expected = {"m": ("S", "N"), "n": ("S", "N"), "b": ("S", "N")}
-    else:
-        expected = {"M": ("S", "N", "K"), "Nmat": ("S", "K", "N"), "b": ("S", "N")}
-    sizes: dict[str, int] = {}
-    for name, dims in expected.items():
-        a = arrays[name]
-        shape_text = "[" + ", ".join(dims) + "]"
-        if a.ndim != len(dims):
-            raise UserError(f"{path}: array {name} must have shape {shape_text}, got {a.shape}")
-        for d, n in zip(dims, a.shape, strict=True):
-            if sizes.setdefault(d, n) != n:
-                raise UserError(
-                    f"{path}: array {name} must have shape {shape_text} with "
-                    f"{d} = {sizes[d]} (from the other arrays), got {a.shape}"
-                )
-    if sizes["S"] == 0 or sizes["N"] == 0:
-        raise UserError(f"{path}: the snapshots are empty (shape {arrays['b'].shape})")
-    if "epoch" in arrays and arrays["epoch"].shape != (sizes["S"],):
-        raise UserError(
-            f"{path}: array epoch must have one entry per snapshot ({sizes['S']}), "
-            f"got shape {arrays['epoch'].shape}"
+        source = str(inputs[0]) if len(inputs) == 1 else f"{inputs[0]} (and {len(inputs) - 1} more)"
+        done = convert_state_dicts(
+            state_dicts,
+            mapping=mapping,
+            row_convention=row_convention,
+            epochs=epoch_list,
+            D=D,
+            n_in=n_in,
+            source=source,
         )
-    for name in ("loss", "grad_norm", "accuracy", "loss_epoch"):
-        if name in arrays and arrays[name].ndim != 1:
-            raise UserError(f"{path}: array {name} must be 1-D, got shape {arrays[name].shape}")
-    if (
-        "loss_epoch" in arrays
-        and "loss" in arrays
-        and arrays["loss_epoch"].size != arrays["loss"].size
-    ):
-        raise UserError(
-            f"{path}: array loss_epoch must have one entry per loss value "
-            f"({arrays['loss'].size}), got {arrays['loss_epoch'].size}"
-        )
-    if not all(np.all(np.isfinite(arrays[k])) for k in expected):
-        bad = next(k for k in expected if not np.all(np.isfinite(arrays[k])))
-        raise UserError(f"{path}: array {bad} must be finite")
-
-
-def _snapshot_loss(arrays: dict, *, c: float):
-    """The task loss of each rank-one snapshot, by simulating one trial."""
-    import jax
-    import numpy as np
-
-    from . import task
-    from .rnn import RNNConfig, simulate
-
-    for k in ("m", "n", "b"):
-        if not np.all(np.isfinite(arrays[k])):
-            raise UserError(f"array {k} must be finite")
-    cfg = RNNConfig(N=arrays["m"].shape[1])
-    params = {k: jax.numpy.asarray(arrays[k], dtype=np.float32) for k in ("m", "n", "b")}
-    out = jax.vmap(lambda p: simulate(p, cfg, c).output)(params)
-    return np.asarray(task.loss(np.asarray(out), task.targets(cfg)))
+        path = write_checkpoint(done.arrays, out)
+    what = _describe_checkpoint(done.checkpoint, verb="to be analysed")
+    typer.echo(f"{what} -> {path}")
+    for key, name in done.sources.items():
+        typer.echo(f"  {key:<6} <- {name}")
+    if done.order != sorted(done.order):
+        typer.echo(f"  snapshots sorted by epoch: input positions {done.order}")
+    _wrote(path)
 
 
 # --------------------------------------------------------------------------- report
