@@ -175,8 +175,10 @@ print(sorted(p.name for p in folder.iterdir()))
 # %% [markdown]
 # ## From a PyTorch model
 #
-# There is no converter yet; the arrays are the model's tensors, saved during training.
-# For a rank-one model with parameters `m`, `n`, `b` used as
+# Saved `state_dict`s convert in one command, `ghostlearn convert epoch*.pt --out run.npz`
+# (loaded with `weights_only=True`; `--map` names the tensors, `--row-convention` reads
+# `x @ S_l @ S_r` networks): see [Your own checkpoints](../checkpoints.md). Or save the
+# arrays yourself during training. For a rank-one model with parameters `m`, `n`, `b` used as
 # `x = (1 - D) * x + D * torch.tanh(m * (n @ x) + b)`:
 #
 # ```python

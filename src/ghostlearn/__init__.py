@@ -81,6 +81,7 @@ _LAZY = {
     "learned": "outcomes",
     "stuck": "outcomes",
     "enable_compilation_cache": "compile_cache",
+    "read_checkpoint": "checkpoints",
 }
 
 
