@@ -23,7 +23,7 @@ OKABE_ITO = {
 }
 
 
-def training_curves(ds: xr.Dataset, *, max_lines: int = 20) -> Figure:
+def training_curves(ds: xr.Dataset, *, max_lines: int = 20, max_points: int = 1000) -> Figure:
     """Loss, accuracy and gradient norm over epochs for every network of a training run.
 
     The median over networks is drawn on top of two quantile bands (10-90% and 25-75%),
@@ -33,13 +33,17 @@ def training_curves(ds: xr.Dataset, *, max_lines: int = 20) -> Figure:
     Args:
         ds: a training Dataset (``loss``, ``accuracy``, ``grad_norm`` over ``net``, ``epoch``).
         max_lines: draw at most this many individual networks (the first ones).
+        max_points: draw at most about this many epochs per curve (every k-th recorded
+            epoch: a panel is a few hundred pixels wide, and a drawing of every epoch of a
+            long run would cost more than the run).
 
     Returns:
         The figure.
     """
     fig = Figure(figsize=(7.0, 2.4), layout="constrained")
     axes = fig.subplots(1, 3)
-    epoch = ds["epoch"].values
+    stride = max(1, -(-ds.sizes["epoch"] // max_points))
+    epoch = ds["epoch"].values[::stride]
     panels = (
         ("loss", "loss", True),
         ("accuracy", "training accuracy", False),
@@ -47,7 +51,7 @@ def training_curves(ds: xr.Dataset, *, max_lines: int = 20) -> Figure:
     )
     blue, red = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     for ax, (name, label, log) in zip(axes, panels, strict=True):
-        values = np.asarray(ds[name].values, dtype=float)
+        values = np.asarray(ds[name].values[:, ::stride], dtype=float)
         if log:
             values = np.where(values > 0, values, np.nan)
         for row in values[:max_lines]:
