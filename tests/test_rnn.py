@@ -307,3 +307,36 @@ def test_fsum_is_a_sum_and_does_not_depend_on_the_batch() -> None:
     np.testing.assert_allclose(
         np.asarray(fsum(jnp.asarray(y), axis=1)), y.sum(axis=1), rtol=1e-5, atol=1e-6
     )
+
+
+# ---------------------------------------------------------------- networks with inputs
+
+
+@pytest.mark.parametrize("model", ["rank1", "lowrank", "full"])
+def test_run_trial_without_input_or_noise_is_simulate(model: str, x64: None) -> None:
+    from ghostlearn.rnn import run_trial
+
+    cfg = RNNConfig(model=model, rank=2 if model == "lowrank" else None, N=9)
+    p = _lively(cfg)
+    ref = simulate(p, cfg, c=3.0)
+    traj = run_trial(p, cfg, jnp.zeros((cfg.n_steps, 0)), jnp.full(cfg.N, cfg.x0), c=3.0)
+    np.testing.assert_allclose(np.asarray(traj.x), np.asarray(ref.x), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(traj.output), np.asarray(ref.output), rtol=1e-13)
+    if ref.kappa is not None:
+        np.testing.assert_allclose(np.asarray(traj.kappa), np.asarray(ref.kappa), rtol=1e-13)
+
+
+def test_params_of_the_paper_task_are_unchanged_by_naming_it() -> None:
+    from ghostlearn.tasks import DelayedActivation
+
+    for cfg in (
+        RNNConfig(N=7),
+        RNNConfig(model="lowrank", rank=2, N=7),
+        RNNConfig(model="full", N=7),
+    ):
+        assert param_shapes(cfg, DelayedActivation()) == param_shapes(cfg)
+        a, b = (
+            init_params(cfg, 11, init="paper"),
+            init_params(cfg, 11, init="paper", task=DelayedActivation()),
+        )
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

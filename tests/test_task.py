@@ -59,3 +59,22 @@ def test_bad_shapes() -> None:
         loss(np.zeros(39), y)
     with pytest.raises(ValueError, match=r"targets must be 1-D with an even length"):
         accuracy(np.zeros(5), np.zeros(5))
+
+
+def test_the_task_object_gives_the_same_trial_loss_and_accuracy() -> None:
+    from ghostlearn.task import DelayedActivation
+
+    cfg = RNNConfig(T=30.0, dt=10.0)  # half = 3
+    task = DelayedActivation()
+    tr = task.trials(cfg)
+    assert (tr.inputs.shape, tr.targets.shape, tr.mask.shape) == ((1, 6, 0), (1, 6, 1), (1, 6))
+    np.testing.assert_array_equal(tr.targets[0, :, 0], targets(cfg))
+    assert tr.mask.all() and task.n_in == 0 and task.name == "da"
+    y = targets(cfg)
+    outs = np.stack([y, 1 - y, np.full(6, 0.5), np.array([0.2, 0.7, 0.1, 0.9, 0.4, 0.6])])
+    mask = jnp.ones((1, 6))
+    for out in outs:
+        o = jnp.asarray(out, jnp.float32)[None, :, None]
+        yy = jnp.asarray(y)[None, :, None]
+        assert float(task.loss(o, yy, mask)) == pytest.approx(float(loss(out, y)), rel=1e-6)
+        assert float(task.accuracy(o, yy, mask)) == pytest.approx(float(accuracy(out, y)))

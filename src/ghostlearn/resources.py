@@ -153,26 +153,31 @@ def train_memory(
     metrics_every: int = 1,
     dtype: str = "float32",
     optimizer: Any = "sgd",
+    task: Any = None,
 ) -> int:
-    """Estimated peak bytes of ``train`` for ``n_nets`` networks of ``cfg``.
+    """Estimated peak bytes of ``train`` for ``n_nets`` networks of ``cfg`` on ``task``.
 
     Per network: the parameters about ``4 + 2 a`` times (current, gradient, update and
     initial copies; ``a = 1`` for optimizers with state, e.g. adam's two moments), the
-    trial's activations kept for the gradient (``3 (n_steps + 1) N`` numbers), the
-    recorded metrics twice (device chunk and host table), and the snapshots twice (the
-    chunks and their concatenation).
+    activations kept for the gradient, the recorded metrics twice (device chunk and host
+    table), and the snapshots twice (the chunks and their concatenation). Activations:
+    ``3 (n_steps + 1) N`` numbers for the paper's single trial; for another task with
+    ``B`` trials of ``S`` steps (:meth:`ghostlearn.tasks.Task.checked_trials`),
+    ``B (S + 1) (4 N + n_in + 2)`` numbers (states, pre-activations and tanh values kept by
+    ``jax.grad``, the noise, the inputs, targets and mask) plus ``B N`` initial states.
     """
     from .rnn import param_shapes
 
     item = 8 if dtype == "float64" else 4
-    params = sum(math.prod(s) for s in param_shapes(cfg).values())
+    params = sum(math.prod(s) for s in param_shapes(cfg, task).values())
     stateful = 0 if optimizer == "sgd" else 1
     recorded = -(-int(epochs) // max(int(metrics_every), 1))
     snaps = -(-int(epochs) // int(snapshot_every)) + 1 if snapshot_every else 0
-    per_net = (
-        params * (4 + 2 * stateful)
-        + 3 * (cfg.n_steps + 1) * cfg.N
-        + 2 * 3 * recorded
-        + 2 * snaps * params
-    )
+    if task is None or (getattr(task, "paper", False) and task.name == "da"):
+        activations = 3 * (cfg.n_steps + 1) * cfg.N
+    else:
+        trials = task.checked_trials(cfg)
+        B, S = trials.n_trials, trials.n_steps
+        activations = B * (S + 1) * (4 * cfg.N + trials.n_in + 2) + B * cfg.N
+    per_net = params * (4 + 2 * stateful) + activations + 2 * 3 * recorded + 2 * snaps * params
     return int(n_nets) * per_net * item

@@ -1,4 +1,4 @@
-"""Rank-one, rank-K and full-rank RNNs on the delayed-activation task (paper Eqs. 3-5, 17-19).
+"""Rank-one, rank-K and full-rank RNNs (paper Eqs. 3-5, 17-19), with inputs for later tasks.
 
 Dynamics (forward Euler of ``tau dx/dt = -x + tanh(W x + b)``, ``D = dt / tau``)::
 
@@ -37,6 +37,28 @@ elementwise additions, so that one network's numbers do not depend on how many o
 networks are computed alongside it (XLA's own reductions change their order with the
 batch shape).
 
+Networks with inputs (the authors' later tasks, :mod:`ghostlearn.tasks`): a task with
+``n_in`` input channels adds ``W_in`` [N, n_in], and :func:`run_trial` runs one trial of
+``steps`` updates with inputs ``u`` [steps, n_in], an initial state ``x(0)`` and optional
+noise ``z`` [steps, N] (``sigma sqrt(D) eta``, drawn by the task)::
+
+    x(t+1) = (1 - D) x(t) + D tanh(W x(t) + W_in u_t + b) + z_t,    t = 0 .. steps - 1,
+
+read on ``x(1) .. x(steps)`` by one of three readouts (:data:`ghostlearn.tasks.READOUTS`):
+
+- ``"threshold"``: the paper's ``sigmoid(c (n . x - kappa_thr))`` (rank1 only);
+- ``"sigmoid"``: Fig. S2's ``sigmoid(w_out . x + b_out)``, ``w_out`` [N];
+- ``"latent_tanh"``: ``tanh(w_out . kappa + b_out)`` on the latent variables, ``w_out``
+  [K]: ``kappa = Nmat x`` (lowrank, ``K`` entries), ``kappa = n . x`` (rank1, ``w_out``
+  [1]) and ``kappa = x`` (full: every unit is a latent variable, ``w_out`` [N]).
+
+:func:`task_loss` runs a task's trials of one epoch and returns its loss and accuracy;
+``jax.grad`` of it is the gradient (there is no hand-derived gradient for tasks with
+inputs), and :func:`task_loss_and_grad` computes it with the trials summed in a fixed
+order (what ``train`` uses). :func:`param_shapes` and :func:`init_params` take the task;
+without one (or for the paper's :class:`~ghostlearn.tasks.DelayedActivation`) they are the
+paper's networks.
+
 Everything here is a pure JAX function of one network's parameters; batch with
 ``jax.vmap``. Nothing prints or touches the disk.
 """
@@ -54,6 +76,7 @@ from jax import lax
 
 from . import _validate, torchrng
 from .task import targets
+from .tasks.base import READOUTS, Task, TrialBatch
 
 __all__ = [
     "INIT_METHODS",
@@ -68,7 +91,10 @@ __all__ = [
     "latent_trajectory",
     "loss_and_grad",
     "param_shapes",
+    "run_trial",
     "simulate",
+    "task_loss",
+    "task_loss_and_grad",
 ]
 
 Model = Literal["rank1", "lowrank", "full"]
@@ -160,8 +186,33 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def param_shapes(cfg: RNNConfig) -> dict[str, tuple[int, ...]]:
-    """Shape of every parameter of one network of ``cfg`` (``c`` included when trained)."""
+def _paper_network(task: Task | None) -> bool:
+    """Whether ``task`` trains the paper's networks: no input, the paper's readout."""
+    return task is None or (task.readout is None and task.n_in == 0)
+
+
+def _readout_size(cfg: RNNConfig) -> int:
+    """Entries of ``w_out`` for the latent tanh readout: ``K`` (rank1: 1; full: N)."""
+    return cfg.N if cfg.model == "full" else cfg.K
+
+
+def param_shapes(cfg: RNNConfig, task: Task | None = None) -> dict[str, tuple[int, ...]]:
+    """Shape of every parameter of one network of ``cfg`` (``c`` included when trained).
+
+    Args:
+        cfg: network configuration.
+        task: the task (``None``: the paper's delayed-activation networks). A task with
+            inputs adds ``W_in`` [N, n_in]; its readout (:meth:`~ghostlearn.tasks.Task.readout_for`)
+            sets ``w_out``/``b_out``: none for ``"threshold"``, ``w_out`` [N] for
+            ``"sigmoid"``, ``w_out`` [K] (rank1 [1], full [N]) for ``"latent_tanh"``.
+
+    Raises:
+        ValueError: a ``"threshold"`` readout for a matrix model, or ``train_c`` with a
+            readout other than ``"threshold"``.
+    """
+    if not _paper_network(task):
+        assert task is not None
+        return _task_shapes(cfg, task)
     N, K = cfg.N, cfg.K
     if cfg.model == "rank1":
         shapes: dict[str, tuple[int, ...]] = {"m": (N,), "n": (N,), "b": (N,)}
@@ -171,6 +222,28 @@ def param_shapes(cfg: RNNConfig) -> dict[str, tuple[int, ...]]:
     if cfg.model == "lowrank":
         return {"M": (N, K), "Nmat": (K, N), "b": (N,), "w_out": (N,), "b_out": ()}
     return {"W": (N, N), "b": (N,), "w_out": (N,), "b_out": ()}
+
+
+def _task_shapes(cfg: RNNConfig, task: Task) -> dict[str, tuple[int, ...]]:
+    N, K = cfg.N, cfg.K
+    readout = task.readout_for(cfg)
+    if cfg.train_c and readout != "threshold":
+        raise ValueError(f"train_c needs the 'threshold' readout, got readout {readout!r}")
+    if cfg.model == "rank1":
+        shapes: dict[str, tuple[int, ...]] = {"m": (N,), "n": (N,), "b": (N,)}
+    elif cfg.model == "lowrank":
+        shapes = {"M": (N, K), "Nmat": (K, N), "b": (N,)}
+    else:
+        shapes = {"W": (N, N), "b": (N,)}
+    if cfg.train_c:
+        shapes["c"] = ()
+    if task.n_in:
+        shapes["W_in"] = (N, task.n_in)
+    if readout == "sigmoid":
+        shapes |= {"w_out": (N,), "b_out": ()}
+    elif readout == "latent_tanh":
+        shapes |= {"w_out": (_readout_size(cfg),), "b_out": ()}
+    return shapes
 
 
 # --------------------------------------------------------------------------------------
@@ -184,8 +257,26 @@ def init_params(
     init: str = "numpy",
     dtype: str = "float32",
     c: float = 10.0,
+    task: Task | None = None,
 ) -> dict[str, np.ndarray]:
     """Initial parameters of one network: Normal(0, 1/N) weights, zero bias.
+
+    This is the paper's initialisation, used when ``task`` is ``None`` or has no input
+    and the paper's readout (e.g. :class:`~ghostlearn.tasks.DelayedActivation`). Any
+    other task (inputs, or a readout chosen explicitly) gets the initialisation of the
+    authors' later experiments, ``init="numpy"`` only: from
+    ``numpy.random.default_rng(seed).standard_normal`` in this order,
+
+    - recurrence: rank1 ``m`` [N] ~ N(0, 1), ``n`` [N] ~ N(0, 1/N); lowrank ``M`` [N, K]
+      ~ N(0, 1), ``Nmat`` [K, N] ~ N(0, 1/N) (so the latent loop ``Nmat M`` has O(1)
+      entries); full ``W`` [N, N] ~ N(0, 1/N);
+    - ``W_in`` [N, n_in] ~ N(0, 2 / (N + n_in)) (Glorot scale), when ``n_in > 0``;
+    - readout: ``"latent_tanh"`` ``w_out`` [K'] ~ N(0, 2 / (K' + 1)) (Glorot scale,
+      ``K'`` = K, 1 for rank1, N for full) and ``b_out = 0`` (not drawn); ``"sigmoid"``
+      ``w_out`` [N] ~ N(0, 1/N), ``b_out`` ~ N(0, 1/N); ``"threshold"``: nothing;
+    - ``b`` [N] ~ N(0, 0.1^2);
+
+    then ``c`` when ``cfg.train_c``. Everything is drawn in float64 and cast to ``dtype``.
 
     ``init="numpy"`` draws from ``numpy.random.default_rng(seed).standard_normal`` (float64)
     in this order, each scaled by ``1 / sqrt(N)`` and then cast to ``dtype``:
@@ -216,18 +307,23 @@ def init_params(
             ``"torch"`` (the same weights via PyTorch, which must be installed).
         dtype: ``"float32"`` or ``"float64"``.
         c: initial confidence when ``cfg.train_c`` (ignored otherwise).
+        task: the task the network is for (``None``: the paper's networks).
 
     Returns:
-        Dict of NumPy arrays with the shapes of :data:`PARAM_NAMES` (see the module doc).
+        Dict of NumPy arrays with the shapes of :func:`param_shapes` (see the module doc).
 
     Raises:
         ValueError: on a negative or non-integer seed, an unknown ``init`` or ``dtype``, a
-            non-positive ``c``, or ``init="torch"`` without PyTorch installed.
+            non-positive ``c``, ``init="torch"`` without PyTorch installed, or ``init``
+            other than ``"numpy"`` for a task that is not the paper's.
     """
     _validate.at_least("seed", seed, 0)
     _validate.one_of("init", init, INIT_METHODS)
     _validate.one_of("dtype", dtype, ("float32", "float64"))
     _validate.positive("c", c)
+    if not _paper_network(task):
+        assert task is not None
+        return _task_init(cfg, seed, task, init=init, dtype=dtype, c=c)
     N, K = cfg.N, cfg.K
     scale = 1.0 / math.sqrt(N)
     if cfg.model == "rank1":
@@ -257,6 +353,46 @@ def init_params(
         W = draws[0] if init == "numpy" else draws[0].T
         out = {"W": W, "b": np.zeros(N), "w_out": draws[1], "b_out": draws[2]}
     return {k: np.array(v, dtype=dtype, order="C") for k, v in out.items()}
+
+
+def _task_init(
+    cfg: RNNConfig, seed: int, task: Task, *, init: str, dtype: str, c: float
+) -> dict[str, np.ndarray]:
+    """The later experiments' initialisation (see :func:`init_params`)."""
+    if init != "numpy":
+        raise ValueError(
+            f"init={init!r} gives the paper's delayed-activation networks only (no input, the "
+            f"paper's readout); got task {task.name!r} with readout {task.readout!r} and "
+            f"n_in={task.n_in}: use init='numpy'"
+        )
+    shapes = _task_shapes(cfg, task)
+    N, K = cfg.N, cfg.K
+    rng = np.random.default_rng(seed)
+    normal = rng.standard_normal
+    scale = 1.0 / math.sqrt(N)
+    out: dict[str, Any] = {}
+    if cfg.model == "rank1":
+        out["m"] = normal(N)
+        out["n"] = normal(N) * scale
+    elif cfg.model == "lowrank":
+        out["M"] = normal((N, K))
+        out["Nmat"] = normal((K, N)) * scale
+    else:
+        out["W"] = normal((N, N)) * scale
+    if task.n_in:
+        out["W_in"] = normal((N, task.n_in)) * math.sqrt(2.0 / (N + task.n_in))
+    if "w_out" in shapes:
+        if task.readout_for(cfg) == "latent_tanh":
+            k = _readout_size(cfg)
+            out["w_out"] = normal(k) * math.sqrt(2.0 / (k + 1))
+            out["b_out"] = 0.0
+        else:
+            out["w_out"] = normal(N) * scale
+            out["b_out"] = normal() * scale
+    out["b"] = 0.1 * normal(N)
+    if cfg.train_c:
+        out["c"] = float(c)
+    return {k: np.array(out[k], dtype=dtype, order="C") for k in shapes}
 
 
 def _paper_draws(seed: int, shapes: list[tuple[int, ...]], N: int) -> list[np.ndarray]:
@@ -462,6 +598,252 @@ def forward_loss(
     """
     out = simulate(params, cfg, c).output
     return _loss_acc(out, jnp.asarray(targets(cfg), out.dtype), cfg.half)
+
+
+# --------------------------------------------------------------------------------------
+# Networks with inputs
+
+
+def _resolve_readout(cfg: RNNConfig, readout: str | None) -> str:
+    if readout is None:
+        return "threshold" if cfg.model == "rank1" else "sigmoid"
+    _validate.one_of("readout", readout, READOUTS)
+    if readout == "threshold" and cfg.model != "rank1":
+        raise ValueError(f"readout 'threshold' needs model 'rank1', got model {cfg.model!r}")
+    return readout
+
+
+def _check_shape(name: str, value: Any, shape: tuple[int, ...], what: str) -> None:
+    if tuple(jnp.shape(value)) != shape:
+        raise ValueError(f"{name} must have shape {shape} ({what}), got {tuple(jnp.shape(value))}")
+
+
+def _check_trial(
+    params: Params,
+    cfg: RNNConfig,
+    inputs: Any,
+    x0: Any,
+    noise: Any,
+    readout: str,
+) -> None:
+    """Shapes of one trial's arrays and of the parameters they meet (static under jit)."""
+    N = cfg.N
+    if jnp.ndim(inputs) != 2:
+        raise ValueError(f"inputs must have shape [steps, n_in], got {tuple(jnp.shape(inputs))}")
+    S, n_in = jnp.shape(inputs)
+    W_in = params.get("W_in")
+    if n_in and W_in is None:
+        raise ValueError(f"inputs have n_in={n_in} channel(s) but params has no 'W_in' [N, n_in]")
+    if W_in is not None:
+        if jnp.ndim(W_in) != 2 or jnp.shape(W_in)[0] != N:
+            raise ValueError(
+                f"params['W_in'] must have shape (N, n_in) with N={N}, got {tuple(jnp.shape(W_in))}"
+            )
+        if jnp.shape(W_in)[1] != n_in:
+            raise ValueError(
+                f"params['W_in'] has n_in={jnp.shape(W_in)[1]} columns but inputs have "
+                f"n_in={n_in} channel(s) (shape {(S, n_in)})"
+            )
+    _check_shape("x0", x0, (N,), f"N={N}")
+    if noise is not None:
+        _check_shape("noise", noise, (S, N), f"steps={S}, N={N}")
+    if readout == "sigmoid":
+        _check_shape("params['w_out']", params.get("w_out"), (N,), "readout 'sigmoid'")
+    elif readout == "latent_tanh":
+        k = _readout_size(cfg)
+        _check_shape("params['w_out']", params.get("w_out"), (k,), f"readout 'latent_tanh', K={k}")
+
+
+def run_trial(
+    params: Params,
+    cfg: RNNConfig,
+    inputs: Any,
+    x0: Any,
+    *,
+    readout: str | None = None,
+    noise: Any = None,
+    c: float | jax.Array = 10.0,
+) -> Trajectory:
+    """Run one trial of a network with inputs, initial state and noise (the reference for tasks).
+
+    Per step ``t = 0 .. steps - 1``::
+
+        x(t+1) = (1 - D) x(t) + D tanh(W x(t) + W_in u_t + b) + z_t,
+
+    with ``W x = m (n . x)`` (rank1), ``M (Nmat x)`` (lowrank) or ``W x`` (full); the
+    ``W_in u_t`` term is left out without inputs and ``z_t`` without noise. Outputs are
+    read on ``x(1) .. x(steps)``:
+
+    - ``"threshold"``: ``sigmoid(c (n . x - kappa_thr))``;
+    - ``"sigmoid"``: ``sigmoid(w_out . x + b_out)``;
+    - ``"latent_tanh"``: ``tanh(w_out . kappa + b_out)``, ``kappa = n . x`` (rank1),
+      ``Nmat x`` (lowrank), ``x`` (full).
+
+    With no input, ``x0 = cfg.x0`` everywhere and no noise this is :func:`simulate`.
+
+    Args:
+        params: one network's parameters (:func:`param_shapes`), with ``W_in`` [N, n_in]
+            when ``n_in > 0``.
+        cfg: network configuration.
+        inputs: ``u`` [steps, n_in] (``n_in`` may be 0).
+        x0: initial state [N].
+        readout: one of :data:`ghostlearn.tasks.READOUTS`, or ``None`` for the paper's
+            readout of the model.
+        noise: additive noise ``z`` [steps, N] (e.g. ``sigma sqrt(D) eta``), or ``None``.
+        c: confidence of the ``"threshold"`` readout (``params["c"]`` wins when present).
+
+    Returns:
+        :class:`Trajectory` with ``x`` [steps + 1, N], ``kappa`` (rank1 [steps + 1],
+        lowrank [steps + 1, K], full ``None``) and ``output`` [steps].
+
+    Raises:
+        ValueError: an unknown readout, or shapes that do not fit (inputs not 2-D, an
+            ``n_in`` that does not match ``W_in``, ``x0`` or ``noise`` of the wrong shape,
+            ``w_out`` not fitting the readout).
+    """
+    readout = _resolve_readout(cfg, readout)
+    _check_trial(params, cfg, inputs, x0, noise, readout)
+    D = cfg.D
+    b = params["b"]
+    dtype = b.dtype
+    u = jnp.asarray(inputs, dtype)
+    x = jnp.asarray(x0, dtype)
+    S, n_in = u.shape
+    if cfg.model == "rank1":
+        m, n = params["m"], params["n"]
+
+        def rec(x: jax.Array) -> jax.Array:
+            return m * _fdot(n, x)
+
+    elif cfg.model == "lowrank":
+        M, Nmat = params["M"], params["Nmat"]
+
+        def rec(x: jax.Array) -> jax.Array:
+            return M @ (Nmat @ x)
+
+    else:
+        W = params["W"]
+
+        def rec(x: jax.Array) -> jax.Array:
+            return W @ x
+
+    # W_in u_t for every step, a fixed-order sum over the channels: [S, N].
+    drive = fsum(params["W_in"][None] * u[:, None, :]) if n_in else None
+    z = None if noise is None else jnp.asarray(noise, dtype)
+
+    def step(x: jax.Array, xs: tuple[Any, Any]) -> tuple[jax.Array, jax.Array]:
+        d_t, z_t = xs
+        pre = rec(x) + b if d_t is None else rec(x) + d_t + b
+        x = (1 - D) * x + D * jnp.tanh(pre)
+        if z_t is not None:
+            x = x + z_t
+        return x, x
+
+    _, xs = lax.scan(step, x, (drive, z), length=S)
+    X = jnp.concatenate([x[None], xs])
+    if cfg.model == "rank1":
+        kappa: jax.Array | None = fsum(X * params["n"])
+    elif cfg.model == "lowrank":
+        kappa = fsum(X[:, None, :] * params["Nmat"][None])  # Nmat x, fixed order: [S + 1, K]
+    else:
+        kappa = None
+    if readout == "threshold":
+        assert kappa is not None
+        out = jax.nn.sigmoid(_c_of(params, c) * (kappa[1:] - cfg.kappa_thr))
+    elif readout == "sigmoid":
+        out = jax.nn.sigmoid(fsum(xs * params["w_out"]) + params["b_out"])
+    else:
+        w = params["w_out"]
+        if cfg.model == "rank1":
+            assert kappa is not None
+            z_out = w[0] * kappa[1:]
+        elif cfg.model == "lowrank":
+            assert kappa is not None
+            z_out = fsum(kappa[1:] * w)
+        else:
+            z_out = fsum(xs * w)
+        out = jnp.tanh(z_out + params["b_out"])
+    return Trajectory(x=X, kappa=kappa, output=out)
+
+
+def _task_outputs(
+    params: Params, cfg: RNNConfig, task: Task, batch: TrialBatch, c: Any, per_trial: bool
+) -> jax.Array:
+    """Outputs ``[trials, steps, 1]`` of every trial of ``batch`` (``jax.vmap`` over trials;
+    ``per_trial``: every parameter carries a leading trial axis)."""
+    readout = task.readout_for(cfg)
+
+    def one(q: Params, u: jax.Array, x0: jax.Array, z: Any) -> jax.Array:
+        return run_trial(q, cfg, u, x0, readout=readout, noise=z, c=c).output
+
+    in_axes = (0 if per_trial else None, 0, 0, 0)
+    return jax.vmap(one, in_axes=in_axes)(params, batch.inputs, batch.x0, batch.noise)[..., None]
+
+
+def task_loss(
+    params: Params,
+    cfg: RNNConfig,
+    task: Task,
+    batch: TrialBatch,
+    c: float | jax.Array = 10.0,
+) -> tuple[jax.Array, jax.Array]:
+    """Loss and accuracy of one epoch's trials of ``task`` (differentiate with ``jax.grad``).
+
+    Runs :func:`run_trial` on every trial of ``batch`` (``jax.vmap``), with the task's
+    readout, and returns ``(task.loss(o, y, mask), task.accuracy(o, y, mask))`` on the
+    outputs ``o`` [trials, steps, 1].
+
+    Args:
+        params: one network's parameters.
+        cfg: network configuration.
+        task: the task (its readout, loss and accuracy).
+        batch: the epoch's arrays (:meth:`ghostlearn.tasks.Task.batch`).
+        c: confidence of the ``"threshold"`` readout (``params["c"]`` wins when present).
+
+    Returns:
+        ``(loss, accuracy)``, scalars.
+    """
+    out = _task_outputs(params, cfg, task, batch, c, per_trial=False)
+    return task.loss(out, batch.targets, batch.mask), task.accuracy(out, batch.targets, batch.mask)
+
+
+def task_loss_and_grad(
+    params: Params,
+    cfg: RNNConfig,
+    task: Task,
+    batch: TrialBatch,
+    c: float | jax.Array = 10.0,
+) -> LossGrad:
+    """:func:`task_loss` and its gradient by ``jax.grad``, summed over trials in a fixed order.
+
+    ``jax.grad`` of :func:`task_loss` sums the trials' contributions to each parameter's
+    gradient with an XLA reduction whose order may change with the batch shape. Here
+    every trial gets its own copy of the parameters, ``jax.grad`` gives each copy's
+    gradient ``g_i`` [trials, ...], and ``grad = fsum_i g_i`` (:func:`fsum`), so one
+    network's gradient does not depend on how many networks are computed alongside it.
+    Equal to ``jax.grad(task_loss)`` up to rounding.
+
+    Args:
+        params: one network's parameters.
+        cfg: network configuration.
+        task: the task.
+        batch: the epoch's arrays (:meth:`ghostlearn.tasks.Task.batch`).
+        c: confidence of the ``"threshold"`` readout (``params["c"]`` wins when present).
+
+    Returns:
+        :class:`LossGrad`.
+    """
+    B = batch.inputs.shape[0]
+    copies = {k: jnp.broadcast_to(v, (B, *jnp.shape(v))) for k, v in params.items()}
+
+    def f(q: Params) -> tuple[jax.Array, jax.Array]:
+        out = _task_outputs(q, cfg, task, batch, c, per_trial=True)
+        return task.loss(out, batch.targets, batch.mask), task.accuracy(
+            out, batch.targets, batch.mask
+        )
+
+    (loss, acc), g = jax.value_and_grad(f, has_aux=True)(copies)
+    return LossGrad(loss=loss, accuracy=acc, grad={k: fsum(v, axis=0) for k, v in g.items()})
 
 
 # --------------------------------------------------------------------------------------

@@ -1,19 +1,23 @@
-"""Batched training of RNN populations on the delayed-activation task.
+"""Batched training of RNN populations on a task (by default the delayed-activation task).
 
 One call of :func:`train` trains ``P`` networks that differ in seed, learning rate and
 confidence ``c`` in one compiled program:
 
 - ``jax.vmap`` over the networks of a shard, ``jax.shard_map`` over the host's devices
   (on CPU the devices are the ones XLA exposes, see ``--xla_force_host_platform_device_count``);
-- ``lax.scan`` over the time steps of a trial (inside :func:`ghostlearn.rnn.loss_and_grad`);
+- ``lax.scan`` over the time steps of a trial (inside :func:`ghostlearn.rnn.loss_and_grad`,
+  or :func:`ghostlearn.rnn.run_trial` for the tasks of :mod:`ghostlearn.tasks`);
 - ``lax.scan`` over a chunk of epochs; a Python loop runs the chunks, reports progress
   and copies each chunk's metrics to host memory, which bounds device memory for runs of
   hundreds of thousands of epochs.
 
-One epoch is one step of full-batch gradient descent on the single deterministic trial:
+One epoch is one step of full-batch gradient descent on all the task's conditions
+(the single deterministic trial of the delayed-activation task):
 ``theta <- theta - lr * grad L(theta)`` (``optimizer="sgd"``, the default), or an optax
 optimizer. Metrics of epoch ``e`` are measured on the parameters *before* that epoch's
-update (the parameters after ``e`` updates when the run starts at epoch 0).
+update (the parameters after ``e`` updates when the run starts at epoch 0). A stochastic
+task (random initial states or noise) draws epoch ``e``'s trials from the network's seed
+and ``e`` (:mod:`ghostlearn.tasks.base`), so resumed runs continue the same draws.
 
 Networks never interact: each one is initialised from its own seed, and every reduction
 inside a network is a fixed-order sum (:func:`ghostlearn.rnn.fsum`), so a network's
@@ -58,7 +62,9 @@ from .rnn import (
     init_params,
     loss_and_grad,
     param_shapes,
+    task_loss_and_grad,
 )
+from .tasks import DelayedActivation, Task, epoch_key, make_task, seed_key_data, task_from_dict
 
 __all__ = [
     "METHODS",
@@ -66,6 +72,7 @@ __all__ = [
     "grid",
     "model_from_dataset",
     "params_from_dataset",
+    "task_from_dataset",
     "train",
 ]
 
@@ -81,6 +88,9 @@ _DEFAULT_C = 10.0
 # Networks per vmapped block for the matrix models: small blocks keep each block's
 # weights in the core's cache; a fixed block size also fixes every matrix product's shape.
 _MATRIX_BLOCK = 10
+# Networks per block for the tasks trained by jax.grad (any model): throughput per network
+# hardly depends on the block size on CPU, and small blocks waste less on padding.
+_TASK_BLOCK = 5
 _SNAPSHOT_BUDGET_BYTES = 256 * 2**20
 
 
@@ -164,6 +174,7 @@ class _Plan:
     slots: int
     n_dev: int
     block: int | None
+    task: Task
 
 
 def _broadcast(P: int | None, **values: np.ndarray) -> tuple[int, dict[str, np.ndarray]]:
@@ -232,11 +243,29 @@ def _optimizer_label(optimizer: Any) -> str:
 # The compiled program
 
 
-def _value_and_grad(cfg: RNNConfig, method: str) -> Callable[[Params, Any], LossGrad]:
-    if method == "fast":
-        return lambda p, c: loss_and_grad(p, cfg, c)
+def _is_paper(task: Task) -> bool:
+    """Whether ``task`` is the paper's deterministic delayed-activation task."""
+    return isinstance(task, DelayedActivation) and task.paper
 
-    def auto(p: Params, c: Any) -> LossGrad:
+
+def _value_and_grad(
+    cfg: RNNConfig, method: str, task: Task
+) -> Callable[[Params, Any, Any], LossGrad]:
+    """``(params, per_net, epoch) -> LossGrad`` of one network. ``per_net`` is ``c`` for
+    the paper's task, else ``(c, key_data)`` with the network's seed key."""
+    if not _is_paper(task):
+        trials = task.checked_trials(cfg)
+
+        def on_task(p: Params, per_net: Any, e: Any) -> LossGrad:
+            c, key = per_net
+            batch = task.batch(cfg, epoch_key(key, e), p["b"].dtype, trials)
+            return task_loss_and_grad(p, cfg, task, batch, c)
+
+        return on_task
+    if method == "fast":
+        return lambda p, c, e: loss_and_grad(p, cfg, c)
+
+    def auto(p: Params, c: Any, e: Any) -> LossGrad:
         (loss, acc), g = jax.value_and_grad(forward_loss, has_aux=True)(p, cfg, c)
         return LossGrad(loss=loss, accuracy=acc, grad=g)
 
@@ -245,13 +274,16 @@ def _value_and_grad(cfg: RNNConfig, method: str) -> Callable[[Params, Any], Loss
 
 def _net_step(plan: _Plan) -> Callable[..., Any]:
     """One epoch of one network: metrics on the current parameters, then the update."""
-    vg = _value_and_grad(plan.cfg, plan.method)
+    vg = _value_and_grad(plan.cfg, plan.method, plan.task)
     make_tx = _factory(plan.optimizer)
+    # A stochastic task draws new trials every epoch: an unchanged update does not mean
+    # that later epochs repeat this one, so such a network never counts as settled.
+    can_settle = not plan.task.stochastic
 
     def step(
         p: Params, s: Any, alive: Any, div: Any, _settled: Any, lr: Any, c: Any, e: Any
     ) -> Any:
-        lg = vg(p, c)
+        lg = vg(p, c, e)
         gnorm = jnp.sqrt(_sq_norm(lg.grad))
         if make_tx is None:
             new_p = {k: p[k] - lr * lg.grad[k] for k in p}
@@ -284,7 +316,7 @@ def _net_step(plan: _Plan) -> Callable[..., Any]:
             ],
             jnp.asarray(False),
         )
-        settled = keep & ~moved
+        settled = keep & ~moved if can_settle else jnp.zeros_like(keep)
         p = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_p, p)
         s = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_s, s)
         return (p, s, keep, div, settled), mets
@@ -347,6 +379,7 @@ def _program(plan: _Plan) -> Callable[..., Any]:
 def train(
     model: RNNConfig,
     *,
+    task: Task | str | None = None,
     seeds: int | Sequence[int] | np.ndarray,
     lr: float | Sequence[float] | np.ndarray | None,
     c: float | Sequence[float] | np.ndarray | None = None,
@@ -358,20 +391,22 @@ def train(
     dtype: str = "float32",
     params: Params | None = None,
     epoch_offset: int = 0,
-    method: Literal["fast", "autodiff"] = "fast",
+    method: Literal["fast", "autodiff"] | None = None,
     chunk: int | None = None,
     devices: int | None = None,
     progress: Progress | None = None,
     max_memory: int | str | None = None,
     early_exit: bool = True,
 ) -> xr.Dataset:
-    """Train a population of networks with full-batch gradient descent on the DA task.
+    """Train a population of networks with full-batch gradient descent on a task.
 
     ``seeds``, ``lr`` and ``c`` are scalars or 1-D sequences broadcast against each other
     to one population of ``P`` networks (see :func:`grid` for a cartesian product).
-    Network ``i`` starts from ``init_params(model, seeds[i], init=init, dtype=dtype)``
-    unless ``params`` is given, and is trained for ``epochs`` epochs numbered
-    ``epoch_offset .. epoch_offset + epochs - 1``.
+    Network ``i`` starts from ``init_params(model, seeds[i], init=init, dtype=dtype,
+    task=task)`` unless ``params`` is given, and is trained for ``epochs`` epochs numbered
+    ``epoch_offset .. epoch_offset + epochs - 1``. Each epoch trains on all the task's
+    conditions; a stochastic task draws network ``i``'s initial states and noise of
+    epoch ``e`` from ``fold_in(PRNGKey(seeds[i]), e)`` (:mod:`ghostlearn.tasks.base`).
 
     Batch independence: a network's results do not depend on the rest of the population,
     bit for bit. Every sum over units or time is a fixed-order sum (:func:`ghostlearn.rnn.fsum`)
@@ -384,15 +419,27 @@ def train(
     population of 16 rank-one networks with different ``c`` over two CPU devices instead of
     one changed the last bit of ``loss``/``grad_norm`` (parameters equal); pass ``devices=1``
     where bit-identical metrics across machines with different core counts matter (sweeps do).
+    Tasks other than the paper's run in blocks of 5 networks, at least two blocks per
+    device (a lone network is computed with 9 padding copies): their trials' gradients are
+    summed in a fixed order (:func:`ghostlearn.rnn.task_loss_and_grad`), and XLA compiles
+    a loop over one block differently from a loop over several. Tested on CPU for 1
+    against 13 networks with inputs, noise and random initial states.
 
     Args:
         model: network configuration.
-        seeds: non-negative integer seed(s) (also labels when ``params`` is given).
+        task: a :class:`~ghostlearn.tasks.Task`, the name of a built-in one (``"da"``,
+            ``"dcdt"``, ``"dmts"``, :data:`ghostlearn.tasks.TASKS`), or ``None`` for the
+            paper's delayed-activation task (:class:`~ghostlearn.tasks.DelayedActivation`).
+            Tasks other than the paper's are trained with ``jax.grad`` through
+            :func:`ghostlearn.rnn.task_loss` (:func:`ghostlearn.rnn.task_loss_and_grad`).
+        seeds: non-negative integer seed(s) (also labels when ``params`` is given; the
+            source of a stochastic task's draws in any case).
         lr: learning rate(s) > 0. Must be ``None`` exactly when ``optimizer`` is an
             ``optax.GradientTransformation`` instance (it carries its own rate).
         c: rank1 confidence(s) > 0 (default 10). With ``model.train_c`` it is the initial
             value of the trained ``c`` (default: ``params["c"]`` when resuming, else 10).
-            Must be ``None`` for ``"lowrank"`` and ``"full"``.
+            Must be ``None`` for ``"lowrank"`` and ``"full"``, and for a readout other
+            than ``"threshold"``.
         epochs: number of epochs (>= 1).
         snapshot_every: record the parameters at the start of every epoch ``e`` with
             ``e % snapshot_every == 0`` (0: no snapshots).
@@ -405,13 +452,16 @@ def train(
             The optimizer state always starts fresh.
         init: ``"numpy"``, ``"paper"`` (the authors' PyTorch-seeded weights, computed
             without PyTorch) or ``"torch"`` (the same via PyTorch); see
-            :func:`ghostlearn.rnn.init_params`.
+            :func:`ghostlearn.rnn.init_params`. Tasks with inputs or an explicit readout
+            take ``"numpy"`` only.
         dtype: ``"float32"`` or ``"float64"`` (run under ``jax.enable_x64``, locally).
         params: resume from these parameters: a dict of arrays with a leading net axis of
             length ``P`` (e.g. from :func:`params_from_dataset`).
         epoch_offset: number of the first epoch (>= 0), for resumed runs.
         method: ``"fast"`` (hand-derived gradients, :func:`ghostlearn.rnn.loss_and_grad`)
-            or ``"autodiff"`` (``jax.grad`` through :func:`ghostlearn.rnn.simulate`).
+            or ``"autodiff"`` (``jax.grad`` through :func:`ghostlearn.rnn.simulate`);
+            ``None``: ``"fast"`` for the paper's task, ``"autodiff"`` for every other task
+            (the only method they have).
         chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
             if the snapshot buffer would exceed 256 MB).
         devices: number of local JAX devices to split the population over (default all).
@@ -431,7 +481,9 @@ def train(
     chunks such networks leave the computed population (once that shrinks it by a quarter)
     and their remaining epochs are filled in; a run whose networks have all settled or
     diverged ends after the chunk in which the last one did. Results are bit-identical to
-    ``early_exit=False``.
+    ``early_exit=False``. With a stochastic task (``task.stochastic``: random initial
+    states or noise) a later epoch does not repeat the last one, so no network ever
+    counts as settled; only diverged networks leave.
 
     Returns:
         Dataset with dims ``net``, ``epoch``, ``snapshot``, ``unit`` (and ``k`` for lowrank,
@@ -439,8 +491,10 @@ def train(
         ``snapshot``; variables ``loss``, ``accuracy``, ``grad_norm`` (net, epoch),
         ``diverged``, ``diverged_epoch`` (-1 if never) (net), the final parameters (after
         the last update) and, with snapshots, ``snap_<name>`` (net, snapshot, ...); attrs
-        ``model`` (the config as a dict), ``train`` (the settings) and
-        ``ghostlearn_version``. The rank1 trained confidence is ``c_final``.
+        ``model`` (the config as a dict), ``task`` (``task.to_dict()``), ``train`` (the
+        settings) and ``ghostlearn_version``. The rank1 trained confidence is
+        ``c_final``. ``W_in`` has dims (net, unit, input); the latent tanh readout's
+        ``w_out`` has dims (net, k) (full rank: (net, unit)).
 
     Raises:
         ValueError: on bad arguments; the message names the argument and its value.
@@ -448,6 +502,7 @@ def train(
     if not isinstance(model, RNNConfig):
         raise ValueError(f"model must be an RNNConfig, got {model!r}")
     cfg = model
+    task = _check_task(task, cfg)
     _validate.at_least("epochs", epochs, 1)
     _validate.at_least("snapshot_every", snapshot_every, 0)
     _validate.at_least("metrics_every", metrics_every, 1)
@@ -459,7 +514,7 @@ def train(
         raise ValueError(f"epoch_offset + epochs must be < 2**31, got {epoch_offset + epochs}")
     _validate.one_of("init", init, INIT_METHODS)
     _validate.one_of("dtype", dtype, ("float32", "float64"))
-    _validate.one_of("method", method, METHODS)
+    method = _check_method(method, task)
     optimizer = _check_optimizer(optimizer)
     if chunk is not None:
         _validate.at_least("chunk", chunk, 1)
@@ -489,6 +544,13 @@ def train(
         if c is not None:
             raise ValueError(f"c applies to model 'rank1' only, got c={c!r} for {cfg.model!r}")
         c_arr = np.array([np.nan])
+    elif task.readout_for(cfg) != "threshold":
+        if c is not None:
+            raise ValueError(
+                f"c applies to the 'threshold' readout only, got c={c!r} for readout "
+                f"{task.readout_for(cfg)!r}"
+            )
+        c_arr = np.array([np.nan])
     elif c is None:
         c_arr = None
     else:
@@ -516,6 +578,7 @@ def train(
         resources.train_memory(
             cfg,
             P,
+            task=task,
             epochs=epochs,
             snapshot_every=snapshot_every,
             metrics_every=metrics_every,
@@ -529,6 +592,7 @@ def train(
     with x64:
         return _train(
             cfg,
+            task,
             seed_arr,
             lr_arr,
             c_arr,
@@ -548,6 +612,37 @@ def train(
         )
 
 
+def _check_task(task: Any, cfg: RNNConfig) -> Task:
+    """The task of ``train``: ``None`` -> the paper's, a name -> the built-in task."""
+    if task is None:
+        task = DelayedActivation()
+    elif isinstance(task, str):
+        task = make_task(task)
+    elif not isinstance(task, Task):
+        raise ValueError(f"task must be a Task or a task name, got {task!r}")
+    try:
+        hash(task)
+    except TypeError:
+        raise ValueError(
+            f"task must be hashable (a frozen dataclass with hashable fields), got {task!r}"
+        ) from None
+    param_shapes(cfg, task)  # the readout fits the model, train_c fits the readout
+    task.checked_trials(cfg)
+    return task
+
+
+def _check_method(method: Any, task: Task) -> str:
+    if method is None:
+        return "fast" if _is_paper(task) else "autodiff"
+    _validate.one_of("method", method, METHODS)
+    if method == "fast" and not _is_paper(task):
+        raise ValueError(
+            f"method 'fast' (hand-derived gradients) exists for the paper's delayed-activation "
+            f"task only, got task {task.name!r}; use method='autodiff' or None"
+        )
+    return str(method)
+
+
 def _params_size(params: Params) -> int:
     if not isinstance(params, dict) or not params:
         raise ValueError(f"params must be a non-empty dict of arrays, got {type(params).__name__}")
@@ -559,16 +654,17 @@ def _params_size(params: Params) -> int:
 
 def _initial_params(
     cfg: RNNConfig,
+    task: Task,
     seeds: np.ndarray,
     c: np.ndarray,
     params: Params | None,
     init: str,
     dtype: str,
 ) -> dict[str, np.ndarray]:
-    shapes = param_shapes(cfg)
+    shapes = param_shapes(cfg, task)
     P = seeds.size
     if params is None:
-        per_net = [init_params(cfg, int(s), init=init, dtype=dtype) for s in seeds]
+        per_net = [init_params(cfg, int(s), init=init, dtype=dtype, task=task) for s in seeds]
         out = {k: np.stack([p[k] for p in per_net]) for k in per_net[0]}
         if cfg.train_c:
             out["c"] = c.astype(dtype)
@@ -579,7 +675,7 @@ def _initial_params(
             out["c"] = c.astype(dtype)
             continue
         if name not in params:
-            raise ValueError(f"params is missing {name!r} for model {cfg.model!r}")
+            raise ValueError(f"params is missing {name!r} for model {cfg.model!r}{_for(task)}")
         arr = np.asarray(params[name])
         if arr.shape != (P, *shape):
             raise ValueError(f"params[{name!r}] must have shape {(P, *shape)}, got {arr.shape}")
@@ -587,8 +683,15 @@ def _initial_params(
         out[name] = np.array(arr, dtype=dtype, order="C")
     extra = set(params) - set(shapes) - {"c"}
     if extra:
-        raise ValueError(f"params has unknown entries {sorted(extra)} for model {cfg.model!r}")
+        raise ValueError(
+            f"params has unknown entries {sorted(extra)} for model {cfg.model!r}{_for(task)}"
+        )
     return out
+
+
+def _for(task: Task) -> str:
+    """`` and task 'dcdt'`` in messages, nothing for the paper's task."""
+    return "" if _is_paper(task) else f" and task {task.name!r}"
 
 
 def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
@@ -616,7 +719,7 @@ def _on_devices(tree: Any, n_dev: int, spec: PS) -> Any:
 
 
 def _layout(
-    cfg: RNNConfig, method: str, optimizer: Any, P: int, n_dev: int
+    cfg: RNNConfig, method: str, optimizer: Any, P: int, n_dev: int, task: Task
 ) -> tuple[int | None, int]:
     """The block size and the padded population size of ``P`` networks on ``n_dev``
     devices: each device holds the same number of networks, a multiple of the block."""
@@ -626,6 +729,11 @@ def _layout(
         # (e.g. b1 ** count) as scalar code, whose rounding differs from the vector code.
         P_local = max(P_local, 2)
     block = _block_size(cfg, method, P_local)
+    if not _is_paper(task):
+        # A loop over a single block is inlined by XLA and compiled differently from a
+        # loop over several (the last bit of the gradient changed): two blocks at least.
+        block = _TASK_BLOCK
+        P_local = max(P_local, 2 * block)
     P_local = -(-P_local // block) * block if block else P_local
     return block, P_local * n_dev
 
@@ -662,7 +770,8 @@ def _take(arrays: Any, rows: np.ndarray) -> Any:
     state, snaps, lr_d, c_d = arrays
     idx = jnp.asarray(rows)
     snaps = {k: jnp.zeros((v.shape[0], rows.size, *v.shape[2:]), v.dtype) for k, v in snaps.items()}
-    return jax.tree.map(lambda a: a[idx], state), snaps, lr_d[idx], c_d[idx]
+    take = functools.partial(jax.tree.map, lambda a: a[idx])
+    return take(state), snaps, lr_d[idx], take(c_d)
 
 
 def _fill_rest(
@@ -697,6 +806,7 @@ def _pad(a: np.ndarray, P_pad: int) -> np.ndarray:
 
 def _train(
     cfg: RNNConfig,
+    task: Task,
     seeds: np.ndarray,
     lr: np.ndarray,
     c: np.ndarray,
@@ -716,9 +826,9 @@ def _train(
     early_exit: bool,
 ) -> xr.Dataset:
     P = seeds.size
-    p0 = _initial_params(cfg, seeds, c, params, init, dtype)
+    p0 = _initial_params(cfg, task, seeds, c, params, init, dtype)
     n_dev = max(1, min(n_dev, P))
-    block, P_pad = _layout(cfg, method, optimizer, P, n_dev)
+    block, P_pad = _layout(cfg, method, optimizer, P, n_dev, task)
 
     C = min(epochs, chunk or (1000 if cfg.model == "rank1" else 200))
     per_snap = (
@@ -730,16 +840,18 @@ def _train(
             C = max(1, C // 2)
     C = -(-epochs // -(-epochs // C))  # equal chunks: the last one wastes < 1 epoch/chunk
     slots = (-(-C // snapshot_every) + 1) if snapshot_every else 0
-    plan = _Plan(cfg, method, optimizer, snapshot_every, C, slots, n_dev, block)
+    plan = _Plan(cfg, method, optimizer, snapshot_every, C, slots, n_dev, block, task)
 
     # Arrays are built on the host and placed as the program takes them: a conversion on
     # the device, or inputs laid out differently from its outputs, would compile more.
     host = {k: _pad(v, P_pad).astype(dtype) for k, v in p0.items()}
     lr_h = _pad(np.nan_to_num(lr, nan=0.0), P_pad).astype(dtype)
     flags = (np.ones(P_pad, bool), np.full(P_pad, -1, np.int32), np.zeros(P_pad, bool))
-    pp, lr_d, c_d, flags = _on_devices(
-        (host, lr_h, _pad(c, P_pad).astype(dtype), flags), n_dev, PS("net")
-    )
+    c_h: Any = _pad(c, P_pad).astype(dtype)
+    if not _is_paper(task):
+        # Each network's seed key, for the trials it draws (random initial states, noise).
+        c_h = (c_h, _pad(seed_key_data(seeds), P_pad))
+    pp, lr_d, c_d, flags = _on_devices((host, lr_h, c_h, flags), n_dev, PS("net"))
     make_tx = _factory(optimizer)
     if make_tx is None:
         opt_state: Any = ()
@@ -812,7 +924,9 @@ def _train(
             settled_r = np.asarray(state[4])[:n_act]
             leaving = ~alive_r | settled_r
             stay = np.flatnonzero(~leaving)
-            P_pad_new = _layout(cfg, method, optimizer, stay.size, n_dev)[1] if stay.size else 0
+            P_pad_new = (
+                _layout(cfg, method, optimizer, stay.size, n_dev, task)[1] if stay.size else 0
+            )
             # Each new population size compiles a new program: shrink only when the
             # network-epochs saved take longer than compiling it twice.
             saved = (P_pad_now - P_pad_new) * (end - e0)
@@ -836,7 +950,7 @@ def _train(
                         (state, snaps, lr_d, c_d), _pad(stay, P_pad_new)
                     )
                     plan = dataclasses.replace(
-                        plan, block=_layout(cfg, method, optimizer, stay.size, n_dev)[0]
+                        plan, block=_layout(cfg, method, optimizer, stay.size, n_dev, task)[0]
                     )
         if progress is not None:
             progress(e0 - epoch_offset, epochs)
@@ -866,6 +980,7 @@ def _train(
     }
     return _dataset(
         cfg,
+        task,
         seeds=seeds,
         lr=lr,
         c=c,
@@ -892,6 +1007,7 @@ _DIMS: dict[str, tuple[str, ...]] = {
     "w_out": ("unit",),
     "b_out": (),
     "W": ("unit", "unit2"),
+    "W_in": ("unit", "input"),
 }
 _ATTRS: dict[str, dict[str, str]] = {
     "loss": {"long_name": "loss before the epoch's update", "units": "1"},
@@ -906,8 +1022,17 @@ def _var_name(name: str) -> str:
     return "c_final" if name == "c" else name
 
 
+def _dims(cfg: RNNConfig, task: Task, name: str) -> tuple[str, ...]:
+    """Dims of parameter ``name`` after the net axis (the latent readout's ``w_out`` is
+    indexed by ``k``, except for full rank where the latent variables are the units)."""
+    if name == "w_out" and cfg.model != "full" and task.readout_for(cfg) == "latent_tanh":
+        return ("k",)
+    return _DIMS[name]
+
+
 def _dataset(
     cfg: RNNConfig,
+    task: Task,
     *,
     seeds: np.ndarray,
     lr: np.ndarray,
@@ -928,10 +1053,10 @@ def _dataset(
     data["diverged"] = (("net",), diverged.astype(bool), _ATTRS["diverged"])
     data["diverged_epoch"] = (("net",), diverged_epoch.astype(np.int64), _ATTRS["diverged_epoch"])
     for name, arr in final.items():
-        data[_var_name(name)] = (("net", *_DIMS[name]), arr)
+        data[_var_name(name)] = (("net", *_dims(cfg, task, name)), arr)
     if snapshots is not None:
         for name, arr in snapshots.items():
-            data[f"snap_{name}"] = (("net", "snapshot", *_DIMS[name]), arr)
+            data[f"snap_{name}"] = (("net", "snapshot", *_dims(cfg, task, name)), arr)
     coords = {
         "net": np.arange(P),
         "seed": ("net", seeds.astype(np.int64)),
@@ -943,6 +1068,7 @@ def _dataset(
     }
     attrs = {
         "model": dataclasses.asdict(cfg),
+        "task": task.to_dict(),
         "train": settings,
         "ghostlearn_version": __version__,
     }
@@ -961,6 +1087,25 @@ def model_from_dataset(ds: xr.Dataset) -> RNNConfig:
         raise ValueError(f"dataset has no valid 'model' attribute: {err}") from None
 
 
+def task_from_dataset(ds: xr.Dataset, *, classes: Sequence[type[Task]] = ()) -> Task:
+    """The :class:`~ghostlearn.tasks.Task` a :func:`train` result was trained on.
+
+    Args:
+        ds: the Dataset returned by :func:`train` (or read back from zarr). Results
+            written before tasks were stored hold no ``task`` attribute: they are the
+            paper's delayed-activation task.
+        classes: a user's own :class:`~ghostlearn.tasks.Task` subclasses, looked up by
+            their ``name``.
+
+    Raises:
+        ValueError: an unknown task name or field.
+    """
+    data = ds.attrs.get("task")
+    if data is None:
+        return DelayedActivation()
+    return task_from_dict(data, classes=classes)
+
+
 def params_from_dataset(ds: xr.Dataset, snapshot: int | None = None) -> dict[str, np.ndarray]:
     """Batched parameters (leading net axis) from a :func:`train` result.
 
@@ -971,13 +1116,16 @@ def params_from_dataset(ds: xr.Dataset, snapshot: int | None = None) -> dict[str
 
     Returns:
         Dict of NumPy arrays, e.g. rank1 ``{"m": [P, N], "n": [P, N], "b": [P, N]}`` (+
-        ``"c"`` [P] for a trained confidence), ready for ``train(..., params=...)``.
+        ``"c"`` [P] for a trained confidence, + ``"W_in"``, ``"w_out"``, ``"b_out"`` for a
+        task with inputs or another readout), ready for ``train(..., params=...)``.
 
     Raises:
         ValueError: if ``snapshot`` is not one of the recorded epochs.
     """
     cfg = model_from_dataset(ds)
     names = list(param_shapes(cfg))
+    # A task's own parameters (input weights, another readout), read without its class.
+    names += [k for k in ("W_in", "w_out", "b_out") if k in ds.data_vars and k not in names]
     out = {}
     if snapshot is None:
         for name in names:
