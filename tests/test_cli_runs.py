@@ -78,6 +78,53 @@ def test_train_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_train_a_task_with_inputs(tmp_path):
+    out = tmp_path / "dcdt"
+    args = ["train", "--task", "dcdt", "--rank", "2", "--N", "8", "--seeds", "0-1"]
+    result = runner.invoke(app, [*args, "--lr", "0.001", "--epochs", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ds = open_zarr(out / "train.zarr")
+    assert ds.attrs["task"]["name"] == "dcdt"
+    assert ds["W_in"].dims == ("net", "unit", "input") and ds["W_in"].shape == (2, 8, 1)
+    assert ds["W_in"].attrs["long_name"] == "input weights"
+    # The same command again finds its run; the da run of the same model is another run.
+    again = runner.invoke(app, [*args, "--lr", "0.001", "--epochs", "5", "--out", str(out)])
+    assert "already holds this run" in again.output
+    other = runner.invoke(
+        app,
+        [
+            "train",
+            "--rank",
+            "2",
+            "--N",
+            "8",
+            "--seeds",
+            "0-1",
+            "--lr",
+            "0.001",
+            "--epochs",
+            "5",
+            "--out",
+            str(out),
+        ],
+    )
+    assert other.exit_code == 2 and "is not empty" in other.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "nope"], "task must be one of 'da', 'dcdt', 'dmts', got 'nope'"),
+        (["--task", "dcdt", "--c", "3"], "--c sets the confidence of the rank-one readout"),
+        (["--task", "dmts", "--rank", "2", "--init", "paper"], "init"),
+    ],
+)
+def test_train_task_bad_input(tmp_path, args, message):
+    result = runner.invoke(app, ["train", "--out", str(tmp_path / "r"), *TINY, *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
 def test_train_out_is_a_file(tmp_path):
     f = tmp_path / "f"
     f.write_text("")

@@ -736,7 +736,8 @@ def train(
         bool, typer.Option(help="Train the confidence c as well (rank one).")
     ] = False,
     T: Annotated[
-        float, typer.Option("--T", help="Delay T of the task [ms]; a trial lasts 2T.")
+        float,
+        typer.Option("--T", help="Delay T of the da task [ms]; a trial lasts 2T."),
     ] = 100.0,
     tau: Annotated[float, typer.Option("--tau", help="Time constant tau [ms].")] = 10.0,
     dt: Annotated[float, typer.Option("--dt", help="Euler time step dt [ms].")] = 5.0,
@@ -744,8 +745,13 @@ def train(
         bool,
         typer.Option(help="Replace the results in an OUT folder that is not empty."),
     ] = False,
+    task: Annotated[
+        str,
+        typer.Option(help="Task: da (the paper's delayed activation), dcdt or dmts."),
+    ] = "da",
 ) -> None:
-    """Train a population (seeds x lr x c) of RNNs on the delayed-activation task.
+    """Train a population (seeds x lr x c) of RNNs on a task (default: the paper's
+    delayed activation; dcdt and dmts take an input, see docs/tasks.md).
 
     OUT must be new or empty, unless --overwrite; if it already holds this very run
     (same model, settings and population), nothing is retrained.
@@ -760,12 +766,16 @@ def train(
 
         # What a killed earlier run of this command left half-written.
         remove_temporaries(out, ("train.zarr", "training.png", "training.pdf"))
+        from .tasks import make_task
+
+        task_obj = make_task(task)
         if model == "auto":
             model = "rank1" if rank == 1 else "lowrank"
-        if c is not None and model != "rank1":
+        confident = model == "rank1" and task == "da"
+        if c is not None and not confident:
             raise UserError(
-                f"--c sets the confidence of the rank-one readout; model {model!r} has none, "
-                f"got --c {c}"
+                "--c sets the confidence of the rank-one readout of the da task; "
+                f"model {model!r} on task {task!r} has none, got --c {c}"
             )
         cfg = RNNConfig(
             model=model,
@@ -785,7 +795,7 @@ def train(
         if limit < 1:
             raise UserError(f"--max-networks must be >= 1, got {max_networks}")
         counts = {"--seeds": count_int_ranges("--seeds", seeds), "--lr": _count_floats(lr)}
-        if model == "rank1" and c is not None:
+        if confident and c is not None:
             counts["--c"] = _count_floats(c)
         check_networks(
             " x ".join(counts) + f" ({' x '.join(f'{n:,}' for n in counts.values())})",
@@ -795,7 +805,7 @@ def train(
         population = grid(
             seeds=parse_ints("seeds", seeds),
             lr=parse_floats("lr", lr),
-            c=parse_floats("c", "10" if c is None else c) if model == "rank1" else None,
+            c=parse_floats("c", "10" if c is None else c) if confident else None,
         )
         settings = {
             "epochs": epochs,
@@ -804,7 +814,7 @@ def train(
             "init": init,
             "dtype": dtype,
         }
-        if not overwrite and _holds_run(out, cfg, population, settings):
+        if not overwrite and _holds_run(out, cfg, task_obj, population, settings):
             typer.echo(
                 f"{out / 'train.zarr'} already holds this run: nothing retrained "
                 "(--overwrite trains it again)"
@@ -830,6 +840,7 @@ def train(
 
             ds = run_training(
                 cfg,
+                task=task_obj,
                 **population,
                 epochs=epochs,
                 snapshot_every=snapshot_every,
@@ -861,8 +872,9 @@ def _write_training(ds, out: Path) -> list[Path]:
     return [store, *write_figure(training_curves(ds), out, stem="training")]
 
 
-def _holds_run(out: Path, cfg, population: dict, settings: dict) -> bool:
-    """Whether ``out/train.zarr`` is a complete run of this model, population and settings.
+def _holds_run(out: Path, cfg, task, population: dict, settings: dict) -> bool:
+    """Whether ``out/train.zarr`` is a complete run of this model, task, population and
+    settings.
 
     Reads the store's attributes and per-network coordinates only.
     """
@@ -873,6 +885,7 @@ def _holds_run(out: Path, cfg, population: dict, settings: dict) -> bool:
     import zarr
 
     from .store import decode_attrs
+    from .tasks import DelayedActivation
 
     if not (out / "train.zarr").is_dir():
         return False
@@ -880,6 +893,8 @@ def _holds_run(out: Path, cfg, population: dict, settings: dict) -> bool:
         group = zarr.open_group(str(out / "train.zarr"), mode="r")
         attrs = decode_attrs(xr.Dataset(attrs=dict(group.attrs))).attrs
         if attrs.get("model") != dataclasses.asdict(cfg):
+            return False
+        if attrs.get("task", DelayedActivation().to_dict()) != task.to_dict():
             return False
         stored = attrs.get("train", {})
         if any(stored.get(k) != v for k, v in settings.items()) or stored.get("epoch_offset"):

@@ -173,6 +173,8 @@ _CF: dict[str, tuple[str, str]] = {
     "M": ("left connectivity vectors M", "1"),
     "Nmat": ("right connectivity vectors N", "1"),
     "W": ("recurrent weight matrix", "1"),
+    "W_in": ("input weights", "1"),
+    "input": ("input channel of the task", "1"),
     "w_out": ("readout weights", "1"),
     "b_out": ("readout bias", "1"),
     "kappa": ("latent coordinate kappa = n . x", "1"),
