@@ -739,39 +739,41 @@ def _layout(
 
 
 class _Clock:
-    """Wall time of the chunks, to weigh a smaller population against its compilation.
+    """Compile and run times of the chunks, to weigh a smaller population against
+    compiling its program.
 
     Only decides whether the early exit shrinks the population; never changes a number.
     """
 
-    def __init__(self) -> None:
-        self.seen: set[Any] = set()
-        self.first: list[tuple[int, float]] = []  # (network-epochs, seconds) incl. compiling
-        self.rate = math.nan  # seconds per padded network-epoch, from compiled programs
+    #: Least compile time assumed for a new population size: a program loaded from the
+    #: persistent cache says little about compiling one that is not there.
+    MIN_COMPILE_S = 1.0
 
-    def record(self, program: Any, net_epochs: int, seconds: float) -> None:
-        """``program``: a key of the compiled program (a new key includes compiling)."""
-        if program in self.seen:
-            self.rate = seconds / max(net_epochs, 1)
-        else:
-            self.seen.add(program)
-            self.first.append((net_epochs, seconds))
+    def __init__(self) -> None:
+        self.compile_s = self.MIN_COMPILE_S
+        self.rate = math.nan  # seconds per padded network-epoch
+
+    def compiled(self, seconds: float) -> None:
+        self.compile_s = max(self.compile_s, seconds)
+
+    def ran(self, net_epochs: int, seconds: float) -> None:
+        self.rate = seconds / max(net_epochs, 1)
 
     def worth(self, net_epochs_saved: int) -> bool:
-        if math.isnan(self.rate) or not self.first:
-            return False
-        compile_s = max(s - n * self.rate for n, s in self.first)
-        return net_epochs_saved * self.rate > 2 * max(compile_s, 0.0)
+        """Whether computing ``net_epochs_saved`` fewer network-epochs saves more than
+        twice the time of compiling a program."""
+        return net_epochs_saved * self.rate > 2 * self.compile_s
 
 
-def _take(arrays: Any, rows: np.ndarray) -> Any:
+def _take(arrays: Any, rows: np.ndarray, n_dev: int) -> Any:
     """The device state, snapshot buffers and per-network settings of ``rows`` only (the
-    snapshot buffers, rewritten by every chunk, come back as zeros of the new size)."""
+    snapshot buffers, rewritten by every chunk, come back as zeros of the new size).
+    Gathered on the host: a gather on the devices would compile programs of its own."""
     state, snaps, lr_d, c_d = arrays
-    idx = jnp.asarray(rows)
-    snaps = {k: jnp.zeros((v.shape[0], rows.size, *v.shape[2:]), v.dtype) for k, v in snaps.items()}
-    take = functools.partial(jax.tree.map, lambda a: a[idx])
-    return take(state), snaps, lr_d[idx], take(c_d)
+    host = jax.tree.map(lambda a: np.asarray(a)[rows], (state, lr_d, c_d))
+    state, lr_d, c_d = _on_devices(host, n_dev, PS("net"))
+    zeros = {k: np.zeros((v.shape[0], rows.size, *v.shape[2:]), v.dtype) for k, v in snaps.items()}
+    return state, _on_devices(zeros, n_dev, PS(None, "net")), lr_d, c_d
 
 
 def _fill_rest(
@@ -881,22 +883,28 @@ def _train(
     alive_np = np.ones(P, bool)
     div_np = np.full(P, -1, np.int64)
     clock = _Clock()
+    executables: dict[Any, Any] = {}
     rec_pos = 0
     e0 = epoch_offset
     while e0 < end:
         n_here = min(C, end - e0)
         prog = _program(plan)
         args = (state, snaps, lr_d, c_d, np.int32(e0), np.int32(e0 + n_here))
-        if progress is not None and e0 == epoch_offset:
-            # Compiled ahead (the call below reuses it) to report the end of compilation.
-            prog.lower(*args).compile()
-            progress(0, epochs)
+        P_pad_now = int(state[2].shape[0])
+        key = (prog, P_pad_now)
+        if key not in executables:
+            # Compiled ahead, once per population size, and called directly: a jit call
+            # would not reuse an ahead-of-time compilation.
+            tic = time.perf_counter()
+            executables[key] = prog.lower(*args).compile()
+            clock.compiled(time.perf_counter() - tic)
+            if progress is not None and e0 == epoch_offset:
+                progress(0, epochs)
         tic = time.perf_counter()
-        state, snaps, out = prog(*args)
+        state, snaps, out = executables[key](*args)
         n_act = rows.size
         out_host = [np.asarray(arr)[:n_here, :n_act] for arr in out]
-        P_pad_now = int(state[2].shape[0])
-        clock.record((id(prog), P_pad_now), n_here * P_pad_now, time.perf_counter() - tic)
+        clock.ran(n_here * P_pad_now, time.perf_counter() - tic)
         es = np.arange(e0, e0 + n_here)
         keep = es % metrics_every == 0
         n_keep = int(keep.sum())
@@ -947,7 +955,7 @@ def _train(
                     e0 = end
                 else:
                     state, snaps, lr_d, c_d = _take(
-                        (state, snaps, lr_d, c_d), _pad(stay, P_pad_new)
+                        (state, snaps, lr_d, c_d), _pad(stay, P_pad_new), n_dev
                     )
                     plan = dataclasses.replace(
                         plan, block=_layout(cfg, method, optimizer, stay.size, n_dev, task)[0]
