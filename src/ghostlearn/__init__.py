@@ -73,6 +73,7 @@ _LAZY = {
     "grid": "train",
     "params_from_dataset": "train",
     "model_from_dataset": "train",
+    "task_from_dataset": "train",
     "analyze_run": "analysis",
     "analyze_run_lowrank": "analysis",
     "analyze_dataset": "analysis",
