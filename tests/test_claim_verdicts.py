@@ -1,9 +1,11 @@
 """The claim type and the claims report's headline: verdicts, reasons, skipped claims."""
 
+import dataclasses
+
 import pytest
 
 from ghostlearn.experiments.base import Claim
-from ghostlearn.experiments.claims import census_lines, collect_claims, headline
+from ghostlearn.experiments.claims import census_lines, claims_markdown, collect_claims, headline
 
 
 def _claim(**kw):
@@ -30,6 +32,20 @@ def test_headline_counts_only_testable_claims():
     rows = [{"verdict": v} for v in ("reproduced", "differs", "skipped", "reproduced")]
     assert headline(rows) == "2 of 3 testable claims reproduced, 1 skipped"
     assert headline([]) == "0 of 0 testable claims reproduced, 0 skipped"
+
+
+def test_findings_beyond_the_paper_are_counted_apart():
+    paper = [{"verdict": v} for v in ("reproduced", "differs")]
+    beyond = [{"verdict": v, "beyond_paper": True} for v in ("differs", "differs", "skipped")]
+    assert headline(paper + beyond) == (
+        "1 of 2 testable claims reproduced, 0 skipped; beyond the paper: 0 of 2 findings as stated"
+    )
+    rows = [{**r, "figure": "f", "claim": f"c{i}"} for i, r in enumerate(paper + beyond)]
+    text = claims_markdown(rows)
+    head, tail = text.split("## Beyond the paper")
+    assert "| c0 |" in head and "| c1 |" in head and "| c2 |" not in head
+    assert all(f"| c{i} |" in tail for i in (2, 3, 4))
+    assert dataclasses.asdict(_claim(reproduced=True))["beyond_paper"] is False
 
 
 def test_collect_claims_reads_verdicts_and_legacy_rows():

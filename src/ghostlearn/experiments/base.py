@@ -64,6 +64,8 @@ class Claim:
         measured: ghostlearn's value.
         verdict: ``"reproduced"``, ``"differs"`` or ``"skipped"``.
         reason: the rule applied and why it agrees, differs or was not tested.
+        beyond_paper: a finding of ghostlearn's own (the paper states no such result):
+            reported apart from the paper's claims and not counted in their headline.
     """
 
     figure: str
@@ -71,6 +73,7 @@ class Claim:
     paper: Any
     measured: Any
     reason: str = ""
+    beyond_paper: bool = False
     verdict: Verdict = dataclasses.field(default="differs")
     reproduced: dataclasses.InitVar[bool | None] = None
     skip: dataclasses.InitVar[str | None] = None

@@ -28,15 +28,27 @@ def collect_claims(summaries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     return rows
 
 
-def headline(rows: Iterable[Mapping[str, Any]]) -> str:
-    """``"k of n testable claims reproduced, s skipped"``: skipped claims count for nothing."""
+def _counts(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
     verdicts = [r["verdict"] for r in rows]
     skipped = verdicts.count("skipped")
-    tested = len(verdicts) - skipped
-    return (
-        f"{verdicts.count('reproduced')} of {tested} testable claims reproduced, "
-        f"{skipped} skipped"
-    )
+    return verdicts.count("reproduced"), len(verdicts) - skipped, skipped
+
+
+def headline(rows: Iterable[Mapping[str, Any]]) -> str:
+    """``"k of n testable claims reproduced, s skipped"``: skipped claims count for nothing.
+
+    Rows of findings beyond the paper (``beyond_paper``) are not the paper's claims: they
+    are counted apart, as ``"; beyond the paper: k of n as stated"``.
+    """
+    rows = list(rows)
+    paper = [r for r in rows if not r.get("beyond_paper")]
+    beyond = [r for r in rows if r.get("beyond_paper")]
+    ok, tested, skipped = _counts(paper)
+    text = f"{ok} of {tested} testable claims reproduced, {skipped} skipped"
+    if beyond:
+        ok_b, tested_b, _ = _counts(beyond)
+        text += f"; beyond the paper: {ok_b} of {tested_b} findings as stated"
+    return text
 
 
 def census_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -67,24 +79,29 @@ def _cell(value: Any) -> str:
 
 def claims_markdown(rows: list[dict[str, Any]]) -> str:
     """Render claim rows as a Markdown table under the :func:`headline`."""
+    lines = ["# Claims of the paper, checked by ghostlearn", "", headline(rows) + "."]
+    paper = [r for r in rows if not r.get("beyond_paper")]
+    beyond = [r for r in rows if r.get("beyond_paper")]
+    lines += _table(paper)
+    if beyond:
+        lines += ["", "## Beyond the paper", "", "Findings of ghostlearn's own experiments."]
+        lines += _table(beyond)
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "# Claims of the paper, checked by ghostlearn",
-        "",
-        headline(rows) + ".",
         "",
         "| figure | claim | paper | ghostlearn | verdict | reason |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(r.get(k, ""))
-                for k in ("figure", "claim", "paper", "measured", "verdict", "reason")
-            )
-            + " |"
+        cells = (
+            _cell(r.get(k, ""))
+            for k in ("figure", "claim", "paper", "measured", "verdict", "reason")
         )
-    return "\n".join(lines) + "\n"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_claims(summaries: Iterable[Mapping[str, Any]], out: str | Path) -> list[dict[str, Any]]:

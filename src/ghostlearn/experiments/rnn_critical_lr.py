@@ -886,6 +886,7 @@ def claims(summary: dict) -> list[Claim]:
             }
         out.append(
             Claim(
+                beyond_paper=True,
                 figure=NAME,
                 claim=f"beyond the paper: the rank-one RNN's critical learning rate falls as "
                 f"a power of the delay T (c = {c:g})",
@@ -896,6 +897,7 @@ def claims(summary: dict) -> list[Claim]:
         )
         out.append(
             Claim(
+                beyond_paper=True,
                 figure=NAME,
                 claim=f"beyond the paper: its exponent differs from the toy model's -5 "
                 f"(Eq. 15) (c = {c:g})",
@@ -924,6 +926,7 @@ def claims(summary: dict) -> list[Claim]:
             compare = {"skip": "no delay with a critical rate inside the grid at both"}
         out.append(
             Claim(
+                beyond_paper=True,
                 figure=NAME,
                 claim=f"beyond the paper: the lower confidence (c = {low['c']:g}) has a higher "
                 f"critical learning rate than c = {high['c']:g} at every delay (Fig. 4's "
