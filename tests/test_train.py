@@ -163,20 +163,39 @@ def test_a_batch_whose_networks_all_settled_ends_early(monkeypatch) -> None:
     train_module = importlib.import_module("ghostlearn.train")
 
     calls = []
-    program = train_module._program
+    executable = train_module._executable
 
-    def counting(plan):
+    def counting(plan, args):
         calls.append(plan.chunk)
-        return program(plan)
+        return executable(plan, args)
 
-    monkeypatch.setattr(train_module, "_program", counting)
+    monkeypatch.setattr(train_module, "_executable", counting)
     kw = dict(seeds=[0, 1, 2], lr=0.05, c=1e4, epochs=1000, chunk=100, snapshot_every=50)
     fast = train(CFG, early_exit=True, **kw)
-    assert calls == [100]  # one chunk: every network settled in it
+    assert calls == [100]  # one chunk ran: every network settled in it
     calls.clear()
     full = train(CFG, early_exit=False, **kw)
     assert len(calls) == 10
     _all_vars_equal(fast, full)
+
+
+def test_a_second_run_reuses_the_compiled_program(monkeypatch) -> None:
+    train_module = importlib.import_module("ghostlearn.train")
+    compiled = []
+    program = train_module._program
+
+    def counting(plan):
+        compiled.append(plan)
+        return program(plan)
+
+    monkeypatch.setattr(train_module, "_program", counting)
+    monkeypatch.setattr(train_module, "_EXECUTABLES", {})
+    kw = dict(seeds=[0, 1], lr=0.05, c=2.0, epochs=30, chunk=10)
+    first = train(CFG, **kw)
+    assert len(compiled) == 1  # three chunks of one program
+    second = train(CFG, **kw)
+    assert len(compiled) == 1
+    _all_vars_equal(first, second)
 
 
 # ---------------------------------------------------------------- resume, snapshots, metrics

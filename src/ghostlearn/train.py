@@ -738,6 +738,29 @@ def _layout(
     return block, P_local * n_dev
 
 
+_EXECUTABLES: dict[Any, Any] = {}
+_MAX_EXECUTABLES = 64
+
+
+def _executable(plan: _Plan, args: Any) -> tuple[Any, float]:
+    """The compiled chunk program of ``plan`` for arguments shaped like ``args``, and the
+    seconds spent compiling it now (0 when it was compiled before, in this process).
+
+    Compiled ahead of time and called directly, so that a progress report can tell
+    compiling from training without compiling twice (a jit call does not reuse an
+    ahead-of-time compilation)."""
+    leaves, treedef = jax.tree.flatten(args)
+    key = (plan, treedef, tuple((np.shape(a), np.result_type(a).str) for a in leaves))
+    if key in _EXECUTABLES:
+        return _EXECUTABLES[key], 0.0
+    tic = time.perf_counter()
+    compiled = _program(plan).lower(*args).compile()
+    if len(_EXECUTABLES) >= _MAX_EXECUTABLES:
+        _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
+    _EXECUTABLES[key] = compiled
+    return compiled, time.perf_counter() - tic
+
+
 class _Clock:
     """Compile and run times of the chunks, to weigh a smaller population against
     compiling its program.
@@ -883,25 +906,18 @@ def _train(
     alive_np = np.ones(P, bool)
     div_np = np.full(P, -1, np.int64)
     clock = _Clock()
-    executables: dict[Any, Any] = {}
     rec_pos = 0
     e0 = epoch_offset
     while e0 < end:
         n_here = min(C, end - e0)
-        prog = _program(plan)
         args = (state, snaps, lr_d, c_d, np.int32(e0), np.int32(e0 + n_here))
         P_pad_now = int(state[2].shape[0])
-        key = (prog, P_pad_now)
-        if key not in executables:
-            # Compiled ahead, once per population size, and called directly: a jit call
-            # would not reuse an ahead-of-time compilation.
-            tic = time.perf_counter()
-            executables[key] = prog.lower(*args).compile()
-            clock.compiled(time.perf_counter() - tic)
-            if progress is not None and e0 == epoch_offset:
-                progress(0, epochs)
+        executable, seconds = _executable(plan, args)
+        clock.compiled(seconds)
+        if progress is not None and e0 == epoch_offset:
+            progress(0, epochs)  # compiled: the epochs start
         tic = time.perf_counter()
-        state, snaps, out = executables[key](*args)
+        state, snaps, out = executable(*args)
         n_act = rows.size
         out_host = [np.asarray(arr)[:n_here, :n_act] for arr in out]
         clock.ran(n_here * P_pad_now, time.perf_counter() - tic)
