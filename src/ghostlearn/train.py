@@ -750,7 +750,7 @@ def _executable(plan: _Plan, args: Any) -> tuple[Any, float]:
     compiling from training without compiling twice (a jit call does not reuse an
     ahead-of-time compilation)."""
     leaves, treedef = jax.tree.flatten(args)
-    key = (plan, treedef, tuple((np.shape(a), np.result_type(a).str) for a in leaves))
+    key = (plan, treedef, tuple((np.shape(a), str(a.dtype)) for a in leaves))
     if key in _EXECUTABLES:
         return _EXECUTABLES[key], 0.0
     tic = time.perf_counter()
