@@ -29,16 +29,19 @@ from .. import _validate
 from .events import AbruptDrop, DropDetector, detect_abrupt_drops
 from .flows import LowRankFlow, Rank1Flow, _as_float_array
 from .points import DEFAULT_INTERVAL, GHOST_TOL, FlowPoints, Method, find_points
-from .slowpoints import SlowPoints, find_slow_points
+from .slowpoints import SlowPoints, find_slow_points_along
 from .tracking import Bifurcation, GhostEvent, Track, find_bifurcations, ghost_events, track_points
 from .verdict import Verdict, VerdictRules, classify_run
 
 __all__ = [
+    "LatentReadout",
     "PopulationAnalysis",
     "RunAnalysis",
     "analyze_dataset",
     "analyze_run",
     "analyze_run_lowrank",
+    "dataset_readout",
+    "dataset_trial",
 ]
 
 
@@ -60,6 +63,44 @@ def _jsonable(x: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class LatentReadout:
+    """A rank-K network's readout at each snapshot, to draw its decision boundary.
+
+    - ``kind='latent'``: ``o = tanh(w_out . kappa + b_out)`` with ``w_out`` ``[S, K]``: the
+      boundary ``w_out . kappa + b_out = threshold`` is a line in the latent plane.
+    - ``kind='state'``: ``o = sigmoid(w_out . x + b_out)`` with ``w_out`` ``[S, N]``. The
+      readout sees ``x``, which is a function of ``kappa`` only at rest,
+      ``x = tanh(M kappa + W_in u + b)`` (exactly at fixed points, to ``O(|F|)`` near slow
+      points; :mod:`~ghostlearn.analysis.flows`): the boundary drawn is that of the state at
+      rest, ``w_out . tanh(M kappa + W_in u + b) + b_out = threshold``.
+
+    Attributes:
+        kind: ``'latent'`` or ``'state'``.
+        w_out: ``[S, K]`` or ``[S, N]``.
+        b_out: ``[S]``.
+        threshold: the boundary's value of the pre-activation ``z = w_out . (.) + b_out``
+            (0: ``o = 0.5`` for the sigmoid, ``o = 0`` for tanh).
+    """
+
+    kind: str
+    w_out: np.ndarray
+    b_out: np.ndarray
+    threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        _validate.one_of("kind", self.kind, ("latent", "state"))
+        w = np.asarray(self.w_out, dtype=np.float64)
+        bo = np.asarray(self.b_out, dtype=np.float64)
+        if w.ndim != 2 or bo.shape != w.shape[:1]:
+            raise ValueError(
+                f"w_out must have shape [S, K or N] and b_out [S], got {w.shape} and {bo.shape}"
+            )
+        _validate.finite("threshold", self.threshold)
+        object.__setattr__(self, "w_out", w)
+        object.__setattr__(self, "b_out", bo)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class RunAnalysis:
     """Everything the analysis found in one run.
 
@@ -77,6 +118,13 @@ class RunAnalysis:
         loss_epochs, loss, grad_norm, accuracy: the metrics analysed (``[E]``; optional
             ones None).
         settings: the settings used (JSON-compatible).
+        readout: rank K: the readout at each snapshot (:class:`LatentReadout`), when known
+            (:func:`analyze_dataset` reads it from the training data), for the decision
+            boundary of the phase portraits; else None.
+        trial: the task's trial, when every trial starts at ``x(0) = x0`` with no input
+            (the delayed-activation task): ``{"x0", "D", "n_steps"}``, for drawing the
+            latent trajectory ``kappa(t)`` (:func:`~ghostlearn.analysis.plane.latent_trial`);
+            else None.
     """
 
     model: str
@@ -94,6 +142,8 @@ class RunAnalysis:
     grad_norm: np.ndarray | None
     accuracy: np.ndarray | None
     settings: dict[str, Any]
+    readout: LatentReadout | None = None
+    trial: dict[str, float] | None = None
 
     @property
     def n_fixed(self) -> np.ndarray:
@@ -121,7 +171,7 @@ class RunAnalysis:
                 table[f"n_{name.replace('-', '_')}"] = p.count(name)
             depth = p.ghost_depth
         else:
-            for name in ("stable", "unstable", "saddle"):
+            for name in ("stable", "unstable", "saddle", "marginal"):
                 table[f"n_{name}"] = p.count(name)
             depth = np.where(p.kind == 4, p.speed, np.nan)
         table["n_ghosts"] = self.n_ghosts
@@ -228,8 +278,9 @@ class RunAnalysis:
         Returns:
             Dataset with coordinate ``snapshot`` (the snapshot epochs) and variables
             ``n_fixed``, ``n_stable``, ``n_unstable``, ``n_half_stable`` (rank one) or
-            ``n_saddle`` (rank K), ``n_ghosts`` and ``min_ghost_depth`` (the smallest
-            ``|f|`` of a ghost, NaN without one), each with ``long_name`` and ``units``;
+            ``n_saddle`` and ``n_marginal`` (rank K), ``n_ghosts`` and ``min_ghost_depth``
+            (the smallest ``|f|`` of a ghost, NaN without one), each with ``long_name`` and
+            ``units``;
             attributes ``model``, ``verdict`` and ``verdict_reason``. The same numbers as
             ``to_dict()["snapshots"]``.
         """
@@ -297,6 +348,7 @@ _TABLE_NAMES = {
     "n_unstable": "number of unstable fixed points",
     "n_half_stable": "number of half-stable fixed points",
     "n_saddle": "number of saddle fixed points",
+    "n_marginal": "number of marginal (non-hyperbolic) fixed points",
     "n_ghosts": "number of ghost points",
     "min_ghost_depth": "smallest speed |f| at a ghost point",
 }
@@ -472,6 +524,8 @@ def _assemble(
     detector: DropDetector | None,
     rules: VerdictRules | None,
     settings: dict[str, Any],
+    readout: LatentReadout | None = None,
+    trial: dict[str, float] | None = None,
 ) -> RunAnalysis:
     if isinstance(points, FlowPoints):
         fk, fkinds = points.fixed_kappa, points.fixed_kinds
@@ -521,6 +575,8 @@ def _assemble(
         grad_norm=grad_norm,
         accuracy=accuracy,
         settings=_jsonable(settings),
+        readout=readout,
+        trial=trial,
     )
 
 
@@ -604,19 +660,22 @@ def _lowrank_points(
     n_starts: int,
     seed: int,
     tau: float,
+    seed_grid: int | None = None,
+    groups: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SlowPoints:
     """Slow points at every snapshot, with continuation: a second pass starts also from
-    the points found at the neighbouring snapshots, so a point found once is rarely lost."""
-    kw = {"box": box, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed, "tau": tau}
-    first = find_slow_points(flow, **kw)
-    k = first.kappa  # [S, P, K]
-    S = k.shape[0]
-    if S < 2 or k.shape[1] == 0:
-        return first
-    prev = np.concatenate([k[:1] * np.nan, k[:-1]], axis=0)
-    nxt = np.concatenate([k[1:], k[:1] * np.nan], axis=0)
-    starts = np.concatenate([prev, nxt], axis=1)
-    return find_slow_points(flow, starts=starts, **kw)
+    the points found at the neighbouring snapshots (of the same group), so a point found
+    once is rarely lost."""
+    return find_slow_points_along(
+        flow, groups=groups, box=box, ghost_tol=ghost_tol, n_starts=n_starts, seed=seed,
+        tau=tau, n_grid=seed_grid, progress=progress,
+    )  # fmt: skip
+
+
+def _check_seed_grid(seed_grid: Any) -> None:
+    if seed_grid is not None and seed_grid != 0:
+        _validate.at_least("seed_grid", seed_grid, 3)
 
 
 def analyze_run_lowrank(
@@ -633,13 +692,24 @@ def analyze_run_lowrank(
     interval: tuple[float, float] = DEFAULT_INTERVAL,
     n_grid: int = 1000,
     ghost_tol: float = GHOST_TOL,
-    n_starts: int = 128,
+    n_starts: int = 4,
     seed: int = 0,
+    seed_grid: int | None = None,
     max_jump: float | None = None,
     detector: DropDetector | None = None,
     rules: VerdictRules | None = None,
+    W_in: Any = None,
+    u: Any = None,
+    readout: LatentReadout | None = None,
+    trial: dict[str, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunAnalysis:
     """Analyse one rank-K training run (``W = M Nmat``, latent ``kappa = Nmat x``).
+
+    The flow at each snapshot is ``F(kappa) = -kappa + Nmat tanh(M kappa + W_in u + b)``
+    (exact for the latent variables, see :mod:`~ghostlearn.analysis.flows`), without input
+    unless ``W_in`` and ``u`` are given. Its fixed points (with stability classes) and
+    ghosts come from :func:`~ghostlearn.analysis.slowpoints.find_slow_points_along`.
 
     Args:
         epochs: ``[S]`` snapshot epochs.
@@ -649,19 +719,26 @@ def analyze_run_lowrank(
         interval: the box ``(lo, hi)`` searched in every latent coordinate.
         n_grid: grid points when K = 1 (the exact 1-D finder is used).
         n_starts, seed: random starts of the slow-point finder per snapshot.
+        seed_grid: grid points per axis of its seeds (default
+            :func:`~ghostlearn.analysis.slowpoints.default_grid`).
+        W_in: optional ``[S, N, n_in]`` input weights; u: the constant input ``[n_in]``.
+        readout: the readout at each snapshot (stored for the phase portraits).
+        trial: ``{"x0", "D", "n_steps"}`` of the task's trial (stored for the portraits).
+        progress: ``progress(done, total)`` in flows searched (two passes: ``total = 2 S``).
 
     Returns:
         :class:`RunAnalysis` (``model='rank1'`` when K = 1).
     """
     e = _check_epochs("epochs", epochs)
-    flow = LowRankFlow(M, Nmat, b)
+    flow = LowRankFlow(M, Nmat, b, W_in, u)
     if flow.M.ndim != 3 or flow.M.shape[0] != e.size:
         raise ValueError(
             f"M must have shape (S, N, K) with S = len(epochs) = {e.size}, got {flow.M.shape}"
         )
     if flow.rank == 1:
+        # The input only shifts the bias: the exact 1-D finder sees b + W_in u.
         return analyze_run(
-            e, flow.M[..., 0], flow.Nmat[..., 0, :], flow.b, loss, grad_norm,
+            e, flow.M[..., 0], flow.Nmat[..., 0, :], flow.drive, loss, grad_norm,
             accuracy=accuracy, loss_epochs=loss_epochs, tau=tau, interval=interval,
             n_grid=n_grid, ghost_tol=ghost_tol, max_jump=max_jump, detector=detector,
             rules=rules,
@@ -669,10 +746,11 @@ def analyze_run_lowrank(
     y, le, g, acc = _check_metrics(loss, grad_norm, accuracy, loss_epochs)
     lo, hi, jump = _check_settings(interval, tau, max_jump)
     _validate.at_least("n_starts", n_starts, 1)
+    _check_seed_grid(seed_grid)
     points = _lowrank_points(
-        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau
-    )
-    settings = {"tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed}
+        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau,
+        seed_grid=seed_grid, progress=progress,
+    )  # fmt: skip
     return _assemble(
         model="lowrank",
         epochs=e,
@@ -686,8 +764,23 @@ def analyze_run_lowrank(
         max_jump=jump,
         detector=detector,
         rules=rules,
-        settings=settings,
+        settings=_lowrank_settings(tau, ghost_tol, n_starts, seed, seed_grid, flow.rank, u),
+        readout=readout,
+        trial=trial,
     )
+
+
+def _lowrank_settings(
+    tau: float, ghost_tol: float, n_starts: int, seed: int, seed_grid: int | None, K: int,
+    u: Any,
+) -> dict[str, Any]:  # fmt: skip
+    from .slowpoints import default_grid
+
+    out = {"tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed,
+           "seed_grid": default_grid(K) if seed_grid is None else int(seed_grid)}  # fmt: skip
+    if u is not None:
+        out["u"] = np.asarray(u, dtype=np.float64).reshape(-1).tolist()
+    return out
 
 
 def _model_attrs(ds: Any) -> dict[str, Any]:
@@ -707,8 +800,10 @@ def analyze_dataset(
     n_grid: int = 1000,
     ghost_tol: float = GHOST_TOL,
     method: Method = "screen",
-    n_starts: int = 128,
+    n_starts: int = 4,
     seed: int = 0,
+    seed_grid: int | None = None,
+    u: Any = None,
     max_jump: float | None = None,
     detector: DropDetector | None = None,
     rules: VerdictRules | None = None,
@@ -723,11 +818,18 @@ def analyze_dataset(
             ``snap_b``; metrics ``loss`` (and if present ``grad_norm``, ``accuracy``)
             ``(net, epoch)``; coordinate ``snapshot`` = snapshot epochs; ``attrs['model']``
             the RNN config (``model``, ``tau``). ``diverged``/``diverged_epoch`` (if present)
-            cut a diverged network's data at its divergence.
+            cut a diverged network's data at its divergence. Rank K may also hold
+            ``snap_W_in`` ``(net, snapshot, unit, input)`` (networks with inputs) and the
+            readout ``snap_w_out`` (``(..., unit)``: on ``x``; ``(..., k)``: on ``kappa``)
+            with ``snap_b_out``, kept for the phase portraits.
         nets: indices (positions along ``net``) to analyse; default all.
+        u: rank K with inputs: the constant input ``[n_in]`` under which the flows are
+            analysed (default: no input, ``u = 0``, e.g. the delay periods of a task).
         progress: called as ``progress(done, total)`` in networks: ``(0, total)`` before
-            the work starts, then after each network (rank one: the points of every
-            network are found in one batched call first).
+            the work starts, then as networks are done (rank one: the points of every
+            network are found in one batched call first; rank K: the points of every
+            network's snapshots are searched together, and ``done`` grows with the flows
+            searched, reaching ``total`` once every network is assembled).
         other arguments: as in :func:`analyze_run` / :func:`analyze_run_lowrank`.
 
     Returns:
@@ -746,6 +848,7 @@ def analyze_dataset(
         )
     _validate.at_least("n_starts", n_starts, 1)
     _validate.seed("seed", seed)
+    _check_seed_grid(seed_grid)
     attrs = _model_attrs(ds)
     model = attrs.get("model", "rank1")
     tau = float(attrs.get("tau", 10.0))
@@ -774,7 +877,13 @@ def analyze_dataset(
         "snap_b": ("net", "snapshot", "unit"),
         "snap_M": ("net", "snapshot", "unit", "k"),
         "snap_Nmat": ("net", "snapshot", "k", "unit"),
+        "snap_W_in": ("net", "snapshot", "unit", "input"),
     }
+    has_input = model == "lowrank" and "snap_W_in" in ds.variables
+    if has_input:
+        names = (*names, "snap_W_in")
+    elif u is not None:
+        raise ValueError("u is given but the dataset has no input weights snap_W_in")
     # Whole arrays at once (one copy each), then per-network views.
     every = idx.size == n_nets and np.array_equal(idx, np.arange(n_nets))
 
@@ -871,24 +980,183 @@ def analyze_dataset(
             if progress is not None:
                 progress(len(out), len(runs))
         return PopulationAnalysis(out, labels)
-    for r in runs:
+    K = int(arrays[0].shape[-1])
+    if K == 1:
+        for r in runs:
+            y, le, g, acc = _metrics_of(r, loss_epochs)
+            W_in = r["params"][3] if has_input else None
+            out.append(
+                analyze_run_lowrank(
+                    r["epochs"],
+                    *r["params"][:3],
+                    y,
+                    g,
+                    accuracy=acc,
+                    loss_epochs=le,
+                    n_grid=n_grid,
+                    n_starts=n_starts,
+                    seed=seed,
+                    W_in=W_in,
+                    u=_input_of(u, W_in),
+                    **common,
+                )  # fmt: skip
+            )
+            if progress is not None:
+                progress(len(out), len(runs))
+        return PopulationAnalysis(out, labels)
+    return _analyze_lowrank_population(
+        ds, runs, flat, counts, idx, keep, labels, loss_epochs,
+        has_input=has_input, u=u, n_starts=n_starts, seed=seed, seed_grid=seed_grid,
+        progress=progress, **common,
+    )  # fmt: skip
+
+
+def _input_of(u: Any, W_in: np.ndarray | None) -> np.ndarray | None:
+    """The constant input for flows with input weights ``W_in [..., N, n_in]``: ``u``, or
+    zeros when none is given."""
+    if W_in is None:
+        return None
+    if u is None:
+        return np.zeros(W_in.shape[-1])
+    return np.asarray(u, dtype=np.float64)
+
+
+def dataset_readout(ds: Any, net: int) -> LatentReadout | None:
+    """The readout of network ``net`` at every snapshot of a training Dataset.
+
+    Args:
+        ds: a rank-K training Dataset with ``snap_w_out`` (dims ``(net, snapshot, unit)``:
+            a readout of the state, or ``(net, snapshot, k)``: a latent readout) and
+            ``snap_b_out`` ``(net, snapshot)``.
+        net: position along ``net``.
+
+    Returns:
+        :class:`LatentReadout` over all snapshots (NaN where a snapshot is not finite), or
+        None when the Dataset does not record the readout.
+    """
+    if "snap_w_out" not in ds.variables or "snap_b_out" not in ds.variables:
+        return None
+    w = ds["snap_w_out"]
+    extra = [d for d in w.dims if d not in ("net", "snapshot")]
+    if len(extra) != 1 or extra[0] not in ("k", "unit"):
+        return None
+    kind = "latent" if extra[0] == "k" else "state"
+    wv = np.asarray(w.isel(net=net).transpose("snapshot", extra[0]).values, dtype=np.float64)
+    bv = np.asarray(ds["snap_b_out"].isel(net=net).values, dtype=np.float64).reshape(-1)
+    return LatentReadout(kind, wv, bv)
+
+
+def dataset_trial(ds: Any) -> dict[str, float] | None:
+    """The trial of a training Dataset's task when it starts every unit at ``x0`` and has no
+    input (the delayed-activation task): ``{"x0", "D", "n_steps"}``, else None."""
+    attrs = _model_attrs(ds)
+    task = ds.attrs.get("task")
+    if isinstance(task, str):
+        try:
+            task = json.loads(task)
+        except ValueError:
+            task = None
+    if "snap_W_in" in ds.variables or (isinstance(task, dict) and task.get("n_in", 0)):
+        return None
+    if isinstance(task, dict) and task.get("init_scale") is not None:
+        return None
+    try:
+        x0, dt, tau = float(attrs["x0"]), float(attrs["dt"]), float(attrs["tau"])
+        T = float(attrs["T"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {"x0": x0, "D": dt / tau, "n_steps": float(2 * round(T / dt))}
+
+
+def _readouts(ds: Any, idx: np.ndarray, keep: np.ndarray) -> list[LatentReadout | None]:
+    """Per network, its readout at the kept snapshots (None when not recorded)."""
+    out: list[LatentReadout | None] = []
+    for p, net in enumerate(idx):
+        r = dataset_readout(ds, int(net))
+        if r is None:
+            out.append(None)
+            continue
+        w, b = r.w_out[keep[p]], r.b_out[keep[p]]
+        ok = w.shape[0] > 0 and np.all(np.isfinite(w)) and np.all(np.isfinite(b))
+        out.append(LatentReadout(r.kind, w, b) if ok else None)
+    return out
+
+
+def _analyze_lowrank_population(
+    ds: Any,
+    runs: list[dict[str, Any]],
+    flat: list[np.ndarray],
+    counts: np.ndarray,
+    idx: np.ndarray,
+    keep: np.ndarray,
+    labels: dict[str, np.ndarray],
+    loss_epochs: np.ndarray,
+    *,
+    has_input: bool,
+    u: Any,
+    n_starts: int,
+    seed: int,
+    seed_grid: int | None,
+    progress: Callable[[int, int], None] | None,
+    interval: tuple[float, float],
+    ghost_tol: float,
+    max_jump: float | None,
+    detector: DropDetector | None,
+    rules: VerdictRules | None,
+    tau: float,
+) -> PopulationAnalysis:
+    """Rank K > 1: every network's snapshots searched in one batched call."""
+    if flat[0].shape[0] == 0:
+        raise ValueError("no finite snapshot to analyse")
+    lo, hi, jump = _check_settings(interval, tau, max_jump)
+    W_all = flat[3] if has_input else None
+    u_in = _input_of(u, W_all)
+    flow = LowRankFlow(flat[0], flat[1], flat[2], W_all, u_in)
+    groups = np.repeat(np.arange(len(runs)), counts)
+    P = len(runs)
+    reported = [0]
+
+    def tick(done: int, total: int) -> None:
+        # Networks in proportion to the flows searched; the last one once assembled.
+        n = min(P - 1, (P * done) // max(total, 1)) if P else 0
+        if progress is not None and n > reported[0]:
+            reported[0] = n
+            progress(n, P)
+
+    pts = _lowrank_points(
+        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau,
+        seed_grid=seed_grid, groups=groups, progress=tick,
+    )  # fmt: skip
+    readouts = _readouts(ds, idx, keep)
+    trial = dataset_trial(ds)
+    settings = _lowrank_settings(tau, ghost_tol, n_starts, seed, seed_grid, flow.rank, u_in)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    out: list[RunAnalysis] = []
+    for p, r in enumerate(runs):
+        rows = np.arange(offsets[p], offsets[p + 1])
         y, le, g, acc = _metrics_of(r, loss_epochs)
+        W_in = r["params"][3] if has_input else None
         out.append(
-            analyze_run_lowrank(
-                r["epochs"],
-                *r["params"],
-                y,
-                g,
-                accuracy=acc,
+            _assemble(
+                model="lowrank",
+                epochs=r["epochs"],
+                points=pts.take(rows),
+                flow=LowRankFlow(*r["params"][:3], W_in, _input_of(u, W_in)),
+                loss=y,
                 loss_epochs=le,
-                n_grid=n_grid,
-                n_starts=n_starts,
-                seed=seed,
-                **common,
-            )  # fmt: skip
+                grad_norm=g,
+                accuracy=acc,
+                interval=(lo, hi),
+                max_jump=jump,
+                detector=detector,
+                rules=rules,
+                settings=settings,
+                readout=readouts[p],
+                trial=trial,
+            )
         )
-        if progress is not None:
-            progress(len(out), len(runs))
+    if progress is not None:
+        progress(P, P)
     return PopulationAnalysis(out, labels)
 
 

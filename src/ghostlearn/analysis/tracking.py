@@ -2,7 +2,7 @@
 
 Input: per snapshot ``s`` (epochs ``e_s``, increasing) a set of points, each a location
 ``kappa`` in R^D (D = 1 for rank one, K for rank K) with a kind (``'stable'``,
-``'unstable'``, ``'half-stable'``, ``'saddle'`` or ``'ghost'``).
+``'unstable'``, ``'half-stable'``, ``'saddle'``, ``'marginal'`` or ``'ghost'``).
 
 Points come as padded arrays per snapshot (``[S, P]`` or ``[S, P, D]`` locations with NaN
 padding, ``[S, P]`` kind names with ``''`` padding), as the point finders return them.
@@ -12,11 +12,12 @@ padding, ``[S, P]`` kind names with ``''`` padding), as the point finders return
   pairs farther apart than ``max_jump`` are not linked. Fixed points and ghosts are
   tracked separately.
 - **Bifurcations.** The number of fixed points (counted with multiplicity: a half-stable
-  point counts twice) changes between snapshots ``s-1`` and ``s``; the event is reported
-  with the bracketing epochs ``(e_{s-1}, e_s]``. The points left unmatched are those that
-  appeared or vanished. Kinds: ``'saddle-node'`` (an even change whose unmatched points
-  include two of different stability, or a half-stable point), ``'boundary'`` (one point
-  crossing an end of the interval, within ``max_jump`` of it: not a bifurcation), or
+  point, or a marginal point in K-D, counts twice) changes between snapshots ``s-1`` and
+  ``s``; the event is reported with the bracketing epochs ``(e_{s-1}, e_s]``. The points
+  left unmatched are those that appeared or vanished. Kinds: ``'saddle-node'`` (an even
+  change whose unmatched points include two of different stability, or a half-stable or
+  marginal point), ``'boundary'`` (one point crossing an end of the interval, within
+  ``max_jump`` of it: not a bifurcation), or
   ``'other'``.
 - **Ghost events.** A ghost track starting after the first snapshot is an emergence, one
   ending before the last is a disappearance. An emergence bracketed like a saddle-node
@@ -43,7 +44,9 @@ __all__ = [
     "track_points",
 ]
 
-_STABILITY_KINDS = ("stable", "unstable", "half-stable", "saddle")
+_STABILITY_KINDS = ("stable", "unstable", "half-stable", "saddle", "marginal")
+#: Kinds counted twice: a double root (1-D half-stable point, K-D marginal point).
+_DOUBLE_KINDS = ("half-stable", "marginal")
 
 
 def _fmt_kappa(k: np.ndarray) -> str:
@@ -308,7 +311,7 @@ def find_bifurcations(
         Events in epoch order.
     """
     ep, k, kd, valid, _ = _as_points(epochs, kappa, kinds, None)
-    half = kd == "half-stable"
+    half = np.isin(kd, _DOUBLE_KINDS)
     mult = np.sum(valid, axis=1) + np.sum(valid & half, axis=1)
     edge = max_jump if np.isfinite(max_jump) else 0.0
     events: list[Bifurcation] = []
@@ -316,7 +319,7 @@ def find_bifurcations(
         before, after = int(mult[s - 1]), int(mult[s])
         pi, ci = np.flatnonzero(valid[s - 1]), np.flatnonzero(valid[s])
         ia, ib = _match_step(k[s - 1, pi], k[s, ci], max_jump)
-        # A half-stable point matched to an ordinary one changed multiplicity: count it too.
+        # A double point matched to an ordinary one changed multiplicity: count it too.
         changed = half[s - 1, pi[ia]] != half[s, ci[ib]]
         direction = "appear" if after > before else "vanish"
         side_s, side_idx, matched = (s, ci, ib) if after > before else (s - 1, pi, ia)
@@ -332,7 +335,7 @@ def find_bifurcations(
             near_edge = bool(np.any((pts[0] - lo <= edge) | (hi - pts[0] <= edge)))
         delta = abs(after - before)
         distinct = {x for x in kinds_u if x in _STABILITY_KINDS}
-        if "half-stable" in kinds_u or (delta % 2 == 0 and len(distinct) >= 2):
+        if any(x in _DOUBLE_KINDS for x in kinds_u) or (delta % 2 == 0 and len(distinct) >= 2):
             kind = "saddle-node"
         elif delta == 1 and near_edge:
             kind = "boundary"

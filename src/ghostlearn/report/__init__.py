@@ -3,9 +3,10 @@
 - :func:`build_report` / :func:`write_report`: one ``report.html`` of a results folder
   (claims table, every figure with its caption and any panels beyond the paper), a
   training store, a sweep or an analysis, with an epoch slider that moves over the
-  training curves and redraws the latent flow, its fixed points and ghosts and the
-  trial's latent trajectory. Networks are named by group, seed, lr and c; epochs are
-  written as whole numbers with thousands separators ("130,000").
+  training curves and redraws the latent flow (rank K >= 2: the phase portrait), its
+  fixed points and ghosts and the trial's latent trajectory. Networks are named by group,
+  seed, lr and c; epochs are written as whole numbers with thousands separators
+  ("130,000").
 - :func:`animate`: the same picture as a GIF (and an MP4 when ``ffmpeg`` is on PATH).
 """
 

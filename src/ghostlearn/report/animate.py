@@ -1,12 +1,15 @@
 """Training as a film: the latent flow and the loss cursor, one frame per snapshot.
 
-The picture is the report's slider picture: on the left the latent flow
+The picture is the report's slider picture: on the left the latent flow (rank one:
 ``f(kappa) = -kappa + n . tanh(m kappa + b)`` with its fixed points (filled: stable, open:
 unstable) and ghosts (diamonds), and the trial's latent trajectory as dots on the flow;
-on the right the loss and the gradient norm over training with a cursor at the frame's
-epoch and the analysis' events (abrupt drop shaded, bifurcation dashed, ghost emergence
-dotted). Drawn with matplotlib's Agg backend and written by ``PillowWriter`` (GIF) and,
-when ``ffmpeg`` is on PATH, ``FFMpegWriter`` (MP4).
+rank K >= 2: the phase portrait of
+:func:`~ghostlearn.analysis.plotting.plot_phase_portrait`, one plane, window and colour
+scale for every frame, K > 2 projected on the two leading directions); on the right the
+loss and the gradient norm over training with a cursor at the frame's epoch and the
+analysis' events (abrupt drop shaded, bifurcation dashed, ghost emergence dotted). Drawn
+with matplotlib's Agg backend and written by ``PillowWriter`` (GIF) and, when ``ffmpeg`` is
+on PATH, ``FFMpegWriter`` (MP4).
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ import xarray as xr
 from .. import _validate
 from ..plotting import OKABE_ITO
 from ..store import atomic_path
-from .data import _event_epochs, _events, _metric, _model_of, format_epoch, snapshot_frames
+from .data import (
+    _event_epochs,
+    _events,
+    _metric,
+    _model_of,
+    format_epoch,
+    plane_frames,
+    snapshot_frames,
+)
 
 __all__ = ["Animation", "animate"]
 
@@ -50,11 +61,12 @@ class Animation:
     epochs: np.ndarray
 
 
-def _analysis_of(ds: xr.Dataset, net: int) -> dict[str, Any] | None:
+def _analysis_of(ds: xr.Dataset, net: int) -> Any:
+    """The network's :class:`~ghostlearn.analysis.run.RunAnalysis`, or None."""
     from ..analysis.run import analyze_dataset
 
     try:
-        return analyze_dataset(ds, nets=[net])[0].to_dict()
+        return analyze_dataset(ds, nets=[net])[0]
     except ValueError:
         return None
 
@@ -89,7 +101,8 @@ def animate(
     """Write a GIF (and an MP4) of one network's latent flow over training.
 
     Args:
-        ds: a rank-one training Dataset with snapshots (``snap_m``, ``snap_n``, ``snap_b``).
+        ds: a training Dataset with snapshots: rank one (``snap_m``, ``snap_n``,
+            ``snap_b``) or rank K >= 2 (``snap_M``, ``snap_Nmat``, ``snap_b``).
         net: position of the network along ``net``.
         out_path: the GIF to write (suffix ``.gif``); the MP4 goes beside it (``.mp4``).
         max_frames: at most about this many frames: snapshots evenly spaced (plus those
@@ -99,7 +112,8 @@ def animate(
             ``ffmpeg`` is on PATH).
         analysis: the network's ``RunAnalysis.to_dict()`` for the event markers (computed
             with :func:`ghostlearn.analysis.run.analyze_dataset` when None).
-        n_kappa: points of kappa on which the flow is drawn.
+        n_kappa: points of kappa on which the flow is drawn (rank K: grid points per
+            axis of the portrait, at most 60).
         dpi: resolution of the frames (the figure is 10 x 4.4 inches).
         progress: called as ``progress(done, total)`` in frames drawn (GIF and MP4
             together): ``(0, total)`` once the frames are computed, then per frame.
@@ -108,8 +122,8 @@ def animate(
         :class:`Animation`.
 
     Raises:
-        ValueError: for a dataset without rank-one snapshots, a bad ``net``, suffix or
-            setting, or ``mp4=True`` without ``ffmpeg``.
+        ValueError: for a dataset without rank-one or rank-K snapshots, a bad ``net``,
+            suffix or setting, or ``mp4=True`` without ``ffmpeg``.
     """
     import matplotlib
 
@@ -132,21 +146,35 @@ def animate(
     if isinstance(net, bool) or not isinstance(net, (int, np.integer)):
         raise ValueError(f"net must be an integer position, got {net!r}")
     net = int(net)
-    if analysis is None and model["model"] == "rank1" and "snap_m" in ds.variables:
+    planar = model["model"] == "lowrank" and int(model["rank"]) >= 2 and "snap_M" in ds.variables
+    found = None
+    if analysis is None and (planar or (model["model"] == "rank1" and "snap_m" in ds.variables)):
         P = ds.sizes["net"]
         if 0 <= net < P:
-            analysis = _analysis_of(ds, net)
+            found = _analysis_of(ds, net)
+            analysis = None if found is None else found.to_dict()
     events = _events(analysis)
-    fr = snapshot_frames(
-        ds, net, max_snapshots=max_frames, n_kappa=n_kappa, keep_epochs=_event_epochs(events)
-    )
-    if fr.epochs.size == 0:
+    if planar:
+        pf = plane_frames(
+            ds, net, max_snapshots=max_frames, keep_epochs=_event_epochs(events),
+            points=None if found is None else found.points,
+            point_epochs=None if found is None else found.snapshot_epochs,
+        )  # fmt: skip
+        frame_epochs = pf.epochs
+    else:
+        fr = snapshot_frames(
+            ds, net, max_snapshots=max_frames, n_kappa=n_kappa, keep_epochs=_event_epochs(events)
+        )
+        frame_epochs = fr.epochs
+    if frame_epochs.size == 0:
         raise ValueError(f"network {net} has no finite snapshot to draw")
 
     epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
     loss = _metric(ds, "loss", net)
     grad = _metric(ds, "grad_norm", net)
     coord = {k: ds[k].values[net].item() for k in ("seed", "lr", "c") if k in ds.coords}
+    # A coordinate that does not apply to this model (c of a matrix model) is NaN: left out.
+    coord = {k: v for k, v in coord.items() if not (isinstance(v, float) and not np.isfinite(v))}
     who = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in coord.items())
 
     fig = Figure(figsize=(10, 4.4), layout="constrained")
@@ -156,27 +184,10 @@ def animate(
     ax_g = fig.add_subplot(grid[1, 1], sharex=ax_l)
     fig.suptitle(f"network {net} ({who})" if who else f"network {net}", fontsize=11)
 
-    fmin, fmax = float(np.min(fr.flow)), float(np.max(fr.flow))
-    padf = 0.05 * (fmax - fmin or 1.0)
-    ax_f.set_xlim(fr.kappa[0], fr.kappa[-1])
-    ax_f.set_ylim(fmin - padf, fmax + padf)
-    ax_f.axhline(0, color="#444", lw=0.8)
-    thr = float(model["kappa_thr"])
-    ax_f.axvline(thr, color="#777", ls="--", lw=1, label=r"threshold $\kappa_{thr}$")
-    ax_f.set_xlabel(r"latent variable $\kappa = n\cdot x$")
-    ax_f.set_ylabel(r"$f(\kappa) = \tau\, d\kappa/dt$")
-    (flow_line,) = ax_f.plot([], [], color=_BLUE, lw=2.2, label=r"flow $f(\kappa)$")
-    traj = ax_f.scatter([], [], s=12, color=_VERM, zorder=3, label=r"trial $\kappa(t)$")
-    stable = ax_f.scatter([], [], s=55, color="black", zorder=4, label="stable fixed point")
-    unstable = ax_f.scatter(
-        [], [], s=55, facecolor="white", edgecolor="black", lw=1.5, zorder=4, label="unstable"
-    )
-    half = ax_f.scatter([], [], s=55, facecolor="#999", edgecolor="black", zorder=4)
-    ghost = ax_f.scatter(
-        [], [], s=80, marker="D", facecolor=_ORANGE, edgecolor="black", zorder=5, label="ghost"
-    )
-    ax_f.legend(loc="lower left", fontsize=7.5, framealpha=0.9)
-    title = ax_f.set_title("", fontsize=10)
+    if planar:
+        draw_flow = _plane_drawer(fig, ax_f, pf, min(int(n_kappa), 60))
+    else:
+        draw_flow = _line_drawer(ax_f, fr, model)
 
     cursors = []
     for ax, y, name, color in ((ax_l, loss, "loss", _BLUE), (ax_g, grad, "gradient norm", _VERM)):
@@ -213,26 +224,11 @@ def animate(
     handles.append(Line2D([], [], color="black", label="frame's epoch"))
     ax_l.legend(handles=handles, fontsize=7.5, loc="lower left")
 
-    def interp(s: int, k: np.ndarray) -> np.ndarray:
-        return np.interp(k, fr.kappa, fr.flow[s])
-
     def draw(s: int) -> list[Any]:
-        flow_line.set_data(fr.kappa, fr.flow[s])
-        k = fr.trajectory[s]
-        k = k[(k >= fr.kappa[0]) & (k <= fr.kappa[-1])]
-        traj.set_offsets(np.column_stack([k, interp(s, k)]) if k.size else np.zeros((0, 2)))
-        codes = fr.fixed_stability[s]
-        for art, code in ((stable, 1), (unstable, 2), (half, 3)):
-            pts = fr.fixed_kappa[s][codes == code]
-            art.set_offsets(
-                np.column_stack([pts, np.zeros_like(pts)]) if pts.size else np.zeros((0, 2))
-            )
-        g = fr.ghost_kappa[s][np.isfinite(fr.ghost_kappa[s])]
-        ghost.set_offsets(np.column_stack([g, interp(s, g)]) if g.size else np.zeros((0, 2)))
+        artists = draw_flow(s)
         for c in cursors:
-            c.set_xdata([fr.epochs[s], fr.epochs[s]])
-        title.set_text(f"latent flow at epoch {format_epoch(fr.epochs[s])}")
-        return [flow_line, traj, stable, unstable, half, ghost, title, *cursors]
+            c.set_xdata([frame_epochs[s], frame_epochs[s]])
+        return [*artists, *cursors]
 
     # Lay the figure out once, on the first frame, then freeze it: the constrained layout
     # would otherwise be solved again for every frame.
@@ -242,8 +238,8 @@ def animate(
     draw(0)
     fig.canvas.draw()
     fig.set_layout_engine("none")
-    anim = FuncAnimation(fig, draw, frames=range(fr.epochs.size), blit=False)
-    n = int(fr.epochs.size)
+    anim = FuncAnimation(fig, draw, frames=range(frame_epochs.size), blit=False)
+    n = int(frame_epochs.size)
     total = n * (2 if want_mp4 else 1)
 
     def frames_done(offset: int) -> Callable[[int, int], None] | None:
@@ -265,4 +261,95 @@ def animate(
             dpi,
             frames_done(n),
         )
-    return Animation(gif=out, mp4=mp4_path, n_frames=int(fr.epochs.size), epochs=fr.epochs)
+    return Animation(gif=out, mp4=mp4_path, n_frames=n, epochs=frame_epochs)
+
+
+def _plane_drawer(fig: Any, ax: Any, pf: Any, n_grid: int) -> Callable[[int], list[Any]]:
+    """Per frame: the phase portrait (one plane, window and colour scale), a fixed legend
+    of every class of point that appears in the film, and one colour bar."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm
+
+    from ..analysis.plotting import plot_phase_portrait, portrait_legend
+
+    classes = sorted(set(pf.points.stability.ravel().tolist()) - {""})
+    handles = portrait_legend(
+        classes, trajectory=pf.trajectory is not None, boundary=pf.readout is not None,
+        projected=pf.plane.projected,
+    )  # fmt: skip
+    label = "speed |F| on the plane" if pf.plane.projected else "speed |F|"
+    fig.colorbar(ScalarMappable(norm=LogNorm(*pf.speed_range), cmap="magma_r"), ax=ax,
+                 label=label, pad=0.01)  # fmt: skip
+    what = (
+        f"\n(K = {pf.plane.rank}, projected on the two leading directions)"
+        if pf.plane.projected
+        else ""
+    )
+
+    def draw(s: int) -> list[Any]:
+        ax.cla()
+        plot_phase_portrait(
+            pf.flow[s],
+            points=pf.points.take([s]),
+            trajectories=None if pf.trajectory is None else pf.trajectory[s][None],
+            readout=pf.readout_at(s),
+            plane=pf.plane,
+            limits=pf.limits,
+            n_grid=n_grid,
+            speed_range=pf.speed_range,
+            colorbar=False,
+            legend=False,
+            title=f"phase portrait at epoch {format_epoch(pf.epochs[s])}{what}",
+            ax=ax,
+        )
+        if handles:
+            ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+        return list(ax.get_children())
+
+    return draw
+
+
+def _line_drawer(ax_f: Any, fr: Any, model: dict[str, Any]) -> Callable[[int], list[Any]]:
+    """Per frame: the rank-one flow, its points and the trial on it."""
+    fmin, fmax = float(np.min(fr.flow)), float(np.max(fr.flow))
+    padf = 0.05 * (fmax - fmin or 1.0)
+    ax_f.set_xlim(fr.kappa[0], fr.kappa[-1])
+    ax_f.set_ylim(fmin - padf, fmax + padf)
+    ax_f.axhline(0, color="#444", lw=0.8)
+    thr = float(model["kappa_thr"])
+    ax_f.axvline(thr, color="#777", ls="--", lw=1, label=r"threshold $\kappa_{thr}$")
+    ax_f.set_xlabel(r"latent variable $\kappa = n\cdot x$")
+    ax_f.set_ylabel(r"$f(\kappa) = \tau\, d\kappa/dt$")
+    (flow_line,) = ax_f.plot([], [], color=_BLUE, lw=2.2, label=r"flow $f(\kappa)$")
+    traj = ax_f.scatter([], [], s=12, color=_VERM, zorder=3, label=r"trial $\kappa(t)$")
+    stable = ax_f.scatter([], [], s=55, color="black", zorder=4, label="stable fixed point")
+    unstable = ax_f.scatter(
+        [], [], s=55, facecolor="white", edgecolor="black", lw=1.5, zorder=4, label="unstable"
+    )
+    half = ax_f.scatter([], [], s=55, facecolor="#999", edgecolor="black", zorder=4)
+    ghost = ax_f.scatter(
+        [], [], s=80, marker="D", facecolor=_ORANGE, edgecolor="black", zorder=5, label="ghost"
+    )
+    ax_f.legend(loc="lower left", fontsize=7.5, framealpha=0.9)
+    title = ax_f.set_title("", fontsize=10)
+
+    def interp(s: int, k: np.ndarray) -> np.ndarray:
+        return np.interp(k, fr.kappa, fr.flow[s])
+
+    def draw(s: int) -> list[Any]:
+        flow_line.set_data(fr.kappa, fr.flow[s])
+        k = fr.trajectory[s]
+        k = k[(k >= fr.kappa[0]) & (k <= fr.kappa[-1])]
+        traj.set_offsets(np.column_stack([k, interp(s, k)]) if k.size else np.zeros((0, 2)))
+        codes = fr.fixed_stability[s]
+        for art, code in ((stable, 1), (unstable, 2), (half, 3)):
+            pts = fr.fixed_kappa[s][codes == code]
+            art.set_offsets(
+                np.column_stack([pts, np.zeros_like(pts)]) if pts.size else np.zeros((0, 2))
+            )
+        g = fr.ghost_kappa[s][np.isfinite(fr.ghost_kappa[s])]
+        ghost.set_offsets(np.column_stack([g, interp(s, g)]) if g.size else np.zeros((0, 2)))
+        title.set_text(f"latent flow at epoch {format_epoch(fr.epochs[s])}")
+        return [flow_line, traj, stable, unstable, half, ghost, title]
+
+    return draw

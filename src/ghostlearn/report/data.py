@@ -5,7 +5,8 @@ Three kinds of input (see :func:`load_source`):
 - a **results folder** written by ``ghostlearn reproduce``: ``<out>/<fig>/summary.json``
   (with the figure's ``caption``), ``figure.png``, ``figure-extra.png`` (panels beyond the
   paper, if any), ``data.zarr`` and ``<out>/claims.json``. Every zarr group that holds a
-  rank-one training Dataset with snapshots (``snap_m``) becomes an explorable run;
+  training Dataset with snapshots (``snap_m`` rank one, ``snap_M`` rank K) becomes an
+  explorable run;
 - a **training store**: a zarr of a training Dataset (``ghostlearn train`` writes
   ``<out>/train.zarr``; the folder or the store itself may be given), with or without
   ``snap_*`` snapshots, or a sweep store (``ghostlearn sweep``: one run per batch, its
@@ -23,6 +24,15 @@ ghosts (:func:`ghostlearn.analysis.rank1_points`), and the trial's latent trajec
 (exactly ``n . x(t)`` of the full network, :func:`latent_trajectories`). Large arrays are
 stored as little-endian base64 (float32, int32; the flow as int16 with one scale per
 network).
+
+For a rank-K network (K >= 2) the slider shows a phase portrait per snapshot
+(:func:`plane_frames`, :func:`plane_payload`): on one plane for all snapshots (the latent
+plane for K = 2, the plane of the two leading directions for K > 2), the speed ``|F|`` and
+the direction of the flow on an ``n_plane x n_plane`` grid (the page draws the heat map
+and integrates streamlines), the readout's decision boundary, the fixed points by class
+and the ghosts (:func:`ghostlearn.analysis.find_slow_points_along`), and the trial's
+latent trajectory ``kappa(t+1) = (1 - D) kappa(t) + D Nmat tanh(M kappa(t) + b)``,
+``kappa(0) = x0 Nmat 1`` (exactly ``Nmat x(t)``).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from ..store import open_zarr, read_json
 
 __all__ = [
     "ReportOptions",
+    "PlaneFrames",
     "ReportSource",
     "SnapshotFrames",
     "TrainingRun",
@@ -53,6 +64,8 @@ __all__ = [
     "load_source",
     "network_name",
     "network_payload",
+    "plane_frames",
+    "plane_payload",
     "report_payload",
     "run_payload",
     "snapshot_frames",
@@ -76,6 +89,8 @@ class ReportOptions:
         n_kappa: points of kappa on which the latent flow is drawn.
         max_points: points per metric curve (loss, accuracy, gradient norm).
         max_figure_width: figures wider than this (pixels) are scaled down.
+        n_plane: rank K >= 2: grid points per axis of the phase portrait (speed, flow
+            direction and readout are sent on this grid; the page draws streamlines).
     """
 
     max_networks: int = 20
@@ -84,11 +99,13 @@ class ReportOptions:
     n_kappa: int = 200
     max_points: int = 1000
     max_figure_width: int = 1600
+    n_plane: int = 28
 
     def __post_init__(self) -> None:
         _validate.at_least("max_networks", self.max_networks, 1)
         _validate.at_least("max_snapshots", self.max_snapshots, 2)
         _validate.at_least("n_kappa", self.n_kappa, 10)
+        _validate.at_least("n_plane", self.n_plane, 8)
         _validate.at_least("max_points", self.max_points, 10)
         _validate.at_least("max_figure_width", self.max_figure_width, 100)
         if self.nets is not None:
@@ -167,7 +184,7 @@ def _training_groups(store: Path, *, need_snapshots: bool) -> list[str | None]:
     def walk(group: Any, path: str | None) -> None:
         keys = set(group.array_keys())
         is_training = {"loss", "epoch", "net"} <= keys
-        if is_training and (not need_snapshots or "snap_m" in keys):
+        if is_training and (not need_snapshots or keys & {"snap_m", "snap_M"}):
             found.append(path)
         for name, sub in sorted(group.groups(), key=lambda item: item[0]):
             walk(sub, name if path is None else f"{path}/{name}")
@@ -285,8 +302,9 @@ def _load_results(folder: Path) -> ReportSource:
             runs.append(_open_run(store, group, f"{e['name']}/data.zarr"))
     if not runs:
         notes.append(
-            "No training run with rank-one snapshots (snap_m) was found in this folder's "
-            "data.zarr stores, so there is no interactive latent-flow explorer."
+            "No training run with rank-one snapshots (snap_m) or rank-K snapshots (snap_M) "
+            "was found in this folder's data.zarr stores, so there is no interactive "
+            "latent-flow explorer."
         )
     return ReportSource(
         kind="results",
@@ -336,7 +354,7 @@ def _dataset_from_npz(path: Path, *, c: float = 10.0) -> xr.Dataset:
     """A one-network training Dataset from an ``.npz`` of snapshots.
 
     The format of ``ghostlearn analyze``: rank one ``m``, ``n``, ``b`` ``[S, N]`` (or rank
-    K ``M`` ``[S, N, K]``, ``Nmat`` ``[S, K, N]``, ``b``: curves only); optional ``epoch``
+    K ``M`` ``[S, N, K]``, ``Nmat`` ``[S, K, N]``, ``b``); optional ``epoch``
     ``[S]`` (snapshot epochs, default ``0 .. S-1``), ``loss``, ``grad_norm``, ``accuracy``
     ``[E]`` at ``loss_epoch`` ``[E]`` (default ``0 .. E-1``). Without ``loss``, rank-one
     snapshots are scored by simulating the trial at confidence ``c`` (loss and accuracy at
@@ -365,7 +383,17 @@ def _dataset_from_npz(path: Path, *, c: float = 10.0) -> xr.Dataset:
             variables[f"snap_{k}"] = (("net", "snapshot", "unit"), data[k][None])
         cfg = RNNConfig(N=int(N))
     else:
-        cfg = RNNConfig(model="lowrank", rank=int(first.shape[2]), N=int(N))
+        if first.ndim != 3:
+            raise ValueError(f"{path}: M must have shape [snapshots, N, K], got {first.shape}")
+        K = int(first.shape[2])
+        shapes = {"M": (S, N, K), "Nmat": (S, K, N), "b": (S, N)}
+        for k, shape in shapes.items():
+            if data[k].shape != shape:
+                raise ValueError(f"{path}: {k} must have shape {shape}, got {data[k].shape}")
+        variables["snap_M"] = (("net", "snapshot", "unit", "k"), data["M"][None])
+        variables["snap_Nmat"] = (("net", "snapshot", "k", "unit"), data["Nmat"][None])
+        variables["snap_b"] = (("net", "snapshot", "unit"), data["b"][None])
+        cfg = RNNConfig(model="lowrank", rank=K, N=int(N))
     loss = data.get("loss")
     if loss is not None:
         loss = np.asarray(loss, dtype=np.float64).reshape(-1)
@@ -677,7 +705,8 @@ def _identity(ds: xr.Dataset, net: int, fields: Sequence[str] = ()) -> list[str]
     out = []
     for key in keys:
         value = _net_value(ds, net, key)
-        if value is not None:
+        # NaN: a setting that does not apply to this model (c of a matrix model).
+        if value is not None and not (isinstance(value, float) and not math.isfinite(value)):
             out.append(f"{key} {_value_text(key, value)}")
     return out
 
@@ -834,8 +863,7 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     for b in analysis.get("bifurcations") or []:
         if b.get("kind") == "boundary":
             continue
-        k = b.get("kappa") or []
-        where = f" at kappa = {k[0]:.3g}" if k and k[0] is not None else ""
+        where = _where(b.get("kappa"))
         out.append(
             {
                 "type": "bifurcation",
@@ -851,8 +879,7 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     for g in analysis.get("ghost_events") or []:
         if g.get("kind") != "emerge":
             continue
-        k = g.get("kappa") or []
-        where = f" at kappa = {k[0]:.3g}" if k and k[0] is not None else ""
+        where = _where(g.get("kappa"))
         out.append(
             {
                 "type": "ghost",
@@ -866,6 +893,16 @@ def _events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _where(kappa: Any) -> str:
+    """`` at kappa = 1.5`` (rank one) or `` at kappa = (1.5, -0.2)`` (rank K)."""
+    k = [v for v in (kappa or []) if v is not None]
+    if not k:
+        return ""
+    if len(k) == 1:
+        return f" at kappa = {k[0]:.3g}"
+    return " at kappa = (" + ", ".join(f"{v:.3g}" for v in k) + ")"
 
 
 def _event_epochs(events: list[dict[str, Any]]) -> list[float]:
@@ -910,12 +947,15 @@ def network_payload(
         net: position along ``net``.
         analysis: the network's ``RunAnalysis.to_dict()`` (events and verdict), or None.
         options: :class:`ReportOptions`.
-        points: optional :class:`~ghostlearn.analysis.points.FlowPoints` ``[S']`` already
+        points: optional :class:`~ghostlearn.analysis.points.FlowPoints` (rank one) or
+            :class:`~ghostlearn.analysis.slowpoints.SlowPoints` (rank K) ``[S']`` already
             found at the snapshot epochs ``point_epochs`` ``[S']`` (reused, not recomputed).
         point_epochs: see ``points``.
 
     Returns:
-        A JSON-compatible dict.
+        A JSON-compatible dict. Rank one: ``snap`` holds the flow on ``n_kappa`` points per
+        snapshot (see the module docstring). Rank K >= 2: ``snap`` holds a phase portrait
+        per snapshot (:func:`plane_payload`).
     """
     opts = options or ReportOptions()
     model = _model_of(ds)
@@ -959,9 +999,30 @@ def network_payload(
         out["notes"].append("No latent flow: " + note)
         return out
 
+    if model["model"] == "lowrank" and int(model["rank"]) >= 2:
+        if "snap_M" not in ds.variables or ds.sizes.get("snapshot", 0) == 0:
+            return epochs_only(
+                "the training data holds no snapshots (train with snapshot_every > 0)."
+            )
+        planes = plane_frames(
+            ds,
+            net,
+            max_snapshots=opts.max_snapshots,
+            keep_epochs=_event_epochs(events),
+            points=points,
+            point_epochs=point_epochs,
+        )
+        if planes.epochs.size == 0:
+            return epochs_only("no snapshot has finite parameters (the network diverged).")
+        out["notes"] += planes.notes
+        out["snap"] = plane_payload(planes, opts.n_plane) | _metrics_at(
+            metrics, epochs, planes.epochs
+        )
+        return out
     if model["model"] != "rank1":
+        what = "full-rank" if model["model"] == "full" else "rank-one lowrank (K = 1)"
         return epochs_only(
-            f"the flow is drawn for rank-one networks only (this is {model['model']})."
+            f"the flow is drawn for rank-one and rank-K (K >= 2) networks (this is {what})."
         )
     if "snap_m" not in ds.variables or ds.sizes.get("snapshot", 0) == 0:
         return epochs_only("the training data holds no snapshots (train with snapshot_every > 0).")
@@ -1144,6 +1205,252 @@ def snapshot_frames(
     )
 
 
+#: Colour map of the speed in phase portraits (slow is light).
+PORTRAIT_CMAP = "magma_r"
+#: Codes of the point classes in a plane payload.
+PLANE_CODES = {
+    "stable node": 1,
+    "stable focus": 2,
+    "saddle": 3,
+    "unstable node": 4,
+    "unstable focus": 5,
+    "marginal": 6,
+    "ghost": 7,
+}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PlaneFrames:
+    """The phase portraits of one rank-K network (K >= 2) at a subset of its snapshots.
+
+    Attributes:
+        epochs: ``[S]`` snapshot epochs shown.
+        n_total: snapshots recorded (with finite parameters).
+        flow: the :class:`~ghostlearn.analysis.flows.LowRankFlow` ``[S]`` at those
+            snapshots (with input weights: under zero input).
+        points: their :class:`~ghostlearn.analysis.slowpoints.SlowPoints` ``[S]``.
+        trajectory: ``[S, n_steps + 1, K]`` the task's trial in the latent space, or None
+            (a task whose trials do not all start at ``x0`` without input).
+        readout: the readout at those snapshots
+            (:class:`~ghostlearn.analysis.run.LatentReadout`), or None.
+        plane: the :class:`~ghostlearn.analysis.plane.LatentPlane` shown (one for all).
+        limits: ``((a_lo, a_hi), (b_lo, b_hi))`` of the plane (one for all).
+        speed_range: ``(lo, hi)`` of the speed over the shown window and snapshots.
+        notes: remarks (omitted snapshots, input).
+    """
+
+    epochs: np.ndarray
+    n_total: int
+    flow: Any
+    points: Any
+    trajectory: np.ndarray | None
+    readout: Any
+    plane: Any
+    limits: tuple[tuple[float, float], tuple[float, float]]
+    speed_range: tuple[float, float]
+    notes: list[str]
+
+    def readout_at(self, s: int) -> Any:
+        """The readout of frame ``s`` as :func:`~ghostlearn.analysis.plane.readout_values`
+        takes it, or None."""
+        from ..analysis.plane import state_readout
+
+        r = self.readout
+        if r is None:
+            return None
+        if r.kind == "latent":
+            return (r.w_out[s], float(r.b_out[s]), r.threshold)
+        return state_readout(self.flow[s], r.w_out[s], float(r.b_out[s]), r.threshold)
+
+
+def plane_frames(
+    ds: xr.Dataset,
+    net: int,
+    *,
+    max_snapshots: int = 150,
+    keep_epochs: Sequence[float] = (),
+    points: Any = None,
+    point_epochs: Any = None,
+) -> PlaneFrames:
+    """Phase-portrait data of one rank-K network (K >= 2) at a subset of its snapshots.
+
+    Snapshots with non-finite parameters are skipped; at most about ``max_snapshots`` are
+    kept (:func:`snapshot_subset`, with ``keep_epochs``). Fixed points and ghosts are
+    reused from ``points`` when given for those epochs, else found with
+    :func:`~ghostlearn.analysis.slowpoints.find_slow_points_along`. One plane
+    (:func:`~ghostlearn.analysis.plane.leading_plane`: the latent plane for K = 2) and one
+    window (the trial and the points, padded, inside [-15, 15] for K = 2) serve every frame.
+    Networks with inputs are drawn under zero input.
+
+    Args:
+        ds: a rank-K training Dataset with ``snap_M``, ``snap_Nmat``, ``snap_b``.
+        net: position along ``net``.
+        max_snapshots: snapshots to keep (about).
+        keep_epochs: epochs whose snapshots must be kept (events).
+        points, point_epochs: optional points already found at those snapshot epochs.
+
+    Returns:
+        :class:`PlaneFrames`.
+
+    Raises:
+        ValueError: when the Dataset has no rank-K snapshots with K >= 2, or ``net`` is out
+            of range.
+    """
+    from ..analysis.flows import LowRankFlow
+    from ..analysis.plane import latent_trial, leading_plane, plane_field, plane_limits, trial_start
+    from ..analysis.run import LatentReadout, dataset_readout, dataset_trial
+    from ..analysis.slowpoints import SlowPoints, find_slow_points_along
+
+    model = _model_of(ds)
+    if model["model"] != "lowrank" or "snap_M" not in ds.variables or int(model["rank"]) < 2:
+        raise ValueError(
+            "the dataset has no rank-K snapshots (snap_M with K >= 2); train a lowrank model "
+            "with snapshot_every > 0"
+        )
+    P = ds.sizes["net"]
+    if not 0 <= net < P:
+        raise ValueError(f"net must be a position in 0..{P - 1}, got {net}")
+    notes: list[str] = []
+    snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
+
+    def arr(name: str, dims: tuple[str, ...]) -> np.ndarray:
+        return np.asarray(ds[name].isel(net=net).transpose(*dims).values, dtype=np.float64)
+
+    M = arr("snap_M", ("snapshot", "unit", "k"))
+    Nm = arr("snap_Nmat", ("snapshot", "k", "unit"))
+    b = arr("snap_b", ("snapshot", "unit"))
+    W_in = None
+    if "snap_W_in" in ds.variables:
+        extra = [d for d in ds["snap_W_in"].dims if d not in ("net", "snapshot", "unit")]
+        W_in = arr("snap_W_in", ("snapshot", "unit", *extra))
+        notes.append("The flows are drawn without input (u = 0), as in the delay periods.")
+    S = snap_epochs.size
+    finite = np.ones(S, bool)
+    for a in (M, Nm, b) + (() if W_in is None else (W_in,)):
+        finite &= np.all(np.isfinite(a.reshape(S, -1)), axis=1)
+    valid = np.flatnonzero(finite)
+    if valid.size < S:
+        notes.append(f"{S - valid.size} snapshot(s) with non-finite parameters omitted.")
+    empty = np.zeros(0)
+    if valid.size == 0:
+        return PlaneFrames(
+            epochs=empty, n_total=0, flow=None, points=None, trajectory=None, readout=None,
+            plane=None, limits=((0.0, 1.0), (0.0, 1.0)), speed_range=(1.0, 10.0), notes=notes,
+        )  # fmt: skip
+    sub = valid[snapshot_subset(snap_epochs[valid], max_snapshots, keep_epochs)]
+    se = snap_epochs[sub]
+    flow = LowRankFlow(
+        M[sub], Nm[sub], b[sub], None if W_in is None else W_in[sub],
+        None if W_in is None else np.zeros(W_in.shape[-1]),
+    )  # fmt: skip
+    pts = None
+    if isinstance(points, SlowPoints) and point_epochs is not None:
+        pe = np.asarray(point_epochs, dtype=np.float64)
+        where = np.searchsorted(pe, se)
+        if pe.size and np.all(where < pe.size) and np.all(pe[np.minimum(where, pe.size - 1)] == se):
+            pts = points.take(where)
+    if pts is None:
+        pts = find_slow_points_along(flow, box=INTERVAL, tau=float(model["tau"]))
+    trial = dataset_trial(ds)
+    traj = None
+    if trial is not None:
+        traj = latent_trial(
+            flow, trial_start(flow, trial["x0"]), D=trial["D"], n_steps=int(trial["n_steps"])
+        )
+    readout = dataset_readout(ds, net)
+    if readout is not None:
+        w, bo = readout.w_out[sub], readout.b_out[sub]
+        ok = np.all(np.isfinite(w)) and np.all(np.isfinite(bo))
+        readout = LatentReadout(readout.kind, w, bo) if ok else None
+    data = [pts.kappa] + ([traj] if traj is not None else [])
+    plane = leading_plane(flow, data)
+    limits = plane_limits(plane, [*data, plane.origin[None]], box=INTERVAL)
+    lo, hi = np.inf, 0.0
+    for s in range(se.size):
+        sp = plane_field(flow[s], plane, limits, 16).speed
+        lo, hi = min(lo, float(sp.min())), max(hi, float(sp.max()))
+    lo = max(lo, 1e-6 * hi, 1e-12)
+    return PlaneFrames(
+        epochs=se,
+        n_total=int(valid.size),
+        flow=flow,
+        points=pts,
+        trajectory=traj,
+        readout=readout,
+        plane=plane,
+        limits=limits,
+        speed_range=(lo, max(hi, 10.0 * lo)),
+        notes=notes,
+    )
+
+
+def plane_payload(frames: PlaneFrames, n: int = 28) -> dict[str, Any]:
+    """The page's data for the phase portraits of :func:`plane_frames`.
+
+    Per snapshot, on an ``n x n`` grid of the plane: ``log10 |F|`` as uint8 levels over
+    ``log_range`` (one range for all frames), the direction of the flow projected on the
+    plane as uint8 (``256`` levels per turn; the page integrates streamlines along it),
+    the readout's boundary function as int8 (scaled per frame; the page draws its zero
+    line), and the points ``[a, b, code, |F|]`` (codes :data:`PLANE_CODES`) and the trial
+    in plane coordinates.
+
+    Returns:
+        A JSON-compatible dict (the ``snap`` of :func:`network_payload`).
+    """
+    from ..analysis.plane import plane_field, readout_values
+
+    S = frames.epochs.size
+    lo, hi = (math.log10(v) for v in frames.speed_range)
+    speed = np.zeros((S, n, n), np.uint8)
+    angle = np.zeros((S, n, n), np.uint8)
+    zq = np.zeros((S, n, n), np.int8) if frames.readout is not None else None
+    for s in range(S):
+        field = plane_field(frames.flow[s], frames.plane, frames.limits, n)
+        ls = np.log10(np.maximum(field.speed, 1e-300))
+        speed[s] = np.clip(np.round((ls - lo) / (hi - lo) * 255), 0, 255).astype(np.uint8)
+        ang = np.arctan2(field.flow[..., 1], field.flow[..., 0])
+        angle[s] = (np.round(ang / (2 * np.pi) * 256).astype(np.int64) % 256).astype(np.uint8)
+        if zq is not None:
+            z = readout_values(frames.readout_at(s), field.points())
+            scale = float(np.max(np.abs(z))) or 1.0
+            zq[s] = np.clip(np.round(z / scale * 127), -127, 127).astype(np.int8)
+    stab = frames.points.stability
+    pts = []
+    for s in range(S):
+        row = []
+        for j in range(int(frames.points.n_points[s])):
+            a, b = frames.plane.to_plane(frames.points.kappa[s, j])
+            code = PLANE_CODES.get(str(stab[s, j]), 6)
+            row.append([_sig(a, 5), _sig(b, 5), code, _sig(frames.points.speed[s, j], 3)])
+        pts.append(row)
+    out: dict[str, Any] = {
+        "has_flow": True,
+        "plane": True,
+        "K": int(frames.plane.rank),
+        "projected": bool(frames.plane.projected),
+        "labels": list(frames.plane.labels)
+        if frames.plane.projected
+        else ["\u03ba\u2081", "\u03ba\u2082"],
+        "epoch": [float(e) for e in frames.epochs],
+        "n_total": frames.n_total,
+        "limits": [[float(v) for v in frames.limits[0]], [float(v) for v in frames.limits[1]]],
+        "n": int(n),
+        "log_speed": _b64(speed, "u1"),
+        "log_range": [lo, hi],
+        "angle": _b64(angle, "u1"),
+        "readout": None if zq is None else _b64(zq, "i1"),
+        "readout_kind": None if frames.readout is None else frames.readout.kind,
+        "points": pts,
+        "traj": None,
+        "traj_len": 0,
+    }
+    if frames.trajectory is not None:
+        ab = frames.plane.to_plane(frames.trajectory)
+        out["traj"] = _b64(ab, "<f4")
+        out["traj_len"] = int(ab.shape[1])
+    return out
+
+
 def _metrics_at(
     metrics: dict[str, np.ndarray], epochs: np.ndarray, at: np.ndarray
 ) -> dict[str, list[float | None]]:
@@ -1178,7 +1485,7 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
     failed: dict[int, str] = {}
     notes: list[str] = []
     todo = [i for i in nets if i not in analyses]
-    if todo and model["model"] == "rank1" and "snap_m" in ds.variables:
+    if todo and _has_latent_snapshots(ds, model):
         from ..analysis.run import analyze_dataset
 
         for i, res in zip(todo, _analyze(analyze_dataset, ds, todo), strict=True):
@@ -1219,13 +1526,20 @@ def run_payload(run: TrainingRun, options: ReportOptions | None = None) -> dict[
         "version": attrs.get("ghostlearn_version"),
         "n_nets": int(P),
         "n_epochs": int(n_epochs),
-        "n_snapshots": int(ds.sizes.get("snapshot", 0)) if "snap_m" in ds.variables else 0,
+        "n_snapshots": int(ds.sizes.get("snapshot", 0)) if _has_latent_snapshots(ds, model) else 0,
         "selection": selection,
         "outcomes": counts,
         "analysis_source": "stored" if run.analyses else "computed for this report",
         "notes": notes,
         "nets": payload_nets,
     }
+
+
+def _has_latent_snapshots(ds: xr.Dataset, model: dict[str, Any]) -> bool:
+    """Whether the run has snapshots whose latent flow the report draws."""
+    if model["model"] == "rank1":
+        return "snap_m" in ds.variables
+    return model["model"] == "lowrank" and "snap_M" in ds.variables and int(model["rank"]) >= 2
 
 
 def _analyze(analyze_dataset: Any, ds: xr.Dataset, nets: list[int]) -> list[Any]:
@@ -1276,5 +1590,15 @@ def report_payload(
     return {
         "ghostlearn_version": __version__,
         "limits": dataclasses.asdict(opts),
+        "colormap": _colormap_hex(PORTRAIT_CMAP),
         "runs": runs,
     }
+
+
+def _colormap_hex(name: str) -> str:
+    """A matplotlib colour map sampled at 256 levels as one hex string (6 digits each)."""
+    from matplotlib import colormaps
+
+    rgb = colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3]
+    return "".join(f"{int(round(r * 255)):02x}{int(round(g * 255)):02x}{int(round(b * 255)):02x}"
+                   for r, g, b in rgb)  # fmt: skip

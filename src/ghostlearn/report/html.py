@@ -198,7 +198,8 @@ def _reduction_text(payload: dict[str, Any], opts: ReportOptions) -> str:
         f"epochs, so spikes and drops survive); the slider steps through at most about "
         f"{opts.max_snapshots} snapshots per network (evenly spaced, plus the snapshots at the "
         f"events) out of those recorded; the flow is drawn on {opts.n_kappa} points of \u03ba "
-        "(fixed points and ghosts are found exactly, on [-15, 15]); at most "
+        "(fixed points and ghosts are found exactly, on [-15, 15]), a rank-K phase portrait "
+        f"on a {opts.n_plane} \u00d7 {opts.n_plane} grid of its plane; at most "
         f"{opts.max_networks if opts.nets is None else len(opts.nets)} networks per run are "
         "offered (see the line above the controls). The full data stay in the store."
     )
