@@ -6,15 +6,13 @@ their axes, never by their pixels.
 """
 
 import dataclasses
-import re
 
 import matplotlib
 import numpy as np
 import pytest
-from matplotlib.text import Text
+from figure_checks import legend_texts, pdf_page_points, visible_texts
 
 from ghostlearn.experiments import _style, fig3, learnable_c
-from ghostlearn.store import write_figure
 
 matplotlib.use("Agg")
 
@@ -56,27 +54,11 @@ def c_run():
     return data, summary, fig
 
 
-def _legend_texts(fig):
-    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
-    return [t.get_text() for leg in legends for t in leg.get_texts()]
-
-
-def _texts(fig):
-    return [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
-
-
-def _media_box(path):
-    m = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", path.read_bytes())
-    assert m is not None
-    return float(m.group(1)), float(m.group(2))
-
-
 def _check_print_size(fig, tmp_path, stem):
     w, h = fig.get_size_inches()
     assert w == pytest.approx(_style.PAGE) and 0 < h <= _style.MAX_HEIGHT
-    write_figure(fig, tmp_path, stem=stem)
-    assert _media_box(tmp_path / f"{stem}.pdf") == pytest.approx((w * 72, h * 72), abs=0.01)
-    for t in _texts(fig):
+    assert pdf_page_points(fig, tmp_path, stem) == pytest.approx((w * 72, h * 72), abs=0.01)
+    for t in visible_texts(fig):
         assert t.get_fontsize() >= 7, t.get_text()
         assert "_" not in t.get_text(), t.get_text()  # no raw variable names
 
@@ -130,7 +112,7 @@ def test_fig3_extra_panels_are_marked_beyond_the_paper(fig3_figures):
     assert events.get_yscale() == "log" and bifurcation.get_yscale() == "log"
     assert events.xaxis.get_major_formatter() is _style.EPOCH_TICKS
     assert counts.get_ylabel() == "number in κ ∈ [-15, 15]"
-    assert {"loss", "gradient norm"} <= set(_legend_texts(extra))
+    assert {"loss", "gradient norm"} <= set(legend_texts(extra))
     for ax in (census_a, census_b):
         assert ax.get_xlabel() == "networks" and len(ax.get_yticklabels()) == 7
 
@@ -211,7 +193,7 @@ def test_learnable_c_figure_panels(c_run):
     assert flows.get_xlim() == pytest.approx(fig3.KAPPA_RANGE)
     assert flows.get_xlabel() == "latent variable κ"
     assert len(flows.get_legend().get_texts()) == 2  # the ends of both phases
-    texts = _legend_texts(fig)
+    texts = legend_texts(fig)
     for entry in ("loss", "training accuracy", f"c reset to {TINY_C.c_reset:g}",
                   "unstable fixed point", "ghost (minimum of |f| off zero)"):  # fmt: skip
         assert entry in texts

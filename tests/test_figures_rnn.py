@@ -12,12 +12,12 @@ import re
 import matplotlib
 import numpy as np
 import pytest
+from figure_checks import pdf_page_points
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 from test_experiments_rnn import FIG4_TINY, FIGS1_TINY, FIGS2_TINY
 
 from ghostlearn.experiments import _style, fig4, figS1, figS2
-from ghostlearn.store import write_figure
 
 matplotlib.use("Agg")
 
@@ -93,12 +93,8 @@ def test_size_and_pdf_page(key, figures, tmp_path):
     width, height = SIZES[key]
     assert width in (_style.COLUMN, _style.PAGE)
     np.testing.assert_allclose(fig.get_size_inches(), (width, height))
-    write_figure(fig, tmp_path, stem="f")
-    box = re.search(
-        rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", (tmp_path / "f.pdf").read_bytes()
-    )
-    assert box is not None
-    np.testing.assert_allclose([float(box[1]), float(box[2])], [width * 72, height * 72], atol=0.5)
+    page = pdf_page_points(fig, tmp_path)
+    np.testing.assert_allclose(page, [width * 72, height * 72], atol=0.5)
     assert (tmp_path / "f.png").stat().st_size > 0
 
 

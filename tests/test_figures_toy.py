@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 import pytest
+from figure_checks import pdf_page_points, visible_texts
 from matplotlib.lines import Line2D
-from matplotlib.text import Text
 
 from ghostlearn.experiments import _style, fig1, fig2, toy_scaling
 from ghostlearn.store import write_figure
@@ -110,12 +110,9 @@ def test_figure_has_journal_size_and_its_pdf_page_is_that_size(drawn, name, stem
     width, height = fig.get_size_inches()
     assert width in (_style.COLUMN, _style.PAGE)
     assert 0 < height <= _style.MAX_HEIGHT
-    write_figure(fig, tmp_path, stem=stem)
-    pdf = (tmp_path / f"{stem}.pdf").read_bytes()
-    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
-    assert box is not None
-    assert float(box[1]) == pytest.approx(width * 72, abs=0.5)
-    assert float(box[2]) == pytest.approx(height * 72, abs=0.5)
+    page_width, page_height = pdf_page_points(fig, tmp_path, stem)
+    assert page_width == pytest.approx(width * 72, abs=0.5)
+    assert page_height == pytest.approx(height * 72, abs=0.5)
     assert (tmp_path / f"{stem}.png").stat().st_size > 0
 
 
@@ -123,11 +120,7 @@ def test_figure_has_journal_size_and_its_pdf_page_is_that_size(drawn, name, stem
 def test_no_text_is_below_7_points(drawn, name, stem, tmp_path):
     fig = get(drawn, name, stem)
     write_figure(fig, tmp_path, stem=stem)  # drawing creates the tick labels
-    sizes = {
-        t.get_text(): t.get_fontsize()
-        for t in fig.findobj(Text)
-        if t.get_text() and t.get_visible()
-    }
+    sizes = {t.get_text(): t.get_fontsize() for t in visible_texts(fig)}
     assert sizes
     assert min(sizes.values()) >= 7, {k: v for k, v in sizes.items() if v < 7}
 
