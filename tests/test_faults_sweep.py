@@ -238,7 +238,7 @@ def test_manifest_records_seconds_per_batch(reference):
 POOL_DRIVER = textwrap.dedent(
     """
     import time
-    from ghostlearn.sweep_backends import ProcessPool
+    from ghostlearn.sweep.backends import ProcessPool
 
     with ProcessPool(2, retries=0) as pool:
         busy = [pool._pool.submit(time.sleep, 600.0) for _ in range(2)]

@@ -596,8 +596,7 @@ def test_network_names_are_distinct_and_name_seed_lr_and_group(results_page):
 
 
 def test_sweep_store_is_titled_and_its_networks_named_by_the_swept_fields(tmp_path):
-    from ghostlearn.sweep_spec import parse_spec, plan_sweep
-    from ghostlearn.sweep_store import SweepStore
+    from ghostlearn.sweep import SweepStore, parse_spec, plan_sweep
 
     spec = parse_spec({"sweep": {"name": "tiny"}, "model": {"model": "rank1"},
                        "train": {"epochs": E_SYN, "lr": 0.02}, "grid": {"N": [1, 2], "seed": [0, 1]}})  # fmt: skip

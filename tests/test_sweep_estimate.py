@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ghostlearn import sweep
 from ghostlearn.sweep import (
     Dask,
     GroupTiming,
@@ -20,6 +19,8 @@ from ghostlearn.sweep import (
     run_sweep,
     sweep_budget,
 )
+from ghostlearn.sweep import plan as sweep_plan
+from ghostlearn.sweep import run as sweep_run
 
 COMPILE, OVERHEAD, COST = 0.3, 0.02, 2e-5  # s, s, s per network-epoch
 
@@ -50,7 +51,7 @@ def cost_model(clock):
 
 def test_calibration_recovers_the_cost_model(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(sweep, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(sweep_plan, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     spec = parse_spec(
         {
             "sweep": {"batch_size": 4},
@@ -132,7 +133,7 @@ def batch_cost(nets, epochs=1000):
 
 def test_estimate_of_uneven_batches_and_of_the_batches_left(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(sweep, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(sweep_plan, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     plan = plan_sweep(parse_spec(UNEVEN))
     est = estimate_time(plan, min_seconds=0.1, batch_fn=cost_model(clock))
     assert [g.nets for g in est.groups] == [4, 4]  # each group's largest batch
@@ -191,7 +192,8 @@ def stored(batch):
 
 def test_run_reports_the_budget_before_training_and_what_is_left_on_resume(monkeypatch, tmp_path):
     clock = Clock()
-    monkeypatch.setattr(sweep, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(sweep_plan, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(sweep_run, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     path = tmp_path / "s"
     events, budgets, present = [], [], []
 

@@ -10,13 +10,13 @@ import pytest
 
 from ghostlearn.resources import DEFAULT_MAX_NETWORKS
 from ghostlearn.sweep import (
+    MAX_GROUPS,
     PER_NET_FIELDS,
     load_spec,
     parse_spec,
     plan_sweep,
     spec_differences,
 )
-from ghostlearn.sweep_spec import MAX_GROUPS
 
 
 def spec(grid, model=None, train=None, **sweep):

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from ghostlearn.cli import app
 from ghostlearn.rnn import RNNConfig, init_params
-from ghostlearn.sweep_spec import parse_spec
+from ghostlearn.sweep import parse_spec
 from ghostlearn.torchrng import (
     TorchGenerator,
     float32_uniforms,

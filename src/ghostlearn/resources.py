@@ -12,7 +12,7 @@ the limit:
 - **networks**: a command line population or a sweep holds at most
   :data:`DEFAULT_MAX_NETWORKS` networks unless ``--max-networks`` (``max_networks``)
   raises it; grids past the limit are refused before any list of values is built. A
-  sweep's plan holds its batch groups only (at most ``ghostlearn.sweep_spec.MAX_GROUPS``
+  sweep's plan holds its batch groups only (at most ``ghostlearn.sweep.MAX_GROUPS``
   compiled programs) and builds one batch at a time, so planning a grid at the limit
   takes memory for its groups, not for its cells.
 

@@ -265,7 +265,7 @@ def _display_name(p: Path) -> str:
 
 def _sweep_of(store: Path) -> tuple[str, tuple[str, ...]] | None:
     """``(name, swept fields)`` of a sweep store, None for any other store."""
-    from ..sweep_store import SweepStore
+    from ..sweep import SweepStore
 
     try:
         sweep = SweepStore(store)

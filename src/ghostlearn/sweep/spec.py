@@ -1,4 +1,4 @@
-"""Sweep specifications and their plans: which networks a sweep trains, and in which batches.
+"""Sweep specifications: which networks a sweep trains.
 
 A sweep spec is a TOML file with four tables::
 
@@ -25,12 +25,7 @@ A grid value is a list (``[1.0, 10.0]``), an inclusive integer range string (``"
 single value is a grid axis of length one.
 
 The sweep's cells are the cartesian product of the grid axes, numbered in C order (the last
-axis varies fastest). ``seed``, ``lr`` and ``c`` vary between the networks of one compiled
-program; every other field (model, rank, N, T, dt, tau, epochs, optimizer, dtype, ...)
-changes the program, so the cells sharing those fields form one *batch group*, split into
-batches of at most ``batch_size`` networks of near-equal size. A plan holds its groups
-only: a batch's cells and per-network values are computed when the batch is asked for, so
-planning a grid of millions of cells takes memory for its groups and one batch.
+axis varies fastest); :mod:`ghostlearn.sweep.plan` groups them into batches.
 
 Field names, kinds and defaults come from the engine (``RNNConfig``'s fields and
 ``train``'s keyword arguments), so a spec can set exactly what the engine accepts. Nothing
@@ -42,39 +37,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import itertools
 import json
 import math
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._validate import at_least, count_int_ranges, int_ranges, one_of, positive
-from .resources import check_networks
+from .._validate import at_least, count_int_ranges, int_ranges, one_of, positive
+from ..resources import check_networks
 
 __all__ = [
-    "MAX_GROUPS",
-    "PER_NET_FIELDS",
-    "Batch",
-    "BatchGroup",
-    "BatchSequence",
-    "SweepPlan",
     "SweepSpec",
     "field_kinds",
     "load_spec",
     "parse_spec",
-    "plan_sweep",
     "spec_differences",
     "spec_hash",
+    "spec_model_keys",
 ]
-
-#: Fields that vary between the networks of one batch (one compiled program).
-PER_NET_FIELDS: tuple[str, ...] = ("seed", "lr", "c")
 
 # Training settings of ghostlearn.train.train a spec may set: name -> (kind, default).
 # None as default: required (fixed in [train] or swept in [grid]).
@@ -115,7 +100,7 @@ def _kind_of(tp: Any) -> str | None:
 def _model_fields() -> dict[str, tuple[str, Any]]:
     """RNNConfig's fields: name -> (kind, default); a default of None means the engine
     resolves the value (e.g. ``rank``), and the field is then left out unless given."""
-    from .rnn import RNNConfig
+    from ..rnn import RNNConfig
 
     hints = typing.get_type_hints(RNNConfig)
     out = {}
@@ -129,7 +114,7 @@ def _model_fields() -> dict[str, tuple[str, Any]]:
 
 
 def _train_fields() -> dict[str, tuple[str, Any]]:
-    from .train import train
+    from ..train import train
 
     params = inspect.signature(train).parameters
     out = dict(_TRAIN_FIELDS)
@@ -145,8 +130,8 @@ def _train_fields() -> dict[str, tuple[str, Any]]:
 
 def _choices() -> dict[str, tuple[str, ...]]:
     """Allowed values of the string training settings, from the engine."""
-    from .rnn import INIT_METHODS
-    from .train import OPTIMIZERS
+    from ..rnn import INIT_METHODS
+    from ..train import OPTIMIZERS
 
     return {
         "optimizer": tuple(OPTIMIZERS),
@@ -500,344 +485,6 @@ def _value_or_missing(spec: SweepSpec, key: str) -> Any:
         return "(absent)"
 
 
-# --------------------------------------------------------------------------- plan
-
-#: Most batch groups (compiled programs) a plan may have: the structural axes of a grid
-#: multiply to at most this many combinations.
-MAX_GROUPS = 10_000
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
-class Batch:
-    """Networks trained together in one call of ``ghostlearn.train.train``.
-
-    Attributes:
-        index: position in the plan (0-based).
-        name: the batch's subgroup name in the store, e.g. ``"b00003"``.
-        group: index of its batch group.
-        model: keyword arguments of ``RNNConfig``.
-        train: keyword arguments of ``train`` other than ``seeds``, ``lr``, ``c``.
-        cells: flat cell index of each network, shape [P] (C order over the grid).
-        seed, lr, c: per-network values, shape [P] (``c`` is NaN for models without a
-            confidence: ``"lowrank"``, ``"full"``).
-    """
-
-    index: int
-    name: str
-    group: int
-    model: Mapping[str, Any]
-    train: Mapping[str, Any]
-    cells: np.ndarray
-    seed: np.ndarray
-    lr: np.ndarray
-    c: np.ndarray
-
-    @property
-    def n_nets(self) -> int:
-        return int(self.cells.size)
-
-    @property
-    def net_epochs(self) -> int:
-        """Networks times epochs: the unit of work."""
-        return self.n_nets * int(self.train["epochs"])
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class BatchGroup:
-    """Cells that share one compiled program (all fields but seed, lr and c equal).
-
-    The group's cells are the product of the swept per-network fields (``seed``, ``lr``,
-    ``c``) at one combination of the structural ones, in C order; its ``n`` cells are
-    split into ``k = len(batches)`` batches of ``n // k`` or ``n // k + 1`` networks, the
-    larger ones first (``numpy.array_split``'s rule).
-
-    Attributes:
-        index: position in the plan.
-        settings: the swept structural fields and their values in this group (empty when
-            only seed, lr or c are swept).
-        n_cells: number of networks.
-        batches: indices of its batches in the plan (consecutive).
-        model: keyword arguments of ``RNNConfig`` shared by its networks.
-        train: keyword arguments of ``train`` other than ``seeds``, ``lr``, ``c``.
-    """
-
-    index: int
-    settings: Mapping[str, Any]
-    n_cells: int
-    batches: range
-    model: Mapping[str, Any]
-    train: Mapping[str, Any]
-
-    @property
-    def epochs(self) -> int:
-        return int(self.train["epochs"])
-
-    @property
-    def net_epochs(self) -> int:
-        """Networks times epochs of the whole group."""
-        return self.n_cells * self.epochs
-
-    @property
-    def batch_sizes(self) -> tuple[int, ...]:
-        """The distinct numbers of networks of its batches, ascending (one or two)."""
-        q, r = divmod(self.n_cells, len(self.batches))
-        return (q, q + 1) if r else (q,)
-
-    def span(self, k: int) -> tuple[int, int]:
-        """Positions ``[start, stop)`` of the ``k``-th batch's cells among the group's."""
-        if not 0 <= k < len(self.batches):
-            raise IndexError(f"batch {k} of a group of {len(self.batches)} batches")
-        q, r = divmod(self.n_cells, len(self.batches))
-        start = k * q + min(k, r)
-        return start, start + q + (1 if k < r else 0)
-
-
-class BatchSequence(Sequence[Batch]):
-    """The batches of a plan, each built when it is asked for.
-
-    Supports ``len``, indexing (negative too), slicing (another lazy sequence) and
-    iteration; only the batches asked for exist, one at a time when iterating.
-    """
-
-    __slots__ = ("_indices", "_plan")
-
-    def __init__(self, plan: SweepPlan, indices: range) -> None:
-        self._plan = plan
-        self._indices = indices
-
-    def __len__(self) -> int:
-        return len(self._indices)
-
-    @typing.overload
-    def __getitem__(self, i: int) -> Batch: ...
-
-    @typing.overload
-    def __getitem__(self, i: slice) -> BatchSequence: ...
-
-    def __getitem__(self, i: int | slice) -> Batch | BatchSequence:
-        if isinstance(i, slice):
-            return BatchSequence(self._plan, self._indices[i])
-        return self._plan._build(self._indices[i])
-
-    def __iter__(self) -> Iterator[Batch]:
-        for i in self._indices:
-            yield self._plan._build(i)
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} batches of {self._plan.n_cells:,} cells>"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
-class SweepPlan:
-    """The cells of a sweep, grouped into batch groups and batches (see :func:`plan_sweep`).
-
-    The plan holds its groups only; a batch's cells and per-network values are computed
-    when the batch is asked for, so planning a grid of millions of cells takes memory for
-    its groups and one batch, never for the whole grid.
-
-    Attributes:
-        spec: the sweep spec.
-        groups: batch groups, in order of their first cell (C order over the structural
-            fields' indices).
-        batches: every batch, groups one after the other: a lazy sequence.
-    """
-
-    spec: SweepSpec
-    groups: tuple[BatchGroup, ...]
-    batches: BatchSequence = dataclasses.field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        n = sum(len(g.batches) for g in self.groups)
-        object.__setattr__(self, "batches", BatchSequence(self, range(n)))
-
-    @property
-    def dims(self) -> tuple[str, ...]:
-        return self.spec.dims
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.spec.shape
-
-    @property
-    def n_cells(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def net_epochs(self) -> int:
-        """Total networks times epochs."""
-        return sum(g.net_epochs for g in self.groups)
-
-    def batch_group(self, index: int) -> BatchGroup:
-        """The group of the batch at ``index``.
-
-        Raises:
-            IndexError: no batch at ``index``.
-        """
-        return self._locate(index)[0]
-
-    def batch_name(self, index: int) -> str:
-        """The store name of the batch at ``index``, e.g. ``"b00003"`` (zero-padded to
-        the digits of the last cell index, at least five)."""
-        self._locate(index)
-        return f"b{index:0{self._width}d}"
-
-    def batch_index(self, name: str) -> int:
-        """The position of the batch called ``name``.
-
-        Raises:
-            KeyError: no batch of the plan has that name.
-        """
-        digits = name[1:] if isinstance(name, str) and name.startswith("b") else ""
-        if digits.isdigit() and digits.isascii():
-            index = int(digits)
-            if index < len(self.batches) and name == f"b{index:0{self._width}d}":
-                return index
-        raise KeyError(name)
-
-    def batch_indices(self, names: Iterable[str]) -> list[int]:
-        """The positions of the batches called ``names``, in the order given; names of no
-        batch of the plan are left out."""
-        out = []
-        for name in names:
-            try:
-                out.append(self.batch_index(name))
-            except KeyError:
-                continue
-        return out
-
-    def batch_nets(self, index: int) -> int:
-        """Networks in the batch at ``index``, without building it."""
-        group, k = self._locate(index)
-        start, stop = group.span(k)
-        return stop - start
-
-    def batch(self, name: str) -> Batch:
-        """The batch called ``name`` (KeyError if none)."""
-        return self._build(self.batch_index(name))
-
-    @property
-    def _width(self) -> int:
-        return max(5, len(str(max(0, self.n_cells - 1))))
-
-    def _locate(self, index: int) -> tuple[BatchGroup, int]:
-        """The group of the batch at ``index`` (>= 0) and its position in the group."""
-        n = len(self.batches)
-        if isinstance(index, bool) or not 0 <= index < n:
-            raise IndexError(f"batch index {index!r} out of range for a plan of {n} batches")
-        per_group = len(self.groups[0].batches)  # every group has the same cells
-        g, k = divmod(int(index), per_group)
-        return self.groups[g], k
-
-    def _build(self, index: int) -> Batch:
-        """The batch at ``index``: the ``k``-th cell of its group is ``k`` unravelled over
-        the per-network fields' shape, ravelled with the group's structural indices."""
-        group, k = self._locate(index)
-        start, stop = group.span(k)
-        dims, shape = self.dims, self.shape
-        local = np.arange(start, stop, dtype=np.int64)
-        per_net = [a for a, d in enumerate(dims) if d in PER_NET_FIELDS]
-        structural = [a for a, d in enumerate(dims) if d not in PER_NET_FIELDS]
-        index_of: dict[int, np.ndarray] = {}
-        if per_net:
-            sub = np.unravel_index(local, tuple(shape[a] for a in per_net))
-            index_of.update(zip(per_net, sub, strict=True))
-        if structural:
-            where = np.unravel_index(group.index, tuple(shape[a] for a in structural))
-            for a, i in zip(structural, where, strict=True):
-                index_of[a] = np.full(local.size, int(i), dtype=np.int64)
-        cells = np.ravel_multi_index(tuple(index_of[a] for a in range(len(dims))), shape)
-
-        def values(name: str, dtype: type) -> np.ndarray:
-            if name not in self.spec.grid:
-                return np.full(local.size, self.spec.train[name], dtype=dtype)
-            axis = self.spec.grid[name]
-            which = index_of[dims.index(name)].tolist()
-            return np.fromiter((axis[i] for i in which), dtype=dtype, count=len(which))
-
-        rank1 = group.model.get("model", "rank1") == "rank1"
-        return Batch(
-            index=int(index),
-            name=f"b{int(index):0{self._width}d}",
-            group=group.index,
-            model=group.model,
-            train=group.train,
-            cells=cells.astype(np.int64, copy=False),
-            seed=values("seed", np.int64),
-            lr=values("lr", np.float64),
-            c=values("c", np.float64) if rank1 else np.full(local.size, np.nan),
-        )
-
-
-def plan_sweep(spec: SweepSpec, *, batch_size: int | None = None) -> SweepPlan:
-    """Group the cells of ``spec`` by compiled program and split each group into batches.
-
-    The structural fields (every swept field but ``seed``, ``lr`` and ``c``) make one
-    batch group per combination of their values, in C order over their indices; the
-    per-network fields' values make the group's cells. Each group of ``n`` cells becomes
-    ``ceil(n / batch_size)`` batches whose sizes differ by at most one, the larger first,
-    cells in increasing order. Only the groups are built here (each group's ``RNNConfig``
-    is checked now); a batch's cells and values are computed when it is asked for, so the
-    memory of planning does not grow with the number of cells.
-
-    Args:
-        spec: the sweep.
-        batch_size: overrides ``spec.batch_size`` (the plan's spec carries the value used).
-
-    Raises:
-        ValueError: a combination of fields ``RNNConfig`` rejects (e.g. rank > N); more
-            than :data:`MAX_GROUPS` batch groups.
-    """
-    from .rnn import RNNConfig
-
-    if batch_size is not None:
-        spec = dataclasses.replace(spec, batch_size=batch_size)
-    structural = [d for d in spec.dims if d not in PER_NET_FIELDS]
-    n_groups = math.prod(len(spec.grid[d]) for d in structural)
-    if n_groups > MAX_GROUPS:
-        axes = " x ".join(f"{d} ({len(spec.grid[d]):,})" for d in structural)
-        raise ValueError(
-            f"the structural axes {axes} give {n_groups:,} batch groups (one compiled "
-            f"program each), above the limit of {MAX_GROUPS:,}; sweep fewer of their values"
-        )
-    n_cells = math.prod(len(spec.grid[d]) for d in spec.dims if d in PER_NET_FIELDS)
-    n_batches = -(-n_cells // spec.batch_size)
-    model_keys = set(spec_model_keys())
-    fixed_train = {k: v for k, v in spec.train.items() if k not in PER_NET_FIELDS}
-    groups = []
-    for g, values in enumerate(itertools.product(*(spec.grid[d] for d in structural))):
-        settings = dict(zip(structural, values, strict=True))
-        model = {**spec.model, **{k: v for k, v in settings.items() if k in model_keys}}
-        train = {**fixed_train, **{k: v for k, v in settings.items() if k not in model}}
-        where = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-        try:
-            cfg = RNNConfig(**model)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{e}" + (f" (cells with {where})" if where else "")) from None
-        if cfg.model != "rank1" and "c" in spec.grid:
-            raise ValueError(
-                f"c applies to model 'rank1' only, but it is swept with model={cfg.model!r}"
-                + (f" (cells with {where})" if where else "")
-            )
-        groups.append(
-            BatchGroup(
-                index=g,
-                settings=settings,
-                n_cells=n_cells,
-                batches=range(g * n_batches, (g + 1) * n_batches),
-                model=model,
-                train=train,
-            )
-        )
-    return SweepPlan(spec=spec, groups=tuple(groups))
-
-
 def spec_model_keys() -> tuple[str, ...]:
     """Names of the ``RNNConfig`` fields a spec may set."""
     return tuple(_model_fields())
-
-
-def cell_values(plan: SweepPlan, cells: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
-    """The swept values of each cell: ``field -> array [len(cells)]``."""
-    cells = np.asarray(cells, dtype=np.int64)
-    index = np.unravel_index(cells, plan.shape)
-    return {d: np.asarray(plan.spec.grid[d])[index[i]] for i, d in enumerate(plan.dims)}

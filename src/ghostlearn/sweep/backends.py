@@ -1,10 +1,11 @@
 """Where the batches of a sweep run: in this process, a local process pool, or Dask.
 
-Every backend calls the same batch function on the same :class:`~ghostlearn.sweep_spec.Batch`
-and hands the resulting Dataset back to the driver, which alone writes the store; so the
-stored numbers do not depend on the backend. A backend is a context manager: entering it
-starts or connects to the workers (before anything is written), and ``imap`` yields
-``(batch, result)`` pairs as batches finish, in any order.
+Every backend calls the same batch function (:func:`run_batch` by default) on the same
+:class:`~ghostlearn.sweep.plan.Batch` and hands the resulting Dataset back to the driver,
+which alone writes the store; so the stored numbers do not depend on the backend. A
+backend is a context manager: entering it starts or connects to the workers (before
+anything is written), and ``imap`` yields ``(batch, result)`` pairs as batches finish, in
+any order.
 
 Workers of the pool and of a local Dask cluster see one CPU core each for JAX (see
 :func:`worker_environment`), so ``n`` workers give up to ``n``-fold throughput.
@@ -21,12 +22,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import xarray as xr
 
-from ._validate import at_least
-from .sweep_spec import Batch
+from .._validate import at_least
+
+if TYPE_CHECKING:
+    # Annotations only: the plan imports the backends (for its budget and estimate).
+    from .plan import Batch
 
 __all__ = [
     "Backend",
@@ -34,12 +38,44 @@ __all__ = [
     "InProcess",
     "ProcessPool",
     "exit_with_driver",
+    "run_batch",
     "worker_environment",
 ]
 
 #: ``batch_fn(batch, progress=None) -> Dataset``; ``progress(epochs_done, epochs_total)``.
 BatchFn = Callable[..., xr.Dataset]
-Partial = Callable[[Batch, int, int], None]
+Partial = Callable[["Batch", int, int], None]
+
+
+def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Train the networks of one batch with ``ghostlearn.train.train``.
+
+    The same function runs on every backend, so a batch's numbers do not depend on where
+    it ran. Each batch trains on one XLA device (``devices=1``): splitting a population over
+    several devices can change the last bit of the metrics, and pool and Dask workers have
+    one device each. Use a process pool or Dask to use several cores.
+
+    Args:
+        batch: a batch of a :class:`~ghostlearn.sweep.plan.SweepPlan`.
+        progress: forwarded to ``train`` as ``progress(epochs_done, epochs_total)``.
+
+    Returns:
+        ``train``'s Dataset for the batch's P networks (dims ``net``, ``epoch``, ...), with
+        a ``cell`` coordinate along ``net`` holding each network's flat cell index.
+    """
+    from ..rnn import RNNConfig
+    from ..train import train
+
+    cfg = RNNConfig(**batch.model)
+    data = train(
+        cfg,
+        seeds=batch.seed,
+        lr=batch.lr,
+        c=batch.c if cfg.model == "rank1" else None,
+        progress=progress,
+        **{"devices": 1, **batch.train},
+    )
+    return data.assign_coords(cell=("net", batch.cells))
 
 
 def worker_environment() -> dict[str, str]:

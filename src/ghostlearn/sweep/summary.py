@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import outcomes
-from ._validate import at_least, one_of, positive
+from .. import outcomes
+from .._validate import at_least, one_of, positive
+from .store import open_sweep
 
 __all__ = ["METRICS", "SweepSummary", "plot_phase_diagram", "summarize"]
 
@@ -87,7 +88,7 @@ def summarize(
     """Classify every network of a sweep (definitions in :mod:`ghostlearn.outcomes`).
 
     Args:
-        data: a store path, or the Dataset of :func:`ghostlearn.sweep_store.open_sweep`
+        data: a store path, or the Dataset of :func:`ghostlearn.sweep.store.open_sweep`
             (``loss`` and ``accuracy`` over ``(*grid dims, epoch)``).
         loss_ratio: "learned" threshold on final / first loss.
         last_epochs: recorded epochs at the end of training inspected for "stuck".
@@ -101,8 +102,6 @@ def summarize(
     positive("loss_ratio", loss_ratio)
     at_least("last_epochs", last_epochs, 1)
     if not isinstance(data, xr.Dataset):
-        from .sweep_store import open_sweep
-
         data = open_sweep(data)
     for name in ("loss", "accuracy"):
         if name not in data or "epoch" not in data[name].dims:

@@ -18,7 +18,7 @@ Layout of a store ``STORE``::
 A batch is written under a temporary name and renamed into place when complete, so a
 batch subgroup either exists whole or not at all. A batch counts as done only when it is in
 place *and* records the store's spec hash (the fingerprint of the spec it was trained
-under, :func:`~ghostlearn.sweep_spec.spec_hash`) and the checksums of its arrays, which
+under, :func:`~ghostlearn.sweep.spec.spec_hash`) and the checksums of its arrays, which
 are checked whenever the batch is read (:mod:`ghostlearn.integrity`,
 :meth:`SweepStore.verify`). ``manifest.json`` (written atomically after each batch) adds timing for
 ``ghostlearn sweep status``; where it lags (a kill between the rename and the manifest
@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .integrity import ATTR as _CHECKSUMS
-from .integrity import DamagedStore, checksums, load_verified, reading
-from .resources import check_memory
-from .store import (
+from ..integrity import ATTR as _CHECKSUMS
+from ..integrity import DamagedStore, checksums, load_verified, reading
+from ..resources import check_memory
+from ..store import (
     JSON_SUFFIX,
     ZARR_FORMAT,
     atomic_path,
@@ -64,18 +64,8 @@ from .store import (
     to_jsonable,
     write_json,
 )
-from .sweep_spec import (
-    PER_NET_FIELDS,
-    Batch,
-    BatchGroup,
-    SweepPlan,
-    SweepSpec,
-    cell_values,
-    parse_spec,
-    plan_sweep,
-    spec_differences,
-    spec_hash,
-)
+from .plan import PER_NET_FIELDS, Batch, BatchGroup, SweepPlan, cell_values, plan_sweep
+from .spec import SweepSpec, parse_spec, spec_differences, spec_hash
 
 __all__ = [
     "SweepStatus",
@@ -100,7 +90,7 @@ def _now() -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -792,7 +782,7 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
 def _result_bytes(group: BatchGroup, n_nets: int) -> int:
     """Bytes of the stored Dataset of a batch of ``n_nets`` networks of ``group``:
     metrics, final parameters and snapshots."""
-    from .rnn import RNNConfig, param_shapes
+    from ..rnn import RNNConfig, param_shapes
 
     t = group.train
     epochs = int(t["epochs"])
