@@ -93,6 +93,7 @@ __all__ = [
     "param_shapes",
     "run_trial",
     "simulate",
+    "sq_norm",
     "task_loss",
     "task_loss_and_grad",
 ]
@@ -462,7 +463,7 @@ def _fdot(a: jax.Array, b: jax.Array) -> jax.Array:
     return fsum(a * b)
 
 
-def _sq_norm(tree: Params) -> jax.Array:
+def sq_norm(tree: Params) -> jax.Array:
     """Sum of squares over all leaves, in a fixed order (sorted keys)."""
     total = None
     for key in sorted(tree):

@@ -52,19 +52,23 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as PS
 
 from . import __version__, _validate, resources
-from .rnn import (
-    INIT_METHODS,
-    LossGrad,
-    Params,
-    RNNConfig,
-    _sq_norm,
-    forward_loss,
-    init_params,
-    loss_and_grad,
-    param_shapes,
-    task_loss_and_grad,
+from .rnn import INIT_METHODS, Params, RNNConfig, init_params, param_shapes
+from .step import (
+    METHODS,
+    OPTIMIZERS,
+    Optimizer,
+    StepMetrics,
+    TrainState,
+    batch_axes,
+    check_method,
+    check_optimizer,
+    check_task,
+    is_paper_task,
+    make_step,
+    optimizer_factory,
+    optimizer_label,
 )
-from .tasks import DelayedActivation, Task, epoch_key, make_task, seed_key_data, task_from_dict
+from .tasks import DelayedActivation, Task, seed_key_data, task_from_dict
 
 __all__ = [
     "METHODS",
@@ -76,12 +80,6 @@ __all__ = [
     "train",
 ]
 
-#: Optimizer names accepted by :func:`train`: plain gradient descent and optax factories.
-OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad")
-#: Gradient methods: hand-derived adjoints (fast) or ``jax.grad`` through the simulation.
-METHODS: tuple[str, ...] = ("fast", "autodiff")
-
-Optimizer = str | optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
 Progress = Callable[[int, int], None]
 
 _DEFAULT_C = 10.0
@@ -207,169 +205,69 @@ def _check_seeds(value: Any) -> np.ndarray:
     return _as_1d("seeds", raw, np.int64)
 
 
-def _check_optimizer(optimizer: Any) -> Any:
-    if isinstance(optimizer, optax.GradientTransformation):
-        return optimizer
-    if isinstance(optimizer, str):
-        _validate.one_of("optimizer", optimizer, OPTIMIZERS)
-        return optimizer
-    if callable(optimizer):
-        return optimizer
-    raise ValueError(
-        f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}, an "
-        f"optax.GradientTransformation or a learning_rate -> GradientTransformation "
-        f"factory, got {optimizer!r}"
-    )
-
-
-def _factory(optimizer: Any) -> Callable[[Any], optax.GradientTransformation] | None:
-    """``None`` for plain gradient descent; else ``lr -> GradientTransformation``."""
-    if isinstance(optimizer, optax.GradientTransformation):
-        return lambda lr: optimizer
-    if optimizer == "sgd":
-        return None
-    if isinstance(optimizer, str):
-        return getattr(optax, optimizer)
-    return optimizer
-
-
-def _optimizer_label(optimizer: Any) -> str:
-    if isinstance(optimizer, str):
-        return optimizer
-    return getattr(optimizer, "__name__", None) or repr(optimizer)
-
-
 # --------------------------------------------------------------------------------------
 # The compiled program
 
 
-def _is_paper(task: Task) -> bool:
-    """Whether ``task`` is the paper's deterministic delayed-activation task."""
-    return isinstance(task, DelayedActivation) and task.paper
-
-
-def _value_and_grad(
-    cfg: RNNConfig, method: str, task: Task
-) -> Callable[[Params, Any, Any], LossGrad]:
-    """``(params, per_net, epoch) -> LossGrad`` of one network. ``per_net`` is ``c`` for
-    the paper's task, else ``(c, key_data)`` with the network's seed key."""
-    if not _is_paper(task):
-        trials = task.checked_trials(cfg)
-
-        def on_task(p: Params, per_net: Any, e: Any) -> LossGrad:
-            c, key = per_net
-            batch = task.batch(cfg, epoch_key(key, e), p["b"].dtype, trials)
-            return task_loss_and_grad(p, cfg, task, batch, c)
-
-        return on_task
-    if method == "fast":
-        return lambda p, c, e: loss_and_grad(p, cfg, c)
-
-    def auto(p: Params, c: Any, e: Any) -> LossGrad:
-        (loss, acc), g = jax.value_and_grad(forward_loss, has_aux=True)(p, cfg, c)
-        return LossGrad(loss=loss, accuracy=acc, grad=g)
-
-    return auto
-
-
-def _net_step(plan: _Plan) -> Callable[..., Any]:
-    """One epoch of one network: metrics on the current parameters, then the update."""
-    vg = _value_and_grad(plan.cfg, plan.method, plan.task)
-    make_tx = _factory(plan.optimizer)
-    # A stochastic task draws new trials every epoch: an unchanged update does not mean
-    # that later epochs repeat this one, so such a network never counts as settled.
-    can_settle = not plan.task.stochastic
-
-    def step(
-        p: Params, s: Any, alive: Any, div: Any, _settled: Any, lr: Any, c: Any, e: Any
-    ) -> Any:
-        lg = vg(p, c, e)
-        gnorm = jnp.sqrt(_sq_norm(lg.grad))
-        if make_tx is None:
-            new_p = {k: p[k] - lr * lg.grad[k] for k in p}
-            new_s = s
-        else:
-            updates, new_s = make_tx(lr).update(lg.grad, s, p)
-            new_p = optax.apply_updates(p, updates)
-        ok_now = jnp.isfinite(lg.loss) & jnp.isfinite(gnorm)
-        ok_next = functools.reduce(
-            jnp.logical_and, [jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(new_p)]
-        )
-        keep = alive & ok_now & ok_next
-        div = jnp.where(alive & ~ok_now, e, jnp.where(alive & ok_now & ~ok_next, e + 1, div))
-        good = alive & ok_now
-        nan = jnp.asarray(jnp.nan, lg.loss.dtype)
-        mets = (
-            jnp.where(good, lg.loss, nan),
-            jnp.where(good, lg.accuracy, nan),
-            jnp.where(good, gnorm, nan),
-        )
-        # Settled: the update left every parameter and optimizer state bit-identical, so
-        # every later epoch repeats this one exactly (the early exit of ``_train``).
-        moved = functools.reduce(
-            jnp.logical_or,
-            [
-                jnp.any(a != b)
-                for a, b in zip(
-                    jax.tree.leaves((new_p, new_s)), jax.tree.leaves((p, s)), strict=True
-                )
-            ],
-            jnp.asarray(False),
-        )
-        settled = keep & ~moved if can_settle else jnp.zeros_like(keep)
-        p = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_p, p)
-        s = jax.tree.map(lambda new, old: jnp.where(keep, new, old), new_s, s)
-        return (p, s, keep, div, settled), mets
-
-    return step
-
-
 @functools.lru_cache(maxsize=64)
 def _program(plan: _Plan) -> Callable[..., Any]:
-    """Compile-once function running ``plan.chunk`` epochs for a padded population (the
-    epochs from its last argument on, if any, leave the state unchanged)."""
-    net_step = _net_step(plan)
+    """Compile-once function running ``plan.chunk`` epochs of :func:`ghostlearn.step.make_step`
+    for a padded population (the epochs from its last argument on, if any, leave the state
+    unchanged)."""
+    step = make_step(plan.cfg, task=plan.task, optimizer=plan.optimizer, method=plan.method)
     k = plan.snapshot_every
 
-    def block_step(state: Any, lr: Any, c: Any, e: Any) -> Any:
-        f = jax.vmap(net_step, in_axes=(0, 0, 0, 0, 0, 0, 0, None))
+    def population_step(state: TrainState) -> tuple[TrainState, StepMetrics]:
         if plan.block is None:
-            return f(*state, lr, c, e)
-        return lax.map(lambda a: net_step(*a, e), (*state, lr, c), batch_size=plan.block)
+            axes = batch_axes(state)
+            return jax.vmap(step, in_axes=(axes,), out_axes=(axes, 0))(state)
+        e = state.epoch
+        new, mets = lax.map(
+            lambda s: step(s._replace(epoch=e)),
+            state._replace(epoch=None),
+            batch_size=plan.block,
+        )
+        return new._replace(epoch=e + 1), mets
 
-    def chunk(state: Any, snaps: Any, lr: Any, c: Any, e0: Any, e_end: Any) -> Any:
-        first_slot = (e0 + k - 1) // k if k else 0
+    def chunk(state: TrainState, snaps: Any, e_end: Any) -> Any:
+        first_slot = (state.epoch + k - 1) // k if k else 0
 
-        def body(carry: Any, e: Any) -> Any:
+        def body(carry: Any, _: None) -> Any:
             state, snaps = carry
+            e = state.epoch
             if k:
                 slot = e // k - first_slot
 
                 def write(bufs: Any) -> Any:
-                    return jax.tree.map(lambda buf, v: buf.at[slot].set(v), bufs, state[0])
+                    return jax.tree.map(lambda buf, v: buf.at[slot].set(v), bufs, state.params)
 
                 snaps = lax.cond(e % k == 0, write, lambda bufs: bufs, snaps)
-            new, mets = block_step(state, lr, c, e)
+            new, mets = population_step(state)
             # Epochs from ``e_end`` on (a shorter last chunk) leave the state as it is, so
             # every chunk of a run shares one compiled program.
             state = jax.tree.map(lambda a, b: jnp.where(e < e_end, a, b), new, state)
             return (state, snaps), mets
 
-        es = e0 + jnp.arange(plan.chunk, dtype=jnp.int32)
-        (state, snaps), mets = lax.scan(body, (state, snaps), es)
+        (state, snaps), mets = lax.scan(body, (state, snaps), None, length=plan.chunk)
         return state, snaps, mets
 
     if plan.n_dev > 1:
         mesh = Mesh(np.asarray(jax.local_devices()[: plan.n_dev]), ("net",))
-        net = PS("net")
         chunk = jax.shard_map(
             chunk,
             mesh=mesh,
-            in_specs=(net, PS(None, "net"), net, net, PS(), PS()),
-            out_specs=(net, PS(None, "net"), PS(None, "net")),
+            in_specs=(_state_specs(plan.task), PS(None, "net"), PS()),
+            out_specs=(_state_specs(plan.task), PS(None, "net"), PS(None, "net")),
             check_vma=False,
         )
     return jax.jit(chunk, donate_argnums=(0, 1))
+
+
+def _state_specs(task: Task) -> TrainState:
+    """How a population's :class:`TrainState` is split over devices: along the network
+    axis, except the shared epoch."""
+    net = PS("net")
+    return TrainState(net, net, net, net, None if is_paper_task(task) else net, PS(), net, net, net)
 
 
 # --------------------------------------------------------------------------------------
@@ -502,7 +400,7 @@ def train(
     if not isinstance(model, RNNConfig):
         raise ValueError(f"model must be an RNNConfig, got {model!r}")
     cfg = model
-    task = _check_task(task, cfg)
+    task = check_task(task, cfg)
     _validate.at_least("epochs", epochs, 1)
     _validate.at_least("snapshot_every", snapshot_every, 0)
     _validate.at_least("metrics_every", metrics_every, 1)
@@ -514,8 +412,8 @@ def train(
         raise ValueError(f"epoch_offset + epochs must be < 2**31, got {epoch_offset + epochs}")
     _validate.one_of("init", init, INIT_METHODS)
     _validate.one_of("dtype", dtype, ("float32", "float64"))
-    method = _check_method(method, task)
-    optimizer = _check_optimizer(optimizer)
+    method = check_method(method, task)
+    optimizer = check_optimizer(optimizer)
     if chunk is not None:
         _validate.at_least("chunk", chunk, 1)
     n_avail = len(jax.local_devices())
@@ -612,37 +510,6 @@ def train(
         )
 
 
-def _check_task(task: Any, cfg: RNNConfig) -> Task:
-    """The task of ``train``: ``None`` -> the paper's, a name -> the built-in task."""
-    if task is None:
-        task = DelayedActivation()
-    elif isinstance(task, str):
-        task = make_task(task)
-    elif not isinstance(task, Task):
-        raise ValueError(f"task must be a Task or a task name, got {task!r}")
-    try:
-        hash(task)
-    except TypeError:
-        raise ValueError(
-            f"task must be hashable (a frozen dataclass with hashable fields), got {task!r}"
-        ) from None
-    param_shapes(cfg, task)  # the readout fits the model, train_c fits the readout
-    task.checked_trials(cfg)
-    return task
-
-
-def _check_method(method: Any, task: Task) -> str:
-    if method is None:
-        return "fast" if _is_paper(task) else "autodiff"
-    _validate.one_of("method", method, METHODS)
-    if method == "fast" and not _is_paper(task):
-        raise ValueError(
-            f"method 'fast' (hand-derived gradients) exists for the paper's delayed-activation "
-            f"task only, got task {task.name!r}; use method='autodiff' or None"
-        )
-    return str(method)
-
-
 def _params_size(params: Params) -> int:
     if not isinstance(params, dict) or not params:
         raise ValueError(f"params must be a non-empty dict of arrays, got {type(params).__name__}")
@@ -691,7 +558,7 @@ def _initial_params(
 
 def _for(task: Task) -> str:
     """`` and task 'dcdt'`` in messages, nothing for the paper's task."""
-    return "" if _is_paper(task) else f" and task {task.name!r}"
+    return "" if is_paper_task(task) else f" and task {task.name!r}"
 
 
 def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
@@ -709,13 +576,17 @@ def _block_size(cfg: RNNConfig, method: str, P_local: int) -> int | None:
     return _MATRIX_BLOCK if P_local > _MATRIX_BLOCK else None
 
 
-def _on_devices(tree: Any, n_dev: int, spec: PS) -> Any:
+def _on_devices(tree: Any, n_dev: int, spec: Any) -> Any:
     """Host arrays placed as the compiled program takes them: split over ``n_dev`` devices
-    along the network axis given by ``spec`` (one device: the default device)."""
+    along the network axis given by ``spec``, a ``PartitionSpec`` or a tree of them (one
+    device: the default device)."""
     if n_dev == 1:
         return jax.tree.map(jnp.asarray, tree)
     mesh = Mesh(np.asarray(jax.local_devices()[:n_dev]), ("net",))
-    return jax.device_put(tree, NamedSharding(mesh, spec))
+    shardings = jax.tree.map(
+        lambda sp: NamedSharding(mesh, sp), spec, is_leaf=lambda x: isinstance(x, PS)
+    )
+    return jax.device_put(tree, shardings)
 
 
 def _layout(
@@ -729,7 +600,7 @@ def _layout(
         # (e.g. b1 ** count) as scalar code, whose rounding differs from the vector code.
         P_local = max(P_local, 2)
     block = _block_size(cfg, method, P_local)
-    if not _is_paper(task):
+    if not is_paper_task(task):
         # A loop over a single block is inlined by XLA and compiled differently from a
         # loop over several (the last bit of the gradient changed): two blocks at least.
         block = _TASK_BLOCK
@@ -788,15 +659,16 @@ class _Clock:
         return net_epochs_saved * self.rate > 2 * self.compile_s
 
 
-def _take(arrays: Any, rows: np.ndarray, n_dev: int) -> Any:
-    """The device state, snapshot buffers and per-network settings of ``rows`` only (the
-    snapshot buffers, rewritten by every chunk, come back as zeros of the new size).
-    Gathered on the host: a gather on the devices would compile programs of its own."""
-    state, snaps, lr_d, c_d = arrays
-    host = jax.tree.map(lambda a: np.asarray(a)[rows], (state, lr_d, c_d))
-    state, lr_d, c_d = _on_devices(host, n_dev, PS("net"))
+def _take(
+    state: TrainState, snaps: Any, rows: np.ndarray, n_dev: int, task: Task
+) -> tuple[TrainState, Any]:
+    """The device state and snapshot buffers of ``rows`` only (the snapshot buffers,
+    rewritten by every chunk, come back as zeros of the new size). Gathered on the host: a
+    gather on the devices would compile programs of its own."""
+    host = jax.tree.map(lambda a: np.asarray(a)[rows], state._replace(epoch=None))
+    state = _on_devices(host._replace(epoch=np.asarray(state.epoch)), n_dev, _state_specs(task))
     zeros = {k: np.zeros((v.shape[0], rows.size, *v.shape[2:]), v.dtype) for k, v in snaps.items()}
-    return state, _on_devices(zeros, n_dev, PS(None, "net")), lr_d, c_d
+    return state, _on_devices(zeros, n_dev, PS(None, "net"))
 
 
 def _fill_rest(
@@ -871,18 +743,24 @@ def _train(
     # the device, or inputs laid out differently from its outputs, would compile more.
     host = {k: _pad(v, P_pad).astype(dtype) for k, v in p0.items()}
     lr_h = _pad(np.nan_to_num(lr, nan=0.0), P_pad).astype(dtype)
-    flags = (np.ones(P_pad, bool), np.full(P_pad, -1, np.int32), np.zeros(P_pad, bool))
-    c_h: Any = _pad(c, P_pad).astype(dtype)
-    if not _is_paper(task):
-        # Each network's seed key, for the trials it draws (random initial states, noise).
-        c_h = (c_h, _pad(seed_key_data(seeds), P_pad))
-    pp, lr_d, c_d, flags = _on_devices((host, lr_h, c_h, flags), n_dev, PS("net"))
-    make_tx = _factory(optimizer)
-    if make_tx is None:
-        opt_state: Any = ()
-    else:
-        opt_state = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))(pp, lr_d)
-    state = (pp, opt_state, *flags)
+    # Each network's seed key, for the trials a stochastic task draws.
+    key_h = None if is_paper_task(task) else _pad(seed_key_data(seeds), P_pad)
+    state = TrainState(
+        params=host,
+        opt_state=(),
+        lr=lr_h,
+        c=_pad(c, P_pad).astype(dtype),
+        key=key_h,
+        epoch=np.int32(epoch_offset),
+        alive=np.ones(P_pad, bool),
+        diverged_epoch=np.full(P_pad, -1, np.int32),
+        settled=np.zeros(P_pad, bool),
+    )
+    state = _on_devices(state, n_dev, _state_specs(task))
+    make_tx = optimizer_factory(optimizer)
+    if make_tx is not None:
+        opt_init = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))
+        state = state._replace(opt_state=opt_init(state.params, state.lr))
     snaps = _on_devices(
         {k: np.zeros((slots, *v.shape), dtype) for k, v in host.items()} if slots else {},
         n_dev,
@@ -893,16 +771,16 @@ def _train(
     rec_epochs = np.asarray(
         [e for e in range(epoch_offset, end) if e % metrics_every == 0], dtype=np.int64
     )
-    mets = {name: np.full((P, rec_epochs.size), np.nan, dtype) for name in _METRICS}
+    mets = {name: np.full((P, rec_epochs.size), np.nan, dtype) for name in StepMetrics._fields}
     snap_epochs: list[int] = []
-    snap_data: dict[str, list[np.ndarray]] = {k: [] for k in pp}
+    snap_data: dict[str, list[np.ndarray]] = {k: [] for k in host}
     # The early exit: ``rows[j]`` is the network in row j of the device state. A network
     # that settled (its update changed nothing) or diverged leaves the device state; its
     # later epochs repeat its last computed one (NaN metrics once diverged) and are filled
     # in on the host from ``fill`` and ``final``.
     rows = np.arange(P)
-    fill = {name: np.full(P, np.nan, dtype) for name in _METRICS}
-    final = {k: np.array(p0[k]) for k in pp}
+    fill = {name: np.full(P, np.nan, dtype) for name in StepMetrics._fields}
+    final = {k: np.array(p0[k]) for k in host}
     alive_np = np.ones(P, bool)
     div_np = np.full(P, -1, np.int64)
     clock = _Clock()
@@ -910,8 +788,8 @@ def _train(
     e0 = epoch_offset
     while e0 < end:
         n_here = min(C, end - e0)
-        args = (state, snaps, lr_d, c_d, np.int32(e0), np.int32(e0 + n_here))
-        P_pad_now = int(state[2].shape[0])
+        args = (state, snaps, np.int32(e0 + n_here))
+        P_pad_now = int(state.alive.shape[0])
         executable, seconds = _executable(plan, args)
         clock.compiled(seconds)
         if progress is not None and e0 == epoch_offset:
@@ -926,7 +804,7 @@ def _train(
         n_keep = int(keep.sum())
         gone = np.ones(P, bool)
         gone[rows] = False
-        for name, host in zip(_METRICS, out_host, strict=True):
+        for name, host in zip(StepMetrics._fields, out_host, strict=True):
             window = mets[name][:, rec_pos : rec_pos + n_keep]
             window[rows] = host[keep].T
             window[gone] = fill[name][gone, None]
@@ -944,8 +822,8 @@ def _train(
                 snap_epochs.extend(here)
         e0 += n_here
         if early_exit and e0 < end:
-            alive_r = np.asarray(state[2])[:n_act]
-            settled_r = np.asarray(state[4])[:n_act]
+            alive_r = np.asarray(state.alive)[:n_act]
+            settled_r = np.asarray(state.settled)[:n_act]
             leaving = ~alive_r | settled_r
             stay = np.flatnonzero(~leaving)
             P_pad_new = (
@@ -957,12 +835,12 @@ def _train(
             if stay.size == 0 or (P_pad_new < P_pad_now and clock.worth(saved)):
                 j = np.flatnonzero(leaving)
                 nets = rows[j]
-                for name, host in zip(_METRICS, out_host, strict=True):
+                for name, host in zip(StepMetrics._fields, out_host, strict=True):
                     fill[name][nets] = np.where(settled_r[j], host[n_here - 1, j], np.nan)
-                for k_, v in state[0].items():
+                for k_, v in state.params.items():
                     final[k_][nets] = np.asarray(v)[:n_act][j]
                 alive_np[nets] = alive_r[j]
-                div_np[nets] = np.asarray(state[3])[:n_act][j]
+                div_np[nets] = np.asarray(state.diverged_epoch)[:n_act][j]
                 rows = rows[stay]
                 if stay.size == 0:
                     _fill_rest(
@@ -970,21 +848,18 @@ def _train(
                     )
                     e0 = end
                 else:
-                    state, snaps, lr_d, c_d = _take(
-                        (state, snaps, lr_d, c_d), _pad(stay, P_pad_new), n_dev
-                    )
+                    state, snaps = _take(state, snaps, _pad(stay, P_pad_new), n_dev, task)
                     plan = dataclasses.replace(
                         plan, block=_layout(cfg, method, optimizer, stay.size, n_dev, task)[0]
                     )
         if progress is not None:
             progress(e0 - epoch_offset, epochs)
 
-    final_p, _, alive, div, _ = state
     n_act = rows.size
-    for k_, v in final_p.items():
+    for k_, v in state.params.items():
         final[k_][rows] = np.asarray(v)[:n_act]
-    alive_np[rows] = np.asarray(alive)[:n_act]
-    div_np[rows] = np.asarray(div)[:n_act]
+    alive_np[rows] = np.asarray(state.alive)[:n_act]
+    div_np[rows] = np.asarray(state.diverged_epoch)[:n_act]
     snapshots = (
         {k: np.concatenate(v, axis=0).swapaxes(0, 1) for k, v in snap_data.items()}
         if snap_epochs
@@ -995,7 +870,7 @@ def _train(
         "epoch_offset": epoch_offset,
         "snapshot_every": snapshot_every,
         "metrics_every": metrics_every,
-        "optimizer": _optimizer_label(optimizer),
+        "optimizer": optimizer_label(optimizer),
         "init": init if params is None else "params",
         "dtype": dtype,
         "method": method,
@@ -1018,8 +893,6 @@ def _train(
         settings=settings,
     )
 
-
-_METRICS = ("loss", "accuracy", "grad_norm")
 
 _DIMS: dict[str, tuple[str, ...]] = {
     "m": ("unit",),
@@ -1072,7 +945,7 @@ def _dataset(
 ) -> xr.Dataset:
     P = seeds.size
     data: dict[str, Any] = {
-        name: (("net", "epoch"), metrics[name], _ATTRS[name]) for name in _METRICS
+        name: (("net", "epoch"), metrics[name], _ATTRS[name]) for name in StepMetrics._fields
     }
     data["diverged"] = (("net",), diverged.astype(bool), _ATTRS["diverged"])
     data["diverged_epoch"] = (("net",), diverged_epoch.astype(np.int64), _ATTRS["diverged_epoch"])
