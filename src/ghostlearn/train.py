@@ -12,7 +12,8 @@ confidence ``c`` in one compiled program:
   hundreds of thousands of epochs.
 
 One epoch is one step of full-batch gradient descent on all the task's conditions
-(the single deterministic trial of the delayed-activation task):
+(the single deterministic trial of the delayed-activation task), the public training map
+:func:`ghostlearn.step.make_step`:
 ``theta <- theta - lr * grad L(theta)`` (``optimizer="sgd"``, the default), or an optax
 optimizer. Metrics of epoch ``e`` are measured on the parameters *before* that epoch's
 update (the parameters after ``e`` updates when the run starts at epoch 0). A stochastic
