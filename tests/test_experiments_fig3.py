@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from ghostlearn.analysis import VERDICTS
-from ghostlearn.experiments import census, fig3, learnable_c, run_experiment
+from ghostlearn.experiments import census, fig3, learnable_c, rank1, run_experiment
 from ghostlearn.store import open_zarr, read_json
 
 # The paper's network (N = 100) at higher learning rates leaves its plateau within a few
@@ -491,11 +491,11 @@ def test_nearest_snapshot_and_unique_epochs():
 
 
 def test_resolve_init():
-    assert fig3.resolve_init("numpy") == "numpy"
-    assert fig3.resolve_init("torch") == "torch"
-    assert fig3.resolve_init("auto") == "paper"  # the paper's weights need no PyTorch
+    assert rank1.resolve_init("numpy") == "numpy"
+    assert rank1.resolve_init("torch") == "torch"
+    assert rank1.resolve_init("auto") == "paper"  # the paper's weights need no PyTorch
     with pytest.raises(ValueError, match="init must be one of 'auto', 'numpy', 'paper', 'torch', got 'jax'"):
-        fig3.resolve_init("jax")
+        rank1.resolve_init("jax")
 
 
 def test_fidelities():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from figure_checks import legend_texts, pdf_page_points, visible_texts
 
-from ghostlearn.experiments import _style, fig3, learnable_c
+from ghostlearn.experiments import _style, fig3, learnable_c, rank1
 
 matplotlib.use("Agg")
 
@@ -83,7 +83,7 @@ def test_fig3_draws_the_papers_two_rows(fig3_run, fig3_figures):
         assert flows.get_xlabel() == "latent variable κ"
         assert flows.get_ylabel() == "f(κ) = τ dκ/dt"
         labels = [t.get_text() for t in flows.get_legend().get_texts()]
-        assert labels == fig3.flow_labels(epochs)
+        assert labels == rank1.flow_labels(epochs)
         assert labels[0] == f"(i) epoch {epochs[0] + 1:,}"
     key = [t.get_text() for t in fig.legends[0].get_texts()]
     for entry in ("loss / maximum", "gradient norm / maximum", "stable fixed point",
@@ -158,7 +158,7 @@ def test_paper_flow_epochs_are_the_papers_at_paper_fidelity():
     paper = fig3.config("paper")
     snaps = np.arange(0, paper.epochs_A, paper.flow_every_A)
     epochs = fig3.paper_flow_epochs(snaps, paper.epochs_A)
-    assert [fig3.shown_epoch(e) for e in epochs] == [1, 200_001, 499_001]
+    assert [rank1.shown_epoch(e) for e in epochs] == [1, 200_001, 499_001]
     quick = fig3.config("quick")
     snaps = np.arange(0, quick.epochs_A, quick.flow_every_A)
     # the same fractions of a 200,000-epoch run, on its last snapshot at the end
@@ -168,10 +168,10 @@ def test_paper_flow_epochs_are_the_papers_at_paper_fidelity():
 
 
 def test_seed_list():
-    assert fig3.seed_list([*range(100), 40]) == "seeds 0-99"
-    assert fig3.seed_list([40, *range(10)]) == "seeds 0-9 and 40"
-    assert fig3.seed_list([0, 1, 5]) == "seeds 0, 1 and 5"
-    assert fig3.seed_list([3]) == "seed 3"
+    assert rank1.seed_list([*range(100), 40]) == "seeds 0-99"
+    assert rank1.seed_list([40, *range(10)]) == "seeds 0-9 and 40"
+    assert rank1.seed_list([0, 1, 5]) == "seeds 0, 1 and 5"
+    assert rank1.seed_list([3]) == "seed 3"
 
 
 # --------------------------------------------------------------------------- learnable-c
@@ -190,7 +190,7 @@ def test_learnable_c_figure_panels(c_run):
     assert grad.get_yscale() == "log" and grad.get_ylabel() == "gradient norm"
     assert c.get_ylabel() == "confidence c (trained)"
     assert batch.get_xlabel() == "seed" and len(batch.get_xticklabels()) == 3
-    assert flows.get_xlim() == pytest.approx(fig3.KAPPA_RANGE)
+    assert flows.get_xlim() == pytest.approx(rank1.KAPPA_RANGE)
     assert flows.get_xlabel() == "latent variable κ"
     assert len(flows.get_legend().get_texts()) == 2  # the ends of both phases
     texts = legend_texts(fig)

@@ -29,9 +29,10 @@ own network (``init="paper"``, seed 40) is reported beside it:
 The figure shows one representative network per panel, chosen by a rule on the census
 records (:func:`ghostlearn.experiments.census.pick_a`, :func:`~.census.pick_b`: the paper
 seed if it behaves as the paper says, else the lowest seed that does), drawn the paper's
-way by one function for both rows: the loss and the gradient norm, each divided by its
-maximum, on one axis; the latent flows (i)-(iii) overlaid on one axis over ``kappa`` in
-``kappa_range`` ([-9, 9]), with ``kappa(0)`` as red dots. A's flows are at the paper's
+way by one function for both rows (:mod:`ghostlearn.experiments.rank1`'s): the loss and
+the gradient norm, each divided by its maximum, on one axis; the latent flows (i)-(iii)
+overlaid on one axis over ``kappa`` in ``kappa_range`` ([-9, 9]), with ``kappa(0)`` as red
+dots. A's flows are at the paper's
 epochs 1, 200,001 and 499,001 (counted from 1, as the figure prints epochs) or, in a shorter
 run, at the same fractions of it; B's at epoch 1 and on both sides of the bifurcation.
 ``plot_extra`` draws what ghostlearn adds: A on log scales with its events, the ghost's
@@ -75,22 +76,40 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from .. import _validate, outcomes
-from ..analysis import RunAnalysis, analyze_dataset, find_points, rank1_flow
+from ..analysis import RunAnalysis, analyze_dataset, find_points
 from ..analysis.flows import Rank1Flow, rank1_flow_derivatives
-from ..analysis.points import DEFAULT_INTERVAL, STABILITY_CODES
-from ..rnn import INIT_METHODS, RNNConfig, latent_trajectory, param_shapes
+from ..analysis.points import DEFAULT_INTERVAL
+from ..rnn import RNNConfig, param_shapes
 from ..train import model_from_dataset, train
 from . import _style, census
 from .base import Claim, Fidelity, Progress
+from .rank1 import (
+    GRAD_COLOR,
+    INITS,
+    KAPPA_RANGE,
+    LOSS_COLOR,
+    FlowSnapshot,
+    bifurcation_list,
+    draw_flows,
+    draw_metrics,
+    flow_labels,
+    latent_trajectories,
+    marker_key,
+    metric_key,
+    pinned_devices,
+    points_dataset,
+    resolve_init,
+    roman,
+    seed_list,
+    shown_epoch,
+    single,
+)
 
 NAME = "fig3"
 TITLE = "Rank-one RNN: abrupt learning through a ghost (A) and a saddle-node bifurcation (B)"
@@ -101,16 +120,14 @@ PAPER_SADDLE_NODE_B = (5156, 5166)
 B_EPOCH_TOLERANCE = 50
 #: Networks analysed together (bounds the memory of the analysis).
 _ANALYSIS_CHUNK = 20
-#: Latent interval of the flow panels (the paper's Fig. 3: kappa in [-9, 9]).
-KAPPA_RANGE = (-9.0, 9.0)
 #: The paper's flows (i)-(iii) of Fig. 3A as fractions of the run: its epochs 1, 200,001
 #: and 499,001 (counted from 1) of 500,000, the networks after 0, 200,000 and 499,000
 #: updates. Shorter runs use the same fractions.
 PANEL_A_FRACTIONS = (0.0, 0.4, 0.998)
 #: Output uncertainty band: sigmoid(c (kappa - thr)) in (0.01, 0.99).
 _BAND_LOGIT = math.log(99.0)
-
-INITS = ("auto", *INIT_METHODS)
+#: Gradient norms of exactly zero are drawn here on logarithmic axes.
+_GRAD_FLOOR = 1e-12
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -226,73 +243,7 @@ def config(fidelity: Fidelity) -> Config:
 
 
 # --------------------------------------------------------------------------------------
-# Building blocks shared with the learnable-c experiment
-
-
-def resolve_init(init: str) -> str:
-    """``"auto"`` -> ``"paper"`` (the original code's weights, no PyTorch needed)."""
-    _validate.one_of("init", init, INITS)
-    return "paper" if init == "auto" else init
-
-
-def pinned_devices(devices: int) -> int:
-    """``devices``, or the number of local JAX devices if there are fewer."""
-    return min(int(devices), len(jax.local_devices()))
-
-
-def single(ds: xr.Dataset, i: int) -> xr.Dataset:
-    """Network ``i`` of a training Dataset as a one-network training Dataset (``net = [0]``)."""
-    return ds.isel(net=[int(i)]).assign_coords(net=[0])
-
-
-def analysis_events(ra: RunAnalysis) -> dict[str, Any]:
-    """The JSON-compatible events of a run analysis (no per-snapshot tables, no tracks)."""
-    d = ra.to_dict()
-    return {
-        k: d[k]
-        for k in ("verdict", "drops", "bifurcations", "ghost_events", "ghost_emergence_epoch")
-    } | {"settings": d["settings"]}
-
-
-def points_dataset(ra: RunAnalysis) -> xr.Dataset:
-    """Per-snapshot fixed points and ghosts of a rank-one run, with its events in attrs.
-
-    Returns:
-        Dataset over ``snapshot`` (the epochs), ``fixed`` and ``ghost`` (padded with NaN):
-        ``n_fixed``, ``n_ghosts``, ``fixed_kappa``, ``fixed_stability`` (codes of
-        :data:`ghostlearn.analysis.points.STABILITY_CODES`, 0 pads), ``ghost_kappa``,
-        ``ghost_depth`` (``|f|``), ``ghost_curvature`` (``f''``); attrs ``analysis``
-        (:func:`analysis_events`).
-    """
-    p = ra.points
-
-    def padded(a: np.ndarray, fill: Any) -> np.ndarray:
-        if a.shape[-1]:
-            return a
-        return np.full((*a.shape[:-1], 1), fill, dtype=a.dtype)
-
-    return xr.Dataset(
-        {
-            "n_fixed": ("snapshot", np.asarray(p.n_fixed, np.int64)),
-            "n_ghosts": ("snapshot", np.asarray(p.n_ghosts, np.int64)),
-            "fixed_kappa": (("snapshot", "fixed"), padded(p.fixed_kappa, np.nan)),
-            "fixed_stability": (("snapshot", "fixed"), padded(p.fixed_stability, 0)),
-            "ghost_kappa": (("snapshot", "ghost"), padded(p.ghost_kappa, np.nan)),
-            "ghost_depth": (("snapshot", "ghost"), padded(p.ghost_depth, np.nan)),
-            "ghost_curvature": (("snapshot", "ghost"), padded(p.ghost_curvature, np.nan)),
-        },
-        coords={"snapshot": np.asarray(ra.snapshot_epochs, np.int64)},
-        attrs={"analysis": analysis_events(ra), "stability_codes": str(STABILITY_CODES)},
-    )
-
-
-def latent_trajectories(ds: xr.Dataset, epochs: Sequence[int], net: int = 0) -> np.ndarray:
-    """``kappa(0 .. n_steps)`` of network ``net`` at the snapshot ``epochs``: ``[len, T+1]``."""
-    cfg = model_from_dataset(ds)
-    snap = ds.isel(net=net).sel(snapshot=list(epochs))
-    params = {k: jnp.asarray(snap[f"snap_{k}"].values) for k in ("m", "n", "b")}
-    fn = jax.vmap(lambda p: latent_trajectory(p, cfg))
-    return np.asarray(fn(params), dtype=np.float64)
+# run
 
 
 def _stage(progress: Progress | None, state: dict[str, int], weight: int) -> Callable | None:
@@ -308,8 +259,29 @@ def _stage(progress: Progress | None, state: dict[str, int], weight: int) -> Cal
     return report
 
 
-# --------------------------------------------------------------------------------------
-# run
+def _shown_groups(
+    key: str, shown: int, paper_seed: int, network: Callable[[int], tuple[xr.Dataset, RunAnalysis]]
+) -> dict[str, xr.Dataset]:
+    """The shown network and the paper seed (when another) with their points.
+
+    Args:
+        key: the panel, ``"A"`` or ``"B"``.
+        shown: the representative's seed.
+        paper_seed: the paper's seed.
+        network: seed -> (its one-network training Dataset, its run analysis).
+
+    Returns:
+        ``{key: ..., f"{key}_points": ...}`` and, when ``paper_seed != shown``, the same
+        for ``f"{key}_paper_seed"``.
+    """
+    groups: dict[str, xr.Dataset] = {}
+    for name, seed in ((key, shown), (f"{key}_paper_seed", paper_seed)):
+        if name != key and seed == shown:
+            continue
+        one, ra = network(seed)
+        groups[name] = one
+        groups[f"{name}_points"] = points_dataset(ra)
+    return groups
 
 
 def _zoom_table(z: xr.Dataset, settings: dict[str, Any]) -> xr.Dataset:
@@ -338,6 +310,53 @@ def _zoom_table(z: xr.Dataset, settings: dict[str, Any]) -> xr.Dataset:
     )
 
 
+def _train_brackets(
+    ds: xr.Dataset, idx: list[int], starts: list[int], cfg: Config, stage: Callable | None,
+    devices: int,
+) -> xr.Dataset:  # fmt: skip
+    """Networks ``idx`` of ``ds`` trained again for ``flow_every_A`` epochs from their
+    snapshots at ``starts``, with a snapshot every epoch."""
+    model = model_from_dataset(ds)
+    params = {
+        k: np.stack(
+            [
+                ds[f"snap_{k}"].isel(net=i).sel(snapshot=e).values
+                for i, e in zip(idx, starts, strict=True)
+            ]
+        )
+        for k in param_shapes(model)
+    }
+    return train(
+        model, seeds=ds["seed"].values[idx], lr=cfg.lr_A, c=cfg.c, epochs=cfg.flow_every_A,
+        snapshot_every=1, params=params, devices=devices, progress=stage,
+    )  # fmt: skip
+
+
+def _place_ghost(
+    r: dict[str, Any], bracket_loss: np.ndarray, ghosts: np.ndarray, loss: np.ndarray,
+    epochs: np.ndarray, start: int,
+) -> None:  # fmt: skip
+    """Fill a census record's dense fields from its re-trained bracket.
+
+    Args:
+        r: the network's census record (``drop_loss_before``, ``drop_loss_after``).
+        bracket_loss: the bracket's loss, ``[width]``.
+        ghosts: whether each of the bracket's snapshots has a ghost, ``[width]``.
+        loss: the network's loss over the whole run, ``[epochs]``.
+        epochs: the run's epochs.
+        start: the bracket's first epoch.
+    """
+    width = bracket_loss.size
+    i0 = int(np.searchsorted(epochs, start))
+    matches = bool(np.array_equal(bracket_loss, loss[i0 : i0 + width], equal_nan=True))
+    first = int(np.argmax(ghosts)) if ghosts.any() else width
+    g_epoch = start + first
+    at = float(loss[min(int(np.searchsorted(epochs, g_epoch)), loss.size - 1)])
+    r["ghost_epoch"] = float(g_epoch)
+    r["drop_progress"] = census.drop_progress(r["drop_loss_before"], r["drop_loss_after"], at)
+    r["dense"], r["matches_run"] = True, matches
+
+
 def _dense_ghosts(
     ds: xr.Dataset, rows: list[dict[str, Any]], settings: dict[str, Any], cfg: Config,
     stage: Callable | None, devices: int,
@@ -359,40 +378,15 @@ def _dense_ghosts(
     ]  # fmt: skip
     if not idx:
         return {}
-    model = model_from_dataset(ds)
-    e0 = [int(rows[i]["ghost_before"]) for i in idx]
+    starts = [int(rows[i]["ghost_before"]) for i in idx]
     width = cfg.flow_every_A
-    names = list(param_shapes(model))
-    params = {
-        k: np.stack(
-            [
-                ds[f"snap_{k}"].isel(net=i).sel(snapshot=e).values
-                for i, e in zip(idx, e0, strict=True)
-            ]
-        )
-        for k in names
-    }
-    z = train(
-        model, seeds=ds["seed"].values[idx], lr=cfg.lr_A, c=cfg.c, epochs=width,
-        snapshot_every=1, params=params, devices=devices, progress=stage,
-    )  # fmt: skip
+    z = _train_brackets(ds, idx, starts, cfg, stage, devices)
     table = _zoom_table(z, settings)
-    loss = ds["loss"].values
-    epochs = ds["epoch"].values
     out: dict[int, tuple[xr.Dataset, xr.Dataset]] = {}
-    for j, (i, start) in enumerate(zip(idx, e0, strict=True)):
+    for j, (i, start) in enumerate(zip(idx, starts, strict=True)):
         r = rows[i]
-        window = slice(
-            int(np.searchsorted(epochs, start)), int(np.searchsorted(epochs, start)) + width
-        )
-        matches = bool(np.array_equal(z["loss"].values[j], loss[i, window], equal_nan=True))
-        ghosts = table["n_ghosts"].values[j] > 0
-        first = int(np.argmax(ghosts)) if ghosts.any() else width
-        g_epoch = start + first
-        at = float(loss[i, min(int(np.searchsorted(epochs, g_epoch)), loss.shape[1] - 1)])
-        r["ghost_epoch"] = float(g_epoch)
-        r["drop_progress"] = census.drop_progress(r["drop_loss_before"], r["drop_loss_after"], at)
-        r["dense"], r["matches_run"] = True, matches
+        _place_ghost(r, z["loss"].values[j], table["n_ghosts"].values[j] > 0,
+                     ds["loss"].values[i], ds["epoch"].values, start)  # fmt: skip
         one = single(z, j).assign_coords(
             epoch=z["epoch"].values + start, snapshot=z["snapshot"].values + start
         )
@@ -400,6 +394,25 @@ def _dense_ghosts(
         tab.attrs["bracket"] = [start, start + width]
         out[int(r["seed"])] = (one, tab)
     return out
+
+
+def _census_rows_a(
+    ds: xr.Dataset, seeds: list[int], model: RNNConfig, cfg: Config
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A's census records (:func:`ghostlearn.experiments.census.record_a`), the networks
+    analysed ``_ANALYSIS_CHUNK`` at a time, and the analysis settings."""
+    rows: list[dict[str, Any]] = []
+    settings: dict[str, Any] = {}
+    for lo in range(0, len(seeds), _ANALYSIS_CHUNK):
+        nets = list(range(lo, min(lo + _ANALYSIS_CHUNK, len(seeds))))
+        for i, ra in zip(nets, analyze_dataset(ds, nets=nets), strict=True):
+            settings = ra.settings
+            rows.append(census.record_a(
+                ra, seed=seeds[i], accuracy=ds["accuracy"].values[i],
+                grad_norm=ds["grad_norm"].values[i], kappa_thr=model.kappa_thr,
+                osc_jump=cfg.osc_jump, osc_min=cfg.osc_min,
+            ))  # fmt: skip
+    return rows, settings
 
 
 def _run_a(
@@ -413,17 +426,7 @@ def _run_a(
         snapshot_every=cfg.flow_every_A, init=init, devices=devices,
         progress=_stage(progress, state, len(seeds)),
     )  # fmt: skip
-    rows: list[dict[str, Any]] = []
-    settings: dict[str, Any] = {}
-    for lo in range(0, len(seeds), _ANALYSIS_CHUNK):
-        nets = list(range(lo, min(lo + _ANALYSIS_CHUNK, len(seeds))))
-        for i, ra in zip(nets, analyze_dataset(ds, nets=nets), strict=True):
-            settings = ra.settings
-            rows.append(census.record_a(
-                ra, seed=seeds[i], accuracy=ds["accuracy"].values[i],
-                grad_norm=ds["grad_norm"].values[i], kappa_thr=model.kappa_thr,
-                osc_jump=cfg.osc_jump, osc_min=cfg.osc_min,
-            ))  # fmt: skip
+    rows, settings = _census_rows_a(ds, seeds, model, cfg)
     dense: dict[int, tuple[xr.Dataset, xr.Dataset]] = {}
     if cfg.zoom_A and cfg.flow_every_A > 1:
         n_dense = sum(r["verdict"] == "ghost-mediated" for r in rows)
@@ -434,16 +437,48 @@ def _run_a(
         r.setdefault("matches_run", False)
     rec = census.records(rows)
     shown, why = census.pick_a(rec, cfg.paper_seed)
-    groups: dict[str, xr.Dataset] = {"A_census": rec}
-    for key, seed in (("A", shown), ("A_paper_seed", cfg.paper_seed)):
-        if key == "A_paper_seed" and seed == shown:
-            continue
+
+    def network(seed: int) -> tuple[xr.Dataset, RunAnalysis]:
         i = seeds.index(seed)
-        groups[key] = single(ds, i)
-        groups[f"{key}_points"] = points_dataset(analyze_dataset(ds, nets=[i])[0])
+        return single(ds, i), analyze_dataset(ds, nets=[i])[0]
+
+    groups = {"A_census": rec, **_shown_groups("A", shown, cfg.paper_seed, network)}
     if shown in dense:
         groups["A_zoom"], groups["A_zoom_points"] = dense[shown]
     return groups, {"seed_A": int(shown), "seed_A_reason": why}
+
+
+def _census_chunk_b(
+    ds: xr.Dataset, chunk: list[int], cfg: Config, rows: list[dict[str, Any]],
+    kept: dict[int, tuple[xr.Dataset, RunAnalysis]],
+) -> None:  # fmt: skip
+    """Analyse one trained chunk of B's census: append its records to ``rows`` and keep
+    (in ``kept``, by seed) what :func:`ghostlearn.experiments.census.pick_b` can choose:
+    the paper seed, the lowest stuck network after a saddle-node bifurcation, and the
+    lowest stuck network."""
+    for i, ra in enumerate(analyze_dataset(ds)):
+        row = census.record_b(
+            ra, seed=chunk[i], accuracy=ds["accuracy"].values[i],
+            grad_norm=ds["grad_norm"].values[i], last=cfg.last,
+        )  # fmt: skip
+        first_sn = (
+            row["stuck"]
+            and row["saddle_node"]
+            and not any(r["stuck"] and r["saddle_node"] for r in rows)
+        )
+        first_stuck = row["stuck"] and not any(r["stuck"] for r in rows)
+        rows.append(row)
+        if chunk[i] == cfg.paper_seed or first_sn or first_stuck:
+            kept[chunk[i]] = (single(ds, i), ra)
+
+
+def _population_b(metrics: list[xr.Dataset], cfg: Config) -> xr.Dataset:
+    """B's metrics of every network, with ``learned`` and ``stuck`` per network."""
+    pop = xr.concat(metrics, dim="net")
+    acc = pop["accuracy"].values
+    pop["learned"] = ("net", outcomes.learned(acc))
+    pop["stuck"] = ("net", outcomes.stuck(acc, last=cfg.last))
+    return pop
 
 
 def _run_b(
@@ -464,35 +499,14 @@ def _run_b(
         )  # fmt: skip
         metrics.append(ds[["loss", "accuracy", "grad_norm", "diverged"]].drop_vars(
             "snapshot", errors="ignore"))  # fmt: skip
-        for i, ra in enumerate(analyze_dataset(ds)):
-            row = census.record_b(
-                ra, seed=chunk[i], accuracy=ds["accuracy"].values[i],
-                grad_norm=ds["grad_norm"].values[i], last=cfg.last,
-            )  # fmt: skip
-            rows.append(row)
-            # keep what pick_b can choose: the paper seed, the lowest stuck network after a
-            # saddle-node bifurcation, and the lowest stuck network
-            first_sn = (
-                row["stuck"]
-                and row["saddle_node"]
-                and not any(r["stuck"] and r["saddle_node"] for r in rows[:-1])
-            )
-            first_stuck = row["stuck"] and not any(r["stuck"] for r in rows[:-1])
-            if chunk[i] == cfg.paper_seed or first_sn or first_stuck:
-                kept[chunk[i]] = (single(ds, i), ra)
+        _census_chunk_b(ds, chunk, cfg, rows, kept)
     rec = census.records(rows)
     shown, why = census.pick_b(rec, cfg.paper_seed)
-    pop = xr.concat(metrics, dim="net")
-    acc = pop["accuracy"].values
-    pop["learned"] = ("net", outcomes.learned(acc))
-    pop["stuck"] = ("net", outcomes.stuck(acc, last=cfg.last))
-    groups: dict[str, xr.Dataset] = {"B_census": rec, "B_population": pop}
-    for key, seed in (("B", shown), ("B_paper_seed", cfg.paper_seed)):
-        if key == "B_paper_seed" and seed == shown:
-            continue
-        one, ra = kept[seed]
-        groups[key] = one
-        groups[f"{key}_points"] = points_dataset(ra)
+    groups = {
+        "B_census": rec,
+        "B_population": _population_b(metrics, cfg),
+        **_shown_groups("B", shown, cfg.paper_seed, kept.__getitem__),
+    }
     return groups, {"seed_B": int(shown), "seed_B_reason": why}
 
 
@@ -583,17 +597,14 @@ def _outcomes_of(ds: xr.Dataset, points: xr.Dataset, last: int) -> dict[str, Any
     """Verdict, bifurcations, drop, learned/stuck of a one-network run."""
     ev = _events(points)
     acc = ds["accuracy"].values[0]
-    bifs = [b for b in ev["bifurcations"] if b["kind"] != "boundary"]
+    bifs = bifurcation_list(ev)
     drop = ev["drops"][0] if ev["drops"] else None
     return {
         "seed": int(ds["seed"].values[0]),
         "verdict": ev["verdict"]["label"],
         "verdict_reason": ev["verdict"]["reason"],
         "bifurcated": bool(bifs),
-        "bifurcations": [
-            {"kind": b["kind"], "direction": b["direction"], "epoch": b["epoch_after"]}
-            for b in bifs
-        ],
+        "bifurcations": bifs,
         "drop_epoch": None if drop is None else int(drop["onset_epoch"]),
         "ghost_epoch": ev["ghost_emergence_epoch"],
         "n_fixed_min": int(points["n_fixed"].min()),
@@ -602,6 +613,91 @@ def _outcomes_of(ds: xr.Dataset, points: xr.Dataset, last: int) -> dict[str, Any
         "stuck": bool(outcomes.stuck(acc, last=min(last, acc.size))),
         "final_loss": float(ds["loss"].values[0, -1]),
     }
+
+
+def _representative(data: xr.DataTree, key: str, ev: dict[str, Any]) -> dict[str, Any]:
+    """Panel ``key``'s shown network: its seed, why it was picked, and its verdict."""
+    return {
+        f"seed_{key}": int(data.attrs[f"seed_{key}"]),
+        f"seed_{key}_reason": data.attrs[f"seed_{key}_reason"],
+        f"verdict_{key}": ev["verdict"]["label"],
+        f"verdict_{key}_reason": ev["verdict"]["reason"],
+    }
+
+
+def _drop_gradients(
+    grad: np.ndarray, epochs: np.ndarray, drop: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Gradient norms around A's drop: the median on the plateau, the median over as many
+    epochs after the drop, the peak within it, and the jump (after / plateau)."""
+    g_plateau = g_after = g_peak = jump = None
+    if drop is not None:
+        p0, on, end = drop["plateau_start_epoch"], drop["onset_epoch"], drop["end_epoch"]
+        width = max(on - p0, 1.0)
+        g_plateau = _median(grad[(epochs >= p0) & (epochs < on)])
+        g_after = _median(grad[(epochs >= end) & (epochs < end + width)])
+        in_drop = grad[(epochs >= on) & (epochs <= end)]
+        g_peak = float(np.nanmax(in_drop)) if in_drop.size else None
+        if g_plateau and g_after is not None:
+            jump = g_after / g_plateau
+    return {
+        "grad_norm_plateau_A": g_plateau,
+        "grad_norm_after_drop_A": g_after,
+        "grad_norm_peak_in_drop_A": g_peak,
+        "grad_jump_A": jump,
+    }
+
+
+def _ghost_zoom(
+    data: xr.DataTree, loss: np.ndarray, epochs: np.ndarray, drop: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A's ghost placed to the epoch by the re-trained bracket (None without one)."""
+    if "A_zoom_points" not in data.children or drop is None:
+        return None
+    zp = data["A_zoom_points"].to_dataset()
+    ze = zp["snapshot"].values
+    e0, e1 = (int(v) for v in zp.attrs["bracket"])
+
+    def first(mask: np.ndarray) -> int:
+        return int(ze[np.flatnonzero(mask)[0]]) if mask.any() else e1
+
+    g_epoch = first(zp["n_ghosts"].values > 0)
+    m_epoch = first(zp["n_minima"].values > 0)
+    top, bottom = math.log10(drop["loss_before"]), math.log10(drop["loss_after"])
+    i = int(np.searchsorted(epochs, g_epoch))
+    at = math.log10(max(float(loss[min(i, loss.size - 1)]), 1e-300))
+    zds = data["A_zoom"].to_dataset()
+    same = data["A"].to_dataset()["loss"].sel(epoch=zds["epoch"].values).values
+    return {
+        "bracket": [e0, e1],
+        "ghost_epoch": g_epoch,
+        "first_minimum_epoch": m_epoch,
+        "drop_progress_at_ghost": (top - at) / (top - bottom) if top > bottom else None,
+        "one_fixed_point_throughout": bool((zp["n_fixed"].values == 1).all()),
+        "matches_run": bool(np.array_equal(same, zds["loss"].values)),
+    }
+
+
+def _flow_epochs_a(
+    snaps: np.ndarray, n_ghosts: np.ndarray, drop: dict[str, Any] | None,
+    osc: dict[str, Any] | None,
+) -> dict[str, int]:  # fmt: skip
+    """A's named snapshots: before and after the drop (the first with a ghost), at the
+    oscillation onset, and the last (only the first and last without a drop)."""
+    chosen: dict[str, int] = {}
+    if drop is None:
+        chosen["initial"] = int(snaps[0])
+    else:
+        chosen["before_drop"] = _nearest_snapshot(snaps, drop["onset_epoch"], "before")
+        with_ghost = snaps[(snaps >= drop["end_epoch"]) & (n_ghosts > 0)]
+        chosen["after_drop"] = (
+            int(with_ghost[0]) if with_ghost.size
+            else _nearest_snapshot(snaps, drop["end_epoch"], "after")
+        )  # fmt: skip
+        if osc is not None:
+            chosen["oscillation_onset"] = _nearest_snapshot(snaps, osc["start_epoch"], "before")
+    chosen["final"] = int(snaps[-1])
+    return chosen
 
 
 def _summarize_a(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
@@ -614,10 +710,7 @@ def _summarize_a(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     snaps = pts["snapshot"].values
     drop = ev["verdict"]["drop"] or (ev["drops"][0] if ev["drops"] else None)
     out: dict[str, Any] = {
-        "seed_A": int(data.attrs["seed_A"]),
-        "seed_A_reason": data.attrs["seed_A_reason"],
-        "verdict_A": ev["verdict"]["label"],
-        "verdict_A_reason": ev["verdict"]["reason"],
+        **_representative(data, "A", ev),
         "bifurcation_epochs_A": [
             b["epoch_after"] for b in ev["bifurcations"] if b["kind"] != "boundary"
         ],  # fmt: skip
@@ -631,108 +724,45 @@ def _summarize_a(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
         "grad_jump_min_A": cfg.grad_jump,
         "osc_jump_A": cfg.osc_jump,
         "osc_min_A": cfg.osc_min,
+        "drop_epoch_A": None if drop is None else int(drop["onset_epoch"]),
+        "drop_end_epoch_A": None if drop is None else int(drop["end_epoch"]),
+        "drop_size_decades_A": None if drop is None else float(drop["size_decades"]),
     }
-    out["drop_epoch_A"] = None if drop is None else int(drop["onset_epoch"])
-    out["drop_end_epoch_A"] = None if drop is None else int(drop["end_epoch"])
-    out["drop_size_decades_A"] = None if drop is None else float(drop["size_decades"])
-    g_plateau = g_after = g_peak = jump = None
     osc = None
     if drop is not None:
-        p0, on, end = drop["plateau_start_epoch"], drop["onset_epoch"], drop["end_epoch"]
-        width = max(on - p0, 1.0)
-        g_plateau = _median(grad[(epochs >= p0) & (epochs < on)])
-        g_after = _median(grad[(epochs >= end) & (epochs < end + width)])
-        in_drop = grad[(epochs >= on) & (epochs <= end)]
-        g_peak = float(np.nanmax(in_drop)) if in_drop.size else None
-        if g_plateau and g_after is not None:
-            jump = g_after / g_plateau
-        osc = census.oscillation(loss, epochs, end, jump=cfg.osc_jump, min_jumps=cfg.osc_min)
-    out.update(
-        grad_norm_plateau_A=g_plateau,
-        grad_norm_after_drop_A=g_after,
-        grad_norm_peak_in_drop_A=g_peak,
-        grad_jump_A=jump,
-        oscillation_A=osc,
-    )
-
-    # Ghost placed to the epoch by the zoom
-    zoom: dict[str, Any] | None = None
-    if "A_zoom_points" in data.children and drop is not None:
-        zp = data["A_zoom_points"].to_dataset()
-        ze = zp["snapshot"].values
-        e0, e1 = (int(v) for v in zp.attrs["bracket"])
-
-        def first(mask: np.ndarray) -> int:
-            return int(ze[np.flatnonzero(mask)[0]]) if mask.any() else e1
-
-        g_epoch = first(zp["n_ghosts"].values > 0)
-        m_epoch = first(zp["n_minima"].values > 0)
-        top, bottom = math.log10(drop["loss_before"]), math.log10(drop["loss_after"])
-        i = int(np.searchsorted(epochs, g_epoch))
-        at = math.log10(max(float(loss[min(i, loss.size - 1)]), 1e-300))
-        zds = data["A_zoom"].to_dataset()
-        same = ds["loss"].sel(epoch=zds["epoch"].values).values
-        zoom = {
-            "bracket": [e0, e1],
-            "ghost_epoch": g_epoch,
-            "first_minimum_epoch": m_epoch,
-            "drop_progress_at_ghost": (top - at) / (top - bottom) if top > bottom else None,
-            "one_fixed_point_throughout": bool((zp["n_fixed"].values == 1).all()),
-            "matches_run": bool(np.array_equal(same, zds["loss"].values)),
-        }
+        osc = census.oscillation(
+            loss, epochs, drop["end_epoch"], jump=cfg.osc_jump, min_jumps=cfg.osc_min
+        )
+    out.update(_drop_gradients(grad, epochs, drop), oscillation_A=osc)
+    zoom = _ghost_zoom(data, loss, epochs, drop)
     out["ghost_zoom_A"] = zoom
     out["ghost_epoch_A_refined"] = None if zoom is None else zoom["ghost_epoch"]
-
     # Flow panels and the sharpening at the ghost
-    chosen: dict[str, int] = {}
-    if drop is None:
-        chosen["initial"] = int(snaps[0])
-    else:
-        chosen["before_drop"] = _nearest_snapshot(snaps, drop["onset_epoch"], "before")
-        with_ghost = snaps[(snaps >= drop["end_epoch"]) & (pts["n_ghosts"].values > 0)]
-        chosen["after_drop"] = (
-            int(with_ghost[0]) if with_ghost.size
-            else _nearest_snapshot(snaps, drop["end_epoch"], "after")
-        )  # fmt: skip
-        if osc is not None:
-            chosen["oscillation_onset"] = _nearest_snapshot(snaps, osc["start_epoch"], "before")
-    chosen["final"] = int(snaps[-1])
+    chosen = _flow_epochs_a(snaps, pts["n_ghosts"].values, drop, osc)
     out["flow_epochs_A"] = _unique_epochs(chosen)
     out["panel_epochs_A"] = paper_flow_epochs(snaps, cfg.epochs_A)
-    shape = {
+    out["flow_shape_A"] = {
         k: _flow_shape(ds, pts, e, cfg.c)
         for k, e in chosen.items()
         if k in ("after_drop", "oscillation_onset", "final")
     }
-    out["flow_shape_A"] = shape
     return out
 
 
-def _summarize_b(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
-    ds = data["B"].to_dataset()
-    pts = data["B_points"].to_dataset()
-    ev = _events(pts)
-    grad = ds["grad_norm"].values[0].astype(np.float64)
-    epochs = ds["epoch"].values
-    acc = ds["accuracy"].values[0]
+def _saddle_node(ev: dict[str, Any]) -> dict[str, Any] | None:
+    """B's bifurcation: the verdict's, else the last saddle-node, else None."""
     b = ev["verdict"]["bifurcation"]
     if b is None:
         real = [x for x in ev["bifurcations"] if x["kind"] == "saddle-node"]
         b = real[-1] if real else None
-    out: dict[str, Any] = {
-        "seed_B": int(data.attrs["seed_B"]),
-        "seed_B_reason": data.attrs["seed_B_reason"],
-        "verdict_B": ev["verdict"]["label"],
-        "verdict_B_reason": ev["verdict"]["reason"],
-        "learned_B": bool(outcomes.learned(acc)),
-        "stuck_B": bool(outcomes.stuck(acc, last=cfg.last)),
-        "bifurcations_B": [
-            {"kind": x["kind"], "direction": x["direction"], "epoch": x["epoch_after"]}
-            for x in ev["bifurcations"]
-            if x["kind"] != "boundary"
-        ],
-        "flat_ratio": cfg.flat_ratio,
-    }
+    return b
+
+
+def _saddle_node_gradients(
+    grad: np.ndarray, epochs: np.ndarray, b: dict[str, Any] | None
+) -> dict[str, Any]:
+    """B's bifurcation epoch, bracket and kind, and the gradient norms around it: the peak
+    before it, the median over the 100 epochs before it and the median from it on."""
     g_peak = g_before = g_after = ratio = zero_frac = None
     sn_epoch = bracket = kind = None
     if b is not None:
@@ -745,17 +775,23 @@ def _summarize_b(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
             g_after = _median(post)
             ratio = g_after / g_peak if g_peak and g_after is not None else None
             zero_frac = float(np.mean(post == 0))
-    out.update(
-        saddle_node_epoch_B=sn_epoch,
-        saddle_node_bracket_B=bracket,
-        saddle_node_kind_B=kind,
-        grad_norm_peak_B=g_peak,
-        grad_norm_before_B=g_before,
-        grad_norm_after_B=g_after,
-        grad_ratio_after_to_peak_B=ratio,
-        grad_zero_fraction_after_B=zero_frac,
-    )
-    snaps = pts["snapshot"].values
+    return {
+        "saddle_node_epoch_B": sn_epoch,
+        "saddle_node_bracket_B": bracket,
+        "saddle_node_kind_B": kind,
+        "grad_norm_peak_B": g_peak,
+        "grad_norm_before_B": g_before,
+        "grad_norm_after_B": g_after,
+        "grad_ratio_after_to_peak_B": ratio,
+        "grad_zero_fraction_after_B": zero_frac,
+    }
+
+
+def _flow_epochs_b(
+    snaps: np.ndarray, acc: np.ndarray, epochs: np.ndarray, sn_epoch: int | None
+) -> dict[str, int]:
+    """B's named snapshots: when it first learned (else the first), both sides of the
+    bifurcation, and the last (only the first and last without a bifurcation)."""
     chosen: dict[str, int] = {}
     if sn_epoch is not None:
         solved = np.flatnonzero((acc > 0.5) & (epochs < sn_epoch))
@@ -768,23 +804,69 @@ def _summarize_b(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     else:
         chosen["initial"] = int(snaps[0])
     chosen["final"] = int(snaps[-1])
+    return chosen
+
+
+def _population_counts_b(data: xr.DataTree) -> dict[str, Any] | None:
+    """Counts of B's population (None when the run kept none)."""
+    if "B_population" not in data.children:
+        return None
+    pop = data["B_population"].to_dataset()
+    return {
+        "n_nets": int(pop.sizes["net"]),
+        "n_learned": int(pop["learned"].sum()),
+        "n_stuck": int(pop["stuck"].sum()),
+        "stuck_seeds": [int(s) for s in pop["seed"].values[pop["stuck"].values]],
+    }
+
+
+def _summarize_b(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+    ds = data["B"].to_dataset()
+    pts = data["B_points"].to_dataset()
+    ev = _events(pts)
+    grad = ds["grad_norm"].values[0].astype(np.float64)
+    epochs = ds["epoch"].values
+    acc = ds["accuracy"].values[0]
+    out: dict[str, Any] = {
+        **_representative(data, "B", ev),
+        "learned_B": bool(outcomes.learned(acc)),
+        "stuck_B": bool(outcomes.stuck(acc, last=cfg.last)),
+        "bifurcations_B": bifurcation_list(ev),
+        "flat_ratio": cfg.flat_ratio,
+    }
+    out.update(_saddle_node_gradients(grad, epochs, _saddle_node(ev)))
+    sn_epoch = out["saddle_node_epoch_B"]
+    snaps = pts["snapshot"].values
+    chosen = _flow_epochs_b(snaps, acc, epochs, sn_epoch)
     out["flow_epochs_B"] = _unique_epochs(chosen)
     out["panel_epochs_B"] = (
         sorted({int(snaps[0]), chosen["before_bifurcation"], chosen["after_bifurcation"]})
         if sn_epoch is not None
         else paper_flow_epochs(snaps, cfg.epochs_B)
     )
-    if "B_population" in data.children:
-        pop = data["B_population"].to_dataset()
-        out["population_B"] = {
-            "n_nets": int(pop.sizes["net"]),
-            "n_learned": int(pop["learned"].sum()),
-            "n_stuck": int(pop["stuck"].sum()),
-            "stuck_seeds": [int(s) for s in pop["seed"].values[pop["stuck"].values]],
-        }
-    else:
-        out["population_B"] = None
+    out["population_B"] = _population_counts_b(data)
     return out
+
+
+def _census_counts_a(rec: xr.Dataset, cfg: Config) -> dict[str, Any]:
+    """A's census (:func:`ghostlearn.experiments.census.census_a`) and its drop counts."""
+    cen = census.census_a(rec)
+    drop = np.isfinite(rec["drop_onset"].values)
+    jump = rec["grad_jump"].values.astype(np.float64)
+    cen["n_drop_with_grad_jump"] = int((drop & (jump >= cfg.grad_jump)).sum())
+    cen["n_drop_one_fixed_point"] = int((drop & rec["one_fixed_point"].values).sum())
+    cen["n_drop_oscillated"] = int((drop & rec["oscillated"].values).sum())
+    cen["n_dense"] = int(rec["dense"].values.sum())
+    cen["n_dense_matching_run"] = int(rec["matches_run"].values.sum())
+    return cen
+
+
+def _census_counts_b(rec: xr.Dataset, cfg: Config) -> dict[str, Any]:
+    """B's census (:func:`ghostlearn.experiments.census.census_b`) and its flat count."""
+    cen = census.census_b(rec)
+    ratio = np.asarray(list(cen["grad_ratio"].values()), np.float64)
+    cen["n_flat_after_saddle_node"] = int((ratio < cfg.flat_ratio).sum())
+    return cen
 
 
 def summarize(data: xr.DataTree, cfg: Config) -> dict:
@@ -796,64 +878,21 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     }
     out.update(_summarize_a(data, cfg))
     out.update(_summarize_b(data, cfg))
-    key_a = "A_paper_seed" if "A_paper_seed" in data.children else "A"
-    key_b = "B_paper_seed" if "B_paper_seed" in data.children else "B"
-    out["paper_seed_A"] = _outcomes_of(
-        data[key_a].to_dataset(), data[f"{key_a}_points"].to_dataset(), cfg.last
-    )
-    out["paper_seed_B"] = _outcomes_of(
-        data[key_b].to_dataset(), data[f"{key_b}_points"].to_dataset(), cfg.last
-    )
-    rec_a = data["A_census"].to_dataset()
-    cen_a = census.census_a(rec_a)
-    drop = np.isfinite(rec_a["drop_onset"].values)
-    jump = rec_a["grad_jump"].values.astype(np.float64)
-    cen_a["n_drop_with_grad_jump"] = int((drop & (jump >= cfg.grad_jump)).sum())
-    cen_a["n_drop_one_fixed_point"] = int((drop & rec_a["one_fixed_point"].values).sum())
-    cen_a["n_drop_oscillated"] = int((drop & rec_a["oscillated"].values).sum())
-    cen_a["n_dense"] = int(rec_a["dense"].values.sum())
-    cen_a["n_dense_matching_run"] = int(rec_a["matches_run"].values.sum())
-    out["census_A"] = cen_a
+    for panel in "AB":
+        key = f"{panel}_paper_seed" if f"{panel}_paper_seed" in data.children else panel
+        out[f"paper_seed_{panel}"] = _outcomes_of(
+            data[key].to_dataset(), data[f"{key}_points"].to_dataset(), cfg.last
+        )
+    out["census_A"] = _census_counts_a(data["A_census"].to_dataset(), cfg)
     rec_b = data["B_census"].to_dataset()
-    cen_b = census.census_b(rec_b)
-    ratio = np.asarray(list(cen_b["grad_ratio"].values()), np.float64)
-    cen_b["n_flat_after_saddle_node"] = int((ratio < cfg.flat_ratio).sum())
-    out["census_B"] = cen_b
+    out["census_B"] = _census_counts_b(rec_b, cfg)
     sn = rec_b["saddle_node_epoch"].values[rec_b["seed"].values == cfg.paper_seed]
     out["paper_seed_B_saddle_node_epoch"] = float(sn[0]) if sn.size and np.isfinite(sn[0]) else None
     return out
 
 
 # --------------------------------------------------------------------------------------
-# plot: the paper's panels, drawn by functions shared with the learnable-c experiment
-
-_LOSS_C = _style.OKABE_ITO["blue"]
-_GRAD_C = _style.OKABE_ITO["orange"]
-#: Colours of the flows (i), (ii), (iii), ... in order (red is kept for kappa(0)).
-FLOW_COLORS = tuple(_style.OKABE_ITO[k] for k in ("sky_blue", "green", "purple", "blue", "orange"))
-#: The paper's red dots: kappa(0), where every trial starts.
-KAPPA0_COLOR = _style.OKABE_ITO["vermillion"]
-_FIXED = {
-    1: ("stable fixed point", _style.THEORY),
-    2: ("unstable fixed point", "white"),
-    3: ("half-stable fixed point", _style.GREY),
-}
-_GHOST = {"marker": "D", "mfc": _style.OKABE_ITO["yellow"], "mec": _style.THEORY}
-_POINT_MS = 4.5
-#: Smaller than the fixed points: a fixed point under kappa(0) stays visible as a ring.
-_KAPPA0_MS = 3.2
-#: Gradient norms of exactly zero are drawn here on logarithmic axes.
-_GRAD_FLOOR = 1e-12
-
-
-def _roman(i: int) -> str:
-    return ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii")[i]
-
-
-def shown_epoch(epoch: int) -> int:
-    """An epoch counted from 1, as the paper prints them: the network after ``epoch``
-    updates (ghostlearn's epoch ``epoch``, counted from 0) is the paper's epoch ``epoch + 1``."""
-    return int(epoch) + 1
+# plot: the paper's panels, drawn by the functions of :mod:`.rank1`
 
 
 def paper_flow_epochs(
@@ -879,156 +918,6 @@ def paper_flow_epochs(
         if e not in out:
             out.append(e)
     return sorted(out)
-
-
-def epoch_ticks(ax: Any, which: str = "x", nbins: int = 5) -> None:
-    """A linear epoch axis (:func:`ghostlearn.experiments._style.epoch_axis`) with at most
-    ``nbins`` intervals between integer ticks, so that labels such as "200,000" do not
-    collide at print size (5 suit a 3.5 in wide panel, 3 a 2 in wide one)."""
-    _style.epoch_axis(ax, which)
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(MaxNLocator(nbins, integer=True, steps=[1, 2, 5, 10]))
-
-
-def metric_key() -> list[Line2D]:
-    """Legend handles of :func:`draw_metrics`' lines."""
-    return [
-        Line2D([], [], color=_LOSS_C, lw=0.8, label="loss / maximum"),
-        Line2D([], [], color=_GRAD_C, lw=0.8, label="gradient norm / maximum"),
-    ]
-
-
-def flow_labels(epochs: Sequence[int]) -> list[str]:
-    """``"(i) epoch 1"``, ``"(ii) epoch 200,001"``, ...: the flows' names, epochs from 1."""
-    return [f"({_roman(j)}) epoch {shown_epoch(e):,}" for j, e in enumerate(epochs)]
-
-
-def draw_metrics(ax: Any, ds: xr.Dataset, marks: Sequence[int]) -> None:
-    """Loss and gradient norm over epochs, each divided by its maximum, as the paper draws.
-
-    Epochs are counted from 1 (:func:`shown_epoch`); the flows' epochs ``marks`` are drawn
-    as dotted lines in the flows' colours and labelled (i), (ii), ... above the axes
-    (labels of lines closer than 4% of the axis are merged, e.g. "(ii, iii)"). The lines'
-    legend entries are :func:`metric_key`'s.
-
-    Args:
-        ax: matplotlib axes.
-        ds: one-network training Dataset (``loss``, ``grad_norm`` over ``epoch``).
-        marks: snapshot epochs (counted from 0) of the flows drawn beside it.
-    """
-    e = ds["epoch"].values.astype(np.int64) + 1
-    for name, key, color in (("loss", "loss", _LOSS_C), ("gradient norm", "grad_norm", _GRAD_C)):
-        v = ds[key].values[0].astype(np.float64)
-        peak = float(np.nanmax(v)) if np.isfinite(v).any() else 0.0
-        ax.plot(e, v / peak if peak > 0 else v, color=color, lw=0.8, label=f"{name} / maximum")
-    ax.set_xlim(float(e[0]), float(e[-1]))
-    ax.set_ylim(-0.04, 1.06)
-    ax.set_ylabel("normalised to the maximum")
-    epoch_ticks(ax)
-    width = float(e[-1] - e[0]) or 1.0
-    groups: list[list[tuple[int, int]]] = []
-    for j, mark in enumerate(marks):
-        x = shown_epoch(mark)
-        ax.axvline(x, color=FLOW_COLORS[j % len(FLOW_COLORS)], ls=":", lw=1.2)
-        if groups and x - groups[-1][-1][1] < 0.04 * width:
-            groups[-1].append((j, x))
-        else:
-            groups.append([(j, x)])
-    for g in groups:
-        text = "(" + ", ".join(_roman(j) for j, _ in g) + ")"
-        x = float(np.mean([v for _, v in g]))
-        ax.text(x, 1.0, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class FlowSnapshot:
-    """One flow to draw: a run, its points, a snapshot epoch and the legend entry.
-
-    Attributes:
-        ds: one-network training Dataset with snapshots.
-        points: :func:`points_dataset` of the same run.
-        epoch: a snapshot epoch present in both.
-        label: the flow's legend entry.
-    """
-
-    ds: xr.Dataset
-    points: xr.Dataset
-    epoch: int
-    label: str
-
-
-def draw_flows(
-    ax: Any, flows: Sequence[FlowSnapshot], *, kappa_range: tuple[float, float] = KAPPA_RANGE
-) -> set[int]:
-    """Latent flows ``f(kappa) = -kappa + n . tanh(m kappa + b)`` overlaid on one axis.
-
-    Each flow (colours :data:`FLOW_COLORS` in order) is drawn with its fixed points on
-    ``f = 0`` (filled: stable, open: unstable, grey: half-stable), its ghosts (diamonds
-    at their minimum of ``|f|``) and, as the paper's red dots, ``kappa(0)`` on the curve;
-    a dashed line marks the readout threshold. Points outside ``kappa_range`` are not
-    drawn. The markers' legend is :func:`marker_key`'s; the curves' is the axes'.
-
-    Args:
-        ax: matplotlib axes.
-        flows: the flows, in order.
-        kappa_range: the kappa interval drawn.
-
-    Returns:
-        The stability codes of the fixed points drawn (for :func:`marker_key`).
-    """
-    lo, hi = (float(v) for v in kappa_range)
-    k = np.linspace(lo, hi, 1000)
-    ax.axhline(0.0, color=_style.GREY, lw=0.6)
-    for thr in sorted({float(model_from_dataset(f.ds).kappa_thr) for f in flows}):
-        ax.axvline(thr, color=_style.GREY, ls="--", lw=0.8)
-    drawn: set[int] = set()
-    for j, flow in enumerate(flows):
-        snap = flow.ds.isel(net=0).sel(snapshot=flow.epoch)
-        m, n, b = (np.asarray(snap[f"snap_{v}"].values, np.float64) for v in ("m", "n", "b"))
-        color = FLOW_COLORS[j % len(FLOW_COLORS)]
-        ax.plot(k, rank1_flow(k, m, n, b), color=color, lw=1.2, label=flow.label)
-        pt = flow.points.sel(snapshot=flow.epoch)
-        for kappa, code in zip(pt["fixed_kappa"].values, pt["fixed_stability"].values, strict=True):
-            if np.isfinite(kappa) and lo <= kappa <= hi and int(code) in _FIXED:
-                ax.plot([kappa], [0.0], "o", ms=_POINT_MS, mec=_style.THEORY, mew=0.8,
-                        mfc=_FIXED[int(code)][1], zorder=4)  # fmt: skip
-                drawn.add(int(code))
-        ghosts = pt["ghost_kappa"].values
-        ghosts = ghosts[np.isfinite(ghosts) & (ghosts >= lo) & (ghosts <= hi)]
-        if ghosts.size:
-            ax.plot(ghosts, rank1_flow(ghosts, m, n, b), ls="none", ms=_POINT_MS, mew=0.8,
-                    zorder=4, **_GHOST)  # fmt: skip
-        k0 = float(latent_trajectories(flow.ds, [flow.epoch])[0, 0])
-        if lo <= k0 <= hi:
-            f0 = rank1_flow(np.asarray([k0]), m, n, b)
-            ax.plot([k0], f0, "o", ms=_KAPPA0_MS, color=KAPPA0_COLOR, zorder=5)
-    ax.set_xlim(lo, hi)
-    ax.set_xlabel("latent variable κ")
-    ax.set_ylabel("f(κ) = τ dκ/dt")
-    ax.legend(loc="upper right")
-    return drawn
-
-
-def marker_key(thr: float, stabilities: set[int] | None = None) -> list[Line2D]:
-    """Legend handles of the flow panels' markers: kappa(0), fixed points, ghosts, threshold.
-
-    Stable and unstable fixed points, ghosts and kappa(0) are always listed (a key, whether
-    or not a given run shows them); half-stable points only when ``stabilities`` holds
-    them.
-    """
-    codes = {1, 2} | (set() if stabilities is None else set(stabilities) & {3})
-    key = [Line2D([], [], ls="none", marker="o", ms=_KAPPA0_MS, color=KAPPA0_COLOR,
-                  label="κ(0), where a trial starts")]  # fmt: skip
-    key += [
-        Line2D([], [], ls="none", marker="o", ms=_POINT_MS, mec=_style.THEORY, mew=0.8,
-               mfc=_FIXED[c][1], label=_FIXED[c][0])
-        for c in sorted(codes)
-    ]  # fmt: skip
-    key.append(Line2D([], [], ls="none", ms=_POINT_MS, mew=0.8,
-                      label="ghost (minimum of |f| off zero)", **_GHOST))  # fmt: skip
-    key.append(Line2D([], [], color=_style.GREY, ls="--", lw=0.8,
-                      label=f"readout threshold κ = {thr:g}"))  # fmt: skip
-    return key
 
 
 def _paper_row(
@@ -1086,11 +975,11 @@ def _drop_span(ax: Any, summary: dict) -> None:
 def _events_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
     """A's loss and gradient norm on a log scale with the drop, oscillations and ghost."""
     e = ds["epoch"].values.astype(np.int64) + 1
-    ax.plot(e, ds["loss"].values[0], color=_LOSS_C, lw=0.6, label="loss")
-    ax.plot(e, _grad(ds), color=_GRAD_C, lw=0.6, label="gradient norm")
+    ax.plot(e, ds["loss"].values[0], color=LOSS_COLOR, lw=0.6, label="loss")
+    ax.plot(e, _grad(ds), color=GRAD_COLOR, lw=0.6, label="gradient norm")
     ax.set_yscale("log")
     ax.set_xlim(float(e[0]), float(e[-1]))
-    epoch_ticks(ax)
+    _style.epoch_ticks(ax)
     ax.set_ylabel("loss, gradient norm")
     _drop_span(ax, summary)
     osc = summary["oscillation_A"]
@@ -1107,7 +996,7 @@ def _events_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
 def _ghost_zoom_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
     """The loss around the ghost's first appearance (a flow every epoch in the bracket)."""
     _style.beyond(ax, "A, the ghost's onset")
-    epoch_ticks(ax)
+    _style.epoch_ticks(ax)
     ax.set_ylabel("loss")
     zoom = summary["ghost_zoom_A"]
     if zoom is None:
@@ -1117,7 +1006,7 @@ def _ghost_zoom_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
     z0, z1 = zoom["bracket"]
     e = ds["epoch"].values
     w = (e >= z0) & (e <= z1 + (z1 - z0) // 4)
-    ax.plot(e[w] + 1, ds["loss"].values[0][w], color=_LOSS_C, lw=0.8, label="loss")
+    ax.plot(e[w] + 1, ds["loss"].values[0][w], color=LOSS_COLOR, lw=0.8, label="loss")
     ax.set_yscale("log")
     _drop_span(ax, summary)
     ax.axvspan(shown_epoch(z0), shown_epoch(z1), color=_style.GREY, alpha=0.12, lw=0,
@@ -1138,7 +1027,7 @@ def _counts_panel(ax: Any, points: xr.Dataset) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     lo, hi = DEFAULT_INTERVAL
     ax.set_ylabel(f"number in κ ∈ [{lo:g}, {hi:g}]")
-    epoch_ticks(ax)
+    _style.epoch_ticks(ax)
     _style.beyond(ax, "A, points of each flow")
     _legend_below(ax)
 
@@ -1150,9 +1039,9 @@ def _bifurcation_panel(ax: Any, ds: xr.Dataset, summary: dict, cfg: Config) -> N
     sn = summary["saddle_node_epoch_B"]
     e = ds["epoch"].values
     win = (e >= sn - 60) & (e <= sn + 40) if sn is not None else np.ones(e.shape, bool)
-    ax.plot(e[win] + 1, _grad(ds)[win], color=_GRAD_C, lw=0.8, label="gradient norm")
+    ax.plot(e[win] + 1, _grad(ds)[win], color=GRAD_COLOR, lw=0.8, label="gradient norm")
     ax.set_yscale("log")
-    epoch_ticks(ax)
+    _style.epoch_ticks(ax)
     ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
     if sn is not None:
         ax.axvline(shown_epoch(sn), color=_style.OKABE_ITO["vermillion"], ls="--", lw=1,
@@ -1179,6 +1068,29 @@ def _census_panel(ax: Any, rows: Sequence[tuple[str, int]], title: str) -> None:
     _style.beyond(ax, title)
 
 
+def _census_panels(axs: Sequence[Any], summary: dict, cfg: Config) -> None:
+    """The counts of A's census (left) and B's (right)."""
+    ca, cb = summary["census_A"], summary["census_B"]
+    _census_panel(axs[0], [
+        ("trained", ca["n_networks"]),
+        ("abrupt drop", ca["n_drop"]),
+        (f"drop, gradient jump ≥ {cfg.grad_jump:g}×", ca["n_drop_with_grad_jump"]),
+        ("ghost, no bifurcation", ca["n_ghost_without_bifurcation"]),
+        ("drop, one fixed point", ca["n_drop_one_fixed_point"]),
+        ("drop, oscillations", ca["n_drop_oscillated"]),
+        ("oscillations, escaped", ca["n_escaped"]),
+    ], f"census A (α = {cfg.lr_A:g})")  # fmt: skip
+    _census_panel(axs[1], [
+        ("trained", cb["n_networks"]),
+        ("learned", cb["n_learned"]),
+        ("stuck", cb["n_stuck"]),
+        ("stuck after saddle-node", cb["n_stuck_after_saddle_node"]),
+        ("stuck, no bifurcation", cb["n_stuck_without_bifurcation"]),
+        ("learned, no bifurcation", cb["n_learned_without_bifurcation"]),
+        ("flat after saddle-node", cb["n_flat_after_saddle_node"]),
+    ], f"census B (α = {cfg.lr_B:g})")  # fmt: skip
+
+
 def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     """Beyond the paper: A's events on log scales, the ghost's first appearance, the points
     of every analysed flow, B's gradient at the bifurcation, and both censuses."""
@@ -1190,26 +1102,7 @@ def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     _ghost_zoom_panel(axs[0, 1], ds_a, summary)
     _counts_panel(axs[1, 0], data["A_points"].to_dataset())
     _bifurcation_panel(axs[1, 1], ds_b, summary, cfg)
-    ca, cb = summary["census_A"], summary["census_B"]
-    ax_a, ax_b = bottom.subplots(1, 2)
-    _census_panel(ax_a, [
-        ("trained", ca["n_networks"]),
-        ("abrupt drop", ca["n_drop"]),
-        (f"drop, gradient jump ≥ {cfg.grad_jump:g}×", ca["n_drop_with_grad_jump"]),
-        ("ghost, no bifurcation", ca["n_ghost_without_bifurcation"]),
-        ("drop, one fixed point", ca["n_drop_one_fixed_point"]),
-        ("drop, oscillations", ca["n_drop_oscillated"]),
-        ("oscillations, escaped", ca["n_escaped"]),
-    ], f"census A (α = {cfg.lr_A:g})")  # fmt: skip
-    _census_panel(ax_b, [
-        ("trained", cb["n_networks"]),
-        ("learned", cb["n_learned"]),
-        ("stuck", cb["n_stuck"]),
-        ("stuck after saddle-node", cb["n_stuck_after_saddle_node"]),
-        ("stuck, no bifurcation", cb["n_stuck_without_bifurcation"]),
-        ("learned, no bifurcation", cb["n_learned_without_bifurcation"]),
-        ("flat after saddle-node", cb["n_flat_after_saddle_node"]),
-    ], f"census B (α = {cfg.lr_B:g})")  # fmt: skip
+    _census_panels(bottom.subplots(1, 2), summary, cfg)
     return fig
 
 
@@ -1217,25 +1110,8 @@ def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
 # caption
 
 
-def seed_list(seeds: Sequence[int]) -> str:
-    """Seeds in words, runs of three or more as ranges: ``[0, 1, 2, 3, 40]`` -> ``"seeds 0-3
-    and 40"``."""
-    s = sorted({int(v) for v in seeds})
-    runs: list[list[int]] = []
-    for v in s:
-        if runs and v == runs[-1][-1] + 1:
-            runs[-1].append(v)
-        else:
-            runs.append([v])
-    parts: list[str] = []
-    for r in runs:
-        parts += [f"{r[0]}-{r[-1]}"] if len(r) >= 3 else [str(v) for v in r]
-    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return ("seed " if len(s) == 1 else "seeds ") + words
-
-
 def _epochs_text(epochs: Sequence[int]) -> str:
-    return ", ".join(f"({_roman(j)}) {shown_epoch(e):,}" for j, e in enumerate(epochs))
+    return ", ".join(f"({roman(j)}) {shown_epoch(e):,}" for j, e in enumerate(epochs))
 
 
 def _every(n: int) -> str:
@@ -1247,41 +1123,43 @@ def _why(reason: str) -> str:
     return reason.removeprefix("representative network: ")
 
 
-def caption(summary: dict, cfg: Config) -> str:
-    """Fig. 3's caption, written like the paper's, with this run's parameters and census."""
-    s = summary
-    ca, cb = s["census_A"], s["census_B"]
-    model = RNNConfig(model="rank1", N=cfg.N)
+def _as_paper(panel_epochs: Sequence[int]) -> str:
+    """Whether A's flows are at the paper's epochs, or at the same fractions of this run."""
+    paper_epochs = [shown_epoch(round(f * 500_000)) for f in PANEL_A_FRACTIONS]
+    if [shown_epoch(e) for e in panel_epochs] == paper_epochs:
+        return "the paper's epochs"
+    return "the paper's epochs {} of 500,000, in proportion to this run".format(
+        ", ".join(f"{e:,}" for e in paper_epochs)
+    )
+
+
+def _b_outcome(s: dict[str, Any], cfg: Config) -> str:
+    """B's bifurcation and, as measured, whether it put the network past the point of no
+    return."""
     bracket = s["saddle_node_bracket_B"]
     ratio = s["grad_ratio_after_to_peak_B"]
     if bracket is None:
-        b_text = "this network went through no saddle-node bifurcation"
-    else:
-        b_text = (
-            f"a saddle-node bifurcation occurred between epochs {shown_epoch(bracket[0]):,} "
-            f"and {shown_epoch(bracket[1]):,} (the paper's network: epochs "
-            f"{PAPER_SADDLE_NODE_B[0]:,}-{PAPER_SADDLE_NODE_B[1]:,})"
-        )
-        if s["stuck_B"] and ratio is not None and ratio < cfg.flat_ratio:
-            b_text += (
-                ", putting the network beyond the point of no return, as the practically zero "
-                f"gradient after it shows (median {ratio:.1e} of its peak before it)"
-            )
-        else:
-            stuck = "got stuck" if s["stuck_B"] else "did not get stuck"
-            shown = "n/a" if ratio is None else f"{ratio:.1e}"
-            b_text += (
-                f"; this network {stuck} (median gradient norm after the bifurcation: {shown} "
-                "× its peak before it)"
-            )
-    paper_epochs = [shown_epoch(round(f * 500_000)) for f in PANEL_A_FRACTIONS]
-    as_paper = (
-        "the paper's epochs"
-        if [shown_epoch(e) for e in s["panel_epochs_A"]] == paper_epochs
-        else "the paper's epochs {} of 500,000, in proportion to this run".format(
-            ", ".join(f"{e:,}" for e in paper_epochs)
-        )
+        return "this network went through no saddle-node bifurcation"
+    text = (
+        f"a saddle-node bifurcation occurred between epochs {shown_epoch(bracket[0]):,} "
+        f"and {shown_epoch(bracket[1]):,} (the paper's network: epochs "
+        f"{PAPER_SADDLE_NODE_B[0]:,}-{PAPER_SADDLE_NODE_B[1]:,})"
     )
+    if s["stuck_B"] and ratio is not None and ratio < cfg.flat_ratio:
+        return text + (
+            ", putting the network beyond the point of no return, as the practically zero "
+            f"gradient after it shows (median {ratio:.1e} of its peak before it)"
+        )
+    stuck = "got stuck" if s["stuck_B"] else "did not get stuck"
+    shown = "n/a" if ratio is None else f"{ratio:.1e}"
+    return text + (
+        f"; this network {stuck} (median gradient norm after the bifurcation: {shown} "
+        "× its peak before it)"
+    )
+
+
+def _panels_text(s: dict[str, Any], cfg: Config, model: RNNConfig) -> str:
+    """The caption's opening and its panels A and B."""
     return (
         "Figure 3: A rank-one RNN trained on the delayed-activation task reproduces the main "
         "findings of the toy model. The output is σ(c(κ − κ*)) with the latent variable κ = "
@@ -1290,18 +1168,21 @@ def caption(summary: dict, cfg: Config) -> str:
         f"learning rate α = {cfg.lr_A:g} for {cfg.epochs_A:,} epochs, the latent flow analysed "
         f"{_every(cfg.flow_every_A)}; verdict: {s['verdict_A']}. Left: loss "
         "and L2 norm of the gradient, each divided by its maximum; dotted lines: the epochs "
-        f"{_epochs_text(s['panel_epochs_A'])} of the flows on the right ({as_paper}). "
-        "Right: the "
+        f"{_epochs_text(s['panel_epochs_A'])} of the flows on the right "
+        f"({_as_paper(s['panel_epochs_A'])}). Right: the "
         "latent flow f(κ) = τ dκ/dt = −κ + n·tanh(mκ + b) at those epochs, for κ in "
         f"[{cfg.kappa_range[0]:g}, {cfg.kappa_range[1]:g}]. "
         f"B. The representative network ({_why(s['seed_B_reason'])}) trained with "
         f"α = {cfg.lr_B:g} for {cfg.epochs_B:,} epochs, the flow analysed "
-        f"{_every(cfg.flow_every_B)}: {b_text}. Flows at the epochs "
+        f"{_every(cfg.flow_every_B)}: {_b_outcome(s, cfg)}. Flows at the epochs "
         f"{_epochs_text(s['panel_epochs_B'])}. "
-        "Red dots: κ(0), where every trial starts; filled and open circles: stable and "
-        "unstable fixed points; diamonds: ghosts (minima of |f| that are not roots); dashed "
-        "line: the readout threshold. Epochs are counted from 1 as in the paper (epoch k is the "
-        "network after k − 1 updates). "
+    )
+
+
+def _census_text(s: dict[str, Any], cfg: Config) -> str:
+    """How the representatives were picked, with both censuses' counts."""
+    ca, cb = s["census_A"], s["census_B"]
+    return (
         f"The representatives are picked by a rule from censuses at the same settings: A from "
         f"{ca['n_networks']} networks ({seed_list(cfg.seeds_A)}), of which "
         f"{ca['n_ghost_without_bifurcation']} learned through a ghost without a bifurcation "
@@ -1309,7 +1190,21 @@ def caption(summary: dict, cfg: Config) -> str:
         f"every analysed epoch; B from {cb['n_networks']} networks "
         f"({seed_list(cfg.seeds_B)}), of which {cb['n_stuck']} got stuck, "
         f"{cb['n_stuck_after_saddle_node']} of them after a saddle-node bifurcation. "
-        f"Parameters: τ = {model.tau:g} ms, Δt = {model.dt:g} ms, T = {model.T:g} ms, "
+    )
+
+
+def caption(summary: dict, cfg: Config) -> str:
+    """Fig. 3's caption, written like the paper's, with this run's parameters and census."""
+    s = summary
+    model = RNNConfig(model="rank1", N=cfg.N)
+    return (
+        _panels_text(s, cfg, model)
+        + "Red dots: κ(0), where every trial starts; filled and open circles: stable and "
+        "unstable fixed points; diamonds: ghosts (minima of |f| that are not roots); dashed "
+        "line: the readout threshold. Epochs are counted from 1 as in the paper (epoch k is the "
+        "network after k − 1 updates). "
+        + _census_text(s, cfg)
+        + f"Parameters: τ = {model.tau:g} ms, Δt = {model.dt:g} ms, T = {model.T:g} ms, "
         f"N = {cfg.N} neurons, c = {cfg.c:g}; all units start at x(0) = {model.x0:g}; plain "
         f"gradient descent, initial weights '{s['init']}'. "
         "Extra figure (beyond the paper): A's loss and gradient norm on a log scale with the "
@@ -1337,25 +1232,14 @@ def _most(k: int, n: int) -> bool:
     return n > 0 and 2 * k > n
 
 
-def claims(summary: dict) -> list[Claim]:
-    """The paper's Fig. 3 statements as population statements, the paper seed beside them.
-
-    Each rule asks for *most* (more than half) of the relevant networks of the census; a
-    statement about a group the run did not produce (no network escaped, none got stuck)
-    is skipped with the reason, never passed.
-    """
-    s = summary
-    ca, cb = s["census_A"], s["census_B"]
+def _drop_claims(s: dict[str, Any]) -> list[Claim]:
+    """A's statements about the drop: the gradient jump, the ghost and its timing, one
+    fixed point."""
+    ca = s["census_A"]
     n_a, n_drop = ca["n_networks"], ca["n_drop"]
-    paper = s["fidelity"] == "paper" if "fidelity" in s else True
-    seed40_a, seed40_b = _beside(s, "A"), _beside(s, "B")
+    seed40_a = _beside(s, "A")
     gp = ca["ghost_drop_progress"]
-    esc = ca["escaped_curvature"]
-    flat = s["flat_ratio"]
-    n_stuck, n_sn = cb["n_stuck"], cb["n_stuck_after_saddle_node"]
-    lo, hi = PAPER_SADDLE_NODE_B
-    sn40 = s.get("paper_seed_B_saddle_node_epoch")
-    out = [
+    return [
         Claim(
             figure=NAME,
             claim="A: the loss drops abruptly while the gradient norm rises abruptly",
@@ -1416,6 +1300,16 @@ def claims(summary: dict) -> list[Claim]:
             "keep exactly one fixed point at every analysed snapshot (certified 1-D point "
             "finder); reproduced if most do",
         ),
+    ]
+
+
+def _oscillation_claims(s: dict[str, Any]) -> list[Claim]:
+    """A's statements after the drop: oscillations, the escape and the sharpening."""
+    ca = s["census_A"]
+    n_drop = ca["n_drop"]
+    paper = s["fidelity"] == "paper" if "fidelity" in s else True
+    esc = ca["escaped_curvature"]
+    return [
         Claim(
             figure=NAME,
             claim="A: after the drop the loss oscillates",
@@ -1460,6 +1354,18 @@ def claims(summary: dict) -> list[Claim]:
                 }
             ),  # fmt: skip
         ),
+    ]
+
+
+def _bifurcation_claims(s: dict[str, Any]) -> list[Claim]:
+    """B's statements: stuck after a saddle-node, its epoch, the flat gradient after it."""
+    cb = s["census_B"]
+    seed40_b = _beside(s, "B")
+    flat = s["flat_ratio"]
+    n_stuck, n_sn = cb["n_stuck"], cb["n_stuck_after_saddle_node"]
+    lo, hi = PAPER_SADDLE_NODE_B
+    sn40 = s.get("paper_seed_B_saddle_node_epoch")
+    return [
         Claim(
             figure=NAME,
             claim="B: a saddle-node bifurcation puts the network past the point of no return",
@@ -1514,4 +1420,13 @@ def claims(summary: dict) -> list[Claim]:
             **({} if n_sn else {"skip": "no network got stuck after a saddle-node"}),
         ),
     ]
-    return out
+
+
+def claims(summary: dict) -> list[Claim]:
+    """The paper's Fig. 3 statements as population statements, the paper seed beside them.
+
+    Each rule asks for *most* (more than half) of the relevant networks of the census; a
+    statement about a group the run did not produce (no network escaped, none got stuck)
+    is skipped with the reason, never passed.
+    """
+    return [*_drop_claims(summary), *_oscillation_claims(summary), *_bifurcation_claims(summary)]

@@ -32,6 +32,7 @@ a few CPU-seconds plus compilation); quick searches fewer seeds.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,9 @@ from .. import _validate, outcomes
 from ..analysis import analyze_dataset
 from ..rnn import RNNConfig
 from ..train import model_from_dataset, params_from_dataset, train
-from . import _style, fig3
+from . import _style, rank1
 from .base import Claim, Fidelity, Progress
-from .fig3 import INITS, points_dataset, resolve_init, single
+from .rank1 import INITS, bifurcation_list, points_dataset, resolve_init, single
 
 #: Recovered after the reset: accuracy >= RECOVERY_THRESHOLD at each of the last
 #: RECOVERY_LAST epochs of phase 2 (the rule of Fig. 4).
@@ -119,71 +120,30 @@ def config(fidelity: Fidelity) -> Config:
     return Config() if fidelity == "paper" else Config(search=10)
 
 
-def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
-    """Train phase 1 and phase 2 for the whole batch; keep the shown networks in full.
+def _pick(stuck: np.ndarray, seeds: list[int], cfg: Config) -> tuple[int, str]:
+    """The shown network's index in the batch and why: the paper seed (index 0) if it got
+    stuck, else the lowest stuck seed, else the paper seed."""
+    if stuck[0]:
+        return 0, f"seed {cfg.paper_seed} got stuck with a trained c"
+    if stuck.any():
+        shown = int(np.flatnonzero(stuck)[0])
+        return shown, (
+            f"seed {cfg.paper_seed} did not get stuck here; seed {seeds[shown]} is the lowest "
+            f"stuck seed of the batch (seeds 0-{cfg.search - 1})"
+        )
+    return 0, f"no network of the batch got stuck; showing seed {cfg.paper_seed}"
 
-    Progress is reported in network-epochs.
 
-    Returns:
-        DataTree with groups ``phase1`` and ``phase2`` (one-network
-        :func:`ghostlearn.train.train` Datasets with snapshots: the shown network),
-        ``phase1_points``, ``phase2_points`` (:func:`ghostlearn.experiments.fig3.points_dataset`),
-        ``paper_seed_phase1``/``paper_seed_phase2`` (when the paper seed is not the one
-        shown), and ``population`` (dims ``net``, ``epoch`` over both phases: ``loss``,
-        ``accuracy``, ``grad_norm``; per net ``c_phase1``, ``c_phase2`` (final values),
-        ``learned``, ``stuck``, ``grad_ratio_phase1`` (after phase 1), ``recovered`` and
-        ``recovered_lenient`` (after phase 2)). Root attrs: ``init``, ``seed``,
-        ``seed_reason``.
-    """
-    init = resolve_init(cfg.init)
-    model = RNNConfig(model="rank1", N=cfg.N, train_c=True)
-    seeds = [cfg.paper_seed, *(s for s in range(cfg.search) if s != cfg.paper_seed)]
-    P = len(seeds)
-    total = P * (cfg.epochs + cfg.epochs_reset)
-
-    def stage(offset: int) -> Any:
-        if progress is None:
-            return None
-        return lambda done, _n: progress(offset + done * P, total)
-
-    p1 = train(
-        model, seeds=seeds, lr=cfg.lr, c=cfg.c_start, epochs=cfg.epochs,
-        snapshot_every=cfg.snapshot_every, init=init, devices=cfg.devices, progress=stage(0),
-    )  # fmt: skip
+def _population(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> xr.Dataset:
+    """Every network's metrics over both phases and its outcomes (see :func:`run`)."""
     acc1 = p1["accuracy"].values
     stuck = outcomes.stuck(acc1, last=cfg.last)
-    params = params_from_dataset(p1)
-    params["c"] = np.full_like(params["c"], cfg.c_reset)
-    p2 = train(
-        model, seeds=seeds, lr=cfg.lr, epochs=cfg.epochs_reset, params=params,
-        epoch_offset=cfg.epochs, snapshot_every=cfg.snapshot_every, devices=cfg.devices,
-        progress=stage(P * cfg.epochs),
-    )  # fmt: skip
     acc2 = p2["accuracy"].values
     recovered = outcomes.recovered(acc2, last=RECOVERY_LAST, threshold=RECOVERY_THRESHOLD)
     recovered_lenient = np.max(acc2[:, -cfg.last :], axis=1) > 0.5
     g1 = p1["grad_norm"].values.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         grad_ratio = np.median(g1[:, -cfg.last :], axis=1) / np.nanmax(g1, axis=1)
-
-    if stuck[0]:
-        shown, reason = 0, f"seed {cfg.paper_seed} got stuck with a trained c"
-    elif stuck.any():
-        shown = int(np.flatnonzero(stuck)[0])
-        reason = (
-            f"seed {cfg.paper_seed} did not get stuck here; seed {seeds[shown]} is the lowest "
-            f"stuck seed of the batch (seeds 0-{cfg.search - 1})"
-        )
-    else:
-        shown = 0
-        reason = f"no network of the batch got stuck; showing seed {cfg.paper_seed}"
-
-    groups: dict[str, xr.Dataset] = {"phase1": single(p1, shown), "phase2": single(p2, shown)}
-    groups["phase1_points"] = points_dataset(analyze_dataset(p1, nets=[shown])[0])
-    groups["phase2_points"] = points_dataset(analyze_dataset(p2, nets=[shown])[0])
-    if shown != 0:
-        groups["paper_seed_phase1"] = single(p1, 0)
-        groups["paper_seed_phase2"] = single(p2, 0)
     metrics = ["loss", "accuracy", "grad_norm"]
     parts = [p[metrics].drop_vars("snapshot", errors="ignore") for p in (p1, p2)]
     # coords (seed, lr, c, rank) from phase 1: c there is the starting confidence
@@ -210,6 +170,56 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
         recovered_lenient,
         {"long_name": f"max accuracy over the last {cfg.last} epochs of phase 2 > 0.5"},
     )
+    return pop
+
+
+def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
+    """Train phase 1 and phase 2 for the whole batch; keep the shown networks in full.
+
+    Progress is reported in network-epochs.
+
+    Returns:
+        DataTree with groups ``phase1`` and ``phase2`` (one-network
+        :func:`ghostlearn.train.train` Datasets with snapshots: the shown network),
+        ``phase1_points``, ``phase2_points``
+        (:func:`ghostlearn.experiments.rank1.points_dataset`),
+        ``paper_seed_phase1``/``paper_seed_phase2`` (when the paper seed is not the one
+        shown), and ``population`` (dims ``net``, ``epoch`` over both phases: ``loss``,
+        ``accuracy``, ``grad_norm``; per net ``c_phase1``, ``c_phase2`` (final values),
+        ``learned``, ``stuck``, ``grad_ratio_phase1`` (after phase 1), ``recovered`` and
+        ``recovered_lenient`` (after phase 2)). Root attrs: ``init``, ``seed``,
+        ``seed_reason``.
+    """
+    init = resolve_init(cfg.init)
+    model = RNNConfig(model="rank1", N=cfg.N, train_c=True)
+    seeds = [cfg.paper_seed, *(s for s in range(cfg.search) if s != cfg.paper_seed)]
+    P = len(seeds)
+    total = P * (cfg.epochs + cfg.epochs_reset)
+
+    def stage(offset: int) -> Any:
+        if progress is None:
+            return None
+        return lambda done, _n: progress(offset + done * P, total)
+
+    p1 = train(
+        model, seeds=seeds, lr=cfg.lr, c=cfg.c_start, epochs=cfg.epochs,
+        snapshot_every=cfg.snapshot_every, init=init, devices=cfg.devices, progress=stage(0),
+    )  # fmt: skip
+    params = params_from_dataset(p1)
+    params["c"] = np.full_like(params["c"], cfg.c_reset)
+    p2 = train(
+        model, seeds=seeds, lr=cfg.lr, epochs=cfg.epochs_reset, params=params,
+        epoch_offset=cfg.epochs, snapshot_every=cfg.snapshot_every, devices=cfg.devices,
+        progress=stage(P * cfg.epochs),
+    )  # fmt: skip
+    pop = _population(p1, p2, cfg)
+    shown, reason = _pick(pop["stuck"].values, seeds, cfg)
+    groups: dict[str, xr.Dataset] = {"phase1": single(p1, shown), "phase2": single(p2, shown)}
+    groups["phase1_points"] = points_dataset(analyze_dataset(p1, nets=[shown])[0])
+    groups["phase2_points"] = points_dataset(analyze_dataset(p2, nets=[shown])[0])
+    if shown != 0:
+        groups["paper_seed_phase1"] = single(p1, 0)
+        groups["paper_seed_phase2"] = single(p2, 0)
     groups["population"] = pop
     if progress is not None:
         progress(total, total)
@@ -273,7 +283,6 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     else:
         paper = shown
     ev = dict(data["phase1_points"].attrs["analysis"])
-    bifs = [b for b in ev["bifurcations"] if b["kind"] != "boundary"]
     pop = data["population"].to_dataset()
     stuck = pop["stuck"].values
     flat = pop["grad_ratio_phase1"].values < cfg.flat_ratio
@@ -287,10 +296,7 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
         "verdict_phase2": data["phase2_points"].attrs["analysis"]["verdict"]["label"],
         "verdict_phase1": ev["verdict"]["label"],
         "verdict_phase1_reason": ev["verdict"]["reason"],
-        "bifurcations_phase1": [
-            {"kind": b["kind"], "direction": b["direction"], "epoch": b["epoch_after"]}
-            for b in bifs
-        ],
+        "bifurcations_phase1": bifurcation_list(ev),
         "flat_ratio": cfg.flat_ratio,
         "last": cfg.last,
         "paper_seed_outcome": {k: v for k, v in paper.items() if k != "c_trajectory"},
@@ -329,16 +335,10 @@ def _reset_line(ax: Any, cfg: Config) -> None:
             ha="center", va="bottom")  # fmt: skip
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
-    """A-C: the representative network's loss and accuracy, gradient norm and ``c`` over
-    both phases; D: every network's accuracy at the end of each phase; E: the latent
-    flows at the ends of both phases."""
-    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
-    fig = _style.figure(5.4)
-    gs = fig.add_gridspec(2, 6)
-    ax_l = fig.add_subplot(gs[0, 0:2])
-    ax_g = fig.add_subplot(gs[0, 2:4], sharex=ax_l)
-    ax_c = fig.add_subplot(gs[0, 4:6], sharex=ax_l)
+def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: dict,
+                  cfg: Config) -> None:  # fmt: skip
+    """A-C: the shown network's loss and accuracy, gradient norm and ``c`` over both phases."""
+    ax_l, ax_g, ax_c = axs
     for ds in (p1, p2):
         e = ds["epoch"].values
         first = ds is p1
@@ -360,12 +360,13 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     ax_c.set_ylabel("confidence c (trained)")
     for ax, letter in ((ax_l, "A"), (ax_g, "B"), (ax_c, "C")):
         _reset_line(ax, cfg)
-        fig3.epoch_ticks(ax, nbins=3)
+        _style.epoch_ticks(ax, nbins=3)
         _style.panel_label(ax, letter)
     ax_l.set_xlim(0, cfg.epochs + cfg.epochs_reset)
 
-    ax_p = fig.add_subplot(gs[1, 0:3])
-    pop = data["population"].to_dataset()
+
+def _batch_panel(ax_p: Any, pop: xr.Dataset, cfg: Config) -> None:
+    """D: every network's highest accuracy over the last epochs of each phase."""
     x = np.arange(pop.sizes["net"])
     e = pop["epoch"].values
     acc = pop["accuracy"].values
@@ -392,16 +393,35 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
                 facecolor="white", edgecolor="none", framealpha=1.0)  # fmt: skip
     _style.panel_label(ax_p, "D")
 
-    ax_f = fig.add_subplot(gs[1, 3:6])
+
+def _flow_panel(ax_f: Any, data: xr.DataTree, p1: xr.Dataset, p2: xr.Dataset) -> set[int]:
+    """E: the shown network's latent flows at the ends of both phases; returns the
+    stability codes drawn (:func:`ghostlearn.experiments.rank1.marker_key`)."""
     e1, e2 = int(p1["snapshot"].values[-1]), int(p2["snapshot"].values[-1])
     flows = [
-        fig3.FlowSnapshot(ds=p1, points=data["phase1_points"].to_dataset(), epoch=e1,
-                          label=f"end of phase 1 (epoch {e1:,})"),
-        fig3.FlowSnapshot(ds=p2, points=data["phase2_points"].to_dataset(), epoch=e2,
-                          label=f"end of phase 2 (epoch {e2:,})"),
+        rank1.FlowSnapshot(ds=p1, points=data["phase1_points"].to_dataset(), epoch=e1,
+                           label=f"end of phase 1 (epoch {e1:,})"),
+        rank1.FlowSnapshot(ds=p2, points=data["phase2_points"].to_dataset(), epoch=e2,
+                           label=f"end of phase 2 (epoch {e2:,})"),
     ]  # fmt: skip
-    drawn = fig3.draw_flows(ax_f, flows)
+    drawn = rank1.draw_flows(ax_f, flows)
     _style.panel_label(ax_f, "E")
+    return drawn
+
+
+def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+    """A-C: the representative network's loss and accuracy, gradient norm and ``c`` over
+    both phases; D: every network's accuracy at the end of each phase; E: the latent
+    flows at the ends of both phases."""
+    p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
+    fig = _style.figure(5.4)
+    gs = fig.add_gridspec(2, 6)
+    ax_l = fig.add_subplot(gs[0, 0:2])
+    ax_g = fig.add_subplot(gs[0, 2:4], sharex=ax_l)
+    ax_c = fig.add_subplot(gs[0, 4:6], sharex=ax_l)
+    _phase_panels((ax_l, ax_g, ax_c), p1, p2, summary, cfg)
+    _batch_panel(fig.add_subplot(gs[1, 0:3]), data["population"].to_dataset(), cfg)
+    drawn = _flow_panel(fig.add_subplot(gs[1, 3:6]), data, p1, p2)
     thr = float(model_from_dataset(p1).kappa_thr)
     key = [
         Line2D([], [], color=_LOSS_C, lw=0.8, label="loss"),
@@ -409,7 +429,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
         Line2D([], [], color=_style.GREY, ls=":", lw=0.8, label="accuracy 0.5"),
         Line2D([], [], color=_style.THEORY, ls="-.", lw=0.8,
                label=f"c reset to {cfg.c_reset:g}"),
-        *fig3.marker_key(thr, drawn),
+        *rank1.marker_key(thr, drawn),
     ]  # fmt: skip
     fig.legend(handles=key, loc="outside lower center", ncol=4)
     return fig
@@ -430,7 +450,7 @@ def caption(summary: dict, cfg: Config) -> str:
         f"still trained. A-C. The representative network, seed {s['seed']}. "
         f"{s['seed_reason'][:1].upper()}{s['seed_reason'][1:]}. Loss and training accuracy (dotted: accuracy 0.5), gradient norm (a norm of 0 is drawn at "
         f"{_GRAD_FLOOR:g}) and c (from snapshots every {cfg.snapshot_every:,} epochs) over "
-        f"both phases. D. All {pop['n_nets']} networks ({fig3.seed_list(pop['seeds'])}; the "
+        f"both phases. D. All {pop['n_nets']} networks ({rank1.seed_list(pop['seeds'])}; the "
         f"paper's seed is {cfg.paper_seed}): the highest training accuracy over the last "
         f"{cfg.last:,} epochs of each phase; grey: stuck after phase 1 (learned, then "
         f"accuracy <= 0.5 over the last {cfg.last:,} epochs), {pop['n_stuck_phase1']} of "
