@@ -36,15 +36,15 @@ def _same(a: xr.Dataset, b: xr.Dataset, names: tuple[str, ...], sel_a=slice(None
 
 def test_network_in_a_batch_of_100_equals_the_network_alone() -> None:
     pop = grid(seeds=range(25), lr=[0.02, 0.05], c=[2.0, 10.0])
-    big = train(CFG, **pop, epochs=40)
+    big = train(CFG, pop, epochs=40)
     assert big.sizes["net"] == 100
     assert big.accuracy.max() > 0.5  # some networks learn: the check covers real dynamics
     i = 37
-    alone = train(CFG, seeds=pop["seeds"][i], lr=pop["lr"][i], c=pop["c"][i], epochs=40)
+    alone = train(CFG, pop[i], epochs=40)
     metrics = ("loss", "accuracy", "grad_norm")
     _same(big, alone, metrics + RANK1_PARAMS, sel_a=slice(i, i + 1))
     # same seed, same bits; another seed, other numbers
-    again = train(CFG, seeds=pop["seeds"][i], lr=pop["lr"][i], c=pop["c"][i], epochs=40)
+    again = train(CFG, seeds=pop.seeds[i], lr=pop.lr[i], c=pop.c[i], epochs=40)
     _same(alone, again, metrics + RANK1_PARAMS)
     assert not np.array_equal(big.m.values[i], big.m.values[i + 4])
 
@@ -340,11 +340,11 @@ def test_dataset_schema_and_zarr_round_trip(tmp_path) -> None:
 
 def test_grid_is_a_cartesian_product() -> None:
     g = grid(seeds=[0, 1], lr=[0.1, 0.2, 0.3])
-    assert g["seeds"].tolist() == [0, 0, 0, 1, 1, 1]
-    assert g["lr"].tolist() == [0.1, 0.2, 0.3, 0.1, 0.2, 0.3]
-    assert "c" not in g
+    assert g.seeds.tolist() == [0, 0, 0, 1, 1, 1]
+    assert g.lr.tolist() == [0.1, 0.2, 0.3, 0.1, 0.2, 0.3]
+    assert g.c is None
     g = grid(seeds=5, lr=0.1, c=[1.0, 2.0])
-    assert g["seeds"].tolist() == [5, 5] and g["c"].tolist() == [1.0, 2.0]
+    assert g.seeds.tolist() == [5, 5] and g.c.tolist() == [1.0, 2.0]
 
 
 # ---------------------------------------------------------------- bad input

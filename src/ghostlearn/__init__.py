@@ -74,6 +74,8 @@ _LAZY = {
     "params_from_dataset": "train",
     "model_from_dataset": "train",
     "task_from_dataset": "train",
+    "Population": "population",
+    "TrainConfig": "train",
     "make_step": "step",
     "init_state": "step",
     "TrainState": "step",
@@ -90,7 +92,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         value = getattr(_import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value  # bound once: later look-ups do not come here

@@ -826,7 +826,7 @@ def train(
                 f"--out {str(out)!r} exists and is not empty; pass --overwrite to replace "
                 "its results, or choose a new folder"
             )
-        n_nets = len(population["seeds"])
+        n_nets = len(population)
         start = time.perf_counter()
         with _progress(f"training {n_nets} networks", unit="epochs", waiting="compiling") as update:
             compiled_at: list[float] = []
@@ -840,8 +840,8 @@ def train(
 
             ds = run_training(
                 cfg,
+                population,
                 task=task_obj,
-                **population,
                 epochs=epochs,
                 snapshot_every=snapshot_every,
                 optimizer=optimizer,
@@ -872,7 +872,7 @@ def _write_training(ds, out: Path) -> list[Path]:
     return [store, *write_figure(training_curves(ds), out, stem="training")]
 
 
-def _holds_run(out: Path, cfg, task, population: dict, settings: dict) -> bool:
+def _holds_run(out: Path, cfg, task, population, settings: dict) -> bool:
     """Whether ``out/train.zarr`` is a complete run of this model, task, population and
     settings.
 
@@ -899,7 +899,7 @@ def _holds_run(out: Path, cfg, task, population: dict, settings: dict) -> bool:
         stored = attrs.get("train", {})
         if any(stored.get(k) != v for k, v in settings.items()) or stored.get("epoch_offset"):
             return False
-        for name, values in population.items():
+        for name, values in population.to_dict().items():
             if values is None:
                 continue
             coord = "seed" if name == "seeds" else name

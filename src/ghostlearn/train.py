@@ -40,7 +40,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import jax
@@ -53,6 +53,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as PS
 
 from . import __version__, _validate, resources
+from .population import Population, grid
 from .rnn import INIT_METHODS, Params, RNNConfig, init_params, param_shapes
 from .step import (
     METHODS,
@@ -74,6 +75,8 @@ from .tasks import DelayedActivation, Task, seed_key_data, task_from_dict
 __all__ = [
     "METHODS",
     "OPTIMIZERS",
+    "Population",
+    "TrainConfig",
     "grid",
     "model_from_dataset",
     "params_from_dataset",
@@ -91,70 +94,6 @@ _MATRIX_BLOCK = 10
 # hardly depends on the block size on CPU, and small blocks waste less on padding.
 _TASK_BLOCK = 5
 _SNAPSHOT_BUDGET_BYTES = 256 * 2**20
-
-
-def grid(
-    *,
-    seeds: int | Iterable[int],
-    lr: float | Iterable[float] | None = None,
-    c: float | Iterable[float] | None = None,
-) -> dict[str, np.ndarray]:
-    """Cartesian product of seeds x learning rates x confidences, as equal-length arrays.
-
-    The first factor varies slowest: ``grid(seeds=[0, 1], lr=[0.1, 0.2])`` gives
-    ``seeds = [0, 0, 1, 1]``, ``lr = [0.1, 0.2, 0.1, 0.2]``. Use it as
-    ``train(cfg, **grid(seeds=range(10), lr=lrs), epochs=...)``.
-
-    Args:
-        seeds: one seed or several.
-        lr: learning rate(s), or ``None`` (left out of the result).
-        c: confidence(s), or ``None`` (left out of the result).
-
-    Returns:
-        Dict with keys ``"seeds"`` and, when given, ``"lr"`` and ``"c"``.
-
-    Raises:
-        ValueError: a seed that is not an integer in 0..2**63-1, a learning rate or
-            confidence that is not a finite number > 0, an empty factor, or a product too
-            large for the memory (checked from the factors' lengths, before building it).
-    """
-    given = {"seeds": seeds, "lr": lr, "c": c}
-    lengths = {
-        k: len(v)
-        for k, v in given.items()
-        if isinstance(v, (range, list, tuple)) or (isinstance(v, np.ndarray) and v.ndim)
-    }
-    total = math.prod(lengths.values())
-    n_factors = sum(v is not None for v in given.values())
-    resources.check_memory(
-        f"grid of {' x '.join(f'{n:,}' for n in lengths.values())} = {total:,} networks",
-        total * 8 * 2 * n_factors,
-    )
-    factors: dict[str, np.ndarray] = {"seeds": _check_seeds(seeds)}
-    for name in ("lr", "c"):
-        if given[name] is not None:
-            raw = given[name]
-            raw = raw if isinstance(raw, np.ndarray) else list(_iter(raw))
-            _validate.real(name, raw)
-            arr = np.atleast_1d(np.asarray(raw, dtype=float))
-            if arr.size == 0:
-                raise ValueError(f"{name} must not be empty")
-            _validate.positive(name, arr if arr.size > 1 else float(arr[0]))
-            factors[name] = arr
-    sizes = [a.size for a in factors.values()]
-    out = {}
-    for i, (name, arr) in enumerate(factors.items()):
-        inner = math.prod(sizes[i + 1 :])
-        outer = math.prod(sizes[:i])
-        out[name] = np.tile(np.repeat(arr, inner), outer)
-    return out
-
-
-def _iter(value: Any) -> Iterator[Any]:
-    if np.ndim(value) == 0 and not isinstance(value, (range, list, tuple)):
-        yield value
-    else:
-        yield from value
 
 
 # --------------------------------------------------------------------------------------
@@ -176,34 +115,87 @@ class _Plan:
     task: Task
 
 
-def _broadcast(P: int | None, **values: np.ndarray) -> tuple[int, dict[str, np.ndarray]]:
-    sizes = {k: v.size for k, v in values.items() if v.size != 1}
-    if len(set(sizes.values())) > 1:
-        detail = ", ".join(f"{k} has {n}" for k, n in sizes.items())
-        raise ValueError(f"seeds, lr and c must have equal lengths or length 1; {detail}")
-    n = next(iter(sizes.values()), 1) if P is None else P
-    if sizes and n != next(iter(sizes.values())):
-        raise ValueError(f"params hold {P} networks but seeds/lr/c have {n}")
-    return n, {k: np.broadcast_to(v, (n,)).copy() for k, v in values.items()}
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How a population is trained: everything but who the networks are.
 
+    Attributes:
+        epochs: number of epochs (>= 1).
+        snapshot_every: record the parameters at the start of every epoch ``e`` with
+            ``e % snapshot_every == 0`` (0: no snapshots).
+        metrics_every: record the metrics of the epochs ``e`` with ``e % metrics_every == 0``
+            only (1: every epoch). Divergence is tracked at every epoch regardless.
+        optimizer: ``"sgd"`` (plain gradient descent), another name of :data:`OPTIMIZERS`
+            (the optax optimizer of that name with ``learning_rate=lr``), a factory
+            ``lr -> optax.GradientTransformation`` (e.g. ``optax.adam`` or
+            ``functools.partial(optax.sgd, momentum=0.9)``), or a GradientTransformation.
+            The optimizer state always starts fresh.
+        init: ``"numpy"``, ``"paper"`` (the authors' PyTorch-seeded weights, computed
+            without PyTorch) or ``"torch"`` (the same via PyTorch); see
+            :func:`ghostlearn.rnn.init_params`. Tasks with inputs or an explicit readout
+            take ``"numpy"`` only.
+        dtype: ``"float32"`` or ``"float64"`` (run under ``jax.enable_x64``, locally).
+        epoch_offset: number of the first epoch (>= 0), for resumed runs.
+        method: ``"fast"`` (hand-derived gradients, :func:`ghostlearn.rnn.loss_and_grad`)
+            or ``"autodiff"`` (``jax.grad`` through :func:`ghostlearn.rnn.simulate`);
+            ``None``: ``"fast"`` for the paper's task, ``"autodiff"`` for every other task
+            (the only method they have).
+        chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
+            if the snapshot buffer would exceed 256 MB).
+        devices: number of local JAX devices to split the population over (default all).
+        max_memory: refuse runs whose estimated memory
+            (:func:`ghostlearn.resources.train_memory`) exceeds this (bytes or a size like
+            ``"8GB"``; default: ``GHOSTLEARN_MAX_MEMORY``, else the memory available now).
+        early_exit: stop computing networks that have settled or diverged (see
+            :func:`train`); never changes a number, ``False`` computes every epoch of
+            every network.
 
-def _as_1d(name: str, value: Any, dtype: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(list(_iter(value)), dtype=dtype)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or a 1-D sequence, got {value!r}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a number or a 1-D sequence, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    return arr
+    Raises:
+        ValueError: a field out of range; the message names the field and its value.
+    """
 
+    epochs: int
+    snapshot_every: int = 0
+    metrics_every: int = 1
+    optimizer: Optimizer = "sgd"
+    init: str = "numpy"
+    dtype: str = "float32"
+    epoch_offset: int = 0
+    method: Literal["fast", "autodiff"] | None = None
+    chunk: int | None = None
+    devices: int | None = None
+    max_memory: int | str | None = None
+    early_exit: bool = True
 
-def _check_seeds(value: Any) -> np.ndarray:
-    raw = list(_iter(value))
-    for s in raw:
-        _validate.seed("seeds", s)
-    return _as_1d("seeds", raw, np.int64)
+    def __post_init__(self) -> None:
+        _validate.at_least("epochs", self.epochs, 1)
+        _validate.at_least("snapshot_every", self.snapshot_every, 0)
+        _validate.at_least("metrics_every", self.metrics_every, 1)
+        _validate.at_least("epoch_offset", self.epoch_offset, 0)
+        for name in ("snapshot_every", "metrics_every"):
+            every = getattr(self, name)
+            if every >= 2**31 - 1:  # epochs are 32-bit integers in the compiled program
+                raise ValueError(f"{name} must be < 2**31 - 1, got {every}")
+        end = self.epoch_offset + self.epochs
+        if end >= 2**31 - 2:
+            raise ValueError(f"epoch_offset + epochs must be < 2**31, got {end}")
+        _validate.one_of("init", self.init, INIT_METHODS)
+        _validate.one_of("dtype", self.dtype, ("float32", "float64"))
+        if self.method is not None:
+            _validate.one_of("method", self.method, METHODS)
+        object.__setattr__(self, "optimizer", check_optimizer(self.optimizer))
+        if self.chunk is not None:
+            _validate.at_least("chunk", self.chunk, 1)
+        if self.devices is not None:
+            _validate.at_least("devices", self.devices, 1)
+        if not isinstance(self.early_exit, bool):
+            raise ValueError(f"early_exit must be True or False, got {self.early_exit!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as stored with a run (the optimizer by name)."""
+        out = dataclasses.asdict(self)
+        out["optimizer"] = optimizer_label(self.optimizer)
+        return out
 
 
 # --------------------------------------------------------------------------------------
@@ -277,25 +269,16 @@ def _state_specs(task: Task) -> TrainState:
 
 def train(
     model: RNNConfig,
+    population: Population | None = None,
+    config: TrainConfig | None = None,
     *,
     task: Task | str | None = None,
-    seeds: int | Sequence[int] | np.ndarray,
-    lr: float | Sequence[float] | np.ndarray | None,
-    c: float | Sequence[float] | np.ndarray | None = None,
-    epochs: int,
-    snapshot_every: int = 0,
-    metrics_every: int = 1,
-    optimizer: Optimizer = "sgd",
-    init: str = "numpy",
-    dtype: str = "float32",
     params: Params | None = None,
-    epoch_offset: int = 0,
-    method: Literal["fast", "autodiff"] | None = None,
-    chunk: int | None = None,
-    devices: int | None = None,
     progress: Progress | None = None,
-    max_memory: int | str | None = None,
-    early_exit: bool = True,
+    seeds: int | Sequence[int] | np.ndarray | None = None,
+    lr: float | Sequence[float] | np.ndarray | None = None,
+    c: float | Sequence[float] | np.ndarray | None = None,
+    **settings: Any,
 ) -> xr.Dataset:
     """Train a population of networks with full-batch gradient descent on a task.
 
@@ -324,54 +307,35 @@ def train(
     a loop over one block differently from a loop over several. Tested on CPU for 1
     against 13 networks with inputs, noise and random initial states.
 
+    Who is trained and how come as two typed objects, a :class:`~ghostlearn.population.Population`
+    and a :class:`TrainConfig`, or as keywords that build them:
+    ``train(cfg, seeds=range(10), lr=0.01, epochs=6000)`` is
+    ``train(cfg, Population(seeds=range(10), lr=0.01), TrainConfig(epochs=6000))``.
+
     Args:
         model: network configuration.
+        population: the networks (seeds, learning rates, confidences); or give ``seeds``,
+            ``lr`` and ``c``. ``lr`` must be ``None`` exactly when the optimizer is an
+            ``optax.GradientTransformation`` instance (it carries its own rate). ``c`` is
+            the rank1 confidence (default 10); with ``model.train_c`` it is the initial
+            value of the trained ``c`` (default: ``params["c"]`` when resuming). It must
+            be ``None`` for ``"lowrank"`` and ``"full"``, and for a readout other than
+            ``"threshold"``. Seeds are labels when ``params`` is given, and the source of
+            a stochastic task's draws in any case.
+        config: the training settings; or give its fields as keywords (``epochs=...``,
+            ``optimizer=...``, see :class:`TrainConfig`).
         task: a :class:`~ghostlearn.tasks.Task`, the name of a built-in one (``"da"``,
             ``"dcdt"``, ``"dmts"``, :data:`ghostlearn.tasks.TASKS`), or ``None`` for the
             paper's delayed-activation task (:class:`~ghostlearn.tasks.DelayedActivation`).
             Tasks other than the paper's are trained with ``jax.grad`` through
             :func:`ghostlearn.rnn.task_loss` (:func:`ghostlearn.rnn.task_loss_and_grad`).
-        seeds: non-negative integer seed(s) (also labels when ``params`` is given; the
-            source of a stochastic task's draws in any case).
-        lr: learning rate(s) > 0. Must be ``None`` exactly when ``optimizer`` is an
-            ``optax.GradientTransformation`` instance (it carries its own rate).
-        c: rank1 confidence(s) > 0 (default 10). With ``model.train_c`` it is the initial
-            value of the trained ``c`` (default: ``params["c"]`` when resuming, else 10).
-            Must be ``None`` for ``"lowrank"`` and ``"full"``, and for a readout other
-            than ``"threshold"``.
-        epochs: number of epochs (>= 1).
-        snapshot_every: record the parameters at the start of every epoch ``e`` with
-            ``e % snapshot_every == 0`` (0: no snapshots).
-        metrics_every: record the metrics of the epochs ``e`` with ``e % metrics_every == 0``
-            only (1: every epoch). Divergence is tracked at every epoch regardless.
-        optimizer: ``"sgd"`` (plain gradient descent), another name of :data:`OPTIMIZERS`
-            (the optax optimizer of that name with ``learning_rate=lr``), a factory
-            ``lr -> optax.GradientTransformation`` (e.g. ``optax.adam`` or
-            ``functools.partial(optax.sgd, momentum=0.9)``), or a GradientTransformation.
-            The optimizer state always starts fresh.
-        init: ``"numpy"``, ``"paper"`` (the authors' PyTorch-seeded weights, computed
-            without PyTorch) or ``"torch"`` (the same via PyTorch); see
-            :func:`ghostlearn.rnn.init_params`. Tasks with inputs or an explicit readout
-            take ``"numpy"`` only.
-        dtype: ``"float32"`` or ``"float64"`` (run under ``jax.enable_x64``, locally).
         params: resume from these parameters: a dict of arrays with a leading net axis of
             length ``P`` (e.g. from :func:`params_from_dataset`).
-        epoch_offset: number of the first epoch (>= 0), for resumed runs.
-        method: ``"fast"`` (hand-derived gradients, :func:`ghostlearn.rnn.loss_and_grad`)
-            or ``"autodiff"`` (``jax.grad`` through :func:`ghostlearn.rnn.simulate`);
-            ``None``: ``"fast"`` for the paper's task, ``"autodiff"`` for every other task
-            (the only method they have).
-        chunk: epochs per compiled call (default 1000 for rank1, 200 otherwise; lowered
-            if the snapshot buffer would exceed 256 MB).
-        devices: number of local JAX devices to split the population over (default all).
-        max_memory: refuse runs whose estimated memory
-            (:func:`ghostlearn.resources.train_memory`) exceeds this (bytes or a size like
-            ``"8GB"``; default: ``GHOSTLEARN_MAX_MEMORY``, else the memory available now).
         progress: called as ``progress(0, epochs)`` once the program is compiled (so a
             caller can tell compilation from training), then as
             ``progress(done_epochs, epochs)`` after each chunk.
-        early_exit: stop computing networks that have settled or diverged (see below);
-            never changes a number, ``False`` computes every epoch of every network.
+        seeds, lr, c: the population, as keywords.
+        **settings: the fields of :class:`TrainConfig`, as keywords.
 
     Early exit: a network whose update leaves every parameter and optimizer state
     bit-identical (plain gradient descent with an exactly zero gradient, as networks stuck
@@ -401,77 +365,46 @@ def train(
     if not isinstance(model, RNNConfig):
         raise ValueError(f"model must be an RNNConfig, got {model!r}")
     cfg = model
+    config = _config_of(config, settings)
     task = check_task(task, cfg)
-    _validate.at_least("epochs", epochs, 1)
-    _validate.at_least("snapshot_every", snapshot_every, 0)
-    _validate.at_least("metrics_every", metrics_every, 1)
-    _validate.at_least("epoch_offset", epoch_offset, 0)
-    for name, every in (("snapshot_every", snapshot_every), ("metrics_every", metrics_every)):
-        if every >= 2**31 - 1:  # epochs are 32-bit integers in the compiled program
-            raise ValueError(f"{name} must be < 2**31 - 1, got {every}")
-    if epoch_offset + epochs >= 2**31 - 2:
-        raise ValueError(f"epoch_offset + epochs must be < 2**31, got {epoch_offset + epochs}")
-    _validate.one_of("init", init, INIT_METHODS)
-    _validate.one_of("dtype", dtype, ("float32", "float64"))
-    method = check_method(method, task)
-    optimizer = check_optimizer(optimizer)
-    if chunk is not None:
-        _validate.at_least("chunk", chunk, 1)
+    method = check_method(config.method, task)
+    optimizer = config.optimizer
     n_avail = len(jax.local_devices())
-    if devices is not None:
-        _validate.at_least("devices", devices, 1)
-        if devices > n_avail:
-            raise ValueError(f"devices must be <= {n_avail} (available), got {devices}")
+    if config.devices is not None and config.devices > n_avail:
+        raise ValueError(f"devices must be <= {n_avail} (available), got {config.devices}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be callable, got {progress!r}")
-
-    seed_arr = _check_seeds(seeds)
+    population = _population_of(population, seeds, lr, c)
     is_tx = isinstance(optimizer, optax.GradientTransformation)
-    if is_tx:
-        if lr is not None:
-            raise ValueError(
-                f"lr must be None when optimizer is a GradientTransformation, got {lr!r}"
-            )
-        lr_arr = np.array([np.nan])
+    if is_tx and population.lr is not None:
+        raise ValueError(
+            f"lr must be None when optimizer is a GradientTransformation, got "
+            f"{_shown(population.lr)}"
+        )
+    if not is_tx and population.lr is None:
+        raise ValueError("lr must be given (> 0), got None")
+    if population.c is not None and cfg.model != "rank1":
+        raise ValueError(
+            f"c applies to model 'rank1' only, got c={_shown(population.c)} for {cfg.model!r}"
+        )
+    if population.c is not None and task.readout_for(cfg) != "threshold":
+        raise ValueError(
+            f"c applies to the 'threshold' readout only, got c={_shown(population.c)} for "
+            f"readout {task.readout_for(cfg)!r}"
+        )
+    P = len(population) if params is None else _params_size(params)
+    population = population.broadcast(P)
+    seed_arr = population.seeds
+    lr_arr = np.full(P, np.nan) if population.lr is None else population.lr
+    if population.c is not None:
+        c_arr = population.c
+    elif cfg.model != "rank1" or task.readout_for(cfg) != "threshold":
+        c_arr = np.full(P, np.nan)
+    elif cfg.train_c and params is not None and "c" in params:
+        c_arr = np.asarray(params["c"], dtype=float).reshape(P)
     else:
-        if lr is None:
-            raise ValueError("lr must be given (> 0), got None")
-        _validate.real("lr", lr if isinstance(lr, np.ndarray) else list(_iter(lr)))
-        lr_arr = _as_1d("lr", lr, float)
-        _validate.positive("lr", lr_arr if lr_arr.size > 1 else float(lr_arr[0]))
-    if cfg.model != "rank1":
-        if c is not None:
-            raise ValueError(f"c applies to model 'rank1' only, got c={c!r} for {cfg.model!r}")
-        c_arr = np.array([np.nan])
-    elif task.readout_for(cfg) != "threshold":
-        if c is not None:
-            raise ValueError(
-                f"c applies to the 'threshold' readout only, got c={c!r} for readout "
-                f"{task.readout_for(cfg)!r}"
-            )
-        c_arr = np.array([np.nan])
-    elif c is None:
-        c_arr = None
-    else:
-        _validate.real("c", c if isinstance(c, np.ndarray) else list(_iter(c)))
-        c_arr = _as_1d("c", c, float)
-        _validate.positive("c", c_arr if c_arr.size > 1 else float(c_arr[0]))
-
-    P_params = None
-    if params is not None:
-        P_params = _params_size(params)
-    vals = {"seeds": seed_arr, "lr": lr_arr}
-    if c_arr is not None:
-        vals["c"] = c_arr
-    P, vals = _broadcast(P_params, **vals)
-    seed_arr, lr_arr = vals["seeds"], vals["lr"]
-    if c_arr is None:  # rank1 without an explicit c
-        if cfg.train_c and params is not None and "c" in params:
-            c_arr = np.asarray(params["c"], dtype=float).reshape(P)
-        else:
-            c_arr = np.full(P, _DEFAULT_C)
-    else:
-        c_arr = vals["c"]
+        c_arr = np.full(P, _DEFAULT_C)
+    epochs, dtype = config.epochs, config.dtype
     resources.check_memory(
         f"train of {P:,} networks x {epochs:,} epochs (N={cfg.N}, model {cfg.model!r})",
         resources.train_memory(
@@ -479,12 +412,12 @@ def train(
             P,
             task=task,
             epochs=epochs,
-            snapshot_every=snapshot_every,
-            metrics_every=metrics_every,
+            snapshot_every=config.snapshot_every,
+            metrics_every=config.metrics_every,
             dtype=dtype,
             optimizer=optimizer if isinstance(optimizer, str) else "adam",
         ),
-        max_memory,
+        config.max_memory,
     )
 
     x64 = jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
@@ -496,19 +429,61 @@ def train(
             lr_arr,
             c_arr,
             epochs=epochs,
-            snapshot_every=snapshot_every,
-            metrics_every=metrics_every,
+            snapshot_every=config.snapshot_every,
+            metrics_every=config.metrics_every,
             optimizer=optimizer,
-            init=init,
+            init=config.init,
             dtype=dtype,
             params=params,
-            epoch_offset=epoch_offset,
+            epoch_offset=config.epoch_offset,
             method=method,
-            chunk=chunk,
-            n_dev=devices or n_avail,
+            chunk=config.chunk,
+            n_dev=config.devices or n_avail,
             progress=progress,
-            early_exit=early_exit,
+            early_exit=config.early_exit,
         )
+
+
+def _shown(a: np.ndarray) -> str:
+    """A population's values in a message: the number when all are equal."""
+    return f"{a[0].item()!r}" if np.all(a == a[0]) else f"{a.tolist()!r}"
+
+
+def _config_of(config: TrainConfig | None, settings: dict[str, Any]) -> TrainConfig:
+    """``config``, or the :class:`TrainConfig` of ``train``'s keywords."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise TypeError(f"train() got an unexpected keyword argument {unknown[0]!r}")
+    if config is None:
+        if "epochs" not in settings:
+            raise TypeError("train() needs epochs=..., or a TrainConfig")
+        return TrainConfig(**settings)
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if settings:
+        raise ValueError(
+            f"give the settings as a TrainConfig or as keywords, not both; got config and "
+            f"{', '.join(sorted(settings))}"
+        )
+    return config
+
+
+def _population_of(population: Population | None, seeds: Any, lr: Any, c: Any) -> Population:
+    """``population``, or the :class:`Population` of ``train``'s keywords."""
+    if population is None:
+        if seeds is None:
+            raise TypeError("train() needs seeds=... (and lr=...), or a Population")
+        return Population(seeds=seeds, lr=lr, c=c)
+    if not isinstance(population, Population):
+        raise ValueError(f"population must be a Population, got {type(population).__name__}")
+    given = [k for k, v in (("seeds", seeds), ("lr", lr), ("c", c)) if v is not None]
+    if given:
+        raise ValueError(
+            f"give the networks as a Population or as seeds/lr/c, not both; got population "
+            f"and {', '.join(given)}"
+        )
+    return population
 
 
 def _params_size(params: Params) -> int:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 import math
 import tomllib
@@ -61,20 +60,16 @@ __all__ = [
     "spec_model_keys",
 ]
 
-# Training settings of ghostlearn.train.train a spec may set: name -> (kind, default).
-# None as default: required (fixed in [train] or swept in [grid]).
-_TRAIN_FIELDS: dict[str, tuple[str, Any]] = {
+# The population's fields a spec may set: name -> (kind, default); None as default:
+# required (fixed in [train] or swept in [grid]). A spec names one network's seed.
+_POPULATION_FIELDS: dict[str, tuple[str, Any]] = {
     "seed": ("int", 0),
     "lr": ("float", None),
     "c": ("float", 10.0),
-    "epochs": ("int", None),
-    "optimizer": ("str", "sgd"),
-    "init": ("str", "numpy"),
-    "dtype": ("str", "float32"),
-    "snapshot_every": ("int", 0),
 }
-# Optional training settings, used when the engine's train() accepts them.
-_OPTIONAL_TRAIN_FIELDS: dict[str, tuple[str, Any]] = {"metrics_every": ("int", 1)}
+# The fields of ghostlearn.train.TrainConfig a spec may set (the others are the engine's:
+# chunking, devices, memory limits).
+_CONFIG_FIELDS = ("epochs", "optimizer", "init", "dtype", "snapshot_every", "metrics_every")
 
 _TABLES = ("sweep", "model", "train", "grid")
 # Default of an RNNConfig field that the engine fills in itself (None in RNNConfig).
@@ -114,17 +109,17 @@ def _model_fields() -> dict[str, tuple[str, Any]]:
 
 
 def _train_fields() -> dict[str, tuple[str, Any]]:
-    from ..train import train
+    """The training fields: the population's, then :class:`ghostlearn.train.TrainConfig`'s
+    (kind from the field's type, default from its default; required fields: None)."""
+    from ..train import TrainConfig
 
-    params = inspect.signature(train).parameters
-    out = dict(_TRAIN_FIELDS)
-    for name, (kind, default) in _OPTIONAL_TRAIN_FIELDS.items():
-        if name in params:
-            engine_default = params[name].default
-            out[name] = (
-                kind,
-                default if engine_default is inspect.Parameter.empty else engine_default,
-            )
+    hints = typing.get_type_hints(TrainConfig)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    out = dict(_POPULATION_FIELDS)
+    for name in _CONFIG_FIELDS:
+        f = fields[name]
+        kind = _kind_of(hints[name]) or "str"  # the optimizer: a name in a spec
+        out[name] = (kind, None if f.default is dataclasses.MISSING else f.default)
     return out
 
 
