@@ -22,18 +22,18 @@
 #
 # ## Train
 #
-# `gl.grid` builds the cartesian product of seeds, learning rates and confidences;
-# `gl.train` trains all of them at once. `snapshot_every=50` keeps the parameters every
-# 50 epochs, which is what the analysis needs.
+# `gl.grid` builds the cartesian product of seeds, learning rates and confidences, a
+# `Population`; a `TrainConfig` says how to train it; `gl.train` trains all of them at
+# once. `snapshot_every=50` keeps the parameters every 50 epochs, which is what the
+# analysis needs.
 
 # %%
 # %matplotlib inline
 import ghostlearn as gl
 
 cfg = gl.RNNConfig()  # rank one, N = 100, tau = 10 ms, dt = 5 ms, T = 100 ms
-runs = gl.train(
-    cfg, **gl.grid(seeds=range(16, 32), lr=0.02, c=10.0), epochs=6000, snapshot_every=50
-)
+population = gl.grid(seeds=range(16, 32), lr=0.02, c=10.0)
+runs = gl.train(cfg, population, gl.TrainConfig(epochs=6000, snapshot_every=50))
 runs
 
 # %% [markdown]
