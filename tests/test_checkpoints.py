@@ -14,7 +14,10 @@ from typer.testing import CliRunner
 
 from ghostlearn.checkpoints import (
     DEFAULT_RANK,
+    NOT_DETERMINABLE,
+    analyze_checkpoint,
     checkpoint_from_arrays,
+    checkpoint_input,
     convert_state_dicts,
     read_checkpoint,
     svd_reduce,
@@ -393,13 +396,117 @@ def test_bad_files(tmp_path):
             assert message in one_error_line(cli("analyze", tmp_path / name)), name
 
 
-def test_too_few_losses_to_analyse(tmp_path):
+def test_too_few_losses_give_points_without_a_verdict(tmp_path):
     path = tmp_path / "one.npz"
     np.savez(path, **{k: v[0] for k, v in weights("rank1").items()}, loss=np.array(0.5))
-    line = one_error_line(cli("analyze", path))
-    assert (
-        "the analysis needs the loss at 3 epochs at least (to look for abrupt drops), got 1" in line
+    result = cli("analyze", path, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "1 run(s): 1 not-determinable" in result.output
+    run = json.loads((tmp_path / "out" / "analysis.json").read_text())["runs"][0]
+    assert run["verdict"]["label"] == NOT_DETERMINABLE
+    assert run["verdict"]["reason"].startswith(
+        "too few epochs to look for drops: the loss is known at 1 epoch(s), the drop "
+        "detector needs 3"
     )
+    assert run["drops"] == [] and run["snapshots"]["epoch"] == [0]
+
+
+# The decoupled rank-2 network F_i = -kappa_i + tanh(2 kappa_i + c_i) (M = 2 I, Nmat = I,
+# N = K = 2): its fixed points are the products of the roots of each coordinate, a root
+# stable where 2 sech^2(2 k + c) < 1, and the class is the product's (both stable: stable
+# node; both unstable: unstable node; else saddle).
+GAIN_2 = {"M": 2.0 * np.eye(2), "Nmat": np.eye(2)}
+
+
+def _roots_1d(c):
+    """Roots of -k + tanh(2 k + c) and whether each is stable, by bracketing a fine grid."""
+    from scipy.optimize import brentq
+
+    f = lambda k: -k + np.tanh(2 * k + c)  # noqa: E731
+    g = np.linspace(-3, 3, 60001) + 1e-7
+    fg = f(g)
+    roots = [brentq(f, g[i], g[i + 1]) for i in np.flatnonzero(fg[:-1] * fg[1:] < 0)]
+    return [(k, 2 / np.cosh(2 * k + c) ** 2 < 1) for k in roots]
+
+
+def _closed_form_points(shift):
+    out = []
+    for kx, sx in _roots_1d(shift[0]):
+        for ky, sy in _roots_1d(shift[1]):
+            kind = "stable node" if sx and sy else "unstable node" if not (sx or sy) else "saddle"
+            out.append(((kx, ky), kind))
+    return out
+
+
+def _assert_same_points(analysis, truth):
+    """Every found fixed point is true, every true one is found, with its class."""
+    kappa, _ = analysis.points.fixed()
+    found = [(k, str(c)) for k, c in zip(kappa[0], analysis.points.stability[0], strict=True)
+             if str(c) not in ("", "ghost")]  # fmt: skip
+    assert len(found) == len(truth)
+    for point, kind in truth:
+        hits = [c for k, c in found if np.max(np.abs(k - point)) < 1e-6]
+        assert hits == [kind], (point, kind, found)
+
+
+def test_a_single_rank2_snapshot_has_its_fixed_points_and_no_verdict():
+    ckpt = checkpoint_from_arrays({**GAIN_2, "b": np.zeros(2), "loss": np.array(0.3)})
+    analysis = analyze_checkpoint(ckpt)
+    truth = _closed_form_points((0.0, 0.0))
+    assert len(truth) == 9  # 4 stable nodes, 4 saddles, 1 unstable node
+    _assert_same_points(analysis, truth)
+    assert analysis.verdict.label == NOT_DETERMINABLE
+    assert "too few epochs to look for drops" in analysis.verdict.reason
+    assert analysis.drops == [] and analysis.bifurcations == []
+    assert analysis.n_fixed.tolist() == [9] and analysis.n_ghosts.tolist() == [0]
+
+
+def test_an_input_is_a_shift_of_the_bias(tmp_path):
+    """--u analyses -kappa + Nmat tanh(M kappa + W_in u + b): the flow with b + W_in u."""
+    W_in = np.array([[0.5, 0.0], [0.0, 0.2]])
+    path = tmp_path / "inputs.npz"
+    np.savez(path, **GAIN_2, b=np.zeros(2), W_in=W_in)
+    out = tmp_path / "out"
+    result = cli("analyze", path, "--u", "1,0", "--out", out)
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "analysis.json").read_text())
+    assert record["u"] == [1.0, 0.0] and record["runs"][0]["settings"]["u"] == [1.0, 0.0]
+    # No loss, and a network with inputs cannot be scored: points, no verdict.
+    assert record["runs"][0]["verdict"]["label"] == NOT_DETERMINABLE
+    analysis = analyze_checkpoint(read_checkpoint(path), u=[1.0, 0.0])
+    _assert_same_points(analysis, _closed_form_points((0.5, 0.0)))
+    assert record["runs"][0]["snapshots"]["n_fixed"] == [analysis.n_fixed[0]]
+
+
+@pytest.mark.parametrize(
+    ("file", "value", "message"),
+    [
+        ("inputs", "1", "--u must have one number per input channel (n_in = 2), got 1: --u 1"),
+        ("inputs", "1,0,0", "--u must have one number per input channel (n_in = 2), got 3"),
+        ("inputs", "nan,1", "--u must be finite numbers, got 'nan,1'"),
+        ("inputs", "1;0", "--u must be numbers separated by commas, e.g. 1,0, got '1;0'"),
+        ("plain", "1", "--u applies to networks with inputs (W_in), and "),
+    ],
+)
+def test_bad_inputs_are_one_line(tmp_path, file, value, message):
+    extra = {"W_in": np.ones((2, 2))} if file == "inputs" else {}
+    np.savez(tmp_path / f"{file}.npz", **GAIN_2, b=np.zeros(2), **extra)
+    line = one_error_line(cli("analyze", tmp_path / f"{file}.npz", "--u", value))
+    assert message in line
+
+
+def test_checkpoint_input_is_checked():
+    ckpt = checkpoint_from_arrays({**GAIN_2, "b": np.zeros(2), "W_in": np.ones((2, 2))})
+    np.testing.assert_array_equal(checkpoint_input(ckpt, (1, 0)), [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"u must have n_in = 2 entries \(the columns of W_in\), "
+                       r"got shape \(1,\)"):  # fmt: skip
+        checkpoint_input(ckpt, [1.0])
+    with pytest.raises(ValueError, match=r"u must be finite, got \[inf, 0.0\]"):
+        checkpoint_input(ckpt, [np.inf, 0.0])
+    plain = checkpoint_from_arrays({**GAIN_2, "b": np.zeros(2)}, source="plain.npz")
+    with pytest.raises(ValueError, match="plain.npz: an input u is given but the checkpoint has "
+                       "no array W_in"):  # fmt: skip
+        analyze_checkpoint(plain, u=[1.0])
 
 
 # --------------------------------------------------------------------------- convert

@@ -42,7 +42,8 @@ from ghostlearn.analysis.slowpoints import (
 )
 from ghostlearn.analysis.tracking import find_bifurcations
 from ghostlearn.report import animate, build_report
-from ghostlearn.report.data import PLANE_CODES, TrainingRun, run_payload
+from ghostlearn.report.payload import PLANE_CODES, run_payload
+from ghostlearn.report.sources import TrainingRun
 
 N_UNITS = 12  # every test network has this many units: the finder compiles once per shape
 B_FOLD = 2.0 * math.sqrt(3.0) - math.atanh(math.sqrt(3.0) / 2.0)  # fold of -k + 2 tanh(2k + b)
@@ -688,7 +689,7 @@ def test_animate_makes_a_gif_of_rank2_portraits(tmp_path):
 
 def test_kd_api_rejects_bad_input():
     from ghostlearn.report import ReportOptions
-    from ghostlearn.report.data import plane_frames
+    from ghostlearn.report.frames import plane_frames
 
     M, Nm, b = _hand_built()["saddle"]
     flow = LowRankFlow(M, Nm, b)

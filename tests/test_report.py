@@ -25,19 +25,18 @@ from scipy.optimize import brentq
 
 from ghostlearn.analysis.run import analyze_dataset
 from ghostlearn.report import ReportOptions, animate, build_report, load_source, write_report
-from ghostlearn.report.data import (
-    ReportSource,
-    TrainingRun,
+from ghostlearn.report.frames import latent_trajectories, snapshot_subset
+from ghostlearn.report.payload import (
     choose_networks,
     envelope,
     format_epoch,
-    latent_trajectories,
     network_name,
     network_payload,
     report_payload,
     run_payload,
-    snapshot_subset,
 )
+from ghostlearn.report.sources import ReportSource, TrainingRun
+from ghostlearn.rnn import RNNConfig
 from ghostlearn.store import write_json, write_zarr
 
 A = math.acosh(math.sqrt(2.0))
@@ -188,7 +187,7 @@ def test_latent_trajectory_is_n_dot_x_of_the_full_network(trained):
     ds, _ = trained
     cfg = RNNConfig(N=20)
     params = {k: np.asarray(ds[f"snap_{k}"].values[1, -1], np.float64) for k in "mnb"}
-    ours = latent_trajectories(**params, D=cfg.D, x0=cfg.x0, n_steps=cfg.n_steps)
+    ours = latent_trajectories(**params, cfg=cfg)
     with jax.enable_x64(True):
         ref = simulate({k: jnp.asarray(v) for k, v in params.items()}, cfg, 10.0)
         kappa = np.asarray(ref.kappa)
@@ -363,8 +362,8 @@ def test_npz_of_snapshots_is_scored_when_it_has_no_loss(tmp_path):
     run = load_source(tmp_path / "snaps.npz").runs[0]
     np.testing.assert_array_equal(run.ds["epoch"].values, ds["snapshot"].values)
     # Loss of the trial: sigmoid(10 (kappa - 1)) against 20 zeros then 20 ones, / 20.
-    k = latent_trajectories(*(ds[f"snap_{v}"].values[0] for v in "mnb"), D=0.5, x0=-0.3,
-                            n_steps=40)[:, 1:]  # fmt: skip
+    cfg = RNNConfig(N=1, dt=5.0, tau=10.0, T=100.0, x0=-0.3)  # D = 0.5, 40 steps
+    k = latent_trajectories(*(ds[f"snap_{v}"].values[0] for v in "mnb"), cfg)[:, 1:]
     o = 1 / (1 + np.exp(-10 * (k - 1)))
     target = np.repeat([0.0, 1.0], 20)
     np.testing.assert_allclose(run.ds["loss"].values[0], ((o - target) ** 2).sum(-1) / 20)

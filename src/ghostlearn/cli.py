@@ -944,6 +944,14 @@ def analyze(
         int | None,
         typer.Option(help="Checkpoints: the number of input channels W_in must have."),
     ] = None,
+    u: Annotated[
+        str | None,
+        typer.Option(
+            help="Networks with inputs: a constant input, one number per input channel, "
+            "e.g. 1,0; the flows analysed are -kappa + Nmat tanh(M kappa + W_in u + b) "
+            "(default: no input, u = 0)."
+        ),
+    ] = None,
 ) -> None:
     """Find fixed points, ghosts, bifurcations and abrupt drops; write analysis.json and a figure.
 
@@ -959,8 +967,10 @@ def analyze(
                  or per-epoch loss, grad_norm, accuracy [E] at loss_epoch [E]
 
     Without a loss the snapshots are scored on the delayed-activation task (rank one at
-    --c; rank K and full rank through w_out, b_out). `ghostlearn convert` turns PyTorch
-    state_dicts into a checkpoint.
+    --c; rank K and full rank through w_out, b_out). With the loss at fewer than 3 epochs
+    (one snapshot, say), or none, the fixed points and ghosts are still found; the
+    verdict is not-determinable (too few epochs to look for drops). `ghostlearn convert`
+    turns PyTorch state_dicts into a checkpoint.
     """
     import matplotlib
 
@@ -968,6 +978,31 @@ def analyze(
     from .analysis import analyze_dataset
     from .analysis.plotting import plot_run
     from .store import find_training_datasets, write_figure, write_json
+
+    def input_of(n_channels: int | None, where: str) -> list[float] | None:
+        """--u as numbers, checked against the network's input channels."""
+        import math
+
+        if u is None:
+            return None
+        try:
+            values = [float(v) for v in u.split(",")]
+        except ValueError:
+            raise UserError(
+                f"--u must be numbers separated by commas, e.g. 1,0, got {u!r}"
+            ) from None
+        if not all(math.isfinite(v) for v in values):
+            raise UserError(f"--u must be finite numbers, got {u!r}")
+        if n_channels is None:
+            raise UserError(
+                f"--u applies to networks with inputs (W_in), and {where} has none; got --u {u}"
+            )
+        if len(values) != n_channels:
+            raise UserError(
+                f"--u must have one number per input channel (n_in = {n_channels}), got "
+                f"{len(values)}: --u {u}"
+            )
+        return values
 
     checkpoint = None
     with user_errors():
@@ -989,9 +1024,11 @@ def analyze(
             if not found:
                 raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
             group, ds = next(iter(found.items()))
+            with_input = "snap_W_in" in ds.variables
+            u_in = input_of(ds.sizes["input"] if with_input else None, str(path))
             n_nets = ds.sizes["net"]
             with _progress(f"analysing {n_nets} networks", unit="networks") as update:
-                analyses = analyze_dataset(ds, interval=interval, progress=update)
+                analyses = analyze_dataset(ds, interval=interval, u=u_in, progress=update)
             labels = [
                 {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
                 for i in range(ds.sizes["net"])
@@ -1004,8 +1041,9 @@ def analyze(
             if n_in is not None and n_in < 0:
                 raise UserError(f"--n-in must be >= 0, got {n_in}")
             checkpoint = read_checkpoint(path, rank=rank, n_in=n_in)
+            u_in = input_of(checkpoint.n_in, str(path))
             with _progress("analysing 1 network", unit="networks") as update:
-                analyses = [analyze_checkpoint(checkpoint, c=c, interval=interval)]
+                analyses = [analyze_checkpoint(checkpoint, c=c, interval=interval, u=u_in)]
                 update(1, 1)
             labels = [{}]
             group = None
@@ -1030,12 +1068,14 @@ def analyze(
             counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
         from . import __version__
 
-        record = {
+        record: dict[str, object] = {
             "source": str(path),
             "group": group,
             "ghostlearn_version": __version__,
             "verdict_counts": counts,
         }
+        if u_in is not None:
+            record["u"] = u_in
         if checkpoint is not None:
             record["checkpoint"] = checkpoint.to_dict()
         written = [write_json({**record, "runs": runs}, folder / "analysis.json")]
@@ -1188,7 +1228,7 @@ def report(
         Path,
         typer.Argument(
             help="A results folder, a training store (.zarr, or the folder holding "
-            "train.zarr), an analysis.json, or an .npz of snapshots."
+            "train.zarr), an analysis.json, or a checkpoint (.npz or .safetensors)."
         ),
     ],
     out: Annotated[
@@ -1228,7 +1268,7 @@ def animate_command(
         Path,
         typer.Argument(
             help="A training store with snapshots (.zarr, or the folder holding train.zarr), "
-            "a results folder, an analysis.json or an .npz of snapshots."
+            "a results folder, an analysis.json or a checkpoint (.npz or .safetensors)."
         ),
     ],
     net: Annotated[int, typer.Option(help="Network to animate (its position in the run).")] = 0,

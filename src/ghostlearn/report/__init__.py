@@ -12,11 +12,11 @@
 
 from .animate import Animation as Animation
 from .animate import animate as animate
-from .data import ReportOptions as ReportOptions
-from .data import load_source as load_source
 from .html import build_report as build_report
 from .html import default_output as default_output
 from .html import write_report as write_report
+from .payload import ReportOptions as ReportOptions
+from .sources import load_source as load_source
 
 __all__ = [
     "Animation",

@@ -27,15 +27,16 @@ import xarray as xr
 from .. import _validate
 from ..plotting import OKABE_ITO
 from ..store import atomic_path
-from .data import (
-    _event_epochs,
-    _events,
-    _metric,
-    _model_of,
-    format_epoch,
+from .frames import (
+    PlaneFrames,
+    SnapshotFrames,
+    has_latent_snapshots,
+    model_settings,
     plane_frames,
     snapshot_frames,
 )
+from .payload import PORTRAIT_CMAP, analysis_events, event_epochs, format_epoch, metric_values
+from .sources import analyze_networks
 
 __all__ = ["Animation", "animate"]
 
@@ -61,16 +62,6 @@ class Animation:
     epochs: np.ndarray
 
 
-def _analysis_of(ds: xr.Dataset, net: int) -> Any:
-    """The network's :class:`~ghostlearn.analysis.run.RunAnalysis`, or None."""
-    from ..analysis.run import analyze_dataset
-
-    try:
-        return analyze_dataset(ds, nets=[net])[0]
-    except ValueError:
-        return None
-
-
 def _save(
     anim: Any, final: Path, writer: Any, dpi: int, progress: Callable[[int, int], None] | None
 ) -> None:
@@ -83,6 +74,130 @@ def _save(
         finally:
             if named.exists():
                 named.unlink()
+
+
+def _film_frames(
+    ds: xr.Dataset,
+    net: int,
+    *,
+    max_frames: int,
+    n_kappa: int,
+    analysis: dict[str, Any] | None,
+) -> tuple[PlaneFrames | SnapshotFrames, list[dict[str, Any]]]:
+    """``(frames, events)`` of network ``net``: the analysis given, else computed
+    (:func:`~ghostlearn.report.sources.analyze_networks`), and the frames at about
+    ``max_frames`` snapshots (those at the events kept)."""
+    model = model_settings(ds)
+    planar = model["model"] == "lowrank" and int(model["rank"]) >= 2 and "snap_M" in ds.variables
+    found = None
+    if analysis is None and has_latent_snapshots(ds) and 0 <= net < ds.sizes["net"]:
+        done = analyze_networks(ds, [net])
+        found, analysis = done.computed.get(net), done.dicts.get(net)
+    events = analysis_events(analysis)
+    reuse = {
+        "points": None if found is None else found.points,
+        "point_epochs": None if found is None else found.snapshot_epochs,
+    }
+    frames: PlaneFrames | SnapshotFrames
+    if planar:
+        frames = plane_frames(
+            ds, net, max_snapshots=max_frames, keep_epochs=event_epochs(events), **reuse
+        )
+    else:
+        frames = snapshot_frames(
+            ds, net, max_snapshots=max_frames, n_kappa=n_kappa, keep_epochs=event_epochs(events)
+        )
+    if frames.epochs.size == 0:
+        raise ValueError(f"network {net} has no finite snapshot to draw")
+    return frames, events
+
+
+def _title(ds: xr.Dataset, net: int) -> str:
+    """``"network 3 (seed 3, lr 0.02, c 10)"``: what the run records of the network."""
+    coord = {k: ds[k].values[net].item() for k in ("seed", "lr", "c") if k in ds.coords}
+    # A coordinate that does not apply to this model (c of a matrix model) is NaN: left out.
+    coord = {k: v for k, v in coord.items() if not (isinstance(v, float) and not np.isfinite(v))}
+    who = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in coord.items())
+    return f"network {net} ({who})" if who else f"network {net}"
+
+
+def _curve_panels(
+    ds: xr.Dataset, net: int, ax_l: Any, ax_g: Any, events: list[dict[str, Any]]
+) -> list[Any]:
+    """Loss and gradient norm over training with the events and a legend; returns the
+    cursors (one vertical line per panel drawn)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
+    cursors = []
+    for ax, name, label, color in (
+        (ax_l, "loss", "loss", _BLUE),
+        (ax_g, "grad_norm", "gradient norm", _VERM),
+    ):
+        ax.set_ylabel(label)
+        y = metric_values(ds, name, net)
+        if y is None:
+            continue
+        ok = np.isfinite(y) & (y > 0)
+        ax.plot(epochs[ok], y[ok], color=color, lw=1.1)
+        if ok.any():
+            ax.set_yscale("log")
+        for ev in events:
+            if ev["type"] == "drop":
+                ax.axvspan(ev["start"], ev["end"], color=_VERM, alpha=0.2, lw=0)
+            else:
+                bif = ev["type"] == "bifurcation"
+                ax.axvline(
+                    ev["epoch"], color=_PURPLE if bif else _GREEN, lw=1.6, ls="--" if bif else ":"
+                )
+        cursors.append(ax.axvline(epochs[0], color="black", lw=1.3))
+    ax_g.set_xlabel("epoch")
+    # Epochs as whole numbers with thousands separators, never as an offset like "1e5".
+    ax_g.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_epoch(v)))
+    kinds = {e["type"] for e in events}
+    handles: list[Any] = []
+    if "drop" in kinds:
+        handles.append(Patch(color=_VERM, alpha=0.2, label="abrupt drop"))
+    if "bifurcation" in kinds:
+        handles.append(Line2D([], [], color=_PURPLE, ls="--", label="bifurcation"))
+    if "ghost" in kinds:
+        handles.append(Line2D([], [], color=_GREEN, ls=":", label="ghost emerged"))
+    handles.append(Line2D([], [], color="black", label="frame's epoch"))
+    ax_l.legend(handles=handles, fontsize=7.5, loc="lower left")
+    return cursors
+
+
+def _write_film(
+    anim: Any,
+    out: Path,
+    *,
+    n: int,
+    fps: float,
+    dpi: int,
+    want_mp4: bool,
+    progress: Callable[[int, int], None] | None,
+) -> Path | None:
+    """Write the GIF (and the MP4); returns the MP4's path or None."""
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+
+    total = n * (2 if want_mp4 else 1)
+
+    def frames_done(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda i, _n: progress(offset + i + 1, total)
+
+    if progress is not None:
+        progress(0, total)
+    _save(anim, out, PillowWriter(fps=fps), dpi, frames_done(0))
+    if not want_mp4:
+        return None
+    mp4_path = out.with_suffix(".mp4")
+    # h264: matplotlib rounds the frame to even pixels and picks yuv420p.
+    _save(anim, mp4_path, FFMpegWriter(fps=fps, codec="h264"), dpi, frames_done(n))
+    return mp4_path
 
 
 def animate(
@@ -128,9 +243,9 @@ def animate(
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
 
     out = Path(out_path)
     if out.suffix.lower() != ".gif":
@@ -141,127 +256,42 @@ def animate(
     ffmpeg = shutil.which("ffmpeg")
     if mp4 is True and ffmpeg is None:
         raise ValueError("mp4=True needs ffmpeg on PATH, and none was found")
-    want_mp4 = bool(ffmpeg) if mp4 is None else bool(mp4)
-    model = _model_of(ds)
     if isinstance(net, bool) or not isinstance(net, (int, np.integer)):
         raise ValueError(f"net must be an integer position, got {net!r}")
     net = int(net)
-    planar = model["model"] == "lowrank" and int(model["rank"]) >= 2 and "snap_M" in ds.variables
-    found = None
-    if analysis is None and (planar or (model["model"] == "rank1" and "snap_m" in ds.variables)):
-        P = ds.sizes["net"]
-        if 0 <= net < P:
-            found = _analysis_of(ds, net)
-            analysis = None if found is None else found.to_dict()
-    events = _events(analysis)
-    if planar:
-        pf = plane_frames(
-            ds, net, max_snapshots=max_frames, keep_epochs=_event_epochs(events),
-            points=None if found is None else found.points,
-            point_epochs=None if found is None else found.snapshot_epochs,
-        )  # fmt: skip
-        frame_epochs = pf.epochs
-    else:
-        fr = snapshot_frames(
-            ds, net, max_snapshots=max_frames, n_kappa=n_kappa, keep_epochs=_event_epochs(events)
-        )
-        frame_epochs = fr.epochs
-    if frame_epochs.size == 0:
-        raise ValueError(f"network {net} has no finite snapshot to draw")
-
-    epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
-    loss = _metric(ds, "loss", net)
-    grad = _metric(ds, "grad_norm", net)
-    coord = {k: ds[k].values[net].item() for k in ("seed", "lr", "c") if k in ds.coords}
-    # A coordinate that does not apply to this model (c of a matrix model) is NaN: left out.
-    coord = {k: v for k, v in coord.items() if not (isinstance(v, float) and not np.isfinite(v))}
-    who = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in coord.items())
+    frames, events = _film_frames(
+        ds, net, max_frames=max_frames, n_kappa=n_kappa, analysis=analysis
+    )
 
     fig = Figure(figsize=(10, 4.4), layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=(1.1, 1))
     ax_f = fig.add_subplot(grid[:, 0])
     ax_l = fig.add_subplot(grid[0, 1])
     ax_g = fig.add_subplot(grid[1, 1], sharex=ax_l)
-    fig.suptitle(f"network {net} ({who})" if who else f"network {net}", fontsize=11)
-
-    if planar:
-        draw_flow = _plane_drawer(fig, ax_f, pf, min(int(n_kappa), 60))
+    fig.suptitle(_title(ds, net), fontsize=11)
+    if isinstance(frames, PlaneFrames):
+        draw_flow = _plane_drawer(fig, ax_f, frames, min(int(n_kappa), 60))
     else:
-        draw_flow = _line_drawer(ax_f, fr, model)
-
-    cursors = []
-    for ax, y, name, color in ((ax_l, loss, "loss", _BLUE), (ax_g, grad, "gradient norm", _VERM)):
-        ax.set_ylabel(name)
-        if y is None:
-            continue
-        ok = np.isfinite(y) & (y > 0)
-        ax.plot(epochs[ok], y[ok], color=color, lw=1.1)
-        if ok.any():
-            ax.set_yscale("log")
-        for ev in events:
-            if ev["type"] == "drop":
-                ax.axvspan(ev["start"], ev["end"], color=_VERM, alpha=0.2, lw=0)
-            else:
-                bif = ev["type"] == "bifurcation"
-                ax.axvline(
-                    ev["epoch"], color=_PURPLE if bif else _GREEN, lw=1.6, ls="--" if bif else ":"
-                )
-        cursors.append(ax.axvline(epochs[0], color="black", lw=1.3))
-    ax_g.set_xlabel("epoch")
-    # Epochs as whole numbers with thousands separators, never as an offset like "1e5".
-    ax_g.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_epoch(v)))
-    kinds = {e["type"] for e in events}
-    handles = []
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    if "drop" in kinds:
-        handles.append(Patch(color=_VERM, alpha=0.2, label="abrupt drop"))
-    if "bifurcation" in kinds:
-        handles.append(Line2D([], [], color=_PURPLE, ls="--", label="bifurcation"))
-    if "ghost" in kinds:
-        handles.append(Line2D([], [], color=_GREEN, ls=":", label="ghost emerged"))
-    handles.append(Line2D([], [], color="black", label="frame's epoch"))
-    ax_l.legend(handles=handles, fontsize=7.5, loc="lower left")
+        draw_flow = _line_drawer(ax_f, frames, model_settings(ds))
+    cursors = _curve_panels(ds, net, ax_l, ax_g, events)
 
     def draw(s: int) -> list[Any]:
         artists = draw_flow(s)
         for c in cursors:
-            c.set_xdata([frame_epochs[s], frame_epochs[s]])
+            c.set_xdata([frames.epochs[s], frames.epochs[s]])
         return [*artists, *cursors]
 
     # Lay the figure out once, on the first frame, then freeze it: the constrained layout
     # would otherwise be solved again for every frame.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     FigureCanvasAgg(fig)
     draw(0)
     fig.canvas.draw()
     fig.set_layout_engine("none")
-    anim = FuncAnimation(fig, draw, frames=range(frame_epochs.size), blit=False)
-    n = int(frame_epochs.size)
-    total = n * (2 if want_mp4 else 1)
-
-    def frames_done(offset: int) -> Callable[[int, int], None] | None:
-        if progress is None:
-            return None
-        return lambda i, _n: progress(offset + i + 1, total)
-
-    if progress is not None:
-        progress(0, total)
-    _save(anim, out, PillowWriter(fps=fps), dpi, frames_done(0))
-    mp4_path = None
-    if want_mp4:
-        mp4_path = out.with_suffix(".mp4")
-        _save(
-            anim,
-            mp4_path,
-            # h264: matplotlib rounds the frame to even pixels and picks yuv420p.
-            FFMpegWriter(fps=fps, codec="h264"),
-            dpi,
-            frames_done(n),
-        )
-    return Animation(gif=out, mp4=mp4_path, n_frames=n, epochs=frame_epochs)
+    n = int(frames.epochs.size)
+    anim = FuncAnimation(fig, draw, frames=range(n), blit=False)
+    want_mp4 = bool(ffmpeg) if mp4 is None else bool(mp4)
+    mp4_path = _write_film(anim, out, n=n, fps=fps, dpi=dpi, want_mp4=want_mp4, progress=progress)
+    return Animation(gif=out, mp4=mp4_path, n_frames=n, epochs=frames.epochs)
 
 
 def _plane_drawer(fig: Any, ax: Any, pf: Any, n_grid: int) -> Callable[[int], list[Any]]:
@@ -278,7 +308,7 @@ def _plane_drawer(fig: Any, ax: Any, pf: Any, n_grid: int) -> Callable[[int], li
         projected=pf.plane.projected,
     )  # fmt: skip
     label = "speed |F| on the plane" if pf.plane.projected else "speed |F|"
-    fig.colorbar(ScalarMappable(norm=LogNorm(*pf.speed_range), cmap="magma_r"), ax=ax,
+    fig.colorbar(ScalarMappable(norm=LogNorm(*pf.speed_range), cmap=PORTRAIT_CMAP), ax=ax,
                  label=label, pad=0.01)  # fmt: skip
     what = (
         f"\n(K = {pf.plane.rank}, projected on the two leading directions)"

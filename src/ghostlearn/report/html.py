@@ -1,7 +1,7 @@
 """The report page: one self-contained HTML file.
 
 Everything is inlined: figures as base64 PNG data URIs, the style sheet, the data (a JSON
-payload, :mod:`ghostlearn.report.data`) and the plain JavaScript that draws the training
+payload, :mod:`ghostlearn.report.payload`) and the plain JavaScript that draws the training
 explorer as inline SVG. The page fetches nothing, so it opens offline.
 """
 
@@ -22,7 +22,8 @@ from typing import Any
 from .. import __version__
 from ..experiments.claims import collect_claims, format_value, headline
 from ..store import write_text
-from .data import ReportOptions, ReportSource, format_epoch, load_source, report_payload
+from .payload import ReportOptions, format_epoch, report_payload
+from .sources import ReportSource, load_source
 
 __all__ = ["build_report", "default_output", "render_report", "write_report"]
 
@@ -210,9 +211,9 @@ def render_report(
     options: ReportOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """The HTML page of a :class:`~ghostlearn.report.data.ReportSource`.
+    """The HTML page of a :class:`~ghostlearn.report.sources.ReportSource`.
 
-    ``progress(done, total)``: as in :func:`~ghostlearn.report.data.report_payload`.
+    ``progress(done, total)``: as in :func:`~ghostlearn.report.payload.report_payload`.
     """
     opts = options or ReportOptions()
     payload = report_payload(source, opts, progress)
@@ -276,9 +277,9 @@ def build_report(
 
     Args:
         path: a results folder, a training store, a folder holding ``train.zarr``, an
-            ``analysis.json`` next to its training data, or an ``.npz`` of snapshots (see
-            :func:`ghostlearn.report.data.load_source`).
-        options: how much data to keep (:class:`~ghostlearn.report.data.ReportOptions`).
+            ``analysis.json`` next to its training data, or a checkpoint (see
+            :func:`ghostlearn.report.sources.load_source`).
+        options: how much data to keep (:class:`~ghostlearn.report.payload.ReportOptions`).
         progress: called as ``progress(done, total)`` in training runs, ``(0, total)``
             first (their networks are analysed and drawn per run).
 
