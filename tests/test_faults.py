@@ -280,8 +280,8 @@ def test_public_names_stay_what_they_are_after_every_import():
 
 def test_calling_train_twice_works():
     """The README's example, twice: the second call must not meet a module."""
-    a = gl.train(TINY, **gl.grid(seeds=[0, 1], lr=0.05), epochs=3)
-    b = gl.train(TINY, **gl.grid(seeds=[0, 1], lr=0.05), epochs=3)
+    a = gl.train(TINY, gl.grid(seeds=[0, 1], lr=0.05), epochs=3)
+    b = gl.train(TINY, gl.grid(seeds=[0, 1], lr=0.05), epochs=3)
     assert a.loss.values.tobytes() == b.loss.values.tobytes()
     assert gl.optimal_r(100.0) == gl.optimal_r(100.0)
 

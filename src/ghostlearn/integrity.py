@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import xarray as xr
@@ -61,11 +61,19 @@ def checksums(ds: xr.Dataset) -> dict[str, str]:
     return {str(name): digest(var.values) for name, var in ds.variables.items()}
 
 
+@overload
+def with_checksums(data: xr.Dataset) -> xr.Dataset: ...
+
+
+@overload
+def with_checksums(data: xr.DataTree) -> xr.DataTree: ...
+
+
 def with_checksums(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     """A shallow copy of ``data`` whose attrs (every node's, for a DataTree) record the
     checksums of its variables under :data:`ATTR`."""
     if isinstance(data, xr.DataTree):
-        return data.map_over_datasets(with_checksums)  # type: ignore[arg-type]
+        return data.map_over_datasets(with_checksums)
     out = data.copy()
     out.attrs = {**{k: v for k, v in data.attrs.items() if k != ATTR}, ATTR: checksums(data)}
     return out

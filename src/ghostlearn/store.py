@@ -16,7 +16,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, overload
 
 import numpy as np
 import xarray as xr
@@ -140,7 +140,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 #: The zarr format of every store ghostlearn writes: version 2, the one both zarr-python 2
 #: and 3 write and every zarr reader understands, with standard consolidated metadata
 #: (``.zmetadata``). Stores written as zarr v3 by earlier versions stay readable.
-ZARR_FORMAT = 2
+ZARR_FORMAT: Final = 2
 
 #: Attributes whose value is not a string or a number (dicts, lists, booleans, None) are
 #: stored as JSON text under the attribute's name plus this suffix: ``model`` becomes
@@ -190,6 +190,14 @@ def _is_plain(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
+@overload
+def encode_attrs(data: xr.Dataset) -> xr.Dataset: ...
+
+
+@overload
+def encode_attrs(data: xr.DataTree) -> xr.DataTree: ...
+
+
 def encode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     """A copy whose attributes are valid netCDF: what :func:`write_zarr` stores.
 
@@ -200,7 +208,7 @@ def encode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     ``encode_attrs(ds).to_netcdf(path)`` works for any Dataset ghostlearn returns.
     """
     if isinstance(data, xr.DataTree):
-        return data.map_over_datasets(encode_attrs)  # type: ignore[arg-type]
+        return data.map_over_datasets(encode_attrs)
     out = data.copy()
     out.attrs = _encode(dict(data.attrs))
     for name in out.variables:
@@ -242,13 +250,21 @@ def _encode(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@overload
+def decode_attrs(data: xr.Dataset) -> xr.Dataset: ...
+
+
+@overload
+def decode_attrs(data: xr.DataTree) -> xr.DataTree: ...
+
+
 def decode_attrs(data: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
     """Undo :func:`encode_attrs`'s JSON text: ``model_json`` becomes the dict ``model``.
 
     Stores written before JSON-encoded attributes (plain dicts in zarr attrs) pass through.
     """
     if isinstance(data, xr.DataTree):
-        return data.map_over_datasets(decode_attrs)  # type: ignore[arg-type]
+        return data.map_over_datasets(decode_attrs)
     data.attrs = _decode(data.attrs)
     for name in data.variables:
         data[name].attrs = _decode(data[name].attrs)

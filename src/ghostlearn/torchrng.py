@@ -55,8 +55,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "TorchGenerator",
@@ -153,7 +155,7 @@ def float64_uniforms(words: np.ndarray) -> np.ndarray:
 # float32 arithmetic of PyTorch's AVX2 normal kernel
 
 
-def fma_float32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def fma_float32(a: ArrayLike, b: ArrayLike, c: ArrayLike) -> np.ndarray:
     """Fused multiply-add ``a * b + c`` of float32 arrays with a single rounding.
 
     The product of two float32 numbers is exact in float64; the sum with ``c`` is formed
@@ -164,7 +166,7 @@ def fma_float32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     does not overflow.
 
     Args:
-        a, b, c: float32 arrays (broadcast together).
+        a, b, c: float32 arrays or scalars (broadcast together).
 
     Returns:
         float32 array ``round32(a * b + c)``.
@@ -388,7 +390,7 @@ def torch_randn(seed_or_generator: int | TorchGenerator, shape: Sequence[int]) -
     return gen.randn(*tuple(shape))
 
 
-def _dims(shape: tuple) -> tuple[int, ...]:
+def _dims(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     dims = tuple(int(d) for d in shape)

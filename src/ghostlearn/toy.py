@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
@@ -386,7 +386,7 @@ def _x_scalar(t: float, r: float) -> float:
     return 0.0
 
 
-def _quad(f, a: float, b: float, points: list[float]) -> float:
+def _quad(f: Callable[[float], float], a: float, b: float, points: list[float]) -> float:
     if not b > a:
         return 0.0
     inner = [p for p in points if a < p < b]

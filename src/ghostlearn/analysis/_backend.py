@@ -15,8 +15,9 @@ padded to a few fixed sizes so that only a handful of shapes are ever compiled.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import jax
 import jax.numpy as jnp
@@ -40,6 +41,26 @@ class FlowBackend(Protocol):
     def at(self, rows: np.ndarray, kappa: np.ndarray, order: int) -> np.ndarray: ...
 
 
+# The parameters of some rows kept on the device, unit-major ``[N, R]`` (padded to a
+# compiled size), and the number of rows that are real.
+Handle = tuple[jax.Array, jax.Array, jax.Array, int]
+
+
+class FusedBackend(FlowBackend, Protocol):
+    """A backend that can keep rows' parameters gathered and evaluate ``(g, g')`` at once."""
+
+    def gather(self, rows: np.ndarray) -> Handle: ...
+
+    def take(self, handle: Handle, keep: np.ndarray) -> Handle: ...
+
+    def pair(self, handle: Handle, x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def gathers(backend: FlowBackend) -> TypeGuard[FusedBackend]:
+    """Whether ``backend`` is a :class:`FusedBackend`."""
+    return hasattr(backend, "gather")
+
+
 def _bucket(n: int) -> int:
     """Row count to compile for: the smallest of _BUCKETS that holds ``n`` rows."""
     for size in _BUCKETS:
@@ -49,7 +70,9 @@ def _bucket(n: int) -> int:
 
 
 @jax.jit
-def _prepare(m, n, b):
+def _prepare(
+    m: jax.Array, n: jax.Array, b: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Unit-major copies of the parameters and the sums behind :func:`rank1_bounds`."""
     an = jnp.abs(n)
     w2 = an * m * m
@@ -58,14 +81,16 @@ def _prepare(m, n, b):
 
 
 @jax.jit
-def _grid0(mT, nT, bT, k):
+def _grid0(mT: jax.Array, nT: jax.Array, bT: jax.Array, k: jax.Array) -> jax.Array:
     # Unit-major layout [N, B]: the sum over units runs along the slow axis and the
     # inner loop over flows vectorises (2-3x faster than reducing the minor axis).
     t = jnp.tanh(mT[None] * k[:, None, None] + bT[None])
     return (jnp.sum(nT[None] * t, axis=1) - k[:, None]).T
 
 
-def _g_and_dg(mT, nT, bT, x, order):
+def _g_and_dg(
+    mT: jax.Array, nT: jax.Array, bT: jax.Array, x: jax.Array, order: int
+) -> tuple[jax.Array, jax.Array]:
     """``(g, g')`` with ``g`` the ``order``-th derivative of f, parameters ``[N, R]``."""
     t = jnp.tanh(mT * x[None] + bT)
     s = 1.0 - t * t
@@ -76,7 +101,9 @@ def _g_and_dg(mT, nT, bT, x, order):
 
 
 @partial(jax.jit, static_argnums=5)
-def _at(m, n, b, rows, k, order):
+def _at(
+    m: jax.Array, n: jax.Array, b: jax.Array, rows: jax.Array, k: jax.Array, order: int
+) -> jax.Array:
     mT, nT, bT = m[rows].T, n[rows].T, b[rows].T
     t = jnp.tanh(mT * k[None] + bT)
     if order == 0:
@@ -87,17 +114,23 @@ def _at(m, n, b, rows, k, order):
 
 
 @jax.jit
-def _gather_t(m, n, b, rows):
+def _gather_t(
+    m: jax.Array, n: jax.Array, b: jax.Array, rows: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     return m[rows].T, n[rows].T, b[rows].T
 
 
 @jax.jit
-def _take_t(mT, nT, bT, cols):
+def _take_t(
+    mT: jax.Array, nT: jax.Array, bT: jax.Array, cols: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     return mT[:, cols], nT[:, cols], bT[:, cols]
 
 
 @partial(jax.jit, static_argnums=4)
-def _pair(mT, nT, bT, x, order):
+def _pair(
+    mT: jax.Array, nT: jax.Array, bT: jax.Array, x: jax.Array, order: int
+) -> tuple[jax.Array, jax.Array]:
     return _g_and_dg(mT, nT, bT, x, order)
 
 
@@ -178,7 +211,7 @@ class Rank1Backend:
                 out[start:stop] = np.asarray(res)[: stop - start]
         return out.reshape(shape)
 
-    def gather(self, rows: np.ndarray) -> tuple[jax.Array, jax.Array, jax.Array, int]:
+    def gather(self, rows: np.ndarray) -> Handle:
         """The parameters of ``rows`` in unit-major layout ``[N, R]`` (padded), kept on the
         device for repeated evaluations at changing points (:meth:`pair`)."""
         n = rows.size
@@ -188,7 +221,7 @@ class Rank1Backend:
         with jax.enable_x64(True):
             return (*_gather_t(self._m, self._n, self._b, r), n)
 
-    def take(self, handle: tuple, keep: np.ndarray) -> tuple:
+    def take(self, handle: Handle, keep: np.ndarray) -> Handle:
         """The columns ``keep`` of a :meth:`gather` handle."""
         mT, nT, bT, _ = handle
         n = keep.size
@@ -197,7 +230,7 @@ class Rank1Backend:
         with jax.enable_x64(True):
             return (*_take_t(mT, nT, bT, cols), n)
 
-    def pair(self, handle: tuple, x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    def pair(self, handle: Handle, x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
         """``(g, g')`` (``g`` the ``order``-th derivative of f) at ``x`` for a handle's rows."""
         mT, nT, bT, n = handle
         xx = np.zeros(mT.shape[1])
@@ -212,7 +245,7 @@ def _pair_bucket(n: int) -> int:
     return _bucket(n)
 
 
-def _blocks(n: int):
+def _blocks(n: int) -> Iterator[tuple[int, int, int]]:
     """``(start, stop, padded size)`` of the kernel calls covering ``n`` rows."""
     for start in range(0, n, _BUCKETS[-1]):
         stop = min(start + _BUCKETS[-1], n)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import FlowBackend
+from ._backend import FlowBackend, gathers
 
 _EPS = np.finfo(np.float64).eps
 _BLOCK = 4096
@@ -60,7 +60,7 @@ def bracketed_zero(
     bound = None if g2_bound is None else np.asarray(g2_bound, dtype=np.float64)
     n = rows.shape[0]
     # Backends that gather parameters work in blocks of bounded size (fixed compiled shapes).
-    block = _BLOCK if hasattr(backend, "gather") else max(n, 1)
+    block = _BLOCK if gathers(backend) else max(n, 1)
     parts = [
         _zero_block(
             backend,
@@ -80,7 +80,17 @@ def bracketed_zero(
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _zero_block(backend, order, rows, a, b, ga, gb, bound, max_iter):
+def _zero_block(
+    backend: FlowBackend,
+    order: int,
+    rows: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    ga: np.ndarray,
+    gb: np.ndarray,
+    bound: np.ndarray | None,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray]:
     neg_a = ga < 0
     xl = np.where(neg_a, a, b)  # g(xl) < 0
     xh = np.where(neg_a, b, a)  # g(xh) >= 0
@@ -96,17 +106,17 @@ def _zero_block(backend, order, rows, a, b, ga, gb, bound, max_iter):
     out_dg = np.full(x.shape, np.nan)
     idx = np.arange(rows.shape[0])
     # A backend that can keep the rows' parameters gathered evaluates (g, g') in one pass.
-    fused = hasattr(backend, "gather") and rows.size > 0
-    handle = backend.gather(rows) if fused else None
+    fused = backend if gathers(backend) and rows.size > 0 else None
+    handle = None if fused is None else fused.gather(rows)
     alive = np.arange(rows.shape[0])  # positions of the working set within the handle
     for _ in range(max_iter):
         if idx.size == 0:
             break
-        if fused:
+        if fused is not None and handle is not None:
             if idx.size <= alive.size // 4:  # compact the gathered parameters
-                handle = backend.take(handle, np.searchsorted(alive, idx))
+                handle = fused.take(handle, np.searchsorted(alive, idx))
                 alive = idx
-            g_all, dg_all = backend.pair(handle, _spread(x, idx, alive), order)
+            g_all, dg_all = fused.pair(handle, _spread(x, idx, alive), order)
             pos = np.searchsorted(alive, idx)
             g, dg = g_all[pos], dg_all[pos]
         else:

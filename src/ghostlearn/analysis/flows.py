@@ -437,7 +437,9 @@ class LowRankFlow:
         return cls(m[..., :, None], n[..., None, :], b)
 
 
-def _preact(kappa: Any, M: Any, Nmat: Any, b: Any, W_in: Any, u: Any):
+def _preact(
+    kappa: Any, M: Any, Nmat: Any, b: Any, W_in: Any, u: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     M, Nmat, b = _lowrank_arrays(M, Nmat, b)
     W_in, u = _input_arrays(M, W_in, u)
     k = _as_float_array("kappa", kappa, min_ndim=1)

@@ -306,7 +306,9 @@ def readout_values(readout: Readout, kappa: Any) -> np.ndarray:
     return k @ w + float(b0) - float(thr)
 
 
-def state_readout(flow: LowRankFlow, w_out: Any, b_out: float, threshold: float = 0.0) -> Callable:
+def state_readout(
+    flow: LowRankFlow, w_out: Any, b_out: float, threshold: float = 0.0
+) -> Callable[[np.ndarray], np.ndarray]:
     """The readout ``w_out . x + b_out - threshold`` of the state at rest
     ``x = tanh(M kappa + W_in u + b)``, as a function of ``kappa`` (one flow)."""
     M = np.asarray(flow.M, dtype=np.float64)

@@ -188,7 +188,9 @@ def _kd_layout(
     return plane, limits, (lo, max(hi, 10 * lo))
 
 
-def _speed_colorbar(fig: Figure, axes: list[Any], norm: tuple[float, float], projected: bool):
+def _speed_colorbar(
+    fig: Figure, axes: list[Any], norm: tuple[float, float], projected: bool
+) -> None:
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import LogNorm
 
@@ -197,8 +199,11 @@ def _speed_colorbar(fig: Figure, axes: list[Any], norm: tuple[float, float], pro
     fig.colorbar(sm, ax=axes, label=label, shrink=0.9, pad=0.01)
 
 
-def _flow_panel_1d(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: int, color: str):
+def _flow_panel_1d(
+    ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: int, color: str
+) -> None:
     flow = ra.flow
+    assert isinstance(flow, Rank1Flow) and isinstance(ra.points, FlowPoints)
     k = np.linspace(lo, hi, n)
     f = Rank1Flow(flow.m[s], flow.n[s], flow.b[s])(k)
     ax.axhline(0.0, color="0.5", lw=0.8)
@@ -225,8 +230,8 @@ def _flow_panel_1d(ax: Any, ra: RunAnalysis, s: int, lo: float, hi: float, n: in
 def _flow_panel_kd(
     ax: Any, ra: RunAnalysis, s: int, plane: Any, limits: Any, speed_range: Any, legend: bool
 ) -> Any:
+    assert isinstance(ra.flow, LowRankFlow)
     flow = ra.flow[s]
-    assert isinstance(flow, LowRankFlow)
     traj = _run_trajectory(ra, s)
     return plot_phase_portrait(
         flow,

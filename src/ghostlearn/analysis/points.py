@@ -297,14 +297,28 @@ class _Collector:
         self.min_f: list[np.ndarray] = []
         self.min_d2f: list[np.ndarray] = []
 
-    def bracket(self, rows, lo, hi, flo, fhi) -> None:
+    def bracket(
+        self, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, flo: np.ndarray, fhi: np.ndarray
+    ) -> None:
         self.root_rows.append(rows)
         self.root_lo.append(lo)
         self.root_hi.append(hi)
         self.root_flo.append(flo)
         self.root_fhi.append(fhi)
 
-    def extremum(self, backend: FlowBackend, rows, kc, fc, f_left, f_right, lo, hi, tol, gtol):
+    def extremum(
+        self,
+        backend: FlowBackend,
+        rows: np.ndarray,
+        kc: np.ndarray,
+        fc: np.ndarray,
+        f_left: np.ndarray,
+        f_right: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        tol: float,
+        gtol: float,
+    ) -> None:
         """Handle refined critical points ``kc`` (value ``fc``) inside ``[lo, hi]``.
 
         ``f_left``/``f_right`` are ``f`` at ``lo``/``hi``. A touch of zero is a half-stable
@@ -336,7 +350,9 @@ def _cat(parts: list[np.ndarray], dtype: Any = np.float64) -> np.ndarray:
 # --------------------------------------------------------------------------- grid method
 
 
-def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, gtol) -> None:
+def _grid_chunk(
+    backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol: float, gtol: float
+) -> None:
     fg = backend.grid(kgrid)
     pos = fg >= 0
     # Roots: sign changes between neighbours.
@@ -347,7 +363,18 @@ def _grid_chunk(backend: FlowBackend, kgrid: np.ndarray, col: _Collector, tol, g
                  fg[:, 2:].ravel(), col, tol, gtol)  # fmt: skip
 
 
-def _grid_minima(backend, kgrid, rows, j, f0, f1, f2, col, tol, gtol) -> None:
+def _grid_minima(
+    backend: FlowBackend,
+    kgrid: np.ndarray,
+    rows: np.ndarray,
+    j: np.ndarray,
+    f0: np.ndarray,
+    f1: np.ndarray,
+    f2: np.ndarray,
+    col: _Collector,
+    tol: float,
+    gtol: float,
+) -> None:
     """The grid rule: ``|f|`` at grid point ``j`` (value ``f1``) below its left neighbour
     (``f0``) and not above its right one (``f2``), with no sign change among the three, is a
     candidate minimum, refined inside ``[k_{j-1}, k_{j+1}]``."""
@@ -382,8 +409,8 @@ def _screen_chunk(
     backend: FlowBackend,
     kgrid: np.ndarray,
     col: _Collector,
-    tol,
-    gtol,
+    tol: float,
+    gtol: float,
     n_cells: int,
 ) -> None:
     L2 = backend.curvature_bound
@@ -399,7 +426,9 @@ def _screen_chunk(
     fa = fc0[:, :-1].ravel()
     fb = fc0[:, 1:].ravel()
 
-    def classify(rows, ia, ib, fa, fb):
+    def classify(
+        rows: np.ndarray, ia: np.ndarray, ib: np.ndarray, fa: np.ndarray, fb: np.ndarray
+    ) -> np.ndarray:
         w = kgrid[ib] - kgrid[ia]
         l2 = L2[rows] * (1.0 + 1e-12)
         e = eps[rows]
@@ -524,7 +553,9 @@ def _dedup(rows: np.ndarray, k: np.ndarray, tol: float) -> np.ndarray:
     return order[~dup]
 
 
-def _pad(rows: np.ndarray, values: list[np.ndarray], n_flows: int, fill: list[Any]):
+def _pad(
+    rows: np.ndarray, values: list[np.ndarray], n_flows: int, fill: list[Any]
+) -> tuple[np.ndarray, list[np.ndarray]]:
     counts = np.bincount(rows, minlength=n_flows)
     width = int(counts.max()) if counts.size else 0
     # rows are sorted: position within each flow = running index minus the flow's start.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, SupportsIndex, overload
+from typing import Any, SupportsIndex, TypedDict, overload
 
 import numpy as np
 
@@ -484,7 +484,7 @@ def _check_metrics(
         e = _check_epochs("loss_epochs", loss_epochs)
         if e.shape != y.shape:
             raise ValueError(f"loss_epochs must have the shape of loss {y.shape}, got {e.shape}")
-    out = []
+    out: list[np.ndarray | None] = []
     for name, v in (("grad_norm", grad_norm), ("accuracy", accuracy)):
         if v is None:
             out.append(None)
@@ -776,8 +776,10 @@ def _lowrank_settings(
 ) -> dict[str, Any]:  # fmt: skip
     from .slowpoints import default_grid
 
-    out = {"tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed,
-           "seed_grid": default_grid(K) if seed_grid is None else int(seed_grid)}  # fmt: skip
+    out: dict[str, Any] = {
+        "tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed,
+        "seed_grid": default_grid(K) if seed_grid is None else int(seed_grid),
+    }  # fmt: skip
     if u is not None:
         out["u"] = np.asarray(u, dtype=np.float64).reshape(-1).tolist()
     return out
@@ -790,6 +792,17 @@ def _model_attrs(ds: Any) -> dict[str, Any]:
     if not isinstance(attrs, dict):
         raise ValueError(f"ds.attrs['model'] must be a dict of the RNN config, got {attrs!r}")
     return attrs
+
+
+class _Common(TypedDict):
+    """The settings shared by the per-network analyses of :func:`analyze_dataset`."""
+
+    interval: tuple[float, float]
+    ghost_tol: float
+    max_jump: float | None
+    detector: DropDetector | None
+    rules: VerdictRules | None
+    tau: float
 
 
 def analyze_dataset(
@@ -854,7 +867,7 @@ def analyze_dataset(
     tau = float(attrs.get("tau", 10.0))
     if model not in ("rank1", "lowrank"):
         raise ValueError(f"model must be 'rank1' or 'lowrank' for latent analysis, got {model!r}")
-    names = (
+    names: tuple[str, ...] = (
         ("snap_m", "snap_n", "snap_b") if model == "rank1" else ("snap_M", "snap_Nmat", "snap_b")
     )
     for name in (*names, "loss"):
@@ -931,12 +944,12 @@ def analyze_dataset(
             }
         )
 
-    common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
-              "detector": detector, "rules": rules, "tau": tau}  # fmt: skip
+    common: _Common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
+                       "detector": detector, "rules": rules, "tau": tau}  # fmt: skip
     labels = {"net": idx}
-    for name, coord in ds.coords.items():
-        if name != "net" and coord.dims == ("net",):
-            labels[str(name)] = np.asarray(coord.values)[idx]
+    for cname, coord in ds.coords.items():
+        if cname != "net" and coord.dims == ("net",):
+            labels[str(cname)] = np.asarray(coord.values)[idx]
     out: list[RunAnalysis] = []
     if progress is not None:
         progress(0, len(runs))
@@ -984,11 +997,14 @@ def analyze_dataset(
     if K == 1:
         for r in runs:
             y, le, g, acc = _metrics_of(r, loss_epochs)
+            M, Nmat, b = r["params"][:3]
             W_in = r["params"][3] if has_input else None
             out.append(
                 analyze_run_lowrank(
                     r["epochs"],
-                    *r["params"][:3],
+                    M,
+                    Nmat,
+                    b,
                     y,
                     g,
                     accuracy=acc,
@@ -1135,13 +1151,14 @@ def _analyze_lowrank_population(
     for p, r in enumerate(runs):
         rows = np.arange(offsets[p], offsets[p + 1])
         y, le, g, acc = _metrics_of(r, loss_epochs)
+        M, Nmat, b = r["params"][:3]
         W_in = r["params"][3] if has_input else None
         out.append(
             _assemble(
                 model="lowrank",
                 epochs=r["epochs"],
                 points=pts.take(rows),
-                flow=LowRankFlow(*r["params"][:3], W_in, _input_of(u, W_in)),
+                flow=LowRankFlow(M, Nmat, b, W_in, _input_of(u, W_in)),
                 loss=y,
                 loss_epochs=le,
                 grad_norm=g,

@@ -378,8 +378,8 @@ def _spd_solve(A: jax.Array, b: jax.Array) -> jax.Array:
     """
     K = A.shape[-1]
     if K > 8:
-        L = jnp.linalg.cholesky(A)
-        return jax.scipy.linalg.cho_solve((L, True), b)
+        chol = jnp.linalg.cholesky(A)
+        return jax.scipy.linalg.cho_solve((chol, True), b)
     L: list[list[Any]] = [[None] * K for _ in range(K)]
     for j in range(K):
         d = A[j, j] - sum(L[j][m] * L[j][m] for m in range(j))
@@ -395,7 +395,9 @@ def _spd_solve(A: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.stack(x)
 
 
-def _minimize_one(field: _Field, p: Any, k0: jax.Array, *, n_iter: int, n_polish: int):
+def _minimize_one(
+    field: _Field, p: Any, k0: jax.Array, *, n_iter: int, n_polish: int
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
     """Minimise ``q = |F|^2/2`` from ``k0``; returns ``(k, F, J, H, iterations)``.
 
     Levenberg-Marquardt (Gauss-Newton matrix ``J^T J``) while it makes fast progress,
@@ -408,10 +410,10 @@ def _minimize_one(field: _Field, p: Any, k0: jax.Array, *, n_iter: int, n_polish
     F0, a0 = field.residual(p, k0)
     q0 = 0.5 * F0 @ F0
 
-    def cond(s: tuple) -> jax.Array:
+    def cond(s: tuple[Any, ...]) -> jax.Array:
         return (~s[5]) & (s[6] < n_iter)
 
-    def body(s: tuple) -> tuple:
+    def body(s: tuple[Any, ...]) -> tuple[Any, ...]:
         k, F, aux, q, lam, _done, it, newton = s
         J = field.jacobian(p, k, aux)
         JtJ = J.T @ J
@@ -445,7 +447,7 @@ def _minimize_one(field: _Field, p: Any, k0: jax.Array, *, n_iter: int, n_polish
     init = (k0, F0, a0, q0, jnp.asarray(1e-3, dtype), false, jnp.asarray(0), false)
     k, F, aux, q, _, _, it, _ = jax.lax.while_loop(cond, body, init)
 
-    def polish(_: Any, s: tuple) -> tuple:
+    def polish(_: Any, s: tuple[Any, ...]) -> tuple[Any, ...]:
         # Plain Newton on grad q, kept only when it lowers |grad q|.
         k, F, aux = s
         J = field.jacobian(p, k, aux)
@@ -481,7 +483,7 @@ def _over_devices(fn: Callable[..., Any], n_dev: int) -> Callable[..., Any]:
 @functools.partial(jax.jit, static_argnames=("field", "n_iter", "n_polish", "n_dev"))
 def _minimize(
     field: _Field, params: Any, k0: jax.Array, n_iter: int, n_polish: int, n_dev: int = 1
-):
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
     one = functools.partial(_minimize_one, field, n_iter=n_iter, n_polish=n_polish)
     over_starts = jax.vmap(one, in_axes=(None, 0))
     return _over_devices(jax.vmap(over_starts, in_axes=(0, 0)), n_dev)(params, k0)
@@ -510,7 +512,7 @@ def _grid_seeds(field: _Field, params: Any, lo: jax.Array, hi: jax.Array, n_axis
     index = jnp.stack(jnp.meshgrid(*([steps] * K), indexing="ij"), axis=-1).reshape(-1, K)
     n_cand = min(mesh.shape[0], 8 * n_seeds)
 
-    def one(args: tuple) -> tuple[jax.Array, jax.Array]:
+    def one(args: tuple[Any, jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         p, a, b = args
         pts = a + (b - a) * mesh
 
@@ -538,7 +540,7 @@ def _grid_seeds(field: _Field, params: Any, lo: jax.Array, hi: jax.Array, n_axis
         # Greedy choice, lowest first, of candidates more than `_SPREAD` grid steps apart:
         # a long shallow valley of q is a row of near-equal grid minima, and must not
         # crowd out the bowls of other points.
-        def pick(i: jax.Array, carry: tuple) -> tuple:
+        def pick(i: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
             avail, chosen = carry
             j = jnp.argmin(jnp.where(avail, ckey, jnp.inf)).astype(chosen.dtype)
             j = jnp.where(jnp.any(avail), j, chosen[0])
@@ -599,7 +601,8 @@ class _Raw:
 
     @staticmethod
     def concat(parts: list[_Raw]) -> _Raw:
-        return _Raw(*(np.concatenate([getattr(p, f) for p in parts], axis=1) for f in "kFJH"))
+        k, F, J, H = (np.concatenate([getattr(p, f) for p in parts], axis=1) for f in "kFJH")
+        return _Raw(k, F, J, H)
 
 
 class _Progress:
@@ -676,7 +679,8 @@ def _run(
     if not out:
         z = np.zeros((0, S, K))
         return _Raw(z, z, z[..., None], z[..., None], (chunk, S))
-    raw = _Raw(*(np.concatenate([o[i] for o in out], axis=0) for i in range(4)), (chunk, S))
+    k, F, J, H = (np.concatenate([o[i] for o in out], axis=0) for i in range(4))
+    raw = _Raw(k, F, J, H, (chunk, S))
     if grid is None:
         return raw
     # More seeds, S at a time, for the flows whose seeds were all grid minima.
@@ -698,7 +702,8 @@ def _spread_rows(base: _Raw, sub: _Raw, rows: np.ndarray) -> _Raw:
     """``sub`` (results of the flows ``rows``) as a block for every flow of ``base``; the
     other flows repeat their first end point (duplicates merge when labelling)."""
     S = sub.k.shape[1]
-    out = _Raw(*(np.repeat(getattr(base, f)[:, :1], S, axis=1) for f in "kFJH"), base.sizes)
+    k, F, J, H = (np.repeat(getattr(base, f)[:, :1], S, axis=1) for f in "kFJH")
+    out = _Raw(k, F, J, H, base.sizes)
     for f in "kFJH":
         getattr(out, f)[rows] = getattr(sub, f)
     return out
@@ -993,11 +998,13 @@ def find_slow_points_along(
                  allow_empty=False)  # fmt: skip
     grid = (s_lo, s_hi, n_axis, n_seeds) if n_axis and n_seeds else None
     ticker = _Progress(2 * S, progress)
-    kw = {"n_iter": n_iter, "n_polish": n_polish, "ticker": ticker}
-    raw1 = _run(_NETWORK, params, starts=k0, grid=grid, **kw)
-    label = {"box": (lo, hi), "ghost_tol": ghost_tol, "fixed_tol": fixed_tol,
-             "marginal_tol": marginal_tol, "dedup_tol": dedup_tol, "tau": tau}  # fmt: skip
-    first = _label(raw1, (S,), **label)
+    minimise = functools.partial(_run, n_iter=n_iter, n_polish=n_polish, ticker=ticker)
+    raw1 = minimise(_NETWORK, params, starts=k0, grid=grid)
+    label = functools.partial(
+        _label, box=(lo, hi), ghost_tol=ghost_tol, fixed_tol=fixed_tol,
+        marginal_tol=marginal_tol, dedup_tol=dedup_tol, tau=tau,
+    )  # fmt: skip
+    first = label(raw1, (S,))
     pts = first.kappa  # [S, P, K]
     if S < 2 or pts.shape[1] == 0:
         ticker.add(S)
@@ -1038,9 +1045,9 @@ def find_slow_points_along(
     nb = np.where(ok[..., None], nb, fill[:, None, :])
     ticker.add(S - rows.size)
     sub = tuple(a[rows] for a in params)
-    raw2 = _run(_NETWORK, sub, starts=nb, grid=None, like=raw1.sizes, **kw)
+    raw2 = minimise(_NETWORK, sub, starts=nb, grid=None, like=raw1.sizes)
     # Both passes' end points, per snapshot (snapshots without neighbours repeat pass 1).
-    return _label(_Raw.concat([raw1, _spread_rows(raw1, raw2, rows)]), (S,), **label)
+    return label(_Raw.concat([raw1, _spread_rows(raw1, raw2, rows)]), (S,))
 
 
 def find_field_points(
@@ -1133,7 +1140,7 @@ def _unflatten_caller(field: Callable[..., Any], treedef: Any) -> Callable[..., 
     """``field`` called with the parameter leaves reassembled (cached: one function object
     per field and structure, so its compiled program is reused)."""
 
-    def call(k: jax.Array, leaves: tuple) -> jax.Array:
+    def call(k: jax.Array, leaves: tuple[Any, ...]) -> jax.Array:
         if treedef is None:
             return field(k, None)
         return field(k, jax.tree_util.tree_unflatten(treedef, list(leaves)))

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import matplotlib
 
@@ -48,6 +48,14 @@ def stage_progress(
 
 Verdict = Literal["reproduced", "differs", "skipped"]
 VERDICTS: tuple[str, ...] = ("reproduced", "differs", "skipped")
+
+
+class Outcome(TypedDict, total=False):
+    """A claim's outcome, decided before the :class:`Claim` is built and passed to it as
+    keywords (``Claim(..., **outcome)``): ``reproduced`` or ``skip``."""
+
+    reproduced: bool
+    skip: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,7 @@ import xarray as xr
 from .. import outcomes
 from ..analysis import RunAnalysis
 from ..analysis.flows import rank1_flow_derivatives
+from ..analysis.points import FlowPoints
 
 __all__ = [
     "OSC_GAP",
@@ -112,10 +113,12 @@ def oscillation(
 
 
 def _deepest_ghost_curvature(ra: RunAnalysis, i: int) -> float:
-    depth = np.asarray(ra.points.ghost_depth)[i]
+    points = ra.points
+    assert isinstance(points, FlowPoints)  # censuses are of rank-one runs
+    depth = np.asarray(points.ghost_depth)[i]
     if not np.any(np.isfinite(depth)):
         return math.nan
-    return abs(float(np.asarray(ra.points.ghost_curvature)[i][int(np.nanargmin(depth))]))
+    return abs(float(np.asarray(points.ghost_curvature)[i][int(np.nanargmin(depth))]))
 
 
 def _slope_at(ra: RunAnalysis, i: int, thr: float) -> float:
@@ -283,7 +286,8 @@ def census_a(rec: xr.Dataset) -> dict[str, Any]:
         "n_ghost_without_bifurcation": int((ghost & ~rec["bifurcated"].values).sum()),
         "ghost_drop_progress": {
             "by_seed": {
-                str(s): float(p) for s, p in zip(rec["seed"].values[have], progress[have], strict=True)
+                str(s): float(p)
+                for s, p in zip(rec["seed"].values[have], progress[have], strict=True)
             },
             **_quartiles(progress[have]),
             "n": int(have.sum()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -95,6 +96,7 @@ def _solve(r: float, t: np.ndarray, x_thr: float) -> tuple[np.ndarray, float, fl
     def escaped(_t: float, x: np.ndarray) -> float:
         return x[0] - ESCAPE_VALUE
 
+    # solve_ivp reads an event's options from attributes of the function itself.
     escaped.terminal = True  # type: ignore[attr-defined]
     sol = solve_ivp(
         lambda _t, x: x**2 + r,
@@ -153,7 +155,7 @@ def _count_roots(values: np.ndarray) -> int:
     return int(np.sum(s[:-1] * s[1:] < 0) + np.sum(s == 0))
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict:
+def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
     """Fixed points on the grid, escape and threshold times, the r < 0 end states."""
     per_r = []
     for i, r in enumerate(data["r"].values):
@@ -287,7 +289,7 @@ def _legend_handles(data: xr.Dataset, cfg: Config) -> list[Line2D]:
     return handles
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """A: the flow for r > 0 (the paper's left panel); B: for r < 0 (its right panel);
     C (beyond the paper): the trajectories x(t) from x(0) = 0, closed form and ODE solve.
     """
@@ -321,7 +323,7 @@ def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """The caption of the figure, with its parameters."""
     pos = [r for r in cfg.r_values if r > 0]
     neg = [r for r in cfg.r_values if r < 0]
@@ -361,7 +363,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """No fixed point and finite-time escape for r > 0; settling at -sqrt(-r) for r < 0."""
     esc_err = summary["escape_time_max_rel_error"]
     settle = summary["settling_max_abs_error"]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -223,7 +224,7 @@ def _first(mask: np.ndarray) -> int | None:
     return int(idx[0]) if idx.size else None
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict:
+def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     """The measured numbers behind the claims (see the module docstring for definitions)."""
     T = cfg.T
     r_star = float(toy.optimal_r(T))
@@ -276,6 +277,8 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     # "reached the minimum": every instance went below r* at least once and none is stuck
     reached = (d["r_min"].values < r_star).all(axis=1) & ~d["stuck"].values.any(axis=1)
     learned = reached & (lr_d < alpha_star)
+    rho: float | None
+    slope: float | None
     if learned.sum() > 2:
         rho = float(spearmanr(lr_d[learned], final[learned]).statistic)
         slope = float(np.polyfit(np.log(lr_d[learned]), np.log(final[learned]), 1)[0])
@@ -357,7 +360,7 @@ def _kinks(ax: Axes, r_star: float, q: float, *, named: bool = True) -> None:
             ax.text(v, 1.0, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
 
 
-def _panel_a(ax: Axes, data: xr.DataTree, summary: dict, cfg: Config) -> None:
+def _panel_a(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> None:
     """The loss landscape: analytic line, Euler dots, exact lines; the three regimes."""
     T = cfg.T
     r_star = summary["r_star"]
@@ -385,7 +388,9 @@ def _panel_a(ax: Axes, data: xr.DataTree, summary: dict, cfg: Config) -> None:
     ax.legend(loc="lower left")
 
 
-def _panels_bc(ax_b: Axes, ax_c: Axes, data: xr.DataTree, summary: dict, cfg: Config) -> None:
+def _panels_bc(
+    ax_b: Axes, ax_c: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config
+) -> None:
     """Loss (B) and r (C) per epoch for the two learning rates, the drop marked."""
     T = cfg.T
     r_star = summary["r_star"]
@@ -418,7 +423,7 @@ def _panels_bc(ax_b: Axes, ax_c: Axes, data: xr.DataTree, summary: dict, cfg: Co
     ax_c.legend(loc="upper right")
 
 
-def _panel_d(ax: Axes, data: xr.DataTree, summary: dict, cfg: Config) -> None:
+def _panel_d(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> None:
     """Mean +- s.e.m. loss against the learning rate at the report epochs, log-log."""
     T = cfg.T
     d = data["D"].to_dataset()
@@ -439,7 +444,7 @@ def _panel_d(ax: Axes, data: xr.DataTree, summary: dict, cfg: Config) -> None:
     ax.legend(loc="lower right")
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """The paper's four panels: A loss landscape, B loss and C r per epoch, D rate sweep."""
     fig = _style.figure(4.8, _style.PAGE)
     (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
@@ -453,7 +458,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """Beyond the paper: |dL/dr| against r for each confidence c (the gradient the
     paper describes in words), and the share of panel D's runs that end stuck."""
     r_star = summary["r_star"]
@@ -497,7 +502,7 @@ def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """The caption of the figure, with its parameters and the measured drop."""
     T = cfg.T
     c_loss = ", ".join(f"{c:g}" for c in cfg.c_loss)
@@ -558,7 +563,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """The paper's Fig. 2 statements against the measured summary."""
     drop = summary["drop_epoch"]
     lo, hi = summary["alpha_boundary"]

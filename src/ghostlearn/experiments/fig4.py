@@ -264,7 +264,7 @@ def _z(k: int, n: int, k_paper: int, n_paper: int) -> float | None:
     return (p - q) / se if se > 0 else None
 
 
-def _counts(ds: xr.Dataset) -> dict:
+def _counts(ds: xr.Dataset) -> dict[str, Any]:
     n = int(ds.sizes["net"])
     k_l, k_s = int(ds["learned"].sum()), int(ds["stuck"].sum())
     return {
@@ -289,7 +289,7 @@ def _mean_sem(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return mean, sem
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict:
+def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     """Counts per initialisation, and the recovery of the stuck networks per ``c``."""
     inits_run = list(data.attrs["inits_run"])
     by_init = {init: _counts(data[f"train_{init}"].to_dataset()) for init in inits_run}
@@ -380,7 +380,7 @@ def _band(ax: Axes, x: np.ndarray, values: np.ndarray, color: Any, **kw: Any) ->
     ax.fill_between(x, mean - sem, mean + sem, color=color, alpha=0.2, lw=0)
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """The paper's Fig. 4: A accuracy and B gradient norm of the stuck networks, mean +-
     s.e.m., over the end of the training at ``c = 10`` and the recovery epochs, one colour
     per confidence ``c`` (every ``cfg.shown_every``-th of the grid)."""
@@ -424,7 +424,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """Beyond the paper: A accuracy raster of the first part, B counts against the
     paper's, C recovered fraction and D gradient norm against the recovery ``c``."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
@@ -525,7 +525,7 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """Fig. 4's caption, written like the paper's, with the run's parameters and counts."""
     cs = np.asarray(summary["c_grid"], dtype=float)
     i_ctrl = summary["control_index"]
@@ -562,7 +562,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """The paper's Fig. 4 statements against the measured summary."""
     out = []
     for init, counts in summary["counts_by_init"].items():

@@ -199,7 +199,7 @@ def _lowest(lrs: np.ndarray, mask: np.ndarray) -> float | None:
     return float(lrs[mask].min()) if mask.any() else None
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict:
+def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
     """Loss per report epoch and rate, the no-learning zone, and the speed of learning."""
     lrs = data["lr"].values
     report = list(cfg.report_epochs)
@@ -267,7 +267,7 @@ EXTRA_HEIGHT = 2.6
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def _nested(k: int, n: int) -> dict:
+def _nested(k: int, n: int) -> dict[str, Any]:
     """Line style of report epoch ``k`` of ``n`` where curves may coincide (a loss of about
     1 before the networks learn): earlier epochs wider and underneath, so coinciding lines
     show as nested stripes, and each epoch's markers on every ``n``-th rate starting at
@@ -288,7 +288,7 @@ def _zone_edge(lrs: np.ndarray, zone: float | None) -> float | None:
     return float(np.sqrt(lrs[i - 1] * lrs[i])) if i > 0 else float(lrs[0])
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """The paper's Fig. S1 (Fig. 2D for rank-one RNNs): the loss after each report epoch
     against the learning rate, mean +- s.e.m. over seeds, on log-log axes (coinciding
     curves drawn apart by :func:`_nested`)."""
@@ -344,7 +344,7 @@ def _log_epochs(ax: Any, values: np.ndarray) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_extra(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """Beyond the paper: A the fraction of seeds that learned by each report epoch, B the
     epochs needed to learn, against the learning rate."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
@@ -392,7 +392,7 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """Fig. S1's caption, written like the paper's, with the run's parameters."""
     net = RNNConfig(model="rank1", N=cfg.N)
     report = summary["report_epochs"]
@@ -420,7 +420,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """Fig. S1's statements: a maximum usable rate, and slower learning at lower rates."""
     zone = summary["lr_no_learning"]
     n_zone = summary["n_lr_no_learning"]

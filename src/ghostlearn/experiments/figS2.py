@@ -101,7 +101,7 @@ from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import train
 from . import _style
-from .base import Claim, Fidelity, Progress, stage_progress
+from .base import Claim, Fidelity, Outcome, Progress, stage_progress
 
 NAME = "figS2"
 TITLE = "Rank-K RNNs: sloppy ranks learn faster and survive higher learning rates"
@@ -358,11 +358,11 @@ def _drop_ratio(loss: np.ndarray, epochs: np.ndarray) -> float:
     return float("nan") if win is None else win.ratio
 
 
-def _counts(values: np.ndarray) -> list:
+def _counts(values: np.ndarray) -> list[int]:
     return [int(v) for v in values]
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict:
+def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
     """Fraction learned and epochs to learn per (rank, rate); the trends over ranks; the
     stuck and oscillating networks, the full-rank ones apart; abrupt against gradual."""
     ranks = data["rank"].values
@@ -400,7 +400,7 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict:
         ]
         finite = [r for r in ratios if not np.isnan(r)]
         drop_ratio[str(int(K))] = float(np.median(finite)) if finite else None
-    full_rank: dict = {"K": cfg.N, "present": full is not None}
+    full_rank: dict[str, Any] = {"K": cfg.N, "present": full is not None}
     if full is not None:
         full_rank.update(
             n_nets=int(stuck[full].size),
@@ -469,7 +469,7 @@ def _normalised(loss: np.ndarray) -> np.ndarray:
         return loss / loss[..., :1]
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """The paper's Fig. S2: the normalised loss of every (rank, seed) over epochs at a
     low, a higher and a very high learning rate, log-log, coloured by rank."""
     fig = _style.figure(HEIGHT, _style.PAGE)
@@ -504,7 +504,7 @@ def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
     axes[0].set_ylabel("loss / first-epoch loss")
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), aspect=30,
                        pad=0.01)  # fmt: skip
-    bar.set_ticks(np.arange(len(ranks)), labels=[str(int(k)) for k in ranks])
+    bar.set_ticks(range(len(ranks)), labels=[str(int(k)) for k in ranks])
     bar.ax.tick_params(which="minor", length=0)
     bar.set_label("trainable rank K")
     return fig
@@ -528,7 +528,7 @@ def _annotate(ax: Axes, values: np.ndarray, fmt: str, dark_above: float) -> None
                     color="black" if v > dark_above else "white")  # fmt: skip
 
 
-def plot_extra(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """Beyond the paper: A fraction learned and B epochs to learn over (K, rate), C-D the
     trends over K, E stuck and F oscillating networks over (K, rate)."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
@@ -599,7 +599,7 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """Fig. S2's caption, written like the paper's, with the run's parameters."""
     net = RNNConfig(model="lowrank", rank=1, N=cfg.N)
     lrs = np.asarray(summary["lr_grid"], dtype=float)
@@ -630,7 +630,7 @@ def caption(summary: dict, cfg: Config) -> str:
     ).rstrip()
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """Fig. S2's statements against the measured summary: the trends over the ranks that
     learned, and the full-rank networks' oscillations, no-learning zones and gradual
     decrease."""
@@ -641,9 +641,9 @@ def claims(summary: dict) -> list[Claim]:
     learned = summary["ranks_learned"]
     rule = summary["learned_rule"]
     over = f"computed only over the ranks that learned at some rate ({learned}; learned: {rule})"
-    few = {"skip": f"{len(learned)} ranks learned at any rate, fewer than 2"}
+    few: Outcome = {"skip": f"{len(learned)} ranks learned at any rate, fewer than 2"}
 
-    def by_rank(key: str) -> dict:
+    def by_rank(key: str) -> dict[str, Any]:
         return dict(zip(map(str, summary["ranks"]), summary[key], strict=True))
 
     if len(learned) < 2:
@@ -658,9 +658,11 @@ def claims(summary: dict) -> list[Claim]:
 
     fr = summary["full_rank"]
     K = fr["K"]
+    oscillates: Outcome
+    stuck: Outcome
     if not fr["present"]:
         oscillates = stuck = {"skip": f"the run has no full-rank network (K = N = {K})"}
-        measured_full: dict = {}
+        measured_full: dict[str, Any] = {}
     else:
         measured_full = {
             "n_nets": fr["n_nets"],
@@ -681,7 +683,7 @@ def claims(summary: dict) -> list[Claim]:
     lowest = str(int(summary["ranks"][0]))
     r_low, r_full = drop.get(lowest), drop.get(str(K))
     if summary["epochs"] < PAPER_EPOCHS:
-        gradual: dict = {"skip": "needs paper fidelity"}
+        gradual: Outcome = {"skip": "needs paper fidelity"}
     elif not fr["present"] or r_low is None or r_full is None:
         gradual = {"skip": f"no learned network at the low rate for K = {lowest} or K = {K}"}
     else:

@@ -234,7 +234,9 @@ def config(fidelity: Fidelity) -> Config:
 # Critical rate, bootstrap and power-law fit
 
 
-def critical_rate(lr: ArrayLike, fraction: ArrayLike, *, level: float = LEVEL) -> NDArray:
+def critical_rate(
+    lr: ArrayLike, fraction: ArrayLike, *, level: float = LEVEL
+) -> NDArray[np.float64]:
     """Where the failure fraction first rises through ``level``, interpolated in log.
 
     With ``b`` the lowest grid index where ``fraction[b] < level`` (the first rate that
@@ -293,7 +295,7 @@ def bootstrap_indices(n_seeds: int, n_boot: int, seed: int) -> NDArray[np.int64]
     return rng.integers(0, n_seeds, size=(n_boot, n_seeds))
 
 
-def resampled_fractions(failed: ArrayLike, indices: ArrayLike) -> NDArray:
+def resampled_fractions(failed: ArrayLike, indices: ArrayLike) -> NDArray[np.float64]:
     """Failure fractions of every resample: ``[n_boot, ...]`` from ``failed[..., seed]``.
 
     Args:
@@ -403,7 +405,7 @@ def fit_power_law(T: ArrayLike, rates: ArrayLike, *, confidence: float = CONFIDE
     )
 
 
-def slopes(T: ArrayLike, rates: ArrayLike) -> NDArray:
+def slopes(T: ArrayLike, rates: ArrayLike) -> NDArray[np.float64]:
     """Least-squares slopes of ``log rates[..., i]`` against ``log T[i]`` (vectorized)."""
     x = np.log(np.asarray(T, dtype=float))
     y = np.log(np.asarray(rates, dtype=float))
@@ -528,7 +530,7 @@ def _where(rate: float) -> str:
     return "grid"
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict:
+def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
     """Fractions per (c, T, rate), critical rates with intervals, and the fitted exponents."""
     delays = data["T"].values.astype(float)
     lrs = data["lr"].values
@@ -624,7 +626,7 @@ def _fmt_interval(interval: list[float | None]) -> str:
 _CONFIDENCE_COLOURS = ["#444444", _style.OKABE_ITO["sky_blue"], _style.OKABE_ITO["yellow"]]
 
 
-def _outcome_panel(ax: Any, entry: dict, delays: list[int]) -> None:
+def _outcome_panel(ax: Any, entry: dict[str, Any], delays: list[int]) -> None:
     """Failed (solid) and never-learned (dotted) fractions against the rate, per delay."""
     lr = np.asarray(entry["lr"], dtype=float)
     for k in range(len(delays)):
@@ -680,7 +682,7 @@ def _boxed_legend(ax: Any, handles: list[Any], labels: list[str], loc: str) -> N
               framealpha=0.9)  # fmt: skip
 
 
-def _critical_panel(ax: Any, by_c: list[dict], delays: list[int]) -> None:
+def _critical_panel(ax: Any, by_c: list[dict[str, Any]], delays: list[int]) -> None:
     """Critical rate against T (log-log) with intervals, fits and the toy's slope."""
     t = np.asarray(delays, dtype=float)
     anchor: tuple[float, float, float, float] | None = None
@@ -757,9 +759,9 @@ def _critical_panel(ax: Any, by_c: list[dict], delays: list[int]) -> None:
     _style.beyond(ax, "critical rate against the delay")
 
 
-def _exponent_panel(ax: Any, by_c: list[dict]) -> None:
+def _exponent_panel(ax: Any, by_c: list[dict[str, Any]]) -> None:
     """Fitted exponents with their 95% intervals beside the toy's -5."""
-    points = []
+    points: list[float] = []
     for i, entry in enumerate(by_c):
         if entry["exponent"] is None:
             continue
@@ -785,11 +787,12 @@ def _exponent_panel(ax: Any, by_c: list[dict]) -> None:
         note = f"no fit: fewer than {MIN_DELAYS} delays\nwith a critical rate in the grid"
         ax.text(0.5, 0.4, note, transform=ax.transAxes, ha="center", va="center")
     ax.set_xlabel("exponent of α* against T")
-    _boxed_legend(ax, *ax.get_legend_handles_labels(), "upper right")
+    handles, labels = ax.get_legend_handles_labels()
+    _boxed_legend(ax, handles, labels, "upper right")
     _style.beyond(ax, "fitted exponent against the toy's")
 
 
-def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     """Top: one outcome panel per confidence (failed and never-learned fractions against the
     learning rate, per delay). Bottom: the critical rate against the delay (log-log, with
     the fits and the toy's slope -5) and the fitted exponents beside -5."""
@@ -812,7 +815,7 @@ def plot(data: xr.Dataset, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """The figure's caption, with its parameters and the measured exponents."""
     delays = ", ".join(str(int(d)) for d in summary["delays"])
     cs = " and ".join(f"{c:g}" for c in summary["confidences"])
@@ -850,7 +853,7 @@ def caption(summary: dict, cfg: Config) -> str:
 # claims
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """Beyond-the-paper statements on the scaling of the RNN's critical rate with T."""
     out = []
     paper = "not measured; the paper expects RNNs not to follow Eq. 15 (T^-5)"

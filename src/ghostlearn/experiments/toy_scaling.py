@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -141,7 +142,7 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
     return xr.DataTree.from_dict({"scaling": scaling, "fraction": fraction})
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict:
+def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     """Fitted exponent and prefactor, per-T agreement, and the sharpness of the transition."""
     s = data["scaling"].to_dataset()
     T = s["T"].values
@@ -184,7 +185,7 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
     }
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """A: alpha* against T (log-log) with the theory; B: relative difference per T;
     C: the share of runs stuck around alpha* at one T. The whole figure is beyond the
     paper, and its title says so."""
@@ -236,7 +237,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """The caption of the figure, with its parameters and the fitted law."""
     lo, hi = cfg.T_range
     rlo, rhi = cfg.fraction_lr_ratio
@@ -274,7 +275,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """Exponent -5, agreement per T, and the sharpness of the transition at alpha*."""
     slope = summary["alpha_star_exponent"]
     worst = summary["max_abs_relative_difference"]

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import xarray as xr
 
@@ -45,6 +45,8 @@ __all__ = [
 #: ``batch_fn(batch, progress=None) -> Dataset``; ``progress(epochs_done, epochs_total)``.
 BatchFn = Callable[..., xr.Dataset]
 Partial = Callable[["Batch", int, int], None]
+#: What a backend's ``fn`` returns for a batch (a Dataset, or a Dataset with its timing).
+_R = TypeVar("_R")
 
 
 def run_batch(batch: Batch, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
@@ -113,11 +115,11 @@ class Backend(Protocol):
 
     def __enter__(self) -> Backend: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object, /) -> None: ...
 
     def imap(
-        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
-    ) -> Iterator[tuple[Batch, xr.Dataset]]: ...
+        self, fn: Callable[..., _R], batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, _R]]: ...
 
 
 class InProcess:
@@ -135,8 +137,8 @@ class InProcess:
         return None
 
     def imap(
-        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
-    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        self, fn: Callable[..., _R], batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, _R]]:
         for batch in batches:
             if partial is None:
                 result = fn(batch)
@@ -184,7 +186,7 @@ def exit_with_driver(driver: int) -> None:
     threading.Thread(target=watch, name="ghostlearn-driver-watch", daemon=True).start()
 
 
-def _call(fn: BatchFn, batch: Batch) -> xr.Dataset:
+def _call(fn: Callable[..., _R], batch: Batch) -> _R:
     return fn(batch)
 
 
@@ -235,8 +237,8 @@ class ProcessPool:
         self._pool = None
 
     def imap(
-        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
-    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        self, fn: Callable[..., _R], batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, _R]]:
         """Run ``batches`` (taken from the iterable only as workers free up, so a lazy
         sequence of millions of batches is never held at once) and yield them as they
         finish."""
@@ -244,7 +246,7 @@ class ProcessPool:
             raise RuntimeError("enter the ProcessPool context before calling imap")
         source = iter(batches)
         retry: list[tuple[int, int, Batch]] = []  # lost batches, smallest index first
-        running: dict[Future[xr.Dataset], Batch] = {}
+        running: dict[Future[_R], Batch] = {}
         attempts: dict[int, int] = {}
         while True:
             broken = False
@@ -253,9 +255,10 @@ class ProcessPool:
                 if retry:
                     batch = heapq.heappop(retry)[2]
                 else:
-                    batch = next(source, None)
-                    if batch is None:
+                    fresh = next(source, None)
+                    if fresh is None:
                         break
+                    batch = fresh
                 try:
                     running[self._pool.submit(_call, fn, batch)] = batch
                 except BrokenProcessPool:
@@ -402,8 +405,8 @@ class Dask:
         return max(64, 2 * int(threads))
 
     def imap(
-        self, fn: BatchFn, batches: Iterable[Batch], partial: Partial | None = None
-    ) -> Iterator[tuple[Batch, xr.Dataset]]:
+        self, fn: Callable[..., _R], batches: Iterable[Batch], partial: Partial | None = None
+    ) -> Iterator[tuple[Batch, _R]]:
         """Submit ``batches`` to the cluster, at most :meth:`_window` at a time (taken
         from the iterable as others finish, so a lazy sequence of millions of batches is
         never held at once), and yield them as they finish."""

@@ -119,7 +119,7 @@ def _as_plan(
     if isinstance(spec, SweepPlan):
         return spec if batch_size is None else plan_sweep(spec.spec, batch_size=batch_size)
     if isinstance(spec, (str, os.PathLike)):
-        spec = load_spec(spec)
+        spec = load_spec(os.fspath(spec))
     if not isinstance(spec, SweepSpec):
         raise ValueError(f"spec must be a SweepSpec, a plan or a path, got {type(spec).__name__}")
     return plan_sweep(spec, batch_size=batch_size)

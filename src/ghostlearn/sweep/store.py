@@ -304,7 +304,8 @@ class SweepStore:
         }
         with atomic_path(path) as tmp:
             root = zarr.open_group(tmp, mode="w", zarr_format=ZARR_FORMAT)
-            root.attrs.update(encode_attrs(xr.Dataset(attrs={_ATTR: record})).attrs)
+            encoded = encode_attrs(xr.Dataset(attrs={_ATTR: record})).attrs
+            root.attrs.update({str(key): value for key, value in encoded.items()})
             root.create_group(_BATCHES)
             _consolidate(tmp)
             write_json(_manifest(plan, created=_now()), tmp / _MANIFEST)
@@ -673,18 +674,18 @@ def _flat(store: SweepStore, names: list[str]) -> tuple[xr.Dataset, list[str], l
     Returns the flat Dataset, the names left out, and the engine's order of variables.
     """
     parts = [store.open_batch(n) for n in names]
-    order = list(parts[0].data_vars)
+    order = [str(name) for name in parts[0].data_vars]
     per_net_coords = [c for c in parts[0].coords if c != "cell" and "net" in parts[0][c].dims]
     omitted: list[str] = []
     shapes: dict[str, set[tuple[tuple[str, int], ...]]] = {}
     for ds in parts:
         for name, var in ds.data_vars.items():
             key = tuple(
-                (d, s)
+                (str(d), s)
                 for d, s in zip(var.dims, var.shape, strict=True)
                 if d != "net" and d not in ds.indexes
             )
-            shapes.setdefault(name, set()).add(key)
+            shapes.setdefault(str(name), set()).add(key)
     for name, found in shapes.items():
         if len(found) > 1 or any(name not in ds.data_vars for ds in parts):
             omitted.append(name)
@@ -757,9 +758,9 @@ def open_sweep(path: str | os.PathLike[str], *, partial: bool = False) -> xr.Dat
         cells = np.concatenate([cells, pad])
     order = np.argsort(cells, kind="stable")
     coords: dict[str, Any] = {d: list(v) for d, v in plan.spec.grid.items()}
-    for name, coord in flat.coords.items():
+    for cname, coord in flat.coords.items():
         if "net" not in coord.dims:
-            coords[name] = coord
+            coords[str(cname)] = coord
     out = xr.Dataset(coords=coords)
     names = [n for n in first_order if n in flat.data_vars]
     for name in names:

@@ -52,7 +52,7 @@ class SweepSummary:
 
     @property
     def dims(self) -> tuple[str, ...]:
-        return tuple(self.cells.dims)
+        return tuple(str(d) for d in self.cells.dims)
 
     def fractions(self, over: str | Sequence[str] = "seed") -> xr.Dataset:
         """Fraction of cells with each outcome, averaged over the dims ``over``.
@@ -185,7 +185,7 @@ def plot_phase_diagram(
         raise ValueError("metrics must name at least one of " + ", ".join(METRICS))
     for m in metrics:
         one_of("metric", m, tuple(METRICS))
-    dims = list(summary.cells.dims)
+    dims = list(summary.dims)
     candidates = [d for d in dims if d != "seed"] or dims
     if x is None:
         x = "lr" if "lr" in candidates else candidates[0]
@@ -201,7 +201,7 @@ def plot_phase_diagram(
     frac = summary.fractions(over=[d for d in dims if d not in keep])
     fig = Figure(figsize=(4.2 * len(metrics) + 0.6, 3.6), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    image = None
+    images = []
     for ax, metric in zip(axes, metrics, strict=True):
         values = frac[metric].transpose(*keep).values
         values = values.reshape(-1, values.shape[-1])
@@ -214,6 +214,7 @@ def plot_phase_diagram(
             cmap="viridis",
             interpolation="nearest",
         )
+        images.append(image)
         xs = summary.cells[x].values
         ax.set_xticks(range(len(xs)), [_label(v) for v in xs], rotation=45, ha="right")
         ax.set_xlabel(x)
@@ -236,5 +237,5 @@ def plot_phase_diagram(
                         color="white" if v < 0.6 else "black",
                     )
         ax.set_title("fraction " + METRICS[metric].format(**summary.criteria), fontsize=8)
-    fig.colorbar(image, ax=list(axes), shrink=0.9, label=f"fraction of {int(frac.n)} networks")
+    fig.colorbar(images[-1], ax=list(axes), shrink=0.9, label=f"fraction of {int(frac.n)} networks")
     return fig
