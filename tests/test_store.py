@@ -117,3 +117,65 @@ def test_claims_report_rows_and_markdown(tmp_path):
     assert "| f | a \\| b | 74 | 0.1235 | reproduced |  |" in md
     assert "- f census_A: 7 of 10 networks ghost-mediated" in md
     assert "| f | c | [1, 2] | x = 1; y = - | differs | chaos |" in md
+
+
+# ---------------------------------------------------------------- typed JSON
+
+
+def test_from_jsonable_inverts_to_jsonable_for_nested_typed_dataclasses():
+    import dataclasses
+    import math
+    from typing import Literal
+
+    from ghostlearn.store import from_jsonable, to_jsonable
+
+    @dataclasses.dataclass(frozen=True)
+    class Inner:
+        count: int
+        rate: float | None
+        label: Literal["a", "b"]
+
+    @dataclasses.dataclass(frozen=True)
+    class Outer:
+        inner: Inner
+        items: list[Inner]
+        pair: tuple[int, float]
+        by_name: dict[str, tuple[float, ...]]
+        by_int: dict[int, bool]
+        gap: float = math.nan
+        note: str | None = None
+
+    value = Outer(
+        inner=Inner(count=3, rate=None, label="a"),
+        items=[Inner(count=1, rate=0.5, label="b")],
+        pair=(2, 1.5),
+        by_name={"x": (1.0, 2.0)},
+        by_int={4: True},
+        gap=math.inf,
+    )
+    stored = json.loads(json.dumps(to_jsonable(value)))
+    back = from_jsonable(Outer, stored)
+    assert back.inner == value.inner and back.items == value.items and back.pair == (2, 1.5)
+    assert back.by_name == {"x": (1.0, 2.0)} and back.by_int == {4: True}
+    assert math.isnan(back.gap)  # a non-finite float is stored as null and read as NaN
+    assert to_jsonable(back) == stored
+
+
+def test_from_jsonable_names_what_does_not_fit():
+    import dataclasses
+
+    from ghostlearn.store import from_jsonable
+
+    @dataclasses.dataclass(frozen=True)
+    class S:
+        n: int
+        x: float = 0.0
+
+    with pytest.raises(ValueError, match=r"summary has keys S does not know: \['y'\]"):
+        from_jsonable(S, {"n": 1, "y": 2}, where="summary")
+    with pytest.raises(ValueError, match=r"summary is missing S's field 'n'"):
+        from_jsonable(S, {"x": 1.0}, where="summary")
+    with pytest.raises(ValueError, match=r"summary.n must be int, got 1.5"):
+        from_jsonable(S, {"n": 1.5}, where="summary")
+    with pytest.raises(ValueError, match=r"summary.x must be a number, got 'a'"):
+        from_jsonable(S, {"n": 1, "x": "a"}, where="summary")

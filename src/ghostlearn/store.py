@@ -13,6 +13,8 @@ import json
 import math
 import os
 import shutil
+import types
+import typing
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -27,6 +29,7 @@ __all__ = [
     "atomic_path",
     "decode_attrs",
     "encode_attrs",
+    "from_jsonable",
     "open_tree",
     "open_zarr",
     "read_json",
@@ -118,6 +121,87 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     return obj
+
+
+def from_jsonable(tp: Any, value: Any, *, where: str = "value") -> Any:
+    """The inverse of :func:`to_jsonable` for a typed target: ``value`` (plain JSON) as an
+    instance of the type ``tp``.
+
+    Dataclasses are built field by field from their type hints (nested dataclasses,
+    ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``dict[str, X]``, ``X | None``,
+    ``Literal``, ``bool``/``int``/``float``/``str`` and ``Any``); a float stored as
+    ``None`` (a non-finite number) comes back as NaN. A key the dataclass does not have,
+    or a missing field without a default, raises ``ValueError`` naming it (``where`` is
+    the name of ``value`` in that message).
+    """
+    if tp is Any or tp is object:
+        return value
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return from_jsonable(options[0], value, where=where)
+        for option in options:  # the first that fits, in the order written
+            try:
+                return from_jsonable(option, value, where=where)
+            except (TypeError, ValueError):
+                continue
+        raise ValueError(f"{where} fits none of {tp}, got {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ValueError(f"{where} must be one of {args}, got {value!r}")
+        return value
+    if origin in (list, tuple, dict) and value is None:
+        raise ValueError(f"{where} must be a {origin.__name__}, got None")
+    if origin is list:
+        return [from_jsonable(args[0], v, where=f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(
+                from_jsonable(args[0], v, where=f"{where}[{i}]") for i, v in enumerate(value)
+            )
+        if len(args) != len(value):
+            raise ValueError(f"{where} must have {len(args)} entries, got {len(value)}")
+        return tuple(
+            from_jsonable(a, v, where=f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if origin is dict:
+        key_tp, value_tp = args or (str, Any)
+        return {
+            (int(k) if key_tp is int else k): from_jsonable(value_tp, v, where=f"{where}[{k!r}]")
+            for k, v in value.items()
+        }
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where} must be a mapping for {tp.__name__}, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ValueError(f"{where} has keys {tp.__name__} does not know: {unknown}")
+        kwargs = {}
+        for name, f in fields.items():
+            if name in value:
+                kwargs[name] = from_jsonable(hints[name], value[name], where=f"{where}.{name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"{where} is missing {tp.__name__}'s field {name!r}")
+        return tp(**kwargs)
+    if tp is float:
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if tp is int or tp is bool or tp is str:
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ValueError(f"{where} must be {tp.__name__}, got {value!r}")
+        return value
+    if origin is not None:  # another generic (e.g. Mapping[str, Any]): as stored
+        return value
+    raise TypeError(f"{where}: no JSON conversion to {tp!r}")
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

@@ -7,9 +7,11 @@ Every experiment module defines:
 - ``config(fidelity) -> Config`` for ``"quick"`` or ``"paper"``;
 - ``run(cfg, progress=None) -> xarray.Dataset | xarray.DataTree``: the computation;
   ``progress(done, total)`` may be called to report work units;
-- ``summarize(data, cfg) -> dict``: the measured numbers (JSON-compatible);
+- ``Summary``: a frozen dataclass deriving from :class:`~ghostlearn.experiments.base.Summary`,
+  the measured numbers with their types (JSON: ``Summary.to_dict`` / ``from_dict``);
+- ``summarize(data, cfg) -> Summary``: the measured numbers;
 - ``plot(data, summary, cfg) -> matplotlib.figure.Figure``;
-- ``claims(summary) -> list[Claim]``: the paper's claims checked against the summary;
+- ``claims(summary, cfg) -> list[Claim]``: the paper's claims checked against the summary;
 - ``caption(summary, cfg) -> str``: the figure's caption, written like the paper's with
   its parameters (stored in ``summary.json`` as ``caption``);
 - optionally ``plot_extra(data, summary, cfg) -> Figure | None``: panels beyond the
@@ -22,6 +24,6 @@ Figures are drawn inside :func:`ghostlearn.experiments._style.journal` at journa
 experiment complete.
 """
 
-from .base import EXPERIMENTS, Claim, Fidelity, experiment_module, run_experiment
+from .base import EXPERIMENTS, Claim, Fidelity, Summary, experiment_module, run_experiment
 
-__all__ = ["EXPERIMENTS", "Claim", "Fidelity", "experiment_module", "run_experiment"]
+__all__ = ["EXPERIMENTS", "Claim", "Fidelity", "Summary", "experiment_module", "run_experiment"]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, Self, TypedDict
 
 import matplotlib
 
 from .. import __version__
-from ..store import read_json, to_jsonable, write_figure, write_json, write_zarr
+from ..store import from_jsonable, read_json, to_jsonable, write_figure, write_json, write_zarr
 from . import _style
 
 Fidelity = Literal["quick", "paper"]
@@ -44,6 +44,42 @@ def stage_progress(
     if progress is None:
         return None
     return lambda done, _epochs: progress(offset + done * weight, total)
+
+
+#: Keys of ``summary.json`` written by :func:`run_experiment` around an experiment's
+#: own measured numbers.
+ENVELOPE_KEYS: tuple[str, ...] = (
+    "experiment",
+    "title",
+    "fidelity",
+    "ghostlearn_version",
+    "wall_time_s",
+    "config",
+    "caption",
+    "claims",
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary:
+    """The measured numbers of one experiment: each experiment's ``Summary`` subclasses
+    this with typed fields, which ``claims``, ``plot`` and ``caption`` read.
+
+    ``summary.json`` holds :meth:`to_dict` inside the envelope of :data:`ENVELOPE_KEYS`;
+    :meth:`from_dict` reads it back (envelope keys are skipped).
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (non-finite floats become ``None``)."""
+        out: dict[str, Any] = to_jsonable(self)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The typed summary of a ``summary.json`` (or of :meth:`to_dict`)."""
+        measured = {k: v for k, v in data.items() if k not in ENVELOPE_KEYS}
+        out: Self = from_jsonable(cls, measured, where=f"{cls.__module__}.{cls.__name__}")
+        return out
 
 
 Verdict = Literal["reproduced", "differs", "skipped"]
@@ -149,24 +185,25 @@ def run_experiment(
 
     start = time.perf_counter()
     data = module.run(cfg, progress=progress)
-    measured = module.summarize(data, cfg)
+    typed = module.summarize(data, cfg)
     wall = time.perf_counter() - start
     data.attrs.update(
         experiment=name, fidelity=fidelity, ghostlearn_version=__version__, config=cfg_json
     )
     write_zarr(data, folder / "data.zarr")
     with _style.journal():
-        fig = module.plot(data, measured, cfg)
+        fig = module.plot(data, typed, cfg)
         write_figure(fig, folder)
         plt.close(fig)
         plot_extra = getattr(module, "plot_extra", None)
-        extra = None if plot_extra is None else plot_extra(data, measured, cfg)
+        extra = None if plot_extra is None else plot_extra(data, typed, cfg)
         if extra is not None:
             write_figure(extra, folder, stem="figure-extra")
             plt.close(extra)
+    measured = typed.to_dict() if isinstance(typed, Summary) else dict(typed)
     caption = getattr(module, "caption", None)
     if caption is not None:
-        measured = {**measured, "caption": caption(measured, cfg)}
+        measured = {**measured, "caption": caption(typed, cfg)}
     summary = {
         "experiment": name,
         "title": module.TITLE,
@@ -176,6 +213,7 @@ def run_experiment(
         "config": cfg_json,
         **measured,
     }
-    summary["claims"] = [dataclasses.asdict(c) for c in module.claims(summary)]
+    stated = module.claims(typed, cfg) if isinstance(typed, Summary) else module.claims(summary)
+    summary["claims"] = [dataclasses.asdict(c) for c in stated]
     write_json(summary, summary_path)  # written last: its presence marks completion
     return to_jsonable(summary)
