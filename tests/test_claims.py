@@ -18,6 +18,7 @@ import xarray as xr
 
 from ghostlearn import outcomes
 from ghostlearn.experiments import fig1, fig2, fig4, figS1, figS2, learnable_c, toy_scaling
+from ghostlearn.experiments.base import Summary
 
 MODULES = {
     "fig1": fig1,
@@ -30,12 +31,22 @@ MODULES = {
 }
 
 
-def verdict(name, summary, key):
+def claims_of(name, summary, cfg=None):
+    """The claims of ``name`` on ``summary``: a typed summary is judged with ``cfg`` (default
+    the quick config), a plain dict as it is."""
+    module = MODULES[name]
+    if isinstance(summary, Summary):
+        return module.claims(summary, module.config("quick") if cfg is None else cfg)
+    return module.claims(summary)
+
+
+def verdict(name, summary, key, cfg=None):
     """The verdict of the one claim of ``name`` whose text contains ``key`` (a string, or a
     tuple of strings that must all occur)."""
     keys = (key,) if isinstance(key, str) else key
-    found = [c for c in MODULES[name].claims(summary) if all(k in c.claim for k in keys)]
-    assert len(found) == 1, [c.claim for c in MODULES[name].claims(summary)]
+    stated = claims_of(name, summary, cfg)
+    found = [c for c in stated if all(k in c.claim for k in keys)]
+    assert len(found) == 1, [c.claim for c in stated]
     claim = found[0]
     assert claim.reason, claim  # every verdict says why
     if claim.verdict == "skipped":
@@ -43,15 +54,23 @@ def verdict(name, summary, key):
     return claim.verdict
 
 
+def _set(obj, path, value):
+    """``obj`` with the entry at ``path`` (a list of names) replaced: dataclass fields by
+    ``dataclasses.replace``, dict entries in a copy."""
+    head, *rest = path
+    if dataclasses.is_dataclass(obj):
+        inner = value if not rest else _set(getattr(obj, head), rest, value)
+        return dataclasses.replace(obj, **{head: inner})
+    out = copy.copy(obj)
+    out[head] = value if not rest else _set(obj[head], rest, value)
+    return out
+
+
 def modified(summary, changes):
-    """A deep copy of ``summary`` with ``changes`` applied (``"a.b"`` keys reach nested dicts)."""
+    """``summary`` with ``changes`` applied (``"a.b"`` keys reach nested fields or dicts)."""
     out = copy.deepcopy(summary)
     for key, value in changes.items():
-        *path, last = key.split(".")
-        target = out
-        for part in path:
-            target = target[part]
-        target[last] = value
+        out = _set(out, key.split("."), value)
     return out
 
 
@@ -584,7 +603,7 @@ def test_the_present_bases_reproduce_every_claim(name, fig1_base, fig2_base):
         base = _figS1_data(S1_PRESENT)
     elif name == "figS2":
         base = _figS2_data(*S2_PRESENT, epochs=figS2.PAPER_EPOCHS)
-    claims = MODULES[name].claims(base)
+    claims = claims_of(name, base)
     assert claims and all(c.verdict == "reproduced" for c in claims), [
         (c.claim, c.verdict, c.reason) for c in claims if c.verdict != "reproduced"
     ]
