@@ -30,6 +30,8 @@ EXPERIMENTS: dict[str, str] = {
     "figS1": "ghostlearn.experiments.figS1",
     "figS2": "ghostlearn.experiments.figS2",
     "rnn-critical-lr": "ghostlearn.experiments.rnn_critical_lr",
+    "dcdt": "ghostlearn.experiments.dcdt",
+    "dmts": "ghostlearn.experiments.dmts",
 }
 
 
