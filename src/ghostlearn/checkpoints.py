@@ -75,7 +75,7 @@ Kind = Literal["rank1", "lowrank", "full"]
 KINDS: tuple[str, ...] = ("rank1", "lowrank", "full")
 
 #: The arrays that make each kind of checkpoint.
-KEY_SETS: dict[str, tuple[str, ...]] = {
+KEY_SETS: dict[Kind, tuple[str, ...]] = {
     "rank1": ("m", "n", "b"),
     "lowrank": ("M", "Nmat", "b"),
     "full": ("W", "b"),
@@ -390,7 +390,7 @@ def _kind_of(arrays: Mapping[str, np.ndarray], src: str) -> Kind:
     missing = [k for k in KEY_SETS[kind] if k not in arrays]
     if missing:
         raise ValueError(f"{src} is missing array(s) {', '.join(missing)} ({sets})")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 class _Shapes:
@@ -998,16 +998,16 @@ def convert_state_dicts(
     for key, parts in chosen.items():
         values = []
         for i, sd in enumerate(dicts):
-            got = []
+            terms: list[np.ndarray] = []
             for part in parts:
                 if part not in sd:
                     raise ValueError(
                         f"{source}: snapshot {i} has no entry {part!r} (for {key}), which "
                         "snapshot 0 has"
                     )
-                got.append(np.asarray(sd[part]))
-            v = got[0]
-            for other in got[1:]:
+                terms.append(np.asarray(sd[part]))
+            v = terms[0]
+            for other in terms[1:]:
                 if other.shape != v.shape:
                     raise ValueError(
                         f"{source}: {key} = {'+'.join(parts)} adds entries of shapes "
@@ -1143,7 +1143,8 @@ def write_checkpoint(arrays: Mapping[str, np.ndarray], path: str | os.PathLike[s
             if suffix == ".safetensors":
                 fh.write(blob)
             else:
-                np.savez(fh, **data)
+                # numpy's default, named so that no array name can be read as the flag.
+                np.savez(fh, allow_pickle=True, **data)
             fh.flush()
             os.fsync(fh.fileno())
     return path

@@ -10,11 +10,22 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+
+if TYPE_CHECKING:  # imported where used, so that `ghostlearn --help` stays fast
+    import xarray as xr
+
+    from .analysis import RunAnalysis
+    from .checkpoints import Checkpoint
+    from .experiments.base import Fidelity
+    from .population import Population
+    from .rnn import Model, RNNConfig
+    from .sweep import Backend, SweepBudget, SweepProgress, SweepStore
+    from .tasks import Task
 
 app = typer.Typer(
     name="ghostlearn",
@@ -95,7 +106,7 @@ def _log_to_stderr(*, enabled: bool) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-    handler._ghostlearn_cli = True  # type: ignore[attr-defined]
+    handler._ghostlearn_cli = True  # type: ignore[attr-defined]  # a marker on our handler
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
@@ -278,7 +289,7 @@ def reproduce(
         if unknown:
             raise UserError(f"unknown figure {unknown[0]!r}; valid: {', '.join(EXPERIMENTS)}")
         out = _out_dir(out)
-        fidelity = "quick" if quick else "paper"
+        fidelity: Fidelity = "quick" if quick else "paper"
         summaries = []
         written: list[Path] = []
         for name in names:
@@ -365,7 +376,7 @@ def _duration(seconds: float) -> str:
 
 def _sweep_backend(
     processes: int | None, scheduler: str | None, dask_local: int | None, retries: int
-):
+) -> Backend:
     from .sweep import Dask, InProcess, ProcessPool
 
     chosen = [
@@ -510,7 +521,7 @@ def sweep_run(
     from .resources import format_bytes
     from .sweep import load_spec, run_sweep
 
-    def show_budget(b) -> None:
+    def show_budget(b: SweepBudget) -> None:
         if _quiet():
             return
         typer.echo(
@@ -528,8 +539,9 @@ def sweep_run(
             f"{where} (limit {format_bytes(b.memory_limit)})",
             err=True,
         )
-        if b.estimate is not None:
-            typer.echo(f"estimated time: {_duration(b.seconds())}", err=True)
+        seconds = b.seconds()  # None without an estimate
+        if seconds is not None:
+            typer.echo(f"estimated time: {_duration(seconds)}", err=True)
 
     with user_errors():
         try:
@@ -541,11 +553,11 @@ def sweep_run(
         loaded = load_spec(spec, max_networks=max_networks)
         label = loaded.name or spec.stem
         start = time.perf_counter()
-        last: list = []
+        last: list[SweepProgress] = []
         try:
             with _progress(f"sweep {label}", unit="network-epochs") as update:
 
-                def show(p) -> None:
+                def show(p: SweepProgress) -> None:
                     # The bar counts network-epochs (smooth, in-process it moves within a
                     # batch); the text adds batches and this run's throughput.
                     last[:] = [p]
@@ -609,7 +621,7 @@ def sweep_status_cmd(
     _exit_if_damaged(s.damaged, manifest_problem)
 
 
-def _manifest_problem(store) -> str | None:
+def _manifest_problem(store: SweepStore) -> str | None:
     try:
         store.manifest()
     except ValueError as e:
@@ -617,7 +629,7 @@ def _manifest_problem(store) -> str | None:
     return None
 
 
-def _exit_if_damaged(damaged, manifest_problem: str | None) -> None:
+def _exit_if_damaged(damaged: Mapping[str, str], manifest_problem: str | None) -> None:
     """One line per damaged batch (and a garbled manifest) on stderr, then exit 2."""
     if not damaged and manifest_problem is None:
         return
@@ -778,7 +790,8 @@ def train(
                 f"model {model!r} on task {task!r} has none, got --c {c}"
             )
         cfg = RNNConfig(
-            model=model,
+            # typer gives a str; RNNConfig rejects any name but those of Model.
+            model=cast("Model", model),
             rank=None if model == "full" else rank,
             N=N,
             T=T,
@@ -861,7 +874,7 @@ def train(
     _wrote(*written)
 
 
-def _write_training(ds, out: Path) -> list[Path]:
+def _write_training(ds: xr.Dataset, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -872,7 +885,9 @@ def _write_training(ds, out: Path) -> list[Path]:
     return [store, *write_figure(training_curves(ds), out, stem="training")]
 
 
-def _holds_run(out: Path, cfg, task, population, settings: dict) -> bool:
+def _holds_run(
+    out: Path, cfg: RNNConfig, task: Task, population: Population, settings: dict[str, Any]
+) -> bool:
     """Whether ``out/train.zarr`` is a complete run of this model, task, population and
     settings.
 
@@ -903,7 +918,10 @@ def _holds_run(out: Path, cfg, task, population, settings: dict) -> bool:
             if values is None:
                 continue
             coord = "seed" if name == "seeds" else name
-            if not np.array_equal(np.asarray(group[coord][:]), np.asarray(values)):
+            stored_values = group[coord]
+            if not isinstance(stored_values, zarr.Array):
+                return False
+            if not np.array_equal(np.asarray(stored_values[:]), np.asarray(values)):
                 return False
     except Exception:  # noqa: BLE001 - an unreadable or different store is not this run
         return False
@@ -1028,7 +1046,9 @@ def analyze(
             u_in = input_of(ds.sizes["input"] if with_input else None, str(path))
             n_nets = ds.sizes["net"]
             with _progress(f"analysing {n_nets} networks", unit="networks") as update:
-                analyses = analyze_dataset(ds, interval=interval, u=u_in, progress=update)
+                analyses: list[RunAnalysis] = analyze_dataset(
+                    ds, interval=interval, u=u_in, progress=update
+                )
             labels = [
                 {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
                 for i in range(ds.sizes["net"])
@@ -1088,7 +1108,7 @@ def analyze(
     _wrote(*written)
 
 
-def _describe_checkpoint(ckpt, *, verb: str = "analysed") -> str:
+def _describe_checkpoint(ckpt: Checkpoint, *, verb: str = "analysed") -> str:
     """One line: what the checkpoint is and how it is analysed."""
     words = {"rank1": "rank one", "lowrank": f"rank {ckpt.stored_rank}", "full": "full rank"}
     e = ckpt.epochs

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -72,7 +72,9 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "nadam", "rmsprop", "adag
 #: Gradient methods: hand-derived adjoints (fast) or ``jax.grad`` through the simulation.
 METHODS: tuple[str, ...] = ("fast", "autodiff")
 
-Optimizer = str | optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+Optimizer: TypeAlias = (
+    str | optax.GradientTransformation | Callable[[Any], optax.GradientTransformation]
+)
 
 
 class TrainState(NamedTuple):
@@ -90,9 +92,12 @@ class TrainState(NamedTuple):
         alive: ``False`` once a step failed numerically (the state is frozen).
         diverged_epoch: the first epoch with NaN metrics, ``-1`` while alive.
         settled: the last step changed nothing, bit for bit.
+
+    The same tuple also carries per-field ``jax.vmap`` axes (:func:`batch_axes`) and
+    sharding specs, so no field is typed narrower than ``Any``.
     """
 
-    params: Params
+    params: Any
     opt_state: Any
     lr: Any
     c: Any
@@ -120,7 +125,7 @@ class StepMetrics(NamedTuple):
 def batch_axes(state: TrainState) -> TrainState:
     """``in_axes``/``out_axes`` of ``jax.vmap`` for a population of states: the network
     axis leads every field except the shared ``epoch``."""
-    return TrainState(*([0] * 5), None, 0, 0, 0)._replace(key=None if state.key is None else 0)
+    return TrainState(0, 0, 0, 0, 0, None, 0, 0, 0)._replace(key=None if state.key is None else 0)
 
 
 def is_paper_task(task: Task) -> bool:

@@ -203,7 +203,7 @@ class TrainConfig:
 
 
 @functools.lru_cache(maxsize=64)
-def _program(plan: _Plan) -> Callable[..., Any]:
+def _program(plan: _Plan) -> jax.stages.Wrapped:
     """Compile-once function running ``plan.chunk`` epochs of :func:`ghostlearn.step.make_step`
     for a padded population (the epochs from its last argument on, if any, leave the state
     unchanged)."""
@@ -492,7 +492,9 @@ def _params_size(params: Params) -> int:
     sizes = {np.shape(v)[0] if np.ndim(v) else None for v in params.values()}
     if len(sizes) != 1 or None in sizes:
         raise ValueError("params must all have the same leading net axis")
-    return int(sizes.pop())
+    size = sizes.pop()
+    assert size is not None  # ruled out just above
+    return int(size)
 
 
 def _initial_params(
@@ -780,9 +782,9 @@ def _train(
         n_keep = int(keep.sum())
         gone = np.ones(P, bool)
         gone[rows] = False
-        for name, host in zip(StepMetrics._fields, out_host, strict=True):
+        for name, got in zip(StepMetrics._fields, out_host, strict=True):
             window = mets[name][:, rec_pos : rec_pos + n_keep]
-            window[rows] = host[keep].T
+            window[rows] = got[keep].T
             window[gone] = fill[name][gone, None]
         rec_pos += n_keep
         if snapshot_every:
@@ -811,8 +813,8 @@ def _train(
             if stay.size == 0 or (P_pad_new < P_pad_now and clock.worth(saved)):
                 j = np.flatnonzero(leaving)
                 nets = rows[j]
-                for name, host in zip(StepMetrics._fields, out_host, strict=True):
-                    fill[name][nets] = np.where(settled_r[j], host[n_here - 1, j], np.nan)
+                for name, got in zip(StepMetrics._fields, out_host, strict=True):
+                    fill[name][nets] = np.where(settled_r[j], got[n_here - 1, j], np.nan)
                 for k_, v in state.params.items():
                     final[k_][nets] = np.asarray(v)[:n_act][j]
                 alive_np[nets] = alive_r[j]

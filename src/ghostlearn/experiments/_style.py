@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..plotting import OKABE_ITO as OKABE_ITO
+
+if TYPE_CHECKING:  # older supported matplotlib releases lack RcKeyType
+    from matplotlib.typing import RcKeyType
 
 #: Series colours in order of use (black is kept for theory lines; yellow is last: it is
 #: faint on white).
@@ -39,7 +42,7 @@ FONT_SIZE = 8.0
 #: Prefix of the titles of panels that the paper does not have.
 BEYOND = "beyond the paper"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.size": FONT_SIZE,
     "axes.titlesize": FONT_SIZE,
     "axes.labelsize": FONT_SIZE,

@@ -246,7 +246,9 @@ def config(fidelity: Fidelity) -> Config:
 # run
 
 
-def _stage(progress: Progress | None, state: dict[str, int], weight: int) -> Callable | None:
+def _stage(
+    progress: Progress | None, state: dict[str, int], weight: int
+) -> Callable[[int, int], None] | None:
     """A ``train`` progress callback adding ``weight`` network-epochs per epoch."""
     if progress is None:
         return None
@@ -311,8 +313,8 @@ def _zoom_table(z: xr.Dataset, settings: dict[str, Any]) -> xr.Dataset:
 
 
 def _train_brackets(
-    ds: xr.Dataset, idx: list[int], starts: list[int], cfg: Config, stage: Callable | None,
-    devices: int,
+    ds: xr.Dataset, idx: list[int], starts: list[int], cfg: Config,
+    stage: Callable[[int, int], None] | None, devices: int,
 ) -> xr.Dataset:  # fmt: skip
     """Networks ``idx`` of ``ds`` trained again for ``flow_every_A`` epochs from their
     snapshots at ``starts``, with a snapshot every epoch."""
@@ -359,7 +361,7 @@ def _place_ghost(
 
 def _dense_ghosts(
     ds: xr.Dataset, rows: list[dict[str, Any]], settings: dict[str, Any], cfg: Config,
-    stage: Callable | None, devices: int,
+    stage: Callable[[int, int], None] | None, devices: int,
 ) -> dict[int, tuple[xr.Dataset, xr.Dataset]]:  # fmt: skip
     """Place each ghost's first appearance to the epoch and fill the records' dense fields.
 
@@ -869,7 +871,7 @@ def _census_counts_b(rec: xr.Dataset, cfg: Config) -> dict[str, Any]:
     return cen
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict:
+def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     """The censuses and the shown networks' numbers (definitions in the module docstring)."""
     out: dict[str, Any] = {
         "init": data.attrs["init"],
@@ -896,7 +898,9 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict:
 
 
 def paper_flow_epochs(
-    snapshots: Sequence[int], epochs: int, fractions: Sequence[float] = PANEL_A_FRACTIONS
+    snapshots: Sequence[int] | np.ndarray,
+    epochs: int,
+    fractions: Sequence[float] = PANEL_A_FRACTIONS,
 ) -> list[int]:
     """The snapshots nearest to ``fractions`` of a run of ``epochs`` epochs, in order, once each.
 
@@ -935,7 +939,7 @@ def _paper_row(
     return draw_flows(fig.add_subplot(gs[row, 1]), flows, kappa_range=kappa_range)
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """The paper's Fig. 3: A and B, each the loss and gradient norm over epochs (divided by
     their maxima) and the latent flows at the epochs (i)-(iii), overlaid."""
     fig = _style.figure(4.9)
@@ -965,14 +969,14 @@ def _legend_below(ax: Any, ncol: int = 2) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol)
 
 
-def _drop_span(ax: Any, summary: dict) -> None:
+def _drop_span(ax: Any, summary: dict[str, Any]) -> None:
     d0, d1 = summary["drop_epoch_A"], summary["drop_end_epoch_A"]
     if d0 is not None:
         ax.axvspan(shown_epoch(d0), shown_epoch(max(d1, d0 + 1)),
                    color=_style.OKABE_ITO["sky_blue"], alpha=0.5, lw=0, label="abrupt drop")  # fmt: skip
 
 
-def _events_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
+def _events_panel(ax: Any, ds: xr.Dataset, summary: dict[str, Any]) -> None:
     """A's loss and gradient norm on a log scale with the drop, oscillations and ghost."""
     e = ds["epoch"].values.astype(np.int64) + 1
     ax.plot(e, ds["loss"].values[0], color=LOSS_COLOR, lw=0.6, label="loss")
@@ -993,7 +997,7 @@ def _events_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
     _legend_below(ax)
 
 
-def _ghost_zoom_panel(ax: Any, ds: xr.Dataset, summary: dict) -> None:
+def _ghost_zoom_panel(ax: Any, ds: xr.Dataset, summary: dict[str, Any]) -> None:
     """The loss around the ghost's first appearance (a flow every epoch in the bracket)."""
     _style.beyond(ax, "A, the ghost's onset")
     _style.epoch_ticks(ax)
@@ -1032,7 +1036,7 @@ def _counts_panel(ax: Any, points: xr.Dataset) -> None:
     _legend_below(ax)
 
 
-def _bifurcation_panel(ax: Any, ds: xr.Dataset, summary: dict, cfg: Config) -> None:
+def _bifurcation_panel(ax: Any, ds: xr.Dataset, summary: dict[str, Any], cfg: Config) -> None:
     """B's gradient norm around the saddle-node bifurcation, with the "zero" threshold."""
     _style.beyond(ax, "B, at the bifurcation")
     ax.set_ylabel("gradient norm")
@@ -1068,7 +1072,7 @@ def _census_panel(ax: Any, rows: Sequence[tuple[str, int]], title: str) -> None:
     _style.beyond(ax, title)
 
 
-def _census_panels(axs: Sequence[Any], summary: dict, cfg: Config) -> None:
+def _census_panels(axs: Sequence[Any], summary: dict[str, Any], cfg: Config) -> None:
     """The counts of A's census (left) and B's (right)."""
     ca, cb = summary["census_A"], summary["census_B"]
     _census_panel(axs[0], [
@@ -1091,11 +1095,11 @@ def _census_panels(axs: Sequence[Any], summary: dict, cfg: Config) -> None:
     ], f"census B (α = {cfg.lr_B:g})")  # fmt: skip
 
 
-def plot_extra(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """Beyond the paper: A's events on log scales, the ghost's first appearance, the points
     of every analysed flow, B's gradient at the bifurcation, and both censuses."""
     fig = _style.figure(8.0)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.1, 1.0])
+    top, bottom = fig.subfigures(2, 1, squeeze=False, height_ratios=[2.1, 1.0])[:, 0]
     axs = top.subplots(2, 2)
     ds_a, ds_b = data["A"].to_dataset(), data["B"].to_dataset()
     _events_panel(axs[0, 0], ds_a, summary)
@@ -1193,7 +1197,7 @@ def _census_text(s: dict[str, Any], cfg: Config) -> str:
     )
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """Fig. 3's caption, written like the paper's, with this run's parameters and census."""
     s = summary
     model = RNNConfig(model="rank1", N=cfg.N)
@@ -1283,7 +1287,7 @@ def _drop_claims(s: dict[str, Any]) -> list[Claim]:
                 "the median is <= 0.1 (the drop onset); "
                 f"{gp['n_by_drop_onset']} of {gp['n']} appear by the onset"
             ),
-            **({} if gp["n"] else {"skip": "no ghost-mediated network to place the ghost of"}),
+            skip=None if gp["n"] else "no ghost-mediated network to place the ghost of",
         ),
         Claim(
             figure=NAME,
@@ -1329,10 +1333,10 @@ def _oscillation_claims(s: dict[str, Any]) -> list[Claim]:
             reason=f"{ca['n_escaped']} of {ca['n_oscillated']} oscillating networks escaped "
             "(the burst ends before the last 5% of the run and the final loss is below half "
             "the level before it); reproduced if most do",
-            **(
-                {}
+            skip=(
+                None
                 if paper
-                else {"skip": "needs paper fidelity (the paper's escape came after 465k epochs)"}
+                else "needs paper fidelity (the paper's escape came after 465k epochs)"
             ),
         ),
         Claim(
@@ -1345,14 +1349,12 @@ def _oscillation_claims(s: dict[str, Any]) -> list[Claim]:
             f"{esc['n_curvature_grew']} of {esc['n_with_ghost_at_both']} escaped networks with "
             "a ghost at both; reproduced if most. Support: the slope f' at the readout "
             f"threshold grew in {esc['n_slope_grew']} of {ca['n_escaped']} escaped networks",
-            **(
-                {}
+            skip=(
+                None
                 if esc["n_with_ghost_at_both"]
-                else {
-                    "skip": "no escaped network with a ghost at the oscillation onset and "
-                    "the end" + ("" if paper else "; needs paper fidelity")
-                }
-            ),  # fmt: skip
+                else "no escaped network with a ghost at the oscillation onset and the end"
+                + ("" if paper else "; needs paper fidelity")
+            ),
         ),
     ]
 
@@ -1382,7 +1384,7 @@ def _bifurcation_claims(s: dict[str, Any]) -> list[Claim]:
             reason=f"{n_sn} of {n_stuck} stuck networks (learned, then max accuracy over the "
             "last 50 epochs <= 0.5) got stuck after a saddle-node bifurcation (a flow every "
             "epoch); reproduced if most did",
-            **({} if n_stuck else {"skip": "no network got stuck"}),
+            skip=None if n_stuck else "no network got stuck",
         ),
         Claim(
             figure=NAME,
@@ -1399,11 +1401,11 @@ def _bifurcation_claims(s: dict[str, Any]) -> list[Claim]:
             reason="compared only for the paper's own network (init 'paper', seed 40): its "
             f"saddle-node epoch within {B_EPOCH_TOLERANCE} epochs of the paper's bracket. "
             "Training is chaotic after the plateau, so another machine may move it",
-            **(
-                {}
+            skip=(
+                None
                 if s["init"] in ("paper", "torch") and s["paper_seed"] == 40
-                else {"skip": f"not the same network (init {s['init']!r}, seed {s['paper_seed']})"}
-            ),  # fmt: skip
+                else f"not the same network (init {s['init']!r}, seed {s['paper_seed']})"
+            ),
         ),
         Claim(
             figure=NAME,
@@ -1417,12 +1419,12 @@ def _bifurcation_claims(s: dict[str, Any]) -> list[Claim]:
             reason=f"{cb['n_flat_after_saddle_node']} of {n_sn} networks stuck after a "
             f"saddle-node have a median gradient norm from the bifurcation on < {flat:g} x "
             "the peak before it; reproduced if most",
-            **({} if n_sn else {"skip": "no network got stuck after a saddle-node"}),
+            skip=None if n_sn else "no network got stuck after a saddle-node",
         ),
     ]
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """The paper's Fig. 3 statements as population statements, the paper seed beside them.
 
     Each rule asks for *most* (more than half) of the relevant networks of the census; a

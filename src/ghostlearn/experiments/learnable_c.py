@@ -272,7 +272,7 @@ def _outcome(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> dict[str, Any]:
     }
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict:
+def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     """The shown network's phases, the paper seed's, and the batch's counts."""
     p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
     shown = _outcome(p1, p2, cfg)
@@ -335,7 +335,7 @@ def _reset_line(ax: Any, cfg: Config) -> None:
             ha="center", va="bottom")  # fmt: skip
 
 
-def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: dict,
+def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: dict[str, Any],
                   cfg: Config) -> None:  # fmt: skip
     """A-C: the shown network's loss and accuracy, gradient norm and ``c`` over both phases."""
     ax_l, ax_g, ax_c = axs
@@ -409,7 +409,7 @@ def _flow_panel(ax_f: Any, data: xr.DataTree, p1: xr.Dataset, p2: xr.Dataset) ->
     return drawn
 
 
-def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     """A-C: the representative network's loss and accuracy, gradient norm and ``c`` over
     both phases; D: every network's accuracy at the end of each phase; E: the latent
     flows at the ends of both phases."""
@@ -435,7 +435,7 @@ def plot(data: xr.DataTree, summary: dict, cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict, cfg: Config) -> str:
+def caption(summary: dict[str, Any], cfg: Config) -> str:
     """The figure's caption, written like the paper's, with this run's parameters."""
     s = summary
     pop = s["population"]
@@ -464,7 +464,7 @@ def caption(summary: dict, cfg: Config) -> str:
     )
 
 
-def claims(summary: dict) -> list[Claim]:
+def claims(summary: dict[str, Any]) -> list[Claim]:
     """The paper's statement on a trained confidence, and the recovery after the reset, as
     population statements over the batch (the paper's seed reported beside them)."""
     s = summary

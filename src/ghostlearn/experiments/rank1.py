@@ -28,9 +28,9 @@ import xarray as xr
 from matplotlib.lines import Line2D
 
 from .. import _validate
-from ..analysis import RunAnalysis, rank1_flow
+from ..analysis import FlowPoints, RunAnalysis, rank1_flow
 from ..analysis.points import STABILITY_CODES
-from ..rnn import INIT_METHODS, latent_trajectory
+from ..rnn import INIT_METHODS, Params, latent_trajectory
 from ..train import model_from_dataset
 from . import _style
 
@@ -51,7 +51,7 @@ _FIXED = {
     2: ("unstable fixed point", "white"),
     3: ("half-stable fixed point", _style.GREY),
 }
-_GHOST = {"marker": "D", "mfc": _style.OKABE_ITO["yellow"], "mec": _style.THEORY}
+_GHOST: dict[str, Any] = {"marker": "D", "mfc": _style.OKABE_ITO["yellow"], "mec": _style.THEORY}
 _POINT_MS = 4.5
 #: Smaller than the fixed points: a fixed point under kappa(0) stays visible as a ring.
 _KAPPA0_MS = 3.2
@@ -115,6 +115,7 @@ def points_dataset(ra: RunAnalysis) -> xr.Dataset:
         (:func:`analysis_events`).
     """
     p = ra.points
+    assert isinstance(p, FlowPoints)  # a rank-one run's points are flow points
 
     def padded(a: np.ndarray, fill: Any) -> np.ndarray:
         if a.shape[-1]:
@@ -153,7 +154,11 @@ def latent_trajectories(ds: xr.Dataset, epochs: Sequence[int], net: int = 0) -> 
     cfg = model_from_dataset(ds)
     snap = ds.isel(net=net).sel(snapshot=list(epochs))
     params = {k: jnp.asarray(snap[f"snap_{k}"].values) for k in ("m", "n", "b")}
-    fn = jax.vmap(lambda p: latent_trajectory(p, cfg))
+
+    def one(p: Params) -> jax.Array:
+        return latent_trajectory(p, cfg)
+
+    fn = jax.vmap(one)
     return np.asarray(fn(params), dtype=np.float64)
 
 
@@ -219,8 +224,8 @@ def _flow_marks(ax: Any, marks: Sequence[int], width: float) -> None:
             groups.append([(j, x)])
     for g in groups:
         text = "(" + ", ".join(roman(j) for j, _ in g) + ")"
-        x = float(np.mean([v for _, v in g]))
-        ax.text(x, 1.0, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+        x_mid = float(np.mean([v for _, v in g]))
+        ax.text(x_mid, 1.0, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
 
 
 def draw_metrics(ax: Any, ds: xr.Dataset, marks: Sequence[int]) -> None:

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -191,12 +191,15 @@ def _write_film(
 
     if progress is not None:
         progress(0, total)
-    _save(anim, out, PillowWriter(fps=fps), dpi, frames_done(0))
+    # matplotlib's writers take any positive frame rate (Pillow's frame duration is
+    # 1000 / fps, ffmpeg's rate str(fps)); its stubs allow only an int.
+    rate = cast(int, fps)
+    _save(anim, out, PillowWriter(fps=rate), dpi, frames_done(0))
     if not want_mp4:
         return None
     mp4_path = out.with_suffix(".mp4")
     # h264: matplotlib rounds the frame to even pixels and picks yuv420p.
-    _save(anim, mp4_path, FFMpegWriter(fps=fps, codec="h264"), dpi, frames_done(n))
+    _save(anim, mp4_path, FFMpegWriter(fps=rate, codec="h264"), dpi, frames_done(n))
     return mp4_path
 
 
