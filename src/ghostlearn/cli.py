@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from .results import AnalysisFolder, AnalysisRecord, ResultsFolder, RunFolder
+
 if TYPE_CHECKING:  # imported where used, so that `ghostlearn --help` stays fast
     import xarray as xr
 
@@ -289,6 +291,7 @@ def reproduce(
         if unknown:
             raise UserError(f"unknown figure {unknown[0]!r}; valid: {', '.join(EXPERIMENTS)}")
         out = _out_dir(out)
+        results = ResultsFolder(out)
         fidelity: Fidelity = "quick" if quick else "paper"
         summaries = []
         written: list[Path] = []
@@ -296,8 +299,7 @@ def reproduce(
             with _progress(f"{name} ({fidelity})", unit="steps") as update:
                 summary = run_experiment(name, out, fidelity=fidelity, progress=update, force=force)
             summaries.append(summary)
-            files = ("figure.png", "figure.pdf", "data.zarr", "summary.json")
-            written += [out / name / f for f in files if (out / name / f).exists()]
+            written += results.experiment(name).files()
             typer.echo(
                 f"{name}: {summary['wall_time_s']:.1f} s, "
                 f"{claims_headline(collect_claims([summary]))} -> {out / name}"
@@ -307,19 +309,15 @@ def reproduce(
         # The claims report always covers every complete experiment in the folder.
         from .store import read_json
 
-        every = [
-            read_json(out / n / "summary.json")
-            for n in EXPERIMENTS
-            if (out / n / "summary.json").exists()
-        ]
+        every = [read_json(results.experiment(n).summary) for n in results.complete(EXPERIMENTS)]
         rows = write_claims(every, out)
-        typer.echo(f"claims: {claims_headline(rows)} -> {out / 'claims.md'}")
+        typer.echo(f"claims: {claims_headline(rows)} -> {results.claims_md}")
         from .report import write_report
 
         with _progress("building the report", unit="training runs") as update:
             page = write_report(out, progress=update)
         typer.echo(f"report: {page.stat().st_size / 1e6:.1f} MB -> {page}")
-    _wrote(*written, out / "claims.md", out / "claims.json", page)
+    _wrote(*written, results.claims_md, results.claims_json, page)
 
 
 # --------------------------------------------------------------------------- toy
@@ -777,7 +775,7 @@ def train(
         from .store import remove_temporaries
 
         # What a killed earlier run of this command left half-written.
-        remove_temporaries(out, ("train.zarr", "training.png", "training.pdf"))
+        remove_temporaries(out, RunFolder(out).names())
         from .tasks import make_task
 
         task_obj = make_task(task)
@@ -829,7 +827,7 @@ def train(
         }
         if not overwrite and _holds_run(out, cfg, task_obj, population, settings):
             typer.echo(
-                f"{out / 'train.zarr'} already holds this run: nothing retrained "
+                f"{RunFolder(out).store} already holds this run: nothing retrained "
                 "(--overwrite trains it again)"
             )
             _wrote()
@@ -869,7 +867,7 @@ def train(
     typer.echo(
         f"trained {n_nets} networks x {epochs} epochs in {wall:.1f} s "
         f"({n_nets * epochs / wall:,.0f} net-epochs/s incl. compilation); "
-        f"{n_div} diverged -> {out / 'train.zarr'}"
+        f"{n_div} diverged -> {RunFolder(out).store}"
     )
     _wrote(*written)
 
@@ -881,8 +879,8 @@ def _write_training(ds: xr.Dataset, out: Path) -> list[Path]:
     from .plotting import training_curves
     from .store import write_figure, write_zarr
 
-    store = write_zarr(ds, out / "train.zarr")
-    return [store, *write_figure(training_curves(ds), out, stem="training")]
+    store = write_zarr(ds, RunFolder(out).store)
+    return [store, *write_figure(training_curves(ds), out, stem=RunFolder.FIGURE)]
 
 
 def _holds_run(
@@ -902,10 +900,10 @@ def _holds_run(
     from .store import decode_attrs
     from .tasks import DelayedActivation
 
-    if not (out / "train.zarr").is_dir():
+    if not RunFolder(out).store.is_dir():
         return False
     try:
-        group = zarr.open_group(str(out / "train.zarr"), mode="r")
+        group = zarr.open_group(str(RunFolder(out).store), mode="r")
         attrs = decode_attrs(xr.Dataset(attrs=dict(group.attrs))).attrs
         if attrs.get("model") != dataclasses.asdict(cfg):
             return False
@@ -1028,8 +1026,8 @@ def analyze(
             raise UserError(f"PATH does not exist: {path}")
         if not (c > 0 and c < float("inf")):
             raise UserError(f"--c must be a finite number > 0, got {c}")
-        if path.is_dir() and not _is_zarr(path) and (path / "train.zarr").is_dir():
-            path = path / "train.zarr"  # the run folder written by `ghostlearn train`
+        if path.is_dir() and not _is_zarr(path) and RunFolder(path).store.is_dir():
+            path = RunFolder(path).store  # the run folder written by `ghostlearn train`
         folder = _out_dir(out if out is not None else path.parent)
         if path.is_dir():
             for name, value in (("--rank", rank), ("--n-in", n_in)):
@@ -1088,23 +1086,22 @@ def analyze(
             counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
         from . import __version__
 
-        record: dict[str, object] = {
-            "source": str(path),
-            "group": group,
-            "ghostlearn_version": __version__,
-            "verdict_counts": counts,
-        }
-        if u_in is not None:
-            record["u"] = u_in
-        if checkpoint is not None:
-            record["checkpoint"] = checkpoint.to_dict()
-        written = [write_json({**record, "runs": runs}, folder / "analysis.json")]
+        record = AnalysisRecord(
+            source=str(path),
+            group=group,
+            ghostlearn_version=__version__,
+            verdict_counts=counts,
+            runs=runs,
+            u=None if u_in is None else [float(x) for x in u_in],
+            checkpoint=None if checkpoint is None else checkpoint.to_dict(),
+        )
+        written = [write_json(record.to_dict(), AnalysisFolder(folder).record)]
         fig = plot_run(analyses[net], flow_epochs=epochs)
-        written += write_figure(fig, folder, stem="analysis")
+        written += write_figure(fig, folder, stem=AnalysisFolder.FIGURE)
     if checkpoint is not None:
         typer.echo(_describe_checkpoint(checkpoint))
     summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
-    typer.echo(f"{len(analyses)} run(s): {summary} -> {folder / 'analysis.json'}")
+    typer.echo(f"{len(analyses)} run(s): {summary} -> {AnalysisFolder(folder).record}")
     _wrote(*written)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self, TypedDict
 import matplotlib
 
 from .. import __version__
+from ..results import ExperimentFolder, ResultsFolder
 from ..store import from_jsonable, read_json, to_jsonable, write_figure, write_json, write_zarr
 from . import _style
 
@@ -174,8 +175,8 @@ def run_experiment(
         raise ValueError(f"fidelity must be 'quick' or 'paper', got {fidelity!r}")
     module = experiment_module(name)
     cfg = module.config(fidelity) if config is None else config
-    folder = Path(out) / name
-    summary_path = folder / "summary.json"
+    folder = ResultsFolder(Path(out)).experiment(name)
+    summary_path = folder.summary
     cfg_json = to_jsonable(cfg)
     if summary_path.exists() and not force:
         previous = read_json(summary_path)
@@ -192,15 +193,15 @@ def run_experiment(
     data.attrs.update(
         experiment=name, fidelity=fidelity, ghostlearn_version=__version__, config=cfg_json
     )
-    write_zarr(data, folder / "data.zarr")
+    write_zarr(data, folder.data)
     with _style.journal():
         fig = module.plot(data, typed, cfg)
-        write_figure(fig, folder)
+        write_figure(fig, folder.path, stem=ExperimentFolder.FIGURE)
         plt.close(fig)
         plot_extra = getattr(module, "plot_extra", None)
         extra = None if plot_extra is None else plot_extra(data, typed, cfg)
         if extra is not None:
-            write_figure(extra, folder, stem="figure-extra")
+            write_figure(extra, folder.path, stem=ExperimentFolder.EXTRA_FIGURE)
             plt.close(extra)
     measured = typed.to_dict() if isinstance(typed, Summary) else dict(typed)
     caption = getattr(module, "caption", None)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..results import ResultsFolder
 from ..store import to_jsonable, write_json, write_text
 
 
@@ -108,10 +109,11 @@ def write_claims(summaries: Iterable[Mapping[str, Any]], out: str | Path) -> lis
     """Write ``out/claims.json`` and ``out/claims.md`` (with the censuses); return the rows."""
     summaries = list(summaries)
     rows = collect_claims(summaries)
-    write_json(to_jsonable(rows), Path(out) / "claims.json")
+    folder = ResultsFolder(Path(out))
+    write_json(to_jsonable(rows), folder.claims_json)
     text = claims_markdown(rows)
     censuses = [line for s in summaries for line in census_lines(s)]
     if censuses:
         text += "\n## Population censuses\n\n" + "".join(f"- {c}\n" for c in censuses)
-    write_text(text, Path(out) / "claims.md")
+    write_text(text, folder.claims_md)
     return rows

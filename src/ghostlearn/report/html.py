@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..experiments.claims import collect_claims, format_value, headline
+from ..results import REPORT
 from ..store import write_text
 from .payload import ReportOptions, format_epoch, report_payload
 from .sources import ReportSource, load_source
@@ -297,8 +298,8 @@ def default_output(path: str | Path) -> Path:
     of a results folder, beside a store or file otherwise."""
     p = Path(path)
     if p.is_dir() and not (p / "zarr.json").exists() and not (p / ".zgroup").exists():
-        return p / "report.html"
-    return p.parent / "report.html"
+        return p / REPORT
+    return p.parent / REPORT
 
 
 def write_report(
@@ -322,5 +323,5 @@ def write_report(
     text = build_report(path, options=options, progress=progress)
     target = default_output(path) if out is None else Path(out)
     if target.is_dir():
-        target = target / "report.html"
+        target = target / REPORT
     return write_text(text, target)

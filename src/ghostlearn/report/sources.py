@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from ..results import AnalysisFolder, ExperimentFolder, ResultsFolder, RunFolder
 from ..store import open_zarr, read_json
 from .frames import has_latent_snapshots
 
@@ -151,7 +152,7 @@ def _display_name(p: Path) -> str:
     ``ghostlearn train`` and the experiments always write) come with their folder's name,
     which is what tells runs apart."""
     name = p.name or p.resolve().name
-    if name in ("train.zarr", "data.zarr"):
+    if name in (RunFolder(p).store.name, ExperimentFolder(p).data.name):
         parent = p.resolve().parent.name
         return f"{parent}/{name}" if parent else name
     return name
@@ -210,15 +211,14 @@ def _load_training(store: Path, label: str, extra_figure: Path | None = None) ->
 def _experiments_of(folder: Path) -> list[dict[str, Any]]:
     from ..experiments.base import EXPERIMENTS
 
-    names = [n for n in EXPERIMENTS if (folder / n / "summary.json").exists()]
-    names += sorted(
-        p.parent.name for p in folder.glob("*/summary.json") if p.parent.name not in EXPERIMENTS
-    )
+    results = ResultsFolder(folder)
+    names = results.complete(EXPERIMENTS) + results.others(list(EXPERIMENTS))
     out = []
     for name in names:
-        summary = read_json(folder / name / "summary.json")
-        png = folder / name / "figure.png"
-        extra = folder / name / "figure-extra.png"
+        experiment = results.experiment(name)
+        summary = read_json(experiment.summary)
+        png = experiment.figure()
+        extra = experiment.extra_figure()
         out.append(
             {
                 "name": name,
@@ -226,7 +226,7 @@ def _experiments_of(folder: Path) -> list[dict[str, Any]]:
                 "summary": summary,
                 "figure": png if png.exists() else None,
                 "extra": extra if extra.exists() else None,
-                "data": folder / name / "data.zarr",
+                "data": experiment.data,
             }
         )
     return out
@@ -419,8 +419,8 @@ def _analysis_entries(obj: Any, path: Path) -> dict[int, dict[str, Any]]:
 
 def _beside(folder: Path) -> Path | None:
     """A training store or checkpoint in ``folder``."""
-    if _is_zarr(folder / "train.zarr"):
-        return folder / "train.zarr"
+    if _is_zarr(RunFolder(folder).store):
+        return RunFolder(folder).store
     for p in sorted(folder.glob("*.zarr")):
         if _is_zarr(p) and _training_groups(p, need_snapshots=False):
             return p
@@ -461,17 +461,20 @@ def _load_analysis(path: Path, data: Path | None = None) -> ReportSource:
                 ".safetensors) beside it"
             )
     if _is_zarr(data):
-        src = _load_training(data, data.name, data.parent / "training.png")
+        src = _load_training(data, data.name, data.parent / f"{RunFolder.FIGURE}.png")
         run = next((r for r in src.runs if group and r.label.endswith("/" + group)), src.runs[0])
-    elif data.is_dir() and _is_zarr(data / "train.zarr"):
-        src = _load_training(data / "train.zarr", "train.zarr", data / "training.png")
+    elif data.is_dir() and _is_zarr(RunFolder(data).store):
+        store = RunFolder(data).store
+        src = _load_training(store, store.name, data / f"{RunFolder.FIGURE}.png")
         run = src.runs[0]
     else:
         src = _load_checkpoint(data)
         run = src.runs[0]
     runs = [dataclasses.replace(run, analyses=entries)]
     title = f"Analysis of {_display_name(data)}"
-    if path.name != "analysis.json":  # the name ``ghostlearn analyze`` writes says nothing
+    if (
+        path.name != AnalysisFolder(path.parent).record.name
+    ):  # the name ``ghostlearn analyze`` writes says nothing
         title += f" ({path.name})"
     return dataclasses.replace(src, kind="analysis", path=path, title=title, runs=runs)
 
@@ -510,15 +513,16 @@ def load_source(path: str | Path) -> ReportSource:
             "store (.zarr), an analysis.json or a checkpoint (.npz, .safetensors)"
         )
     if _is_zarr(p):
-        if (p.parent / "analysis.json").exists():
-            return _load_analysis(p.parent / "analysis.json", p)
+        if AnalysisFolder(p.parent).record.exists():
+            return _load_analysis(AnalysisFolder(p.parent).record, p)
         return _load_training(p, p.name, p.parent / "training.png")
     if (p / "claims.json").exists() or any(p.glob("*/summary.json")):
         return _load_results(p)
-    if _is_zarr(p / "train.zarr"):
-        if (p / "analysis.json").exists():
-            return _load_analysis(p / "analysis.json")
-        return _load_training(p / "train.zarr", "train.zarr", p / "training.png")
+    run = RunFolder(p)
+    if _is_zarr(run.store):
+        if AnalysisFolder(p).record.exists():
+            return _load_analysis(AnalysisFolder(p).record)
+        return _load_training(run.store, run.store.name, run.path / f"{run.FIGURE}.png")
     raise ValueError(
         f"{str(p)!r} is neither a results folder (claims.json, <fig>/summary.json), a "
         "training store (.zarr) nor a folder holding train.zarr"
