@@ -34,8 +34,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
-from scipy import integrate
-from scipy.special import expit
 
 from . import _validate
 
@@ -321,6 +319,8 @@ def euler_loss(
         ValueError: on non-finite or non-positive ``T``, ``c``, ``x_thr``, ``dt``, on a
             non-finite ``r``, or if ``T/dt`` is not a whole number.
     """
+    from scipy.special import expit  # imported here: scipy costs a second at start-up
+
     r, c, x_thr, n_T = _euler_setup(r, T, c, x_thr, dt)
     x = np.zeros(r.shape)
     total = np.zeros(r.shape)
@@ -349,6 +349,8 @@ def euler_loss_grad(
     Returns:
         ``dL/dr`` with the broadcast shape of ``r``, ``c``, ``x_thr``, in ``[t]^3``.
     """
+    from scipy.special import expit  # imported here: scipy costs a second at start-up
+
     r, c, x_thr, n_T = _euler_setup(r, T, c, x_thr, dt)
     x = np.zeros(r.shape)
     s = np.zeros(r.shape)
@@ -387,6 +389,8 @@ def _x_scalar(t: float, r: float) -> float:
 
 
 def _quad(f: Callable[[float], float], a: float, b: float, points: list[float]) -> float:
+    from scipy import integrate  # imported here: scipy costs a second at start-up
+
     if not b > a:
         return 0.0
     inner = [p for p in points if a < p < b]
