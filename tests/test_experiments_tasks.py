@@ -1,12 +1,14 @@
 """dcdt and dmts: the rules on constructed records (learning epochs, the representative, the
-drop's portraits and refined window), the claims on injected censuses, the config checks,
-the exact retraining of a window, and one tiny run of each study end to end.
+drop's portraits and refined window), the claims on injected typed summaries, the
+summary's JSON round trip, the config checks, the exact retraining of a window, and one
+tiny run of each study end to end.
 
 Which networks learn, and how, is chaos: nothing here depends on the trained outcomes. The
 tiny runs are checked for structure and for consistency with their own stored data.
 """
 
 import dataclasses
+import json
 import math
 
 import matplotlib
@@ -15,8 +17,17 @@ import pytest
 from figure_checks import pdf_page_points, visible_texts
 
 from ghostlearn.analysis import VERDICTS
-from ghostlearn.experiments import EXPERIMENTS, _style, dcdt, dmts, run_experiment
+from ghostlearn.experiments import (
+    EXPERIMENTS,
+    Summary,
+    _style,
+    dcdt,
+    dmts,
+    experiment_module,
+    run_experiment,
+)
 from ghostlearn.experiments import latent_tasks as m
+from ghostlearn.experiments.base import ENVELOPE_KEYS
 from ghostlearn.rnn import RNNConfig
 from ghostlearn.store import open_tree, read_json
 from ghostlearn.tasks import make_task
@@ -150,27 +161,68 @@ def test_retrained_window_is_the_population_run_with_fine_snapshots():
 # claims on injected censuses
 
 
-def census(n_learned, n_abrupt, ghost, bif=0, *, n=20, optimizer="sgd"):
+PAPER = m.config("paper", "dcdt")
+QUICK = m.config("quick", "dcdt")
+
+
+def census(n_learned, n_abrupt, ghost, bif=0, *, n=20, task="dcdt"):
+    """A typed summary of ``n`` networks: the first ``n_learned`` learned, the first
+    ``n_abrupt`` of them dropped abruptly, ``ghost`` of those ghost-mediated and ``bif``
+    bifurcation-mediated; the counts are counted from the networks."""
+    labels = (["ghost-mediated"] * ghost + ["bifurcation-mediated"] * bif
+              + ["abrupt-unexplained"] * (n_abrupt - ghost - bif)
+              + ["no-abrupt-learning"] * (n - n_abrupt))  # fmt: skip
+    nets = tuple(
+        m.NetworkRecord(
+            seed=i,
+            verdict=labels[i],
+            learned=i < n_learned,
+            solved=i < n_learned,
+            learn_epoch=2000.0 + i if i < n_learned else None,
+            drop_onset=1500.0 + i if i < n_abrupt else None,
+            drop_end=1600.0 + i if i < n_abrupt else None,
+            plateau_start=200.0 if i < n_abrupt else None,
+            drop_decades=1.5 if i < n_abrupt else None,
+            fall_start=1400.0,
+            fall_end=1700.0,
+            fall_ratio=0.25,
+            n_bifurcations=int(i < bif),
+            max_n_ghosts=int(i < ghost),
+            final_loss=0.01,
+            final_accuracy=0.97,
+        )  # fmt: skip
+        for i in range(n)
+    )
+    counts = dict.fromkeys(VERDICTS, 0)
     learners = dict.fromkeys(VERDICTS, 0)
-    learners.update({"ghost-mediated": ghost, "bifurcation-mediated": bif})
-    learners["no-abrupt-learning"] = n_learned - n_abrupt
-    learners["abrupt-unexplained"] = n_abrupt - ghost - bif
-    return {
-        "experiment": "dcdt",
-        "task": "dcdt",
-        "fidelity": "paper",
-        "optimizer": optimizer,
-        "lr": 1e-3,
-        "epochs": 110_000,
-        "n_seeds": n,
-        "n_learned": n_learned,
-        "n_abrupt_learners": n_abrupt,
-        "verdict_counts_learners": learners,
-    }
+    for net in nets:
+        counts[net.verdict] += 1
+        learners[net.verdict] += net.learned
+    learned = [net.seed for net in nets if net.learned]
+    rep = m.Representative(
+        net=0, seed=0, rule="the first learner whose drop is ghost-mediated",
+        verdict=labels[0], drop_kind="abrupt drop", drop_onset=1500.0, drop_end=1600.0,
+        window=(1300, 1801), fine_every=3, verdict_refined=labels[0],
+        reason_refined="a ghost at the drop", refine_loss_max_abs_diff=0.0,
+        n_snapshots_refined=1267,
+    )  # fmt: skip
+    return m.Summary(
+        task=task, task_title=m.TASKS[task], optimizer="sgd", lr=1e-3, epochs=110_000,
+        n_seeds=n, N=100, rank=2, snapshot_every=100, n_learned=n_learned,
+        n_solved=n_learned, n_abrupt=n_abrupt, n_abrupt_learners=n_abrupt,
+        learned_seeds=tuple(learned), verdict_counts=counts, verdict_counts_learners=learners,
+        census_verdicts=m.VerdictCensus(text=f"{n_learned} of {n} learned", all=counts,
+                                        learners=learners),
+        learn_epoch_median=2000.0 if learned else None,
+        drop_onset_median=1500.0 if n_abrupt else None, networks=nets, representative=rep,
+        panel_epochs=(1400, 1550, 1700), panel_labels=m.PANELS, train_wall_time_s=1.5,
+        analysis_wall_time_s=0.5, representative_wall_time_s=0.25,
+        network_epochs=n * 110_000, solved_accuracy=m.SOLVED_ACCURACY, window=m.WINDOW,
+    )  # fmt: skip
 
 
-def verdicts(summary):
-    return [c.verdict for c in m.claims(summary)]
+def verdicts(summary, cfg=PAPER):
+    return [c.verdict for c in m.claims(summary, cfg)]
 
 
 def test_claims_follow_the_counts():
@@ -181,16 +233,62 @@ def test_claims_follow_the_counts():
     assert verdicts(census(0, 0, 0)) == ["differs", "skipped", "skipped"]
 
 
+def test_claims_flip_at_more_than_half():
+    # abrupt: more than half of the learners; ghost-mediated: more than half of those
+    assert verdicts(census(8, 5, 5))[1] == "reproduced"
+    assert verdicts(census(8, 4, 4))[1] == "differs"
+    assert verdicts(census(8, 6, 4))[2] == "reproduced"
+    assert verdicts(census(8, 6, 3))[2] == "differs"
+    assert verdicts(census(1, 1, 1, n=1)) == ["reproduced"] * 3
+    assert verdicts(census(1, 0, 0, n=1))[0] == "reproduced"
+
+
 def test_claims_are_beyond_the_paper_and_name_their_task():
-    rows = m.claims(census(8, 6, 4))
+    rows = m.claims(census(8, 6, 4), PAPER)
     assert all(c.beyond_paper and c.figure == "dcdt" for c in rows)
     assert all("DCDT" in c.claim and c.claim.startswith("beyond the paper") for c in rows)
+    assert rows[0].measured == {"learned": 8, "networks": 20}
+    assert rows[1].measured == {"abrupt learners": 6, "learners": 8}
     assert rows[2].measured == {"ghost-mediated": 4, "bifurcation-mediated": 0,
                                 "abrupt learners": 6}  # fmt: skip
-    skipped = m.claims(census(0, 0, 0))[2]
+    skipped = m.claims(census(0, 0, 0), PAPER)[2]
     assert skipped.reason.startswith("skipped: no network learned")
-    quick = m.claims(census(8, 6, 4, optimizer="adam"))
-    assert all("Adam" in c.reason for c in quick)
+    no_drop = m.claims(census(8, 0, 0), PAPER)[2]
+    assert no_drop.reason.startswith("skipped: no learner has an abrupt drop")
+    other = m.claims(census(8, 6, 4, task="dmts"), m.config("paper", "dmts"))
+    assert all(c.figure == "dmts" and "DMTS" in c.claim for c in other)
+
+
+def test_claims_name_the_run_settings_of_the_config():
+    rows = m.claims(census(8, 6, 4), PAPER)
+    assert all("plain gradient descent at α = 0.001, 110,000 epochs" in c.reason for c in rows)
+    assert not any("Adam" in c.reason for c in rows)
+    quick = m.claims(census(8, 6, 4), QUICK)  # the summary says sgd: the config decides
+    assert all("Adam at α = 0.001, 2,500 epochs; Adam (quick fidelity), not the authors' "
+               "plain gradient descent" in c.reason for c in quick)  # fmt: skip
+    other = dataclasses.replace(PAPER, optimizer="rmsprop", lr=0.02, epochs=3000)
+    rows = m.claims(census(8, 6, 4), other)
+    assert all("Rmsprop at α = 0.02, 3,000 epochs; Rmsprop, not the authors'" in c.reason
+               for c in rows)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# the typed summary and its JSON
+
+
+def test_summary_round_trips_through_json():
+    for s in (census(8, 6, 4), census(0, 0, 0, n=3)):
+        d = s.to_dict()
+        assert m.Summary.from_dict(json.loads(json.dumps(d, allow_nan=False))).to_dict() == d
+        assert m.Summary.from_dict(json.loads(json.dumps(d))) == s
+        assert not set(d) & set(ENVELOPE_KEYS)
+        assert d["representative"]["window"] == [1300, 1801]
+        assert d["networks"][-1]["learn_epoch"] is None
+        assert d["census_verdicts"]["all"] == d["verdict_counts"]
+    with pytest.raises(ValueError, match="networks"):
+        m.Summary.from_dict({**census(1, 0, 0, n=1).to_dict(), "networks": [{"seed": 0}]})
+    assert dcdt.Summary is dmts.Summary is m.Summary
+    assert issubclass(m.Summary, Summary)
 
 
 # --------------------------------------------------------------------------------------
@@ -271,6 +369,22 @@ def test_run_writes_every_file_and_claims(tiny):
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+def test_summary_json_is_the_typed_summary_of_the_stored_data(tiny):
+    name, folder, summary, _ = tiny
+    cfg = TINY[name]
+    stored = read_json(folder / "summary.json")
+    measured = {k: v for k, v in stored.items() if k not in ENVELOPE_KEYS}
+    typed = experiment_module(name).Summary.from_dict(stored)
+    assert isinstance(typed, m.Summary) and typed.task == name
+    assert typed.to_dict() == measured
+    assert m.Summary.from_dict(json.loads(json.dumps(typed.to_dict()))).to_dict() == measured
+    # summary.json is summarize of the stored data, its claims and caption those of the type
+    again = m.summarize(open_tree(folder / "data.zarr"), cfg)
+    assert again.to_dict() == measured
+    assert [dataclasses.asdict(c) for c in m.claims(typed, cfg)] == stored["claims"]
+    assert m.caption(typed, cfg) == stored["caption"]
+
+
 def test_census_is_consistent_with_the_stored_records(tiny):
     name, folder, s, _ = tiny
     cfg = TINY[name]
@@ -346,7 +460,7 @@ def test_figure_size_panels_and_text(tiny, tmp_path):
     name, folder, summary, _ = tiny
     data = open_tree(folder / "data.zarr")
     with _style.journal():
-        fig = m.plot(data, summary, TINY[name])
+        fig = m.plot(data, m.Summary.from_dict(summary), TINY[name])
         np.testing.assert_allclose(fig.get_size_inches(), (_style.PAGE, m.HEIGHT))
         panels = [ax for ax in fig.axes if ax.get_title("left")]
         assert len(panels) == 5

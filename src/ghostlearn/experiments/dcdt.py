@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from . import latent_tasks as _study
 from .base import Fidelity
-from .latent_tasks import Config, caption, claims, plot, run, summarize
+from .latent_tasks import Config, Summary, caption, claims, plot, run, summarize
 
 NAME = "dcdt"
 TITLE = "Beyond the paper: abrupt learning of the delayed cue task (DCDT), rank two"
 
-__all__ = ["NAME", "TITLE", "Config", "caption", "claims", "config", "plot", "run", "summarize"]
+__all__ = [
+    "NAME",
+    "TITLE",
+    "Config",
+    "Summary",
+    "caption",
+    "claims",
+    "config",
+    "plot",
+    "run",
+    "summarize",
+]
 
 
 def config(fidelity: Fidelity) -> Config:

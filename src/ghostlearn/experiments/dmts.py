@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from . import latent_tasks as _study
 from .base import Fidelity
-from .latent_tasks import Config, caption, claims, plot, run, summarize
+from .latent_tasks import Config, Summary, caption, claims, plot, run, summarize
 
 NAME = "dmts"
 TITLE = "Beyond the paper: abrupt learning of delayed match-to-sample (DMTS), rank two"
 
-__all__ = ["NAME", "TITLE", "Config", "caption", "claims", "config", "plot", "run", "summarize"]
+__all__ = [
+    "NAME",
+    "TITLE",
+    "Config",
+    "Summary",
+    "caption",
+    "claims",
+    "config",
+    "plot",
+    "run",
+    "summarize",
+]
 
 
 def config(fidelity: Fidelity) -> Config:
-    """The DCDT study at ``"quick"`` or ``"paper"`` fidelity (:func:`latent_tasks.config`)."""
+    """The DMTS study at ``"quick"`` or ``"paper"`` fidelity (:func:`latent_tasks.config`)."""
     return _study.config(fidelity, NAME)

@@ -118,16 +118,21 @@ from ..analysis.points import DEFAULT_INTERVAL
 from ..analysis.slowpoints import STABILITY_CLASSES, SlowPoint, SlowPoints
 from ..analysis.verdict import VERDICTS
 from ..rnn import RNNConfig, run_trial
+from ..store import from_jsonable, to_jsonable
 from ..tasks import DMTS, make_task
 from ..tasks.base import BINARY_THRESHOLD
 from ..train import OPTIMIZERS, params_from_dataset, train
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress, stage_progress
 
 __all__ = [
     "POINT_CLASSES",
     "TASKS",
     "Config",
+    "NetworkRecord",
+    "Representative",
+    "Summary",
+    "VerdictCensus",
     "caption",
     "census_dataset",
     "claims",
@@ -249,6 +254,11 @@ _FIDELITY: dict[str, dict[str, dict[str, Any]]] = {
         "quick": {"optimizer": "adam", "epochs": 2_500, "snapshot_every": 10},
     },
 }
+
+
+def _quick_optimizer(task: str) -> str:
+    """The optimizer of the task's quick fidelity."""
+    return str(_FIDELITY[task]["quick"].get("optimizer", Config.optimizer))
 
 
 def config(fidelity: Fidelity, task: str) -> Config:
@@ -702,7 +712,172 @@ def _finite_or_none(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkRecord:
+    """One network of the census (:attr:`Summary.networks`); an epoch or a number the
+    network does not have (no learning, no abrupt drop, no fall) is ``None``.
+
+    Attributes:
+        seed: the network's seed.
+        verdict: its verdict, one of :data:`ghostlearn.analysis.VERDICTS`.
+        learned: a running median accuracy >= :data:`SOLVED_ACCURACY` over :data:`WINDOW`
+            epochs somewhere in the run.
+        solved: the same over the last :data:`WINDOW` epochs.
+        learn_epoch: the last epoch of the first window that learned.
+        drop_onset: onset epoch of its first abrupt drop.
+        drop_end: end epoch of that drop.
+        plateau_start: start epoch of the plateau before it.
+        drop_decades: decades of loss the drop falls.
+        fall_start: start epoch of the detector-free fall (75 % of the smoothed loss's fall).
+        fall_end: end epoch of that fall.
+        fall_ratio: the fall's duration over the epochs before it.
+        n_bifurcations: bifurcations of the flow across the snapshots.
+        max_n_ghosts: most ghosts in one snapshot.
+        final_loss: loss at the last epoch.
+        final_accuracy: accuracy at the last epoch.
+    """
+
+    seed: int
+    verdict: str
+    learned: bool
+    solved: bool
+    learn_epoch: float | None
+    drop_onset: float | None
+    drop_end: float | None
+    plateau_start: float | None
+    drop_decades: float | None
+    fall_start: float | None
+    fall_end: float | None
+    fall_ratio: float | None
+    n_bifurcations: int
+    max_n_ghosts: int
+    final_loss: float | None
+    final_accuracy: float | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VerdictCensus:
+    """The census of verdicts, in words and counted (:attr:`Summary.census_verdicts`).
+
+    Attributes:
+        text: ``"<learned> of <networks> learned; verdicts ...; among learners: ..."``.
+        all: verdict -> networks, every label of :data:`ghostlearn.analysis.VERDICTS`.
+        learners: verdict -> networks that learned, every label.
+    """
+
+    text: str
+    all: dict[str, int]
+    learners: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Representative:
+    """The network the portraits show (:func:`pick_representative`) and its refined run.
+
+    Attributes:
+        net: its position in the population.
+        seed: its seed.
+        rule: the rule that chose it, in words.
+        verdict: its verdict in the census.
+        drop_kind: ``"abrupt drop"``, ``"learning epoch (no abrupt drop)"`` or ``None``
+            (neither: the portraits are at the first, middle and last snapshot).
+        drop_onset: the drop's onset epoch (the learning epoch without a drop), or None.
+        drop_end: the drop's end epoch (the learning epoch without a drop), or None.
+        window: ``(start, stop)`` epochs trained again with fine snapshots (stop
+            exclusive), or None where the run's own snapshots are used.
+        fine_every: epochs between the fine snapshots, or None.
+        verdict_refined: its verdict on the snapshots of the portraits' run.
+        reason_refined: why, in words.
+        refine_loss_max_abs_diff: largest difference of the retrained losses from the
+            population's, or None where nothing was trained again.
+        n_snapshots_refined: snapshots of the refined verdict.
+    """
+
+    net: int
+    seed: int
+    rule: str
+    verdict: str
+    drop_kind: str | None
+    drop_onset: float | None
+    drop_end: float | None
+    window: tuple[int, int] | None
+    fine_every: int | None
+    verdict_refined: str
+    reason_refined: str
+    refine_loss_max_abs_diff: float | None
+    n_snapshots_refined: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of one study (``summary.json`` beside the envelope).
+
+    Attributes:
+        task: ``"dcdt"`` or ``"dmts"``.
+        task_title: the task's name in words (:data:`TASKS`).
+        optimizer: the optimizer of the run.
+        lr: its learning rate.
+        epochs: epochs per network.
+        n_seeds: networks in the census.
+        N: units per network.
+        rank: rank ``K`` of the connectivity.
+        snapshot_every: epochs between the census's snapshots.
+        n_learned: networks that learned.
+        n_solved: networks solved over the last :data:`WINDOW` epochs.
+        n_abrupt: networks with an abrupt drop.
+        n_abrupt_learners: learners with an abrupt drop.
+        learned_seeds: seeds of the learners, increasing.
+        verdict_counts: verdict -> networks, every label of
+            :data:`ghostlearn.analysis.VERDICTS`.
+        verdict_counts_learners: verdict -> learners, every label.
+        census_verdicts: the census in words and counted.
+        learn_epoch_median: median learning epoch of the learners (None: no learner).
+        drop_onset_median: median onset epoch of the learners' abrupt drops (None: none).
+        networks: one record per network, in seed order.
+        representative: the network of the portraits.
+        panel_epochs: epochs of the three portraits (snapshots), increasing.
+        panel_labels: their labels (:data:`PANELS`, or first / middle / last snapshot).
+        train_wall_time_s: seconds of the population's training.
+        analysis_wall_time_s: seconds of the census's analysis.
+        representative_wall_time_s: seconds of the representative's retraining, analysis
+            and trials.
+        network_epochs: network-epochs of the population's training.
+        solved_accuracy: the accuracy that counts as solving (:data:`SOLVED_ACCURACY`).
+        window: epochs of the running window of the rules (:data:`WINDOW`).
+    """
+
+    task: str
+    task_title: str
+    optimizer: str
+    lr: float
+    epochs: int
+    n_seeds: int
+    N: int
+    rank: int
+    snapshot_every: int
+    n_learned: int
+    n_solved: int
+    n_abrupt: int
+    n_abrupt_learners: int
+    learned_seeds: tuple[int, ...]
+    verdict_counts: dict[str, int]
+    verdict_counts_learners: dict[str, int]
+    census_verdicts: VerdictCensus
+    learn_epoch_median: float | None
+    drop_onset_median: float | None
+    networks: tuple[NetworkRecord, ...]
+    representative: Representative
+    panel_epochs: tuple[int, ...]
+    panel_labels: tuple[str, ...]
+    train_wall_time_s: float
+    analysis_wall_time_s: float
+    representative_wall_time_s: float
+    network_epochs: int
+    solved_accuracy: float
+    window: int
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     """Learned counts, the census of verdicts (all networks and learners), the drop epochs,
     the representative network."""
     c = data["census"].to_dataset()
@@ -711,28 +886,35 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     learned = c["learned"].values.astype(bool)
     has_drop = c["has_drop"].values.astype(bool)
     seeds = c["seed"].values.astype(int)
-    rep = dict(data.attrs["representative"])
-    per_net = [
-        {
-            "seed": int(seeds[i]),
-            "verdict": verdict[i],
-            "learned": bool(learned[i]),
-            "solved": bool(c["solved"].values[i]),
-            "learn_epoch": _finite_or_none(c["learn_epoch"].values[i]),
-            "drop_onset": _finite_or_none(c["drop_onset"].values[i]),
-            "drop_end": _finite_or_none(c["drop_end"].values[i]),
-            "plateau_start": _finite_or_none(c["plateau_start"].values[i]),
-            "drop_decades": _finite_or_none(c["drop_decades"].values[i]),
-            "fall_start": _finite_or_none(c["fall_start"].values[i]),
-            "fall_end": _finite_or_none(c["fall_end"].values[i]),
-            "fall_ratio": _finite_or_none(c["fall_ratio"].values[i]),
-            "n_bifurcations": int(c["n_bifurcations"].values[i]),
-            "max_n_ghosts": int(c["max_n_ghosts"].values[i]),
-            "final_loss": _finite_or_none(c["final_loss"].values[i]),
-            "final_accuracy": _finite_or_none(c["final_accuracy"].values[i]),
-        }
+    # the attribute is JSON-compatible (it is stored as JSON): read it as its type
+    rep: Representative = from_jsonable(
+        Representative, to_jsonable(data.attrs["representative"]), where="representative"
+    )
+
+    def epoch(name: str, i: int) -> float | None:
+        return _finite_or_none(c[name].values[i])
+
+    per_net = tuple(
+        NetworkRecord(
+            seed=int(seeds[i]),
+            verdict=verdict[i],
+            learned=bool(learned[i]),
+            solved=bool(c["solved"].values[i]),
+            learn_epoch=epoch("learn_epoch", i),
+            drop_onset=epoch("drop_onset", i),
+            drop_end=epoch("drop_end", i),
+            plateau_start=epoch("plateau_start", i),
+            drop_decades=epoch("drop_decades", i),
+            fall_start=epoch("fall_start", i),
+            fall_end=epoch("fall_end", i),
+            fall_ratio=epoch("fall_ratio", i),
+            n_bifurcations=int(c["n_bifurcations"].values[i]),
+            max_n_ghosts=int(c["max_n_ghosts"].values[i]),
+            final_loss=epoch("final_loss", i),
+            final_accuracy=epoch("final_accuracy", i),
+        )
         for i in range(seeds.size)
-    ]
+    )
     counts = _count(verdict)
     learners = _count([v for v, ok in zip(verdict, learned, strict=True) if ok])
     onsets = c["drop_onset"].values[learned & has_drop]
@@ -744,37 +926,37 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
         + "; among learners: "
         + (", ".join(f"{k} {v}" for k, v in learners.items() if v) or "none")
     )
-    return {
-        "task": cfg.task,
-        "task_title": TASKS[cfg.task],
-        "optimizer": cfg.optimizer,
-        "lr": cfg.lr,
-        "epochs": cfg.epochs,
-        "n_seeds": n,
-        "N": cfg.N,
-        "rank": cfg.rank,
-        "snapshot_every": cfg.snapshot_every,
-        "n_learned": n_learned,
-        "n_solved": int(c["solved"].values.sum()),
-        "n_abrupt": int(has_drop.sum()),
-        "n_abrupt_learners": int((has_drop & learned).sum()),
-        "learned_seeds": seeds[learned].tolist(),
-        "verdict_counts": counts,
-        "verdict_counts_learners": learners,
-        "census_verdicts": {"text": text, "all": counts, "learners": learners},
-        "learn_epoch_median": _finite_or_none(np.median(learn)) if learn.size else None,
-        "drop_onset_median": _finite_or_none(np.median(onsets)) if onsets.size else None,
-        "networks": per_net,
-        "representative": rep,
-        "panel_epochs": portraits["epoch"].values.tolist(),
-        "panel_labels": [str(x) for x in portraits["panel_label"].values],
-        "train_wall_time_s": float(data.attrs["train_wall_s"]),
-        "analysis_wall_time_s": float(data.attrs["analysis_wall_s"]),
-        "representative_wall_time_s": float(data.attrs["representative_wall_s"]),
-        "network_epochs": int(data.attrs["network_epochs"]),
-        "solved_accuracy": SOLVED_ACCURACY,
-        "window": WINDOW,
-    }
+    return Summary(
+        task=cfg.task,
+        task_title=TASKS[cfg.task],
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        epochs=cfg.epochs,
+        n_seeds=n,
+        N=cfg.N,
+        rank=cfg.rank,
+        snapshot_every=cfg.snapshot_every,
+        n_learned=n_learned,
+        n_solved=int(c["solved"].values.sum()),
+        n_abrupt=int(has_drop.sum()),
+        n_abrupt_learners=int((has_drop & learned).sum()),
+        learned_seeds=tuple(int(s) for s in seeds[learned]),
+        verdict_counts=counts,
+        verdict_counts_learners=learners,
+        census_verdicts=VerdictCensus(text=text, all=dict(counts), learners=dict(learners)),
+        learn_epoch_median=_finite_or_none(np.median(learn)) if learn.size else None,
+        drop_onset_median=_finite_or_none(np.median(onsets)) if onsets.size else None,
+        networks=per_net,
+        representative=rep,
+        panel_epochs=tuple(int(e) for e in portraits["epoch"].values),
+        panel_labels=tuple(str(x) for x in portraits["panel_label"].values),
+        train_wall_time_s=float(data.attrs["train_wall_s"]),
+        analysis_wall_time_s=float(data.attrs["analysis_wall_s"]),
+        representative_wall_time_s=float(data.attrs["representative_wall_s"]),
+        network_epochs=int(data.attrs["network_epochs"]),
+        solved_accuracy=SOLVED_ACCURACY,
+        window=WINDOW,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -894,11 +1076,11 @@ def _portrait_panels(axes: Sequence[Any], portraits: xr.Dataset, task: str) -> l
     return handles
 
 
-def _loss_panel(ax: Any, census: xr.Dataset, summary: dict[str, Any]) -> None:
+def _loss_panel(ax: Any, census: xr.Dataset, summary: Summary) -> None:
     """Loss of every network against the epoch (log-log), the representative highlighted."""
     loss = census["loss"].values.astype(np.float64)
     epochs = census["epoch"].values.astype(np.float64)
-    rep = int(summary["representative"]["net"])
+    rep = summary.representative.net
     sel = epochs >= 1
     # at most ~2000 points per curve: the median of each bin of log-spaced epochs
     edges = np.unique(np.geomspace(1, epochs[-1] + 1, 2000).astype(np.int64))
@@ -910,7 +1092,7 @@ def _loss_panel(ax: Any, census: xr.Dataset, summary: dict[str, Any]) -> None:
         color = _style.OKABE_ITO["sky_blue"] if learned[i] else _style.GREY
         ax.plot(centre, curves[i], color=color, lw=0.5, alpha=0.8)
     ax.plot(centre, curves[rep], color=_style.OKABE_ITO["vermillion"], lw=1.3, zorder=4)
-    shown = [e for e in summary["panel_epochs"] if e >= 1]
+    shown = [e for e in summary.panel_epochs if e >= 1]
     for e in shown:
         ax.axvline(e, color=_style.THEORY, ls=":", lw=0.7)
     if shown:
@@ -935,7 +1117,7 @@ def _loss_panel(ax: Any, census: xr.Dataset, summary: dict[str, Any]) -> None:
             [],
             color=_style.OKABE_ITO["vermillion"],
             lw=1.3,
-            label=f"representative (seed {summary['representative']['seed']})",
+            label=f"representative (seed {summary.representative.seed})",
         ),
         Line2D([], [], color=_style.OKABE_ITO["sky_blue"], lw=0.8, label="learned"),
         Line2D([], [], color=_style.GREY, lw=0.8, label="did not learn"),
@@ -944,7 +1126,7 @@ def _loss_panel(ax: Any, census: xr.Dataset, summary: dict[str, Any]) -> None:
         key.append(Line2D([], [], ls="none", marker="v", color=_style.THEORY, ms=3.5,
                           label="onset of an abrupt drop"))  # fmt: skip
     ax.legend(handles=key, loc="lower left", ncols=2)
-    _style.beyond(ax, f"loss of the {summary['n_seeds']} networks")
+    _style.beyond(ax, f"loss of the {summary.n_seeds} networks")
 
 
 def _binned(
@@ -961,11 +1143,11 @@ def _binned(
     return np.asarray(centre), np.stack(cols, axis=1)
 
 
-def _census_panel(ax: Any, summary: dict[str, Any]) -> None:
+def _census_panel(ax: Any, summary: Summary) -> None:
     """Verdict counts, learners and the others stacked."""
     labels = list(VERDICTS)
-    all_c = np.array([summary["verdict_counts"].get(k, 0) for k in labels])
-    lrn = np.array([summary["verdict_counts_learners"].get(k, 0) for k in labels])
+    all_c = np.array([summary.verdict_counts.get(k, 0) for k in labels])
+    lrn = np.array([summary.verdict_counts_learners.get(k, 0) for k in labels])
     y = np.arange(len(labels))[::-1]
     colours = [_VERDICT_COLOURS.get(k, _style.GREY) for k in labels]
     ax.barh(y, lrn, color=colours, edgecolor="black", lw=0.4)
@@ -974,14 +1156,14 @@ def _census_panel(ax: Any, summary: dict[str, Any]) -> None:
         ax.text(n + 0.2, yi, str(int(n)), va="center", fontsize=7)
     ax.set_yticks(y, labels)
     ax.set_xlim(0, max(1, int(all_c.max())) * 1.25 + 0.5)
-    ax.set_xlabel(f"networks ({summary['n_learned']} of {summary['n_seeds']} learned)")
+    ax.set_xlabel(f"networks ({summary.n_learned} of {summary.n_seeds} learned)")
     ax.legend(handles=[Patch(facecolor=_style.GREY, edgecolor="black", label="learned"),
                        Patch(facecolor="white", edgecolor=_style.GREY, hatch="////",
                              label="did not learn")], loc="lower right")  # fmt: skip
     _style.beyond(ax, "verdicts")
 
 
-def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """A-C: phase portraits of the representative before, at and after its drop; D: the
     loss of every network, the representative highlighted; E: the census of verdicts."""
     fig = _style.figure(HEIGHT, _style.PAGE)
@@ -1009,37 +1191,37 @@ def _optimizer_words(cfg: Config) -> str:
     return f"{cfg.optimizer.capitalize()} with the learning rate α = {cfg.lr:g}"
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The figure's caption, with its parameters and the census."""
     s = summary
-    rep = s["representative"]
+    rep = s.representative
     model = cfg.model
-    if rep["drop_kind"] is None:
+    if rep.drop_kind is None:
         where = "at the first, middle and last snapshot (it neither learned nor dropped)"
     else:
-        a, b = rep["drop_onset"], rep["drop_end"]
+        a, b = rep.drop_onset, rep.drop_end
         epochs = f"epoch {a:,.0f}" if a == b else f"epochs {a:,.0f}–{b:,.0f}"
-        where = f"before, at and after its {rep['drop_kind']} ({epochs}"
-        if rep["fine_every"] is not None:
-            w0, w1 = rep["window"]
+        where = f"before, at and after its {rep.drop_kind} ({epochs}"
+        if rep.window is not None and rep.fine_every is not None:
+            w0, w1 = rep.window
             where += (
                 f"; epochs {w0:,}–{w1:,} trained again from the snapshot before them with a "
-                f"snapshot every {rep['fine_every']:,} epochs"
+                f"snapshot every {rep.fine_every:,} epochs"
             )
         where += ")"
     fid = "" if cfg.optimizer == "sgd" else (
         f" (quick fidelity: {cfg.optimizer.capitalize()} instead of the authors' plain gradient "
         "descent, for a short run; its learning is faster and noisier)"
     )  # fmt: skip
-    counts = ", ".join(f"{k} {v}" for k, v in s["verdict_counts"].items() if v)
+    counts = ", ".join(f"{k} {v}" for k, v in s.verdict_counts.items() if v)
     return (
-        f"Beyond the paper: abrupt learning of the {s['task_title']} in rank-two networks. "
-        f"{s['n_seeds']} networks (rank K = {cfg.rank}, N = {cfg.N}, Δt = {model.dt:g} ms, "
-        f"τ = {model.tau:g} ms, seeds 0–{s['n_seeds'] - 1}, latent readout "
+        f"Beyond the paper: abrupt learning of the {s.task_title} in rank-two networks. "
+        f"{s.n_seeds} networks (rank K = {cfg.rank}, N = {cfg.N}, Δt = {model.dt:g} ms, "
+        f"τ = {model.tau:g} ms, seeds 0–{s.n_seeds - 1}, latent readout "
         f"o = tanh(w_out · κ + b_out)) trained with {_optimizer_words(cfg)} for "
         f"{cfg.epochs:,} epochs{fid}; snapshots every {cfg.snapshot_every:,} epochs. "
-        f"(A–C) Phase portraits of the representative network (seed {rep['seed']}: "
-        f"{rep['rule']}) {where}: speed |F| of the latent flow under no input (log colour "
+        f"(A–C) Phase portraits of the representative network (seed {rep.seed}: "
+        f"{rep.rule}) {where}: speed |F| of the latent flow under no input (log colour "
         "scale), streamlines, fixed points by class and ghosts, the readout boundaries "
         f"o = ±{BINARY_THRESHOLD:g}, and the trials of that epoch, one per condition (open "
         "circle: start; square: end of the reaction period; the pulses act through the "
@@ -1047,26 +1229,31 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         "epoch bins; blue: learned, grey: did not), the representative in red; triangles "
         "mark the onset of abrupt drops, dotted lines the epochs of A–C. (E) Verdict of "
         f"every network (filled: learned, i.e. a running median accuracy ≥ "
-        f"{SOLVED_ACCURACY:g} over {WINDOW} epochs). {s['n_learned']} of {s['n_seeds']} "
+        f"{SOLVED_ACCURACY:g} over {WINDOW} epochs). {s.n_learned} of {s.n_seeds} "
         f"learned; verdicts: {counts}; the representative's verdict with fine snapshots: "
-        f"{rep['verdict_refined']}."
+        f"{rep.verdict_refined}."
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
-    """Beyond-the-paper statements on the learners of the task, tested on the census."""
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
+    """Beyond-the-paper statements on the learners of the task, tested on the census.
+
+    The counts come from ``summary``; the task (the experiment is named after it), the
+    optimizer, learning rate and epochs named in the reasons from ``cfg``. A run with the
+    quick fidelity's optimizer (Adam) is marked ``(quick fidelity)`` there.
+    """
     s = summary
-    name = s.get("experiment", s["task"])
-    task = s["task"].upper()
-    opt = "plain gradient descent" if s["optimizer"] == "sgd" else s["optimizer"].capitalize()
-    how = f"{opt} at α = {s['lr']:g}, {s['epochs']:,} epochs"
-    if s["optimizer"] != "sgd":
-        quick = " (quick fidelity)" if s.get("fidelity") == "quick" else ""
+    name = cfg.task
+    task = cfg.task.upper()
+    opt = "plain gradient descent" if cfg.optimizer == "sgd" else cfg.optimizer.capitalize()
+    how = f"{opt} at α = {cfg.lr:g}, {cfg.epochs:,} epochs"
+    if cfg.optimizer != "sgd":
+        quick = " (quick fidelity)" if cfg.optimizer == _quick_optimizer(cfg.task) else ""
         how += f"; {opt}{quick}, not the authors' plain gradient descent"
     paper = "not in the paper (its task is the delayed activation)"
-    n, n_l, n_ab = s["n_seeds"], s["n_learned"], s["n_abrupt_learners"]
-    ghost = s["verdict_counts_learners"].get("ghost-mediated", 0)
-    bif = s["verdict_counts_learners"].get("bifurcation-mediated", 0)
+    n, n_l, n_ab = s.n_seeds, s.n_learned, s.n_abrupt_learners
+    ghost = s.verdict_counts_learners.get("ghost-mediated", 0)
+    bif = s.verdict_counts_learners.get("bifurcation-mediated", 0)
     out = [
         Claim(
             beyond_paper=True,
