@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -18,6 +19,7 @@ from ghostlearn.analysis import (
     analyze_run_lowrank,
     plot_run,
 )
+from ghostlearn.rnn import RNNConfig
 
 # f = -k + 2 tanh(2k + b) (N = 1, m = n = 2): three fixed points for |b| < B_FOLD, one
 # beyond; just past the fold a ghost remains where the pair vanished.
@@ -78,6 +80,15 @@ def test_verdicts_on_synthetic_runs(label):
     assert d["verdict"]["label"] == label
     assert len(d["snapshots"]["n_fixed"]) == E // EVERY
     assert "snapshots" not in ra.to_dict(snapshots=False)
+
+
+def test_verdict_vocabulary_holds_the_checkpoints_not_determinable():
+    from ghostlearn.analysis import verdict
+    from ghostlearn.checkpoints import NOT_DETERMINABLE
+
+    assert NOT_DETERMINABLE == "not-determinable" and VERDICTS[-1] == NOT_DETERMINABLE
+    assert len(set(VERDICTS)) == len(VERDICTS)
+    assert f"``'{NOT_DETERMINABLE}'``" in (verdict.__doc__ or "")  # its meaning is documented
 
 
 def test_verdict_details_name_the_events():
@@ -164,7 +175,7 @@ def _dataset(names):
         "diverged_epoch": (("net",), np.full(len(scs), -1)),
     }
     coords = {"net": np.arange(len(scs)), "epoch": e, "snapshot": se}
-    return xr.Dataset(data, coords=coords, attrs={"model": {"model": "rank1", "tau": 10.0}})
+    return xr.Dataset(data, coords=coords, attrs={"model": dataclasses.asdict(RNNConfig(N=1))})
 
 
 def test_analyze_dataset_matches_analyze_run_and_cuts_diverged_nets():
@@ -244,9 +255,16 @@ def test_analyze_dataset_rejects_bad_datasets():
         analyze_dataset(ds.drop_vars("loss"))
     with pytest.raises(ValueError, match=r"nets must be positions in 0..0"):
         analyze_dataset(ds, nets=[3])
-    full = ds.assign_attrs(model={"model": "full"})
+    full = ds.assign_attrs(model=dataclasses.asdict(RNNConfig(model="full", N=1)))
     with pytest.raises(ValueError, match="model must be 'rank1' or 'lowrank'"):
         analyze_dataset(full)
+    # attrs["model"] is read by the one parser, which fails loudly
+    no_model = ds.copy()
+    del no_model.attrs["model"]
+    with pytest.raises(ValueError, match="dataset has no valid 'model' attribute"):
+        analyze_dataset(no_model)
+    with pytest.raises(ValueError, match="dataset has no valid 'model' attribute"):
+        analyze_dataset(ds.assign_attrs(model={"model": "rank1", "units": 1}))
     with pytest.raises(ValueError, match="M must have shape"):
         analyze_run_lowrank(
             np.arange(3), np.ones((2, 4, 2)), np.ones((2, 2, 4)), np.ones((2, 4)), np.ones(5)
@@ -257,8 +275,6 @@ def test_analyze_dataset_reads_the_engine_output():
     """The Dataset schema of docs/results.md, as ghostlearn.train writes it (tiny runs)."""
     # `import ghostlearn.train as m` would give the function ghostlearn.train, not the module
     train_mod = importlib.import_module("ghostlearn.train")
-    from ghostlearn.rnn import RNNConfig
-
     ds = train_mod.train(
         RNNConfig(N=10, T=20.0), seeds=[0, 1], lr=0.02, epochs=40, snapshot_every=5
     )

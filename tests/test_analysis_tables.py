@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 
@@ -12,6 +13,7 @@ import xarray as xr
 
 from ghostlearn.analysis import PopulationAnalysis, RunAnalysis, analyze_dataset, analyze_run
 from ghostlearn.analysis.run import _SUMMARY_COLUMNS
+from ghostlearn.rnn import RNNConfig
 
 # f = -k + 2 tanh(2k + b) (N = 1, m = n = 2): three fixed points for |b| < B_FOLD, one
 # beyond it, with a ghost just past the fold.
@@ -62,7 +64,7 @@ def _dataset(names: list[str]) -> xr.Dataset:
         "seed": ("net", 10 + np.arange(P)),
         "lr": ("net", np.linspace(0.01, 0.03, P)),
     }
-    return xr.Dataset(data, coords=coords, attrs={"model": {"model": "rank1", "tau": 10.0}})
+    return xr.Dataset(data, coords=coords, attrs={"model": dataclasses.asdict(RNNConfig(N=1))})
 
 
 def test_run_repr_is_a_few_lines_with_verdict_drop_and_events():

@@ -83,6 +83,7 @@ _LAZY = {
     "analyze_run": "analysis",
     "analyze_run_lowrank": "analysis",
     "analyze_dataset": "analysis",
+    "AnalysisSettings": "analysis",
     "rank1_points": "analysis",
     "find_slow_points": "analysis",
     "learned": "outcomes",

@@ -11,6 +11,8 @@ Modules, one concept each:
 - :mod:`.tracking`: tracks across snapshots, bifurcations, ghost emergence;
 - :mod:`.events`: abrupt drops of the loss;
 - :mod:`.verdict`: one verdict per run;
+- :mod:`.settings`: the settings of the entry points, one typed object
+  (:class:`AnalysisSettings`);
 - :mod:`.run`: per-run and per-Dataset entry points;
 - :mod:`.plotting`: the Fig. 3-style figure of a run and phase portraits of K-D flows.
 """
@@ -45,9 +47,11 @@ from .run import RunAnalysis as RunAnalysis
 from .run import analyze_dataset as analyze_dataset
 from .run import analyze_run as analyze_run
 from .run import analyze_run_lowrank as analyze_run_lowrank
+from .settings import AnalysisSettings as AnalysisSettings
 from .slowpoints import STABILITY_CLASSES as STABILITY_CLASSES
 from .slowpoints import SlowPoint as SlowPoint
 from .slowpoints import SlowPoints as SlowPoints
+from .slowpoints import SlowPointSettings as SlowPointSettings
 from .slowpoints import find_field_points as find_field_points
 from .slowpoints import find_slow_points as find_slow_points
 from .slowpoints import find_slow_points_along as find_slow_points_along
@@ -67,6 +71,7 @@ __all__ = [
     "STABILITY_CLASSES",
     "VERDICTS",
     "AbruptDrop",
+    "AnalysisSettings",
     "Bifurcation",
     "DropDetector",
     "FlowPoints",
@@ -79,6 +84,7 @@ __all__ = [
     "RunAnalysis",
     "SaddleNodeFlow",
     "SlowPoint",
+    "SlowPointSettings",
     "SlowPoints",
     "Track",
     "Verdict",

@@ -73,6 +73,7 @@ __all__ = [
     "LowRankFlow",
     "Rank1Flow",
     "SaddleNodeFlow",
+    "as_float_array",
     "lowrank_flow",
     "lowrank_jacobian",
     "lowrank_speed_hessian",
@@ -87,9 +88,25 @@ TANH2_MAX = 4.0 / (3.0 * np.sqrt(3.0))
 TANH3_MAX = 2.0
 
 
-def _as_float_array(
+def as_float_array(
     name: str, value: Any, *, min_ndim: int, allow_float32: bool = False
 ) -> np.ndarray:
+    """``value`` as a finite, non-empty float64 array, or a ValueError naming ``name``.
+
+    Args:
+        name: the argument, for messages.
+        value: array-like.
+        min_ndim: fewest dimensions accepted.
+        allow_float32: keep a float32 array as it is (trained parameters), instead of
+            converting it to float64.
+
+    Returns:
+        The array (float64, or float32 when allowed and given).
+
+    Raises:
+        ValueError: ``value`` is None, not numeric, has fewer than ``min_ndim``
+            dimensions, is empty, or holds NaN or +-inf.
+    """
     if value is None:
         raise ValueError(f"{name} is missing (got None)")
     try:
@@ -116,9 +133,9 @@ def _as_float_array(
 
 
 def _rank1_arrays(m: Any, n: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    m = _as_float_array("m", m, min_ndim=1, allow_float32=True)
-    n = _as_float_array("n", n, min_ndim=1, allow_float32=True)
-    b = _as_float_array("b", b, min_ndim=1, allow_float32=True)
+    m = as_float_array("m", m, min_ndim=1, allow_float32=True)
+    n = as_float_array("n", n, min_ndim=1, allow_float32=True)
+    b = as_float_array("b", b, min_ndim=1, allow_float32=True)
     if n.shape != m.shape:
         raise ValueError(f"n must have the shape of m {m.shape}, got {n.shape}")
     if b.shape != m.shape:
@@ -201,7 +218,7 @@ def rank1_flow(kappa: Any, m: Any, n: Any, b: Any) -> np.ndarray:
         ValueError: naming the array that is missing, mis-shaped or non-finite.
     """
     m, n, b = _rank1_arrays(m, n, b)
-    k = _as_float_array("kappa", kappa, min_ndim=0)
+    k = as_float_array("kappa", kappa, min_ndim=0)
     t = np.tanh(m[..., None, :] * k[..., None] + b[..., None, :])
     return -k + np.einsum("...gn,...n->...g", t, n)
 
@@ -214,7 +231,7 @@ def rank1_flow_derivatives(
     ``f' = -1 + sum n m (1 - t^2)`` and ``f'' = -2 sum n m^2 t (1 - t^2)``.
     """
     m, n, b = _rank1_arrays(m, n, b)
-    k = _as_float_array("kappa", kappa, min_ndim=0)
+    k = as_float_array("kappa", kappa, min_ndim=0)
     t = np.tanh(m[..., None, :] * k[..., None] + b[..., None, :])
     s = 1.0 - t * t
     f = -k + np.einsum("...gn,...n->...g", t, n)
@@ -235,7 +252,7 @@ class SaddleNodeFlow:
     r: np.ndarray
 
     def __post_init__(self) -> None:
-        r = np.asarray(_as_float_array("r", np.atleast_1d(self.r), min_ndim=1))
+        r = np.asarray(as_float_array("r", np.atleast_1d(self.r), min_ndim=1))
         object.__setattr__(self, "r", r.reshape(np.shape(self.r)))
 
     def __repr__(self) -> str:
@@ -278,9 +295,9 @@ def saddle_node_flow(x: Any, r: Any) -> np.ndarray:
 
 
 def _lowrank_arrays(M: Any, Nmat: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    M = _as_float_array("M", M, min_ndim=2)
-    Nmat = _as_float_array("Nmat", Nmat, min_ndim=2)
-    b = _as_float_array("b", b, min_ndim=1)
+    M = as_float_array("M", M, min_ndim=2)
+    Nmat = as_float_array("Nmat", Nmat, min_ndim=2)
+    b = as_float_array("b", b, min_ndim=1)
     n_units, k = M.shape[-2:]
     if Nmat.shape[-2:] != (k, n_units) or Nmat.shape[:-2] != M.shape[:-2]:
         raise ValueError(
@@ -299,8 +316,8 @@ def _input_arrays(M: np.ndarray, W_in: Any, u: Any) -> tuple[np.ndarray | None, 
     if W_in is None or u is None:
         missing = "W_in" if W_in is None else "u"
         raise ValueError(f"{missing} is missing: give both W_in and u, or neither")
-    W_in = _as_float_array("W_in", W_in, min_ndim=2)
-    u = _as_float_array("u", u, min_ndim=1)
+    W_in = as_float_array("W_in", W_in, min_ndim=2)
+    u = as_float_array("u", u, min_ndim=1)
     batch, n_units = M.shape[:-2], M.shape[-2]
     if W_in.shape[-2] != n_units or W_in.shape[:-2] != batch:
         raise ValueError(
@@ -442,7 +459,7 @@ def _preact(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     M, Nmat, b = _lowrank_arrays(M, Nmat, b)
     W_in, u = _input_arrays(M, W_in, u)
-    k = _as_float_array("kappa", kappa, min_ndim=1)
+    k = as_float_array("kappa", kappa, min_ndim=1)
     if k.shape[-1] != M.shape[-1]:
         raise ValueError(
             f"kappa must have K = {M.shape[-1]} entries on its last axis, got {k.shape}"

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .flows import LowRankFlow, _as_float_array
+from .flows import LowRankFlow, as_float_array
 
 __all__ = [
     "LatentPlane",
@@ -63,8 +63,8 @@ class LatentPlane:
     labels: tuple[str, str] = ("kappa_1", "kappa_2")
 
     def __post_init__(self) -> None:
-        o = _as_float_array("origin", self.origin, min_ndim=1)
-        e = _as_float_array("basis", self.basis, min_ndim=2)
+        o = as_float_array("origin", self.origin, min_ndim=1)
+        e = as_float_array("basis", self.basis, min_ndim=2)
         if o.ndim != 1 or e.shape != (2, o.size):
             raise ValueError(
                 f"basis must have shape (2, K) with K = origin size {o.size}, got {e.shape}"

@@ -21,17 +21,21 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, SupportsIndex, TypedDict, overload
+from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 import numpy as np
 
 from .. import _validate
-from .events import AbruptDrop, DropDetector, detect_abrupt_drops
-from .flows import LowRankFlow, Rank1Flow, _as_float_array
-from .points import DEFAULT_INTERVAL, GHOST_TOL, FlowPoints, Method, find_points
-from .slowpoints import SlowPoints, find_slow_points_along
+from .events import AbruptDrop, detect_abrupt_drops
+from .flows import LowRankFlow, Rank1Flow, as_float_array
+from .points import FlowPoints, find_points
+from .settings import DEFAULT_TAU, AnalysisSettings, settings_or_keywords
+from .slowpoints import SlowPoints, SlowPointSettings, default_grid, find_slow_points_along
 from .tracking import Bifurcation, GhostEvent, Track, find_bifurcations, ghost_events, track_points
-from .verdict import Verdict, VerdictRules, classify_run
+from .verdict import Verdict, classify_run
+
+if TYPE_CHECKING:
+    from ..rnn import RNNConfig
 
 __all__ = [
     "LatentReadout",
@@ -117,7 +121,12 @@ class RunAnalysis:
         verdict: the run's :class:`~ghostlearn.analysis.verdict.Verdict`.
         loss_epochs, loss, grad_norm, accuracy: the metrics analysed (``[E]``; optional
             ones None).
-        settings: the settings used (JSON-compatible).
+        settings: the settings that applied, resolved (``tau``, ``max_jump``,
+            ``seed_grid``) and JSON-compatible: those of the
+            :class:`~ghostlearn.analysis.settings.AnalysisSettings` given, rank one
+            ``tau, n_grid, ghost_tol, method``, rank K ``tau, ghost_tol, n_starts, seed,
+            seed_grid`` (and the input ``u`` when there is one), then ``interval,
+            max_jump, detector, rules``.
         readout: rank K: the readout at each snapshot (:class:`LatentReadout`), when known
             (:func:`analyze_dataset` reads it from the training data), for the decision
             boundary of the phase portraits; else None.
@@ -465,7 +474,7 @@ class PopulationAnalysis(list[RunAnalysis]):
 
 
 def _check_epochs(name: str, epochs: Any) -> np.ndarray:
-    e = _as_float_array(name, epochs, min_ndim=1)
+    e = as_float_array(name, epochs, min_ndim=1)
     if e.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {e.shape}")
     if e.size > 1 and np.any(np.diff(e) <= 0):
@@ -476,7 +485,7 @@ def _check_epochs(name: str, epochs: Any) -> np.ndarray:
 def _check_metrics(
     loss: Any, grad_norm: Any, accuracy: Any, loss_epochs: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    y = _as_float_array("loss", loss, min_ndim=1)
+    y = as_float_array("loss", loss, min_ndim=1)
     if y.ndim != 1:
         raise ValueError(f"loss must be 1-D (one value per epoch), got shape {y.shape}")
     e = np.arange(y.size, dtype=np.float64) if loss_epochs is None else None
@@ -489,21 +498,40 @@ def _check_metrics(
         if v is None:
             out.append(None)
             continue
-        a = _as_float_array(name, v, min_ndim=1)
+        a = as_float_array(name, v, min_ndim=1)
         if a.shape != y.shape:
             raise ValueError(f"{name} must have the shape of loss {y.shape}, got {a.shape}")
         out.append(a)
     return y, e, out[0], out[1]
 
 
-def _check_settings(interval: Any, tau: Any, max_jump: Any) -> tuple[float, float, float]:
-    _validate.interval("interval", interval)
-    _validate.positive("tau", tau)
-    lo, hi = (float(v) for v in interval)
-    if max_jump is None:
-        max_jump = 0.05 * (hi - lo)
-    _validate.positive("max_jump", max_jump)
-    return lo, hi, float(max_jump)
+def _tau(settings: AnalysisSettings, default: float) -> float:
+    """``settings.tau``, or ``default`` when it is None."""
+    return default if settings.tau is None else float(settings.tau)
+
+
+def _settings_record(
+    settings: AnalysisSettings, *, model: str, tau: float, rank: int = 1, u: Any = None
+) -> dict[str, Any]:
+    """The ``settings`` a :class:`RunAnalysis` records: those of ``settings`` that apply to
+    ``model`` (rank ``rank``, under input ``u``), resolved and JSON-compatible."""
+    s = settings
+    out: dict[str, Any]
+    if model == "rank1":
+        out = {"tau": tau, "n_grid": s.n_grid, "ghost_tol": s.ghost_tol, "method": s.method}
+    else:
+        seed_grid = default_grid(rank) if s.seed_grid is None else int(s.seed_grid)
+        out = {"tau": tau, "ghost_tol": s.ghost_tol, "n_starts": s.n_starts, "seed": s.seed,
+               "seed_grid": seed_grid}  # fmt: skip
+        if u is not None:
+            out["u"] = np.asarray(u, dtype=np.float64).reshape(-1).tolist()
+    out |= {
+        "interval": list(s.interval),
+        "max_jump": s.resolved_max_jump,
+        "detector": dataclasses.asdict(s.detector),
+        "rules": dataclasses.asdict(s.rules),
+    }
+    return _jsonable(out)
 
 
 # --------------------------------------------------------------------------- assembly
@@ -519,14 +547,16 @@ def _assemble(
     loss_epochs: np.ndarray,
     grad_norm: np.ndarray | None,
     accuracy: np.ndarray | None,
-    interval: tuple[float, float],
-    max_jump: float,
-    detector: DropDetector | None,
-    rules: VerdictRules | None,
-    settings: dict[str, Any],
+    settings: AnalysisSettings,
+    record: dict[str, Any],
     readout: LatentReadout | None = None,
     trial: dict[str, float] | None = None,
 ) -> RunAnalysis:
+    """Tracks, events and the verdict of the points found at every snapshot.
+
+    ``record``: the settings stored (:func:`_settings_record`).
+    """
+    interval, max_jump = settings.interval, settings.resolved_max_jump
     if isinstance(points, FlowPoints):
         fk, fkinds = points.fixed_kappa, points.fixed_kinds
         gk, gkinds, gdepth = points.ghost_kappa, points.ghost_kinds, points.ghost_depth
@@ -539,7 +569,7 @@ def _assemble(
     )
     bifs = find_bifurcations(epochs, fk, fkinds, interval=interval, max_jump=max_jump)
     gev = ghost_events(epochs, ghost_tracks, bifs, max_jump=max_jump)
-    drops = detect_abrupt_drops(loss, loss_epochs, detector=detector)
+    drops = detect_abrupt_drops(loss, loss_epochs, detector=settings.detector)
     verdict = classify_run(
         loss_epochs=loss_epochs,
         loss=loss,
@@ -549,16 +579,8 @@ def _assemble(
         n_ghosts=points.n_ghosts,
         grad_norm=grad_norm,
         accuracy=accuracy,
-        rules=rules,
+        rules=settings.rules,
     )
-    det = detector or DropDetector()
-    rul = rules or VerdictRules()
-    settings = settings | {
-        "interval": list(interval),
-        "max_jump": max_jump,
-        "detector": dataclasses.asdict(det),
-        "rules": dataclasses.asdict(rul),
-    }
     return RunAnalysis(
         model=model,
         snapshot_epochs=epochs,
@@ -574,7 +596,7 @@ def _assemble(
         loss=loss,
         grad_norm=grad_norm,
         accuracy=accuracy,
-        settings=_jsonable(settings),
+        settings=record,
         readout=readout,
         trial=trial,
     )
@@ -590,16 +612,14 @@ def analyze_run(
     *,
     accuracy: Any = None,
     loss_epochs: Any = None,
-    tau: float = 10.0,
-    interval: tuple[float, float] = DEFAULT_INTERVAL,
-    n_grid: int = 1000,
-    ghost_tol: float = GHOST_TOL,
-    method: Method = "screen",
-    max_jump: float | None = None,
-    detector: DropDetector | None = None,
-    rules: VerdictRules | None = None,
+    settings: AnalysisSettings | None = None,
+    **keywords: Any,
 ) -> RunAnalysis:
     """Analyse one rank-one training run.
+
+    How it is analysed comes as an :class:`~ghostlearn.analysis.settings.AnalysisSettings`
+    or as keywords that build one: ``analyze_run(..., interval=(-5, 5), n_grid=2000)`` is
+    ``analyze_run(..., settings=AnalysisSettings(interval=(-5, 5), n_grid=2000))``.
 
     Args:
         epochs: ``[S]`` strictly increasing snapshot epochs.
@@ -608,21 +628,19 @@ def analyze_run(
         grad_norm: ``[E]`` optional gradient norm per epoch.
         accuracy: ``[E]`` optional accuracy per epoch.
         loss_epochs: ``[E]`` epochs of the metrics (default ``0 .. E-1``).
-        tau: time constant (passage times are in its units).
-        interval: ``(lo, hi)`` of kappa searched (default ``(-15, 15)``).
-        n_grid: grid points on the interval.
-        ghost_tol: ghost significance threshold (see :mod:`~ghostlearn.analysis.points`).
-        method: point finder, ``'screen'`` or ``'grid'``.
-        max_jump: largest move of a point linked between snapshots (default 5 % of the
-            interval width).
-        detector: abrupt-drop settings; rules: verdict settings.
+        settings: the analysis settings (``tau`` defaults to 10); those used here are
+            ``tau``, ``interval``, ``n_grid``, ``ghost_tol``, ``method``, ``max_jump``,
+            ``detector`` and ``rules``. Or give its fields as keywords.
 
     Returns:
         :class:`RunAnalysis`.
 
     Raises:
-        ValueError: naming the missing, mis-shaped or non-finite input or bad setting.
+        ValueError: naming the missing, mis-shaped or non-finite input or bad setting, or
+            settings given both as an object and as keywords.
+        TypeError: a keyword that is no field of ``AnalysisSettings``.
     """
+    s = settings_or_keywords(AnalysisSettings, settings, keywords, where="analyze_run")
     e = _check_epochs("epochs", epochs)
     flow = Rank1Flow(m, n, b)
     if flow.m.ndim != 2 or flow.m.shape[0] != e.size:
@@ -630,11 +648,11 @@ def analyze_run(
             f"m must have shape (S, N) with S = len(epochs) = {e.size}, got {flow.m.shape}"
         )
     y, le, g, acc = _check_metrics(loss, grad_norm, accuracy, loss_epochs)
-    lo, hi, jump = _check_settings(interval, tau, max_jump)
+    tau = _tau(s, DEFAULT_TAU)
     points = find_points(
-        flow, interval=(lo, hi), n_grid=n_grid, tau=tau, ghost_tol=ghost_tol, method=method
-    )
-    settings = {"tau": tau, "n_grid": n_grid, "ghost_tol": ghost_tol, "method": method}
+        flow, interval=s.interval, n_grid=s.n_grid, tau=tau, ghost_tol=s.ghost_tol,
+        method=s.method,
+    )  # fmt: skip
     return _assemble(
         model="rank1",
         epochs=e,
@@ -644,38 +662,18 @@ def analyze_run(
         loss_epochs=le,
         grad_norm=g,
         accuracy=acc,
-        interval=(lo, hi),
-        max_jump=jump,
-        detector=detector,
-        rules=rules,
-        settings=settings,
+        settings=s,
+        record=_settings_record(s, model="rank1", tau=tau),
     )
 
 
-def _lowrank_points(
-    flow: LowRankFlow,
-    *,
-    box: tuple[float, float],
-    ghost_tol: float,
-    n_starts: int,
-    seed: int,
-    tau: float,
-    seed_grid: int | None = None,
-    groups: Any = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> SlowPoints:
-    """Slow points at every snapshot, with continuation: a second pass starts also from
-    the points found at the neighbouring snapshots (of the same group), so a point found
-    once is rarely lost."""
-    return find_slow_points_along(
-        flow, groups=groups, box=box, ghost_tol=ghost_tol, n_starts=n_starts, seed=seed,
-        tau=tau, n_grid=seed_grid, progress=progress,
+def _slow_point_settings(settings: AnalysisSettings, tau: float) -> SlowPointSettings:
+    """The slow-point finder's settings of a rank-K analysis."""
+    s = settings
+    return SlowPointSettings(
+        box=s.interval, n_starts=s.n_starts, seed=s.seed, n_grid=s.seed_grid, tau=tau,
+        ghost_tol=s.ghost_tol,
     )  # fmt: skip
-
-
-def _check_seed_grid(seed_grid: Any) -> None:
-    if seed_grid is not None and seed_grid != 0:
-        _validate.at_least("seed_grid", seed_grid, 3)
 
 
 def analyze_run_lowrank(
@@ -688,21 +686,13 @@ def analyze_run_lowrank(
     *,
     accuracy: Any = None,
     loss_epochs: Any = None,
-    tau: float = 10.0,
-    interval: tuple[float, float] = DEFAULT_INTERVAL,
-    n_grid: int = 1000,
-    ghost_tol: float = GHOST_TOL,
-    n_starts: int = 4,
-    seed: int = 0,
-    seed_grid: int | None = None,
-    max_jump: float | None = None,
-    detector: DropDetector | None = None,
-    rules: VerdictRules | None = None,
+    settings: AnalysisSettings | None = None,
     W_in: Any = None,
     u: Any = None,
     readout: LatentReadout | None = None,
     trial: dict[str, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **keywords: Any,
 ) -> RunAnalysis:
     """Analyse one rank-K training run (``W = M Nmat``, latent ``kappa = Nmat x``).
 
@@ -714,13 +704,12 @@ def analyze_run_lowrank(
     Args:
         epochs: ``[S]`` snapshot epochs.
         M: ``[S, N, K]``; Nmat: ``[S, K, N]``; b: ``[S, N]``.
-        loss, grad_norm, accuracy, loss_epochs, tau, ghost_tol, max_jump, detector, rules:
-            as in :func:`analyze_run`.
-        interval: the box ``(lo, hi)`` searched in every latent coordinate.
-        n_grid: grid points when K = 1 (the exact 1-D finder is used).
-        n_starts, seed: random starts of the slow-point finder per snapshot.
-        seed_grid: grid points per axis of its seeds (default
-            :func:`~ghostlearn.analysis.slowpoints.default_grid`).
+        loss, grad_norm, accuracy, loss_epochs: as in :func:`analyze_run`.
+        settings: the analysis settings (``tau`` defaults to 10), or its fields as
+            keywords, as in :func:`analyze_run`. ``interval`` is the box searched in
+            every latent coordinate; ``n_starts``, ``seed`` and ``seed_grid`` set the
+            slow-point finder; ``n_grid`` and ``method`` serve K = 1 (the exact 1-D
+            finder is used).
         W_in: optional ``[S, N, n_in]`` input weights; u: the constant input ``[n_in]``.
         readout: the readout at each snapshot (stored for the phase portraits).
         trial: ``{"x0", "D", "n_steps"}`` of the task's trial (stored for the portraits).
@@ -728,7 +717,11 @@ def analyze_run_lowrank(
 
     Returns:
         :class:`RunAnalysis` (``model='rank1'`` when K = 1).
+
+    Raises:
+        ValueError, TypeError: as :func:`analyze_run`.
     """
+    s = settings_or_keywords(AnalysisSettings, settings, keywords, where="analyze_run_lowrank")
     e = _check_epochs("epochs", epochs)
     flow = LowRankFlow(M, Nmat, b, W_in, u)
     if flow.M.ndim != 3 or flow.M.shape[0] != e.size:
@@ -739,18 +732,11 @@ def analyze_run_lowrank(
         # The input only shifts the bias: the exact 1-D finder sees b + W_in u.
         return analyze_run(
             e, flow.M[..., 0], flow.Nmat[..., 0, :], flow.drive, loss, grad_norm,
-            accuracy=accuracy, loss_epochs=loss_epochs, tau=tau, interval=interval,
-            n_grid=n_grid, ghost_tol=ghost_tol, max_jump=max_jump, detector=detector,
-            rules=rules,
+            accuracy=accuracy, loss_epochs=loss_epochs, settings=s,
         )  # fmt: skip
     y, le, g, acc = _check_metrics(loss, grad_norm, accuracy, loss_epochs)
-    lo, hi, jump = _check_settings(interval, tau, max_jump)
-    _validate.at_least("n_starts", n_starts, 1)
-    _check_seed_grid(seed_grid)
-    points = _lowrank_points(
-        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau,
-        seed_grid=seed_grid, progress=progress,
-    )  # fmt: skip
+    tau = _tau(s, DEFAULT_TAU)
+    points = find_slow_points_along(flow, settings=_slow_point_settings(s, tau), progress=progress)
     return _assemble(
         model="lowrank",
         epochs=e,
@@ -760,67 +746,28 @@ def analyze_run_lowrank(
         loss_epochs=le,
         grad_norm=g,
         accuracy=acc,
-        interval=(lo, hi),
-        max_jump=jump,
-        detector=detector,
-        rules=rules,
-        settings=_lowrank_settings(tau, ghost_tol, n_starts, seed, seed_grid, flow.rank, u),
+        settings=s,
+        record=_settings_record(s, model="lowrank", tau=tau, rank=flow.rank, u=u),
         readout=readout,
         trial=trial,
     )
 
 
-def _lowrank_settings(
-    tau: float, ghost_tol: float, n_starts: int, seed: int, seed_grid: int | None, K: int,
-    u: Any,
-) -> dict[str, Any]:  # fmt: skip
-    from .slowpoints import default_grid
+def _model_of(ds: Any) -> RNNConfig:
+    """The :class:`~ghostlearn.rnn.RNNConfig` of a training Dataset (ValueError if none)."""
+    from ..train import model_from_dataset  # the training engine, imported on first use
 
-    out: dict[str, Any] = {
-        "tau": tau, "ghost_tol": ghost_tol, "n_starts": n_starts, "seed": seed,
-        "seed_grid": default_grid(K) if seed_grid is None else int(seed_grid),
-    }  # fmt: skip
-    if u is not None:
-        out["u"] = np.asarray(u, dtype=np.float64).reshape(-1).tolist()
-    return out
-
-
-def _model_attrs(ds: Any) -> dict[str, Any]:
-    attrs = ds.attrs.get("model", {})
-    if isinstance(attrs, str):
-        attrs = json.loads(attrs)
-    if not isinstance(attrs, dict):
-        raise ValueError(f"ds.attrs['model'] must be a dict of the RNN config, got {attrs!r}")
-    return attrs
-
-
-class _Common(TypedDict):
-    """The settings shared by the per-network analyses of :func:`analyze_dataset`."""
-
-    interval: tuple[float, float]
-    ghost_tol: float
-    max_jump: float | None
-    detector: DropDetector | None
-    rules: VerdictRules | None
-    tau: float
+    return model_from_dataset(ds)
 
 
 def analyze_dataset(
     ds: Any,
     *,
+    settings: AnalysisSettings | None = None,
     nets: Any = None,
-    interval: tuple[float, float] = DEFAULT_INTERVAL,
-    n_grid: int = 1000,
-    ghost_tol: float = GHOST_TOL,
-    method: Method = "screen",
-    n_starts: int = 4,
-    seed: int = 0,
-    seed_grid: int | None = None,
     u: Any = None,
-    max_jump: float | None = None,
-    detector: DropDetector | None = None,
-    rules: VerdictRules | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **keywords: Any,
 ) -> PopulationAnalysis:
     """Analyse every network (or the chosen ``nets``) of a training Dataset.
 
@@ -830,11 +777,15 @@ def analyze_dataset(
             ``(net, snapshot, unit, k)``, ``snap_Nmat`` ``(net, snapshot, k, unit)``,
             ``snap_b``; metrics ``loss`` (and if present ``grad_norm``, ``accuracy``)
             ``(net, epoch)``; coordinate ``snapshot`` = snapshot epochs; ``attrs['model']``
-            the RNN config (``model``, ``tau``). ``diverged``/``diverged_epoch`` (if present)
+            the RNN config (:func:`ghostlearn.train.model_from_dataset`: ``model``,
+            ``tau``). ``diverged``/``diverged_epoch`` (if present)
             cut a diverged network's data at its divergence. Rank K may also hold
             ``snap_W_in`` ``(net, snapshot, unit, input)`` (networks with inputs) and the
             readout ``snap_w_out`` (``(..., unit)``: on ``x``; ``(..., k)``: on ``kappa``)
             with ``snap_b_out``, kept for the phase portraits.
+        settings: the analysis settings, or its fields as keywords, as in
+            :func:`analyze_run` and :func:`analyze_run_lowrank`; ``tau`` defaults to the
+            networks' own (``attrs['model']['tau']``).
         nets: indices (positions along ``net``) to analyse; default all.
         u: rank K with inputs: the constant input ``[n_in]`` under which the flows are
             analysed (default: no input, ``u = 0``, e.g. the delay periods of a task).
@@ -843,7 +794,6 @@ def analyze_dataset(
             network are found in one batched call first; rank K: the points of every
             network's snapshots are searched together, and ``done`` grows with the flows
             searched, reaching ``total`` once every network is assembled).
-        other arguments: as in :func:`analyze_run` / :func:`analyze_run_lowrank`.
 
     Returns:
         A :class:`PopulationAnalysis`: one :class:`RunAnalysis` per network, in the order
@@ -851,7 +801,10 @@ def analyze_dataset(
         coordinates along ``net`` (``seed``, ``lr``, ``c``, ``rank``).
 
     Raises:
-        ValueError: when a required variable is missing or the model is not low-rank.
+        ValueError: when a required variable is missing, ``attrs['model']`` is no valid
+            RNN config or its model is not low-rank; a bad setting, or settings given both
+            as an object and as keywords.
+        TypeError: a keyword that is no field of ``AnalysisSettings``.
     """
     import xarray as xr
 
@@ -859,14 +812,13 @@ def analyze_dataset(
         raise ValueError(
             f"ds must be an xarray.Dataset from ghostlearn.train.train, got {type(ds).__name__}"
         )
-    _validate.at_least("n_starts", n_starts, 1)
-    _validate.seed("seed", seed)
-    _check_seed_grid(seed_grid)
-    attrs = _model_attrs(ds)
-    model = attrs.get("model", "rank1")
-    tau = float(attrs.get("tau", 10.0))
+    s = settings_or_keywords(AnalysisSettings, settings, keywords, where="analyze_dataset")
+    cfg = _model_of(ds)
+    model = cfg.model
     if model not in ("rank1", "lowrank"):
         raise ValueError(f"model must be 'rank1' or 'lowrank' for latent analysis, got {model!r}")
+    tau = _tau(s, float(cfg.tau))
+    s = dataclasses.replace(s, tau=tau)
     names: tuple[str, ...] = (
         ("snap_m", "snap_n", "snap_b") if model == "rank1" else ("snap_M", "snap_Nmat", "snap_b")
     )
@@ -944,8 +896,6 @@ def analyze_dataset(
             }
         )
 
-    common: _Common = {"interval": interval, "ghost_tol": ghost_tol, "max_jump": max_jump,
-                       "detector": detector, "rules": rules, "tau": tau}  # fmt: skip
     labels = {"net": idx}
     for cname, coord in ds.coords.items():
         if cname != "net" and coord.dims == ("net",):
@@ -958,11 +908,11 @@ def analyze_dataset(
         if flat[0].shape[0] == 0:
             raise ValueError("no finite snapshot to analyse")
         pts = find_points(
-            Rank1Flow(*flat), interval=interval, n_grid=n_grid, tau=tau, ghost_tol=ghost_tol,
-            method=method,
+            Rank1Flow(*flat), interval=s.interval, n_grid=s.n_grid, tau=tau,
+            ghost_tol=s.ghost_tol, method=s.method,
         )  # fmt: skip
         offset = 0
-        lo, hi, jump = _check_settings(interval, tau, max_jump)
+        record = _settings_record(s, model="rank1", tau=tau)
         for r in runs:
             S = r["epochs"].size
             sub = _slice_points(pts, offset, offset + S)
@@ -978,17 +928,9 @@ def analyze_dataset(
                     loss_epochs=le,
                     grad_norm=g,
                     accuracy=acc,
-                    interval=(lo, hi),
-                    max_jump=jump,
-                    detector=detector,
-                    rules=rules,
-                    settings={
-                        "tau": tau,
-                        "n_grid": n_grid,
-                        "ghost_tol": ghost_tol,
-                        "method": method,
-                    },
-                )  # fmt: skip
+                    settings=s,
+                    record=record,
+                )
             )
             if progress is not None:
                 progress(len(out), len(runs))
@@ -1009,12 +951,9 @@ def analyze_dataset(
                     g,
                     accuracy=acc,
                     loss_epochs=le,
-                    n_grid=n_grid,
-                    n_starts=n_starts,
-                    seed=seed,
+                    settings=s,
                     W_in=W_in,
                     u=_input_of(u, W_in),
-                    **common,
                 )  # fmt: skip
             )
             if progress is not None:
@@ -1022,8 +961,7 @@ def analyze_dataset(
         return PopulationAnalysis(out, labels)
     return _analyze_lowrank_population(
         ds, runs, flat, counts, idx, keep, labels, loss_epochs,
-        has_input=has_input, u=u, n_starts=n_starts, seed=seed, seed_grid=seed_grid,
-        progress=progress, **common,
+        settings=s, tau=tau, has_input=has_input, u=u, progress=progress,
     )  # fmt: skip
 
 
@@ -1064,8 +1002,13 @@ def dataset_readout(ds: Any, net: int) -> LatentReadout | None:
 
 def dataset_trial(ds: Any) -> dict[str, float] | None:
     """The trial of a training Dataset's task when it starts every unit at ``x0`` and has no
-    input (the delayed-activation task): ``{"x0", "D", "n_steps"}``, else None."""
-    attrs = _model_attrs(ds)
+    input (the delayed-activation task): ``{"x0", "D", "n_steps"}``, else None.
+
+    Raises:
+        ValueError: ``ds.attrs["model"]`` is no valid RNN config
+            (:func:`ghostlearn.train.model_from_dataset`).
+    """
+    cfg = _model_of(ds)
     task = ds.attrs.get("task")
     if isinstance(task, str):
         try:
@@ -1076,12 +1019,7 @@ def dataset_trial(ds: Any) -> dict[str, float] | None:
         return None
     if isinstance(task, dict) and task.get("init_scale") is not None:
         return None
-    try:
-        x0, dt, tau = float(attrs["x0"]), float(attrs["dt"]), float(attrs["tau"])
-        T = float(attrs["T"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return {"x0": x0, "D": dt / tau, "n_steps": float(2 * round(T / dt))}
+    return {"x0": float(cfg.x0), "D": float(cfg.D), "n_steps": float(cfg.n_steps)}
 
 
 def _readouts(ds: Any, idx: np.ndarray, keep: np.ndarray) -> list[LatentReadout | None]:
@@ -1108,23 +1046,15 @@ def _analyze_lowrank_population(
     labels: dict[str, np.ndarray],
     loss_epochs: np.ndarray,
     *,
+    settings: AnalysisSettings,
+    tau: float,
     has_input: bool,
     u: Any,
-    n_starts: int,
-    seed: int,
-    seed_grid: int | None,
     progress: Callable[[int, int], None] | None,
-    interval: tuple[float, float],
-    ghost_tol: float,
-    max_jump: float | None,
-    detector: DropDetector | None,
-    rules: VerdictRules | None,
-    tau: float,
 ) -> PopulationAnalysis:
     """Rank K > 1: every network's snapshots searched in one batched call."""
     if flat[0].shape[0] == 0:
         raise ValueError("no finite snapshot to analyse")
-    lo, hi, jump = _check_settings(interval, tau, max_jump)
     W_all = flat[3] if has_input else None
     u_in = _input_of(u, W_all)
     flow = LowRankFlow(flat[0], flat[1], flat[2], W_all, u_in)
@@ -1139,13 +1069,12 @@ def _analyze_lowrank_population(
             reported[0] = n
             progress(n, P)
 
-    pts = _lowrank_points(
-        flow, box=(lo, hi), ghost_tol=ghost_tol, n_starts=n_starts, seed=seed, tau=tau,
-        seed_grid=seed_grid, groups=groups, progress=tick,
-    )  # fmt: skip
+    pts = find_slow_points_along(
+        flow, settings=_slow_point_settings(settings, tau), groups=groups, progress=tick
+    )
     readouts = _readouts(ds, idx, keep)
     trial = dataset_trial(ds)
-    settings = _lowrank_settings(tau, ghost_tol, n_starts, seed, seed_grid, flow.rank, u_in)
+    record = _settings_record(settings, model="lowrank", tau=tau, rank=flow.rank, u=u_in)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     out: list[RunAnalysis] = []
     for p, r in enumerate(runs):
@@ -1163,11 +1092,8 @@ def _analyze_lowrank_population(
                 loss_epochs=le,
                 grad_norm=g,
                 accuracy=acc,
-                interval=(lo, hi),
-                max_jump=jump,
-                detector=detector,
-                rules=rules,
                 settings=settings,
+                record=record,
                 readout=readouts[p],
                 trial=trial,
             )

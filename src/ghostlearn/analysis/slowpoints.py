@@ -42,7 +42,8 @@ Network flows (:class:`~ghostlearn.analysis.flows.LowRankFlow`, with or without 
 use closed-form derivatives (:func:`find_slow_points`); any other vector field written
 in JAX is handled by the same code with automatic derivatives (:func:`find_field_points`).
 :func:`find_slow_points_along` adds continuation along a sequence of snapshots (a second
-pass started from the points of the neighbouring snapshots).
+pass started from the points of the neighbouring snapshots). All three take the settings
+named above as one :class:`SlowPointSettings`, or as keywords that build one.
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ from jax.sharding import Mesh, PartitionSpec
 from .. import _validate
 from .flows import LowRankFlow
 from .points import DEFAULT_INTERVAL, GHOST_TOL
+from .settings import DEFAULT_TAU, check_ghost_tol, settings_or_keywords
 
 __all__ = [
     "KIND_CODES",
     "MARGINAL_TOL",
     "STABILITY_CLASSES",
     "SlowPoint",
+    "SlowPointSettings",
     "SlowPoints",
     "default_grid",
     "find_field_points",
@@ -93,6 +96,7 @@ _FLOW_CHUNK = 64  # flows per compiled call (bounds memory; one progress tick ea
 _SPREAD = 1  # grid seeds of one flow are not grid neighbours (more than 1 step apart)
 _EXTRA_SEEDS = 5  # a flow with more grid minima than n_seeds gets up to 5 n_seeds more
 _EXPLAINED = 0.03  # continuation: a neighbour's point this close (relative) is found here
+_FIELD_TAU = 1.0  # default time constant of any other field
 
 
 def default_grid(K: int) -> int:
@@ -104,6 +108,72 @@ def default_grid(K: int) -> int:
     while (n + 1) ** K <= _GRID_BUDGET and n < 512:
         n += 1
     return n if n >= 3 else 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SlowPointSettings:
+    """How the slow-point finder searches (module docstring): the settings of
+    :func:`find_slow_points`, :func:`find_slow_points_along` and :func:`find_field_points`.
+
+    Attributes:
+        box: ``(lo, hi)`` in every latent coordinate; points outside are not reported.
+        n_starts: random starts per flow (seeded by ``seed``), uniform in the part of
+            ``box^K`` where points can be (for a network
+            ``|kappa_k| <= sum_n |Nmat_kn| + ghost_tol``).
+        seed: seed of the random starts.
+        n_grid: grid points per axis for the seeds (``None``: :func:`default_grid`; 0:
+            none).
+        n_seeds: grid seeds per flow (the lowest local minima of ``q`` on the grid; up to
+            5 times as many more for a flow with more minima). Without a grid (K >= 9 by
+            default, or ``n_grid=0``) they are uniform random starts too.
+        n_iter: most damped-Newton steps per start.
+        n_polish: plain Newton steps after them.
+        tau: time constant (passage times are in its units; speeds are ``|F|``);
+            ``None``: :data:`~ghostlearn.analysis.settings.DEFAULT_TAU` (10) for network
+            flows, 1 for :func:`find_field_points`.
+        ghost_tol: largest ``|F|`` of a reported ghost (``inf`` allowed).
+        fixed_tol: largest ``|F|`` of a fixed point.
+        marginal_tol: ``|Re lambda|`` below which a fixed point is ``'marginal'``.
+        dedup_tol: points closer than ``dedup_tol * (1 + |kappa|)`` are merged.
+
+    Raises:
+        ValueError: a field out of range; the message names the field and its value.
+    """
+
+    box: tuple[float, float] = DEFAULT_INTERVAL
+    n_starts: int = 4
+    seed: int = 0
+    n_grid: int | None = None
+    n_seeds: int = 12
+    n_iter: int = 60
+    n_polish: int = 2
+    tau: float | None = None
+    ghost_tol: float = GHOST_TOL
+    fixed_tol: float = 1e-9
+    marginal_tol: float = MARGINAL_TOL
+    dedup_tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _validate.interval("box", self.box)
+        lo, hi = (float(v) for v in self.box)
+        object.__setattr__(self, "box", (lo, hi))
+        _validate.at_least("n_starts", self.n_starts, 0)
+        _validate.seed("seed", self.seed)
+        _validate.at_least("n_iter", self.n_iter, 0)
+        _validate.at_least("n_polish", self.n_polish, 0)
+        if self.tau is not None:
+            _validate.positive("tau", self.tau)
+        _validate.positive("fixed_tol", self.fixed_tol)
+        _validate.positive("dedup_tol", self.dedup_tol)
+        _validate.positive("marginal_tol", self.marginal_tol)
+        _validate.at_least("n_seeds", self.n_seeds, 0)
+        if self.n_grid is not None and self.n_grid != 0:
+            _validate.at_least("n_grid", self.n_grid, 3)
+        check_ghost_tol(self.ghost_tol)
+
+    def grid_size(self, K: int) -> int:
+        """Grid points per axis for the seeds of a K-D flow (``n_grid`` resolved)."""
+        return default_grid(K) if self.n_grid is None else int(self.n_grid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -710,18 +780,12 @@ def _spread_rows(base: _Raw, sub: _Raw, rows: np.ndarray) -> _Raw:
 
 
 def _label(
-    raw: _Raw,
-    batch_shape: tuple[int, ...],
-    *,
-    box: tuple[float, float],
-    ghost_tol: float,
-    fixed_tol: float,
-    marginal_tol: float,
-    dedup_tol: float,
-    tau: float,
+    raw: _Raw, batch_shape: tuple[int, ...], settings: SlowPointSettings, tau: float
 ) -> SlowPoints:
     """Classify the end points, drop the rest, merge duplicates, pack (module docstring)."""
-    lo, hi = box
+    lo, hi = settings.box
+    ghost_tol, fixed_tol = settings.ghost_tol, settings.fixed_tol
+    marginal_tol, dedup_tol = settings.marginal_tol, settings.dedup_tol
     k, F, J, H = raw.k, raw.F, raw.J, raw.H
     B, S, K = k.shape
     finite = np.all(np.isfinite(k), axis=-1) & np.all(np.isfinite(F), axis=-1)
@@ -800,29 +864,6 @@ def _label(
 # --------------------------------------------------------------------------- public API
 
 
-def _check_common(
-    box: Any, n_starts: int, seed: Any, n_iter: int, n_polish: int, tau: float,
-    ghost_tol: Any, fixed_tol: float, dedup_tol: float, marginal_tol: float,
-    n_grid: int | None, n_seeds: int,
-) -> tuple[float, float]:  # fmt: skip
-    _validate.interval("box", box)
-    _validate.at_least("n_starts", n_starts, 0)
-    _validate.seed("seed", seed)
-    _validate.at_least("n_iter", n_iter, 0)
-    _validate.at_least("n_polish", n_polish, 0)
-    _validate.positive("tau", tau)
-    _validate.positive("fixed_tol", fixed_tol)
-    _validate.positive("dedup_tol", dedup_tol)
-    _validate.positive("marginal_tol", marginal_tol)
-    _validate.at_least("n_seeds", n_seeds, 0)
-    if n_grid is not None and n_grid != 0:
-        _validate.at_least("n_grid", n_grid, 3)
-    if not (isinstance(ghost_tol, (int, float)) and ghost_tol >= 0):
-        raise ValueError(f"ghost_tol must be >= 0 (inf allowed), got {ghost_tol!r}")
-    lo, hi = (float(v) for v in box)
-    return lo, hi
-
-
 def _starts(
     rng: np.random.Generator,
     s_lo: np.ndarray,
@@ -851,6 +892,24 @@ def _starts(
     return k0
 
 
+def _first_starts(
+    settings: SlowPointSettings,
+    s_lo: np.ndarray,
+    s_hi: np.ndarray,
+    starts: Any,
+    batch_shape: tuple[int, ...],
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, int, int] | None]:
+    """The starts ``[B, s, K]`` of a first pass and its grid ``(lo, hi, n_axis, n_seeds)``
+    (None without one): random starts in ``[s_lo, s_hi]`` plus the given ones."""
+    s = settings
+    n_axis = s.grid_size(s_lo.shape[-1])
+    rng = np.random.default_rng(s.seed)
+    n_random = s.n_starts if n_axis else s.n_starts + s.n_seeds  # no grid: seeds are random too
+    k0 = _starts(rng, s_lo, s_hi, n_random, starts, batch_shape, s.box, allow_empty=False)
+    grid = (s_lo, s_hi, n_axis, s.n_seeds) if n_axis and s.n_seeds else None
+    return k0, grid
+
+
 def _network_setup(
     flow: LowRankFlow, box: tuple[float, float], ghost_tol: float
 ) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
@@ -872,93 +931,56 @@ def _network_setup(
 def find_slow_points(
     flow: LowRankFlow,
     *,
+    settings: SlowPointSettings | None = None,
     starts: Any = None,
-    n_starts: int = 4,
-    box: tuple[float, float] = DEFAULT_INTERVAL,
-    seed: int = 0,
-    n_grid: int | None = None,
-    n_seeds: int = 12,
-    n_iter: int = 60,
-    n_polish: int = 2,
-    tau: float = 10.0,
-    ghost_tol: float = GHOST_TOL,
-    fixed_tol: float = 1e-9,
-    marginal_tol: float = MARGINAL_TOL,
-    dedup_tol: float = 1e-6,
     progress: Callable[[int, int], None] | None = None,
+    **keywords: Any,
 ) -> SlowPoints:
     """Fixed points (by stability class) and ghosts of a batch of rank-K network flows.
 
     ``F(kappa) = -kappa + Nmat tanh(M kappa + W_in u + b)`` (the input, if the flow has
     one, folded into the bias); algorithm and definitions in the module docstring.
 
+    How it searches comes as a :class:`SlowPointSettings` or as keywords that build one:
+    ``find_slow_points(flow, n_starts=8, seed=3)`` is
+    ``find_slow_points(flow, settings=SlowPointSettings(n_starts=8, seed=3))``.
+
     Args:
         flow: :class:`~ghostlearn.analysis.flows.LowRankFlow` with batch shape ``[...]``.
+        settings: the search settings (``tau`` defaults to 10); or give its fields as
+            keywords (``box``, ``n_starts``, ``seed``, ``n_grid``, ``n_seeds``,
+            ``n_iter``, ``n_polish``, ``tau``, ``ghost_tol``, ``fixed_tol``,
+            ``marginal_tol``, ``dedup_tol``).
         starts: optional extra starting points ``[..., S, K]`` (e.g. states on trajectories,
             or points found at a neighbouring snapshot; NaN entries are replaced by random
             ones).
-        n_starts: random starts per flow (seeded by ``seed``), uniform in the part of
-            ``box^K`` where points can be: ``|kappa_k| <= sum_n |Nmat_kn| + ghost_tol``.
-        box: ``(lo, hi)`` in every latent coordinate; points outside are not reported.
-        seed: seed of the random starts.
-        n_grid: grid points per axis for the seeds (default :func:`default_grid`; 0: none).
-        n_seeds: grid seeds per flow (the lowest local minima of ``q`` on the grid; up to
-            5 times as many more for a flow with more minima). Without a grid (K >= 9 by
-            default, or ``n_grid=0``) they are uniform random starts too.
-        n_iter: most damped-Newton steps per start; n_polish: plain Newton steps after.
-        tau: time constant (passage times are in its units; speeds are ``|F|``).
-        ghost_tol: largest ``|F|`` of a reported ghost.
-        fixed_tol: largest ``|F|`` of a fixed point.
-        marginal_tol: ``|Re lambda|`` below which a fixed point is ``'marginal'``.
-        dedup_tol: points closer than ``dedup_tol * (1 + |kappa|)`` are merged.
         progress: called as ``progress(done, total)`` in flows, ``(0, total)`` first.
 
     Returns:
         :class:`SlowPoints` with the batch shape of ``flow``.
 
     Raises:
-        ValueError: for a flow that is not a LowRankFlow, or a bad setting.
+        ValueError: for a flow that is not a LowRankFlow, a bad setting, or settings given
+            both as an object and as keywords.
     """
     if not isinstance(flow, LowRankFlow):
         raise ValueError(f"flow must be a LowRankFlow, got {type(flow).__name__}")
-    lo, hi = _check_common(
-        box, n_starts, seed, n_iter, n_polish, tau, ghost_tol, fixed_tol, dedup_tol,
-        marginal_tol, n_grid, n_seeds,
-    )  # fmt: skip
-    K = flow.rank
-    n_axis = default_grid(K) if n_grid is None else int(n_grid)
-    params, s_lo, s_hi = _network_setup(flow, (lo, hi), ghost_tol)
-    rng = np.random.default_rng(seed)
-    n_random = n_starts if n_axis else n_starts + n_seeds  # no grid: seeds are random too
-    k0 = _starts(rng, s_lo, s_hi, n_random, starts, flow.batch_shape, (lo, hi),
-                 allow_empty=False)  # fmt: skip
-    grid = (s_lo, s_hi, n_axis, n_seeds) if n_axis and n_seeds else None
+    s = settings_or_keywords(SlowPointSettings, settings, keywords, where="find_slow_points")
+    params, s_lo, s_hi = _network_setup(flow, s.box, s.ghost_tol)
+    k0, grid = _first_starts(s, s_lo, s_hi, starts, flow.batch_shape)
     ticker = _Progress(flow.size, progress)
-    raw = _run(_NETWORK, params, starts=k0, grid=grid, n_iter=n_iter, n_polish=n_polish,
+    raw = _run(_NETWORK, params, starts=k0, grid=grid, n_iter=s.n_iter, n_polish=s.n_polish,
                ticker=ticker)  # fmt: skip
-    return _label(
-        raw, flow.batch_shape, box=(lo, hi), ghost_tol=ghost_tol, fixed_tol=fixed_tol,
-        marginal_tol=marginal_tol, dedup_tol=dedup_tol, tau=tau,
-    )  # fmt: skip
+    return _label(raw, flow.batch_shape, s, DEFAULT_TAU if s.tau is None else s.tau)
 
 
 def find_slow_points_along(
     flow: LowRankFlow,
     *,
+    settings: SlowPointSettings | None = None,
     groups: Any = None,
-    n_starts: int = 4,
-    box: tuple[float, float] = DEFAULT_INTERVAL,
-    seed: int = 0,
-    n_grid: int | None = None,
-    n_seeds: int = 12,
-    n_iter: int = 60,
-    n_polish: int = 2,
-    tau: float = 10.0,
-    ghost_tol: float = GHOST_TOL,
-    fixed_tol: float = 1e-9,
-    marginal_tol: float = MARGINAL_TOL,
-    dedup_tol: float = 1e-6,
     progress: Callable[[int, int], None] | None = None,
+    **keywords: Any,
 ) -> SlowPoints:
     """Slow points of a sequence of snapshots, with continuation between neighbours.
 
@@ -970,41 +992,35 @@ def find_slow_points_along(
 
     Args:
         flow: flows ``[S]``, consecutive snapshots in order.
+        settings: the search settings, or its fields as keywords, as in
+            :func:`find_slow_points`.
         groups: ``[S]`` labels: snapshots are neighbours only within a group (e.g. the
             network each snapshot belongs to); default one group.
         progress: ``progress(done, total)`` in flows over both passes (``total = 2 S``).
-        other arguments: as in :func:`find_slow_points`.
 
     Returns:
         :class:`SlowPoints` ``[S]``.
+
+    Raises:
+        ValueError: as :func:`find_slow_points`; a flow without a 1-D batch, or ``groups``
+            of another shape.
     """
     if not isinstance(flow, LowRankFlow):
         raise ValueError(f"flow must be a LowRankFlow, got {type(flow).__name__}")
     if len(flow.batch_shape) != 1:
         raise ValueError(f"flow must have a 1-D batch of snapshots, got {flow.batch_shape}")
-    lo, hi = _check_common(
-        box, n_starts, seed, n_iter, n_polish, tau, ghost_tol, fixed_tol, dedup_tol,
-        marginal_tol, n_grid, n_seeds,
-    )  # fmt: skip
-    S, K = flow.size, flow.rank
+    s = settings_or_keywords(SlowPointSettings, settings, keywords, where="find_slow_points_along")
+    S = flow.size
     grp = np.zeros(S, np.int64) if groups is None else np.asarray(groups)
     if grp.shape != (S,):
         raise ValueError(f"groups must have shape ({S},), got {grp.shape}")
-    n_axis = default_grid(K) if n_grid is None else int(n_grid)
-    params, s_lo, s_hi = _network_setup(flow, (lo, hi), ghost_tol)
-    rng = np.random.default_rng(seed)
-    n_random = n_starts if n_axis else n_starts + n_seeds  # no grid: seeds are random too
-    k0 = _starts(rng, s_lo, s_hi, n_random, None, flow.batch_shape, (lo, hi),
-                 allow_empty=False)  # fmt: skip
-    grid = (s_lo, s_hi, n_axis, n_seeds) if n_axis and n_seeds else None
+    params, s_lo, s_hi = _network_setup(flow, s.box, s.ghost_tol)
+    k0, grid = _first_starts(s, s_lo, s_hi, None, flow.batch_shape)
     ticker = _Progress(2 * S, progress)
-    minimise = functools.partial(_run, n_iter=n_iter, n_polish=n_polish, ticker=ticker)
+    minimise = functools.partial(_run, n_iter=s.n_iter, n_polish=s.n_polish, ticker=ticker)
     raw1 = minimise(_NETWORK, params, starts=k0, grid=grid)
-    label = functools.partial(
-        _label, box=(lo, hi), ghost_tol=ghost_tol, fixed_tol=fixed_tol,
-        marginal_tol=marginal_tol, dedup_tol=dedup_tol, tau=tau,
-    )  # fmt: skip
-    first = label(raw1, (S,))
+    tau = DEFAULT_TAU if s.tau is None else s.tau
+    first = _label(raw1, (S,), s, tau)
     pts = first.kappa  # [S, P, K]
     if S < 2 or pts.shape[1] == 0:
         ticker.add(S)
@@ -1047,7 +1063,7 @@ def find_slow_points_along(
     sub = tuple(a[rows] for a in params)
     raw2 = minimise(_NETWORK, sub, starts=nb, grid=None, like=raw1.sizes)
     # Both passes' end points, per snapshot (snapshots without neighbours repeat pass 1).
-    return label(_Raw.concat([raw1, _spread_rows(raw1, raw2, rows)]), (S,))
+    return _label(_Raw.concat([raw1, _spread_rows(raw1, raw2, rows)]), (S,), s, tau)
 
 
 def find_field_points(
@@ -1055,20 +1071,10 @@ def find_field_points(
     params: Any = None,
     *,
     dim: int,
-    box: tuple[float, float] = DEFAULT_INTERVAL,
+    settings: SlowPointSettings | None = None,
     starts: Any = None,
-    n_starts: int = 4,
-    seed: int = 0,
-    n_grid: int | None = None,
-    n_seeds: int = 12,
-    n_iter: int = 60,
-    n_polish: int = 2,
-    tau: float = 1.0,
-    ghost_tol: float = GHOST_TOL,
-    fixed_tol: float = 1e-9,
-    marginal_tol: float = MARGINAL_TOL,
-    dedup_tol: float = 1e-6,
     progress: Callable[[int, int], None] | None = None,
+    **keywords: Any,
 ) -> SlowPoints:
     """Fixed points and ghosts of any smooth vector field, with automatic derivatives.
 
@@ -1088,19 +1094,22 @@ def find_field_points(
         params: a pytree of arrays whose leading axis ``[B]`` runs over flows (or None:
             one flow, ``p = None``).
         dim: the dimension ``K`` of the flow.
-        tau: time constant of passage times.
-        other arguments: as in :func:`find_slow_points`.
+        settings: the search settings (``tau`` defaults to 1), or its fields as keywords,
+            as in :func:`find_slow_points`.
+        starts, progress: as in :func:`find_slow_points`.
 
     Returns:
         :class:`SlowPoints` with batch shape ``[B]`` (``[1]`` when ``params`` is None).
+
+    Raises:
+        ValueError: a field that is not callable, parameters without a common leading
+            axis, or a bad setting.
     """
     if not callable(field):
         raise ValueError(f"field must be a callable field(kappa, p), got {type(field).__name__}")
     _validate.at_least("dim", dim, 1)
-    lo, hi = _check_common(
-        box, n_starts, seed, n_iter, n_polish, tau, ghost_tol, fixed_tol, dedup_tol,
-        marginal_tol, n_grid, n_seeds,
-    )  # fmt: skip
+    s = settings_or_keywords(SlowPointSettings, settings, keywords, where="find_field_points")
+    lo, hi = s.box
     if params is None:
         leaves: tuple[np.ndarray, ...] = (np.zeros((1,)),)
         B = 1
@@ -1119,20 +1128,13 @@ def find_field_points(
         leaves = tuple(arrays)
         fn = _unflatten_caller(field, treedef)
     K = int(dim)
-    n_axis = default_grid(K) if n_grid is None else int(n_grid)
     s_lo = np.full((B, K), lo)
     s_hi = np.full((B, K), hi)
-    rng = np.random.default_rng(seed)
-    n_random = n_starts if n_axis else n_starts + n_seeds  # no grid: seeds are random too
-    k0 = _starts(rng, s_lo, s_hi, n_random, starts, (B,), (lo, hi), allow_empty=False)
-    grid = (s_lo, s_hi, n_axis, n_seeds) if n_axis and n_seeds else None
+    k0, grid = _first_starts(s, s_lo, s_hi, starts, (B,))
     ticker = _Progress(B, progress)
-    raw = _run(_field_of(fn), leaves, starts=k0, grid=grid, n_iter=n_iter, n_polish=n_polish,
-               ticker=ticker)  # fmt: skip
-    return _label(
-        raw, (B,), box=(lo, hi), ghost_tol=ghost_tol, fixed_tol=fixed_tol,
-        marginal_tol=marginal_tol, dedup_tol=dedup_tol, tau=tau,
-    )  # fmt: skip
+    raw = _run(_field_of(fn), leaves, starts=k0, grid=grid, n_iter=s.n_iter,
+               n_polish=s.n_polish, ticker=ticker)  # fmt: skip
+    return _label(raw, (B,), s, _FIELD_TAU if s.tau is None else s.tau)
 
 
 @functools.lru_cache(maxsize=64)

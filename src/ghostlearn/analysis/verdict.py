@@ -20,6 +20,12 @@ epoch. The rules, applied in this order:
    ``'abrupt-unexplained'``: an abrupt drop with neither (e.g. a stable fixed point that
    moves across the readout threshold).
 3. ``'no-abrupt-learning'``: no abrupt drop.
+
+One more verdict is never given by :func:`classify_run`: ``'not-determinable'``, for an
+analysis that cannot look for abrupt drops at all, the loss being known at fewer than 3
+epochs or not at all (a checkpoint's single snapshot, say, or snapshots without a loss
+that cannot be scored: :func:`ghostlearn.checkpoints.analyze_checkpoint`). Its points,
+tracks and bifurcations are found all the same; its reason says what was missing.
 """
 
 from __future__ import annotations
@@ -36,12 +42,15 @@ from .tracking import Bifurcation
 
 __all__ = ["VERDICTS", "Verdict", "VerdictRules", "classify_run"]
 
+#: Every verdict label: those of :func:`classify_run`, then ``'not-determinable'`` (no
+#: abrupt drop can be looked for; see the module docstring).
 VERDICTS = (
     "ghost-mediated",
     "bifurcation-mediated",
     "stuck-after-bifurcation",
     "no-abrupt-learning",
     "abrupt-unexplained",
+    "not-determinable",
 )
 
 
