@@ -38,9 +38,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import jax
@@ -955,10 +956,19 @@ def _dataset(
 
 
 def model_from_dataset(ds: xr.Dataset) -> RNNConfig:
-    """The :class:`~ghostlearn.rnn.RNNConfig` stored in a :func:`train` result's attrs."""
+    """The :class:`~ghostlearn.rnn.RNNConfig` stored in a :func:`train` result's attrs.
+
+    The one reader of a run's ``model`` attribute (a dict, or its JSON text): anything
+    else, or a key :class:`~ghostlearn.rnn.RNNConfig` does not have, is a ``ValueError``.
+    """
+    attrs = ds.attrs.get("model")
     try:
-        return RNNConfig(**dict(ds.attrs["model"]))
-    except (KeyError, TypeError) as err:
+        if isinstance(attrs, str):
+            attrs = json.loads(attrs)
+        if not isinstance(attrs, Mapping):
+            raise TypeError(f"expected a dict of the RNN config, got {attrs!r}")
+        return RNNConfig(**dict(attrs))
+    except (TypeError, ValueError) as err:
         raise ValueError(f"dataset has no valid 'model' attribute: {err}") from None
 
 

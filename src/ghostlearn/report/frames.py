@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,25 +47,12 @@ INTERVAL = (-15.0, 15.0)
 
 
 def model_config(ds: xr.Dataset) -> RNNConfig:
-    """The :class:`~ghostlearn.rnn.RNNConfig` of a training Dataset's ``model`` attribute.
+    """The :class:`~ghostlearn.rnn.RNNConfig` of a training Dataset's ``model`` attribute,
+    read by :func:`ghostlearn.train.model_from_dataset` (a missing or invalid attribute is
+    a ``ValueError``)."""
+    from ..train import model_from_dataset
 
-    Unknown keys are ignored; ``N`` defaults to the size of ``unit``; an attribute that
-    is not a valid configuration gives the default one of that size.
-    """
-    from ..rnn import RNNConfig
-
-    attrs = ds.attrs.get("model", {})
-    if isinstance(attrs, str):
-        attrs = json.loads(attrs)
-    attrs = dict(attrs or {})
-    known = {f.name for f in dataclasses.fields(RNNConfig)}
-    kwargs = {k: v for k, v in attrs.items() if k in known}
-    if "N" not in kwargs and "unit" in ds.sizes:
-        kwargs["N"] = int(ds.sizes["unit"])
-    try:
-        return RNNConfig(**kwargs)
-    except (TypeError, ValueError):
-        return RNNConfig(N=int(ds.sizes.get("unit", 100)))
+    return model_from_dataset(ds)
 
 
 def model_settings(ds: xr.Dataset) -> dict[str, Any]:
