@@ -1145,7 +1145,8 @@ def _binned(
 
 def _census_panel(ax: Any, summary: Summary) -> None:
     """Verdict counts, learners and the others stacked."""
-    labels = list(VERDICTS)
+    # "not-determinable" belongs to analyses with too few epochs, never to a training run.
+    labels = [k for k in VERDICTS if k != "not-determinable"]
     all_c = np.array([summary.verdict_counts.get(k, 0) for k in labels])
     lrn = np.array([summary.verdict_counts_learners.get(k, 0) for k in labels])
     y = np.arange(len(labels))[::-1]
