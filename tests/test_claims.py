@@ -4,8 +4,8 @@ Each claim gets a synthetic measurement where the paper's behaviour is present (
 "reproduced") and one where it is absent (a gradual loss curve, a population where nothing
 recovers, a flat trend, ...: verdict "differs"); claims that a run may be unable to test
 also get a case that is "skipped". The toy figures start from their real (cheap)
-summaries; the RNN figures from small hand-built summaries holding the keys their claims
-read, or from their ``summarize`` applied to injected training results.
+summaries; the RNN figures from hand-built typed summaries, or from their ``summarize``
+applied to injected training results.
 """
 
 import copy
@@ -91,78 +91,141 @@ def fig2_base():
 
 def _gradual_drop():
     """The drop window of a loss that declines steadily from 68 to 2 over 3000 epochs."""
-    window = outcomes.drop_window(np.linspace(68.0, 2.0, 3001), fraction=fig2.DROP_FRACTION)
-    return dataclasses.asdict(window)
+    return outcomes.drop_window(np.linspace(68.0, 2.0, 3001), fraction=fig2.DROP_FRACTION)
 
 
-TOY_SCALING = {
-    "T": [10.0, 100.0, 1000.0],
-    "alpha_star_exponent": -5.002,
-    "alpha_star_exponent_stderr": 0.003,
-    "max_abs_relative_difference": 0.01,
-    "min_relative_difference": 0.0,
-    "alpha_star_prefactor": 9.1,
-    "stuck_fraction_max_below_alpha_star": 0.0,
-    "reached_r_star_fraction_min_below_alpha_star": 1.0,
-    "stuck_fraction_min_above_alpha_star": 1.0,
-    "all_stuck_from_lr_ratio": 1.0,
-}
+#: The critical rate measured at three delays, 1% above the formula, exponent -5.
+_TOY_T = [10.0, 100.0, 1000.0]
+_TOY_MEASURED = [1.01 * toy_scaling.PREFACTOR * t**-5.0 for t in _TOY_T]
+TOY_SCALING = toy_scaling.Summary(
+    T=_TOY_T,
+    measured=_TOY_MEASURED,
+    relative_difference=[0.01, 0.01, 0.01],
+    max_abs_relative_difference=0.01,
+    min_relative_difference=0.0,
+    alpha_star_exponent=-5.002,
+    alpha_star_exponent_stderr=0.003,
+    alpha_star_prefactor=9.1,
+    alpha_star_prefactor_theory=toy_scaling.PREFACTOR,
+    fraction_T=100.0,
+    stuck_fraction_max_below_alpha_star=0.0,
+    stuck_fraction_min_above_alpha_star=1.0,
+    reached_r_star_fraction_min_below_alpha_star=1.0,
+    all_stuck_from_lr_ratio=1.0,
+)
 
 
 def _counts(k_learned, k_stuck, n=100):
-    return {
-        "n_nets": n,
-        "n_learned": k_learned,
-        "n_stuck": k_stuck,
-        "se_learned": fig4.binomial_se(k_learned, n),
-        "se_stuck": fig4.binomial_se(k_stuck, n),
-        "z_learned": fig4._z(k_learned, n, fig4.PAPER_LEARNED, fig4.PAPER_NETS),
-        "z_stuck": fig4._z(k_stuck, n, fig4.PAPER_STUCK, fig4.PAPER_NETS),
-    }
+    return fig4.Counts(
+        n_nets=n,
+        n_learned=k_learned,
+        n_stuck=k_stuck,
+        n_diverged=0,
+        se_learned=fig4.binomial_se(k_learned, n),
+        se_stuck=fig4.binomial_se(k_stuck, n),
+        z_learned=fig4._z(k_learned, n, fig4.PAPER_LEARNED, fig4.PAPER_NETS),
+        z_stuck=fig4._z(k_stuck, n, fig4.PAPER_STUCK, fig4.PAPER_NETS),
+        seeds_stuck=list(range(k_stuck)),
+    )
 
 
-FIG4 = {
-    "counts_by_init": {"paper": _counts(74, 54), "numpy": _counts(71, 50)},
-    "count_rule": "|k - k_paper| <= 2 sqrt(se^2 + se_paper^2)",
-    "n_stuck": 54,
-    "control_index": 2,
-    "control_c": 10.0,
-    "recovered_fraction_by_c": [0.8, 0.3, 0.0],
-    "recovered_fraction_control": 0.0,
-    "recovered_fraction_lenient_control": 0.0,
-    "best_c": 0.01,
-    "best_recovered_fraction": 0.8,
-    "best_recovered_fraction_lenient": 1.0,
-    "recovered_at_some_lower_c": 45,
-    "grad_norm_first_mean_by_c": [1e-2, 1e-4, 1e-9],
-}
+#: 54 of 100 networks stuck; at three confidences (the control last) 80%, 30% and none
+#: of them recover, and the gradient norm at the first recovery epoch falls with c.
+FIG4 = fig4.Summary(
+    primary_init="paper",
+    n_nets=100,
+    n_learned=74,
+    n_stuck=54,
+    n_diverged=0,
+    counts_by_init={"paper": _counts(74, 54), "numpy": _counts(71, 50)},
+    paper_counts={"n_nets": 100, "n_learned": 74, "n_stuck": 54},
+    count_rule="|k - k_paper| <= 2 sqrt(se^2 + se_paper^2)",
+    c_grid=[0.01, 0.3, 10.0],
+    control_c=10.0,
+    control_index=2,
+    shown_c=[0.01, 0.3, 10.0],
+    recovery_epochs=100,
+    recovery_definition="stuck network with accuracy >= 0.9 at each of the last 10 epochs",
+    recovery_definition_lenient="stuck network with accuracy > 0.5 at the last epoch",
+    recovered_fraction_by_c=[0.8, 0.3, 0.0],
+    recovered_fraction_lenient_by_c=[1.0, 0.6, 0.0],
+    recovered_fraction_control=0.0,
+    recovered_fraction_lenient_control=0.0,
+    best_c=0.01,
+    best_recovered_fraction=0.8,
+    best_recovered_fraction_lenient=1.0,
+    recovered_at_some_lower_c=45,
+    recovered_lenient_at_some_lower_c=54,
+    final_accuracy_mean_by_c=[0.95, 0.7, 0.5],
+    final_accuracy_sem_by_c=[0.01, 0.05, 0.0],
+    grad_norm_first_mean_by_c=[1e-2, 1e-4, 1e-9],
+    grad_norm_first_sem_by_c=[1e-3, 1e-5, 1e-10],
+    grad_norm_last_mean_by_c=[1e-3, 1e-4, 1e-9],
+    grad_norm_last_sem_by_c=[1e-4, 1e-5, 1e-10],
+    recovery_diverged=0,
+)
 
-LEARNABLE_C = {
-    "init": "paper",
-    "paper_seed": 40,
-    "flat_ratio": 1e-3,
-    "last": 50,
-    "paper_seed_outcome": {
-        "learned_phase1": True,
-        "stuck_phase1": True,
-        "c_end_phase1": 9.9,
-        "recovered": True,
+#: Seed 40 (shown) got stuck with c trained from 10 and recovered after the reset to 1.
+_LEARNABLE_C_SEED40 = learnable_c.PhaseOutcome(
+    seed=40,
+    learned_phase1=True,
+    stuck_phase1=True,
+    max_accuracy_last_phase1=0.5,
+    grad_norm_peak_phase1=1.0,
+    grad_norm_end_phase1=1e-6,
+    grad_ratio_end_to_peak_phase1=1e-6,
+    c_start=10.0,
+    c_end_phase1=9.9,
+    c_range_phase1=(9.9, 10.0),
+    c_reset=1.0,
+    c_end_phase2=1.2,
+    c_range_phase2=(1.0, 1.2),
+    final_accuracy_phase2=1.0,
+    max_accuracy_last_phase2=1.0,
+    first_epoch_accuracy_above_half_phase2=10_200,
+    final_loss_phase2=0.01,
+    recovered=True,
+    recovered_lenient=True,
+)
+
+#: 4 of 10 networks stuck with a flat gradient; 3 of them recover after the reset. The
+#: shown network is the paper's seed (its outcome above, at the top level too).
+LEARNABLE_C = learnable_c.Summary(
+    init="paper",
+    paper_seed=40,
+    seed=40,
+    seed_reason="seed 40 got stuck with a trained c",
+    **{
+        f.name: getattr(_LEARNABLE_C_SEED40, f.name)
+        for f in dataclasses.fields(learnable_c.PhaseOutcome)
+        if f.name != "seed"
     },
-    "population": {
-        "seeds": list(range(10)),
-        "n_nets": 10,
-        "n_stuck_phase1": 4,
-        "stuck_seeds": [1, 4, 6, 9],
-        "c_phase1_stuck": [9.9, 9.8, 10.0, 9.9],
-        "c_phase2_stuck": [1.2, 1.1, 1.3, 1.0],
-        "n_stuck_flat_gradient": 4,
-        "grad_ratio_phase1_stuck": [1e-6, 1e-7, 1e-5, 1e-6],
-        "n_stuck_recovered": 3,
-        "n_stuck_recovered_lenient": 4,
-        "recovered_rule": "accuracy >= 0.9 at each of the last 10 epochs of phase 2",
-        "recovered_lenient_rule": "max accuracy over the last 50 epochs of phase 2 > 0.5",
-    },
-}
+    c_trajectory=learnable_c.CTrajectory(
+        epoch=[0, 10_000, 10_000, 20_000], c=[10.0, 9.9, 1.0, 1.2]
+    ),
+    verdict_phase2="ghost-mediated",
+    verdict_phase1="stuck-after-bifurcation",
+    verdict_phase1_reason="a saddle-node bifurcation, then stuck",
+    bifurcations_phase1=[],
+    flat_ratio=1e-3,
+    last=50,
+    paper_seed_outcome=_LEARNABLE_C_SEED40,
+    population=learnable_c.Population(
+        seeds=list(range(10)),
+        n_nets=10,
+        n_learned_phase1=8,
+        n_stuck_phase1=4,
+        n_stuck_recovered=3,
+        n_stuck_recovered_lenient=4,
+        n_stuck_flat_gradient=4,
+        recovered_rule="accuracy >= 0.9 at each of the last 10 epochs of phase 2",
+        recovered_lenient_rule="max accuracy over the last 50 epochs of phase 2 > 0.5",
+        stuck_seeds=[1, 4, 6, 9],
+        c_phase1_stuck=[9.9, 9.8, 10.0, 9.9],
+        c_phase2_stuck=[1.2, 1.1, 1.3, 1.0],
+        grad_ratio_phase1_stuck=[1e-6, 1e-7, 1e-5, 1e-6],
+    ),
+)
 
 
 # figS1 and figS2 summaries come from their own summarize on injected training results.
@@ -207,6 +270,11 @@ S2_CFG = figS2.Config(ranks=tuple(S2_RANKS), n_lr=4, n_seeds=2, epochs=1000, met
 S2_FULL = 4
 
 
+def _s2_cfg(epochs=1000):
+    """``S2_CFG`` for a run of ``epochs`` (the gradual-decrease claim reads the config's)."""
+    return dataclasses.replace(S2_CFG, epochs=epochs)
+
+
 def _figS2_data(
     max_lr_index, epochs_to_learn, *, epochs=1000, oscillating=2, stuck=1, full_gradual=True
 ):
@@ -246,7 +314,7 @@ def _figS2_data(
         },
         coords={"rank": S2_RANKS, "lr": S2_LRS, "seed": [0, 1], "epoch": ep},
     )
-    return figS2.summarize(data, S2_CFG)
+    return figS2.summarize(data, _s2_cfg(epochs))
 
 
 #: More ranks: faster and stable at higher rates; only K = 50, 100 learn at lr = 1.
@@ -306,15 +374,15 @@ RATES = "Lower learning rates"
         (SIGN, {"r_changed_sign": True, "r_min_over_r_star": -0.3}, "differs"),
         (SIGN, {"epoch_r_below_r_star": None}, "skipped"),
         (OSC, {}, "reproduced"),
-        (OSC, {"r_after_drop_over_r_star": [1.02, 1.1]}, "differs"),  # one side: no oscillation
-        (OSC, {"r_after_drop_over_r_star": [0.5, 1.5]}, "differs"),  # not near r*
+        (OSC, {"r_after_drop_over_r_star": (1.02, 1.1)}, "differs"),  # one side: no oscillation
+        (OSC, {"r_after_drop_over_r_star": (0.5, 1.5)}, "differs"),  # not near r*
         (OSC, {"epoch_r_below_r_star": None}, "differs"),
         (HIGH, {}, "reproduced"),
         (HIGH, {"high_lr_stuck": False}, "differs"),
         (BOUNDARY, {}, "reproduced"),
-        (BOUNDARY, {"alpha_boundary": [1.1e-9, 1.2e-9]}, "differs"),  # above alpha*
-        (BOUNDARY, {"alpha_boundary": [1e-10, 5e-9]}, "differs"),  # far too wide
-        (BOUNDARY, {"alpha_boundary": [None, None]}, "differs"),
+        (BOUNDARY, {"alpha_boundary": (1.1e-9, 1.2e-9)}, "differs"),  # above alpha*
+        (BOUNDARY, {"alpha_boundary": (1e-10, 5e-9)}, "differs"),  # far too wide
+        (BOUNDARY, {"alpha_boundary": (None, None)}, "differs"),
         (NUMERIC, {}, "reproduced"),
         (NUMERIC, {"loss_error_over_T_c1.euler.minimum": 0.2}, "differs"),
         (CONF, {}, "reproduced"),
@@ -335,14 +403,14 @@ def test_fig2_claims(fig2_base, key, changes, expected):
 
 def test_fig2_drop_window_separates_abrupt_from_gradual(fig2_base):
     """The measured drop is abrupt by the rule; a steady decline is not, by far."""
-    real = fig2_base["drop_window"]
-    assert real["ratio"] <= fig2.DROP_MAX_RATIO
-    assert real["start"] <= fig2_base["drop_epoch"] < real["end"]
+    real = fig2_base.drop_window
+    assert real.ratio <= fig2.DROP_MAX_RATIO
+    assert real.start <= fig2_base.drop_epoch < real.end
     gradual = _gradual_drop()
     # a linear fall: the post-drop level (median of the last 20%) is reached at epoch
     # 0.9 * 3000, so 3/4 of the range takes 0.75 * 2700 epochs after 0.25 * 2700: ratio 3
-    assert gradual["window"] == pytest.approx(0.75 * 0.9 * 3000, abs=2)
-    assert gradual["ratio"] == pytest.approx(3.0, rel=0.01)
+    assert gradual.window == pytest.approx(0.75 * 0.9 * 3000, abs=2)
+    assert gradual.ratio == pytest.approx(3.0, rel=0.01)
 
 
 EXPONENT = "scales as T^-5"
@@ -387,12 +455,12 @@ STUCK_NUMPY = ("entered the no-learning zone", "[init = numpy")
 CONTROL = "control confidence"
 RECOVER = "Lowering the confidence lets"
 GRADIENT = "non-zero gradients"
-NO_STUCK = {
+NO_STUCK = {  # what cannot be measured without stuck networks is NaN (or None)
     "n_stuck": 0,
-    "recovered_fraction_by_c": [None, None, None],
+    "recovered_fraction_by_c": [math.nan] * 3,
     "recovered_fraction_control": None,
     "recovered_fraction_lenient_control": None,
-    "grad_norm_first_mean_by_c": [None, None, None],
+    "grad_norm_first_mean_by_c": [math.nan] * 3,
 }
 
 
@@ -488,15 +556,15 @@ S1_SLOWER = "more slowly"
     ],
 )
 def test_figS1_claims_on_injected_results(key, etl, expected):
-    assert verdict("figS1", _figS1_data(etl), key) == expected
+    assert verdict("figS1", _figS1_data(etl), key, S1_CFG) == expected
 
 
 def test_figS1_summary_of_injected_results():
     s = _figS1_data(S1_PRESENT)
-    assert s["n_lr_learned"] == 4 and s["n_lr_no_learning"] == 3
-    assert s["lr_no_learning"] == pytest.approx(S1_LRS[5])
-    assert s["spearman_lr_vs_epochs_to_learn"] == pytest.approx(-1.0)
-    assert _figS1_data(S1_FLAT)["spearman_lr_vs_epochs_to_learn"] is None
+    assert s.n_lr_learned == 4 and s.n_lr_no_learning == 3
+    assert s.lr_no_learning == pytest.approx(S1_LRS[5])
+    assert s.spearman_lr_vs_epochs_to_learn == pytest.approx(-1.0)
+    assert _figS1_data(S1_FLAT).spearman_lr_vs_epochs_to_learn is None
 
 
 S2_FEWER = "learn in fewer epochs"
@@ -523,7 +591,7 @@ S2_ONLY = "only networks with K = 50 or 100"
     ],
 )
 def test_figS2_claims_on_injected_results(key, case, expected):
-    assert verdict("figS2", _figS2_data(*case), key) == expected
+    assert verdict("figS2", _figS2_data(*case), key, S2_CFG) == expected
 
 
 S2_OSC = "full-rank RNNs still exhibit oscillatory phases"
@@ -557,35 +625,37 @@ PAPER = {"epochs": figS2.PAPER_EPOCHS}
 )
 def test_figS2_full_rank_claims_on_injected_results(key, options, changes, expected):
     summary = modified(_figS2_data(*S2_PRESENT, **options), changes)
-    assert verdict("figS2", summary, key) == expected
+    cfg = _s2_cfg(options.get("epochs", S2_CFG.epochs))
+    assert verdict("figS2", summary, key, cfg) == expected
 
 
 def test_figS2_gradual_claim_is_never_passed_by_a_short_run():
-    claim = [c for c in figS2.claims(_figS2_data(*S2_PRESENT)) if S2_GRADUAL in c.claim][0]
+    stated = figS2.claims(_figS2_data(*S2_PRESENT), S2_CFG)
+    claim = [c for c in stated if S2_GRADUAL in c.claim][0]
     assert claim.verdict == "skipped" and claim.reason.startswith("skipped: needs paper fidelity")
 
 
 def test_figS2_full_rank_counts_of_injected_results():
-    full = _figS2_data(*S2_PRESENT)["full_rank"]
-    assert full["present"] and full["K"] == 100 and full["n_nets"] == 8
-    assert full["n_learned_at_some_point"] == 8
-    assert full["stuck_by_lr"] == [0, 0, 0, 1] and full["n_stuck"] == 1
+    full = _figS2_data(*S2_PRESENT).full_rank
+    assert full.present and full.K == 100 and full.n_nets == 8
+    assert full.n_learned_at_some_point == 8
+    assert full.stuck_by_lr == (0, 0, 0, 1) and full.n_stuck == 1
     # the two injected rises (10x) and the stuck network's fall back (200x)
-    assert full["n_oscillating"] == 3 and full["max_jump"] == pytest.approx(200)
-    drop = _figS2_data(*S2_PRESENT, **PAPER)["drop_ratio_median_by_rank"]
+    assert full.n_oscillating == 3 and full.max_jump == pytest.approx(200)
+    drop = _figS2_data(*S2_PRESENT, **PAPER).drop_ratio_median_by_rank
     assert drop["1"] <= figS2.ABRUPT_MAX and drop["100"] >= figS2.GRADUAL_MIN
 
 
 def test_figS2_trends_use_only_the_learned_ranks():
     s = _figS2_data(*S2_FLAT)
-    assert s["ranks_learned"] == [50, 100]
-    assert s["spearman_rank_vs_best_epochs"] is None  # 200 and 200: flat
-    assert s["learned_rule"] == "final loss < 0.01 x first-epoch loss after 1,000 epochs"
+    assert s.ranks_learned == (50, 100)
+    assert s.spearman_rank_vs_best_epochs is None  # 200 and 200: flat
+    assert s.learned_rule == "final loss < 0.01 x first-epoch loss after 1,000 epochs"
     present = _figS2_data(*S2_PRESENT)
-    assert present["ranks_learned"] == S2_RANKS
-    assert present["spearman_rank_vs_best_epochs"] == pytest.approx(-1.0)
-    assert present["spearman_rank_vs_max_lr"] > 0.9
-    assert present["ranks_learning_at_high_lr"] == [50, 100]
+    assert present.ranks_learned == tuple(S2_RANKS)
+    assert present.spearman_rank_vs_best_epochs == pytest.approx(-1.0)
+    assert present.spearman_rank_vs_max_lr > 0.9
+    assert present.ranks_learning_at_high_lr == (50, 100)
 
 
 @pytest.mark.parametrize("name", list(MODULES))
@@ -599,11 +669,13 @@ def test_the_present_bases_reproduce_every_claim(name, fig1_base, fig2_base):
         "figS1": None,
         "figS2": None,
     }[name]
+    cfg = None  # the quick config
     if name == "figS1":
-        base = _figS1_data(S1_PRESENT)
+        base, cfg = _figS1_data(S1_PRESENT), S1_CFG
     elif name == "figS2":
         base = _figS2_data(*S2_PRESENT, epochs=figS2.PAPER_EPOCHS)
-    claims = claims_of(name, base)
+        cfg = _s2_cfg(figS2.PAPER_EPOCHS)
+    claims = claims_of(name, base, cfg)
     assert claims and all(c.verdict == "reproduced" for c in claims), [
         (c.claim, c.verdict, c.reason) for c in claims if c.verdict != "reproduced"
     ]

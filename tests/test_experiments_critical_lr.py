@@ -6,6 +6,7 @@ outcomes: the claims are tested on synthetic populations whose failure fractions
 known law, and the tiny run is checked for consistency with its own stored data.
 """
 
+import dataclasses
 import math
 import re
 
@@ -215,8 +216,8 @@ def synthetic(laws, *, delays=(10, 15, 20, 30, 40), n_seeds=40, n_lr=21):
     return data, cfg
 
 
-def verdicts(summary):
-    return {c.claim: c.verdict for c in m.claims(summary)}
+def verdicts(summary, cfg):
+    return {c.claim: c.verdict for c in m.claims(summary, cfg)}
 
 
 def find(claims, *words):
@@ -233,24 +234,25 @@ def present():
 
 def test_summary_of_a_known_law(present):
     _, _, s = present
-    by_c = {e["c"]: e for e in s["by_c"]}
+    by_c = {e.c: e for e in s.by_c}
     for c, (a, p) in {10.0: (2.0, -2.0), 1.0: (3.0, -1.0)}.items():
         e = by_c[c]
         # log interpolation of a smooth crossing: within a small share of a grid step
-        np.testing.assert_allclose(e["critical_rate"], a * DELAYS**p, rtol=0.05)
-        assert e["exponent"] == pytest.approx(p, abs=0.05)
-        assert e["critical_rate_where"] == ["grid"] * 5
-        lo, hi = e["exponent_interval"]
-        assert lo <= e["exponent"] <= hi
-        for rate, (r_lo, r_hi) in zip(e["critical_rate"], e["critical_rate_interval"], strict=True):
+        np.testing.assert_allclose(e.critical_rate, a * DELAYS**p, rtol=0.05)
+        assert e.exponent == pytest.approx(p, abs=0.05)
+        assert e.critical_rate_where == ("grid",) * 5
+        lo, hi = e.exponent_interval
+        assert lo <= e.exponent <= hi
+        for rate, (r_lo, r_hi) in zip(e.critical_rate, e.critical_rate_interval, strict=True):
             assert r_lo <= rate <= r_hi
-        assert e["bootstrap_fit_fraction"] == 1.0
-        np.testing.assert_array_equal(e["never_learned_fraction"], 0.0)
-        np.testing.assert_array_equal(e["stuck_fraction"], e["failed_fraction"])
+        assert e.bootstrap_fit_fraction == 1.0
+        np.testing.assert_array_equal(e.never_learned_fraction, 0.0)
+        np.testing.assert_array_equal(e.stuck_fraction, e.failed_fraction)
 
 
 def test_claims_present(present):
-    v = verdicts(present[2])
+    _, cfg, s = present
+    v = verdicts(s, cfg)
     assert len(v) == 5
     assert all(k.startswith("beyond the paper") for k in v)
     assert set(v.values()) == {"reproduced"}, v
@@ -260,7 +262,7 @@ def test_claims_absent_toy_exponent_and_flat_rates():
     # c = 10 follows the toy's T^-5: its exponent does not differ; c = 1 does not depend on T
     data, cfg = synthetic({10.0: (1e3, -5.0, (-6.0, -1.0)), 1.0: (0.3, 0.0, (-2.0, 0.0))})
     s = m.summarize(data, cfg)
-    v = verdicts(s)
+    v = verdicts(s, cfg)
     assert find(v, "differs from the toy", "c = 10") == "differs"
     assert find(v, "falls as a power", "c = 10") == "reproduced"
     assert find(v, "falls as a power", "c = 1)") == "differs"
@@ -269,14 +271,16 @@ def test_claims_absent_toy_exponent_and_flat_rates():
 
 def test_claims_absent_when_the_lower_confidence_has_lower_rates():
     data, cfg = synthetic({10.0: (3.0, -1.0, (-2.0, 0.0)), 1.0: (2.0, -2.0, (-3.5, -0.5))})
-    v = verdicts(m.summarize(data, cfg))
+    v = verdicts(m.summarize(data, cfg), cfg)
     assert find(v, "lower confidence") == "differs"
 
 
 def test_claims_absent_when_the_fit_is_poor(present):
-    summary = present[2]
-    poor = {**summary, "by_c": [{**e, "r_squared": 0.5} for e in summary["by_c"]]}
-    v = verdicts(poor)
+    _, cfg, summary = present
+    poor = dataclasses.replace(
+        summary, by_c=tuple(dataclasses.replace(e, r_squared=0.5) for e in summary.by_c)
+    )
+    v = verdicts(poor, cfg)
     assert find(v, "falls as a power", "c = 10") == "differs"
     assert find(v, "falls as a power", "c = 1)") == "differs"
 
@@ -285,10 +289,10 @@ def test_claims_skipped_with_fewer_than_three_delays_in_the_grid():
     # c = 10's transition lies above its grid at every delay but the first two
     data, cfg = synthetic({10.0: (2.0, -2.0, (-2.3, -1.5)), 1.0: (3.0, -1.0, (-2.0, 0.0))})
     s = m.summarize(data, cfg)
-    e = s["by_c"][0]
-    assert e["exponent"] is None
-    assert e["critical_rate_where"][2:] == ["below the grid"] * 3
-    v = verdicts(s)
+    e = s.by_c[0]
+    assert e.exponent is None
+    assert e.critical_rate_where[2:] == ("below the grid",) * 3
+    v = verdicts(s, cfg)
     assert find(v, "falls as a power", "c = 10") == "skipped"
     assert find(v, "differs from the toy", "c = 10") == "skipped"
     assert find(v, "falls as a power", "c = 1)") == "reproduced"
@@ -300,16 +304,15 @@ def test_figure_of_a_known_law(present):
         fig = m.plot(data, summary, cfg)
     assert len(fig.axes) == 4
     legend_c = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
-    assert legend_c == [
-        f"c = {e['c']:g} (fit: exponent {e['exponent']:.2f})" for e in summary["by_c"]
-    ] + ["toy model slope −5 (Eq. 15)"]
+    fits = [f"c = {e.c:g} (fit: exponent {e.exponent:.2f})" for e in summary.by_c]
+    assert legend_c == [*fits, "toy model slope −5 (Eq. 15)"]
     legend_d = [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
     assert "toy model −5 (Eq. 15)" in legend_d
     assert "95% interval (fit and bootstrap)" in legend_d
     assert [t.get_text() for t in fig.axes[3].get_yticklabels()] == ["c = 10", "c = 1"]
     caption = m.caption(summary, cfg)
-    for e in summary["by_c"]:
-        assert f"c = {e['c']:g}: {e['exponent']:.2f} [" in caption
+    for e in summary.by_c:
+        assert f"c = {e.c:g}: {e.exponent:.2f} [" in caption
 
 
 # --------------------------------------------------------------------------------------
@@ -434,7 +437,7 @@ def test_figure_axes_size_and_text(tiny, tmp_path):
     folder, summary, _ = tiny
     data = open_zarr(folder / "data.zarr")
     with _style.journal():
-        fig = m.plot(data, summary, TINY)
+        fig = m.plot(data, m.Summary.from_dict(summary), TINY)
     np.testing.assert_allclose(fig.get_size_inches(), (_style.PAGE, m.HEIGHT))
     axes = fig.axes
     assert len(axes) == 4

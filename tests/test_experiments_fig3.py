@@ -64,7 +64,9 @@ def test_fig3_writes_files_and_summary(fig3_summary, out):
     for file in ("summary.json", "figure.png", "figure.pdf", "figure-extra.png",
                  "figure-extra.pdf"):  # fmt: skip
         assert (folder / file).stat().st_size > 0
-    assert s["caption"].startswith("Figure 3:") and s["caption"] == fig3.caption(s, TINY_FIG3)
+    typed = fig3.Summary.from_dict(s)
+    assert s["caption"].startswith("Figure 3:")
+    assert s["caption"] == fig3.caption(typed, TINY_FIG3)
     # the paper's flows (i)-(iii) at its fractions of the run (epochs 1, 200,001, 499,001)
     assert s["panel_epochs_A"] == [0, 1600, 3990]
     assert s["panel_epochs_B"][0] == 0 and s["panel_epochs_B"] == sorted(set(s["panel_epochs_B"]))
@@ -188,7 +190,7 @@ def test_learnable_c_summary(c_summary, out):
     folder = out / "learnable-c"
     for file in ("summary.json", "figure.png", "figure.pdf"):
         assert (folder / file).stat().st_size > 0
-    assert s["caption"] == learnable_c.caption(s, TINY_C)
+    assert s["caption"] == learnable_c.caption(learnable_c.Summary.from_dict(s), TINY_C)
     pop = s["population"]
     assert pop["seeds"] == [3, 0, 1, 2]
     assert s["seed"] in pop["seeds"]
@@ -245,19 +247,19 @@ def test_oscillation_window_and_escape():
     loss[800:] = 1e-4
     kw = {"jump": 0.3, "min_jumps": 10}
     osc = census.oscillation(loss, e, 210, **kw)
-    assert (osc["start_epoch"], osc["end_epoch"]) == (600, 799)
-    assert osc["n_jumps"] == 200
-    assert osc["loss_before"] == pytest.approx(np.median(loss[550:600]))
-    assert osc["loss_final"] == pytest.approx(1e-4)
-    assert osc["escaped"] is True
+    assert (osc.start_epoch, osc.end_epoch) == (600, 799)
+    assert osc.n_jumps == 200
+    assert osc.loss_before == pytest.approx(np.median(loss[550:600]))
+    assert osc.loss_final == pytest.approx(1e-4)
+    assert osc.escaped is True
     # no lower level after the burst: no escape
     flat = loss.copy()
     flat[800:] = 0.01
-    assert census.oscillation(flat, e, 210, **kw)["escaped"] is False
+    assert census.oscillation(flat, e, 210, **kw).escaped is False
     # a burst running to the end: no escape either
     late = loss.copy()
     late[800:] = np.where(np.arange(200) % 2, 1e-3, 1e-4)
-    assert census.oscillation(late, e, 210, **kw)["escaped"] is False
+    assert census.oscillation(late, e, 210, **kw).escaped is False
     # smooth curve, or too few jumps: none
     assert census.oscillation(np.geomspace(1, 1e-3, 1000), e, 0, **kw) is None
     few = loss.copy()
@@ -284,10 +286,12 @@ def _rec_a(**cols):
         "oscillated": [False] * n, "escaped": [False] * n,
         "curvature_onset": [math.nan] * n, "curvature_final": [math.nan] * n,
         "slope_onset": [math.nan] * n, "slope_final": [math.nan] * n,
-        "drop_progress": [math.nan] * n,
+        "drop_progress": [math.nan] * n, "dense": [False] * n, "matches_run": [False] * n,
     }  # fmt: skip
     base.update(cols)
-    return census.records([dict(zip(base, vals, strict=True)) for vals in zip(*base.values(), strict=True)])
+    return census.records(
+        [dict(zip(base, vals, strict=True)) for vals in zip(*base.values(), strict=True)]
+    )
 
 
 def _rec_b(**cols):
@@ -298,7 +302,9 @@ def _rec_b(**cols):
         "saddle_node_epoch": [math.nan] * n, "grad_ratio": [math.nan] * n,
     }  # fmt: skip
     base.update(cols)
-    return census.records([dict(zip(base, vals, strict=True)) for vals in zip(*base.values(), strict=True)])
+    return census.records(
+        [dict(zip(base, vals, strict=True)) for vals in zip(*base.values(), strict=True)]
+    )
 
 
 def test_census_a_counts_injected_records():
@@ -310,6 +316,7 @@ def test_census_a_counts_injected_records():
         bifurcated=[False, True, False, True, False],
         one_fixed_point=[True, False, True, False, True],
         drop_onset=[10.0, 20.0, 30.0, 40.0, math.nan],
+        grad_jump=[20.0, 5.0, 10.0, math.nan, math.nan],
         oscillated=[True, True, False, False, False],
         escaped=[True, False, False, False, False],
         curvature_onset=[0.4, 0.1, math.nan, math.nan, math.nan],
@@ -317,20 +324,28 @@ def test_census_a_counts_injected_records():
         slope_onset=[1.0, 1.0, math.nan, math.nan, math.nan],
         slope_final=[2.0, 0.5, math.nan, math.nan, math.nan],
         drop_progress=[0.95, 0.0, 0.5, 0.2, math.nan],
+        dense=[True, True, True, False, False],
+        matches_run=[True, False, True, False, False],
     )
-    c = census.census_a(rec)
-    assert c["n_networks"] == 5
-    assert c["verdict_counts"] == {g: 3, n: 1, s: 1}
-    assert (c["n_learned"], c["n_one_fixed_point_throughout"], c["n_drop"]) == (4, 3, 4)
-    assert (c["n_ghost_mediated"], c["n_ghost_without_bifurcation"]) == (3, 2)
-    gp = c["ghost_drop_progress"]
+    c = census.census_a(rec, grad_jump=10.0)
+    assert c.n_networks == 5
+    assert c.verdict_counts == {g: 3, n: 1, s: 1}
+    assert (c.n_learned, c.n_one_fixed_point_throughout, c.n_drop) == (4, 3, 4)
+    assert (c.n_ghost_mediated, c.n_ghost_without_bifurcation) == (3, 2)
+    gp = c.ghost_drop_progress
     # only ghost-mediated networks count (seed 3's value is not a ghost's)
-    assert gp["by_seed"] == {"0": 0.95, "1": 0.0, "2": 0.5}
-    assert (gp["n"], gp["n_by_drop_onset"], gp["median"]) == (3, 1, 0.5)
-    assert (c["n_oscillated"], c["n_escaped"]) == (2, 1)
-    assert c["escaped_curvature"] == {
-        "n_with_ghost_at_both": 1, "n_curvature_grew": 1, "n_slope_grew": 1, "seeds": [0],
-    }  # fmt: skip
+    assert gp.by_seed == {"0": 0.95, "1": 0.0, "2": 0.5}
+    assert (gp.n, gp.n_by_drop_onset, gp.median) == (3, 1, 0.5)
+    assert (c.n_oscillated, c.n_escaped) == (2, 1)
+    assert c.escaped_curvature == census.EscapedCurvature(
+        n_with_ghost_at_both=1, n_curvature_grew=1, n_slope_grew=1, seeds=[0]
+    )
+    # among the drops: jumps of 20 and 10 reach the threshold (5 does not, NaN is none)
+    assert c.n_drop_with_grad_jump == 2
+    assert (c.n_drop_one_fixed_point, c.n_drop_oscillated) == (2, 2)
+    assert (c.n_dense, c.n_dense_matching_run) == (3, 2)
+    assert census.census_a(rec, grad_jump=30.0).n_drop_with_grad_jump == 0
+    assert c.text.startswith("3 of 5 networks learned through a ghost (2 without any")
 
 
 def test_census_b_partitions_injected_records():
@@ -342,14 +357,18 @@ def test_census_b_partitions_injected_records():
         saddle_node=[True, False, False, False, True, False],
         grad_ratio=[1e-5, math.nan, math.nan, math.nan, 0.5, math.nan],
     )
-    c = census.census_b(rec)
-    assert (c["n_learned"], c["n_stuck"], c["n_never_learned"]) == (5, 3, 1)
-    assert (c["n_stuck_after_saddle_node"], c["n_stuck_without_bifurcation"]) == (1, 1)
-    assert (c["n_stuck_other"], c["n_learned_without_bifurcation"]) == (1, 1)
-    assert c["n_learned_with_bifurcation"] == 1
-    assert c["grad_ratio"] == {"0": 1e-5}  # the stuck-after-saddle-node networks only
-    assert c["seeds_stuck_after_saddle_node"] == [0]
-    assert c["seeds_stuck_without_bifurcation"] == [1]
+    c = census.census_b(rec, flat_ratio=1e-3)
+    assert (c.n_learned, c.n_stuck, c.n_never_learned) == (5, 3, 1)
+    assert (c.n_stuck_after_saddle_node, c.n_stuck_without_bifurcation) == (1, 1)
+    assert (c.n_stuck_other, c.n_learned_without_bifurcation) == (1, 1)
+    assert c.n_learned_with_bifurcation == 1
+    assert c.grad_ratio == {"0": 1e-5}  # the stuck-after-saddle-node networks only
+    assert c.seeds_stuck_after_saddle_node == [0]
+    assert c.seeds_stuck_without_bifurcation == [1]
+    assert c.n_flat_after_saddle_node == 1
+    assert census.census_b(rec, flat_ratio=1e-5).n_flat_after_saddle_node == 0
+    # seed 4's ratio (0.5) is below 0.9, but it is not stuck: not counted
+    assert census.census_b(rec, flat_ratio=0.9).n_flat_after_saddle_node == 1
 
 
 @pytest.mark.parametrize(
@@ -360,8 +379,15 @@ def test_census_b_partitions_injected_records():
         # ... but not over a better tier: escaped beats not escaped
         ({"verdict": ["ghost-mediated"] * 3, "escaped": [False, True, False]}, 2, 1),
         # a bifurcation disqualifies a ghost-mediated run
-        ({"verdict": ["ghost-mediated"] * 3, "bifurcated": [True, False, True],
-          "escaped": [True, False, True]}, 0, 1),  # fmt: skip
+        (
+            {
+                "verdict": ["ghost-mediated"] * 3,
+                "bifurcated": [True, False, True],
+                "escaped": [True, False, True],
+            },
+            0,
+            1,
+        ),  # fmt: skip
         # no ghost at all: the lowest seed that learned
         ({"learned": [False, True, True]}, 0, 1),
         # nothing learned: the paper seed
@@ -390,43 +416,88 @@ def test_pick_b_rules(cols, paper_seed, expected):
 
 # ---------------------------------------------------------------------- claims, both ways
 
+#: The claims' config: the paper's (A runs its 500,000 epochs, so the escape is tested).
+CLAIMS_CFG = fig3.config("paper")
+
+
+def _outcome(**over):
+    """The paper seed's outcome as the claims report it beside the populations."""
+    fields = {
+        "seed": 40, "verdict": "ghost-mediated", "verdict_reason": "a ghost at the drop",
+        "bifurcated": False, "bifurcations": [], "drop_epoch": 1, "ghost_epoch": 1.0,
+        "n_fixed_min": 1, "n_fixed_max": 1, "learned": True, "stuck": False,
+        "final_loss": 0.01,
+    }  # fmt: skip
+    return fig3.PaperSeedOutcome(**{**fields, **over})
+
+
+def _census_a():
+    return census.CensusA(
+        n_networks=10, verdict_counts={"ghost-mediated": 6}, n_learned=9,
+        n_one_fixed_point_throughout=9, n_drop=8, n_ghost_mediated=6,
+        n_ghost_without_bifurcation=6,
+        ghost_drop_progress=census.GhostDropProgress(
+            by_seed={str(s): 0.0 for s in range(6)}, q25=-0.1, median=0.0, q75=0.05, n=6,
+            n_by_drop_onset=5,
+        ),
+        n_oscillated=6, n_escaped=4,
+        escaped_curvature=census.EscapedCurvature(
+            n_with_ghost_at_both=4, n_curvature_grew=3, n_slope_grew=3, seeds=[1, 2, 3, 4]
+        ),
+        text="6 of 10 networks learned through a ghost", n_drop_with_grad_jump=7,
+        n_drop_one_fixed_point=8, n_drop_oscillated=6, n_dense=6, n_dense_matching_run=6,
+    )  # fmt: skip
+
+
+def _census_b():
+    return census.CensusB(
+        n_networks=10, verdict_counts={"stuck-after-bifurcation": 6}, n_learned=8, n_stuck=6,
+        n_stuck_after_saddle_node=5, n_stuck_without_bifurcation=1, n_stuck_other=0,
+        n_learned_without_bifurcation=2, n_learned_with_bifurcation=0, n_never_learned=2,
+        grad_ratio={str(s): 1e-6 for s in range(5)}, seeds_stuck_after_saddle_node=[0, 1, 2, 3, 4],
+        seeds_stuck_without_bifurcation=[5], text="of 10 networks, 8 learned and 6 got stuck",
+        n_flat_after_saddle_node=5,
+    )  # fmt: skip
+
+
+def _set(obj, path, value):
+    """``obj`` (a frozen dataclass) with the field at ``path`` (names) replaced."""
+    head, *rest = path
+    inner = value if not rest else _set(getattr(obj, head), rest, value)
+    return dataclasses.replace(obj, **{head: inner})
+
 
 def _summary(**over):
-    """A synthetic fig3 summary in which every population statement holds."""
-    s = {
-        "fidelity": "paper", "init": "paper", "paper_seed": 40, "grad_jump_min_A": 10.0,
-        "osc_jump_A": 0.3, "osc_min_A": 10, "flat_ratio": 1e-3,
-        "paper_seed_B_saddle_node_epoch": 5160.0,
-        "census_A": {
-            "n_networks": 10, "n_drop": 8, "n_drop_with_grad_jump": 7,
-            "n_ghost_without_bifurcation": 6, "verdict_counts": {"ghost-mediated": 6},
-            "ghost_drop_progress": {"n": 6, "n_by_drop_onset": 5, "q25": -0.1,
-                                    "median": 0.0, "q75": 0.05},
-            "n_drop_one_fixed_point": 8, "n_one_fixed_point_throughout": 9,
-            "n_drop_oscillated": 6, "n_oscillated": 6, "n_escaped": 4,
-            "escaped_curvature": {"n_with_ghost_at_both": 4, "n_curvature_grew": 3,
-                                  "n_slope_grew": 3, "seeds": [1, 2, 3, 4]},
-        },
-        "census_B": {
-            "n_networks": 10, "n_stuck": 6, "n_stuck_after_saddle_node": 5,
-            "n_stuck_without_bifurcation": 1, "n_learned_without_bifurcation": 2,
-            "n_flat_after_saddle_node": 5,
-        },
-    }  # fmt: skip
-    for o in ("paper_seed_A", "paper_seed_B"):
-        s[o] = {"seed": 40, "verdict": "ghost-mediated", "bifurcations": [],
-                "drop_epoch": 1, "learned": True, "stuck": False}  # fmt: skip
+    """A synthetic fig3 summary in which every population statement holds; ``over`` sets
+    fields, nested ones by paths joined with ``__`` (``census_A__n_drop``)."""
+    s = fig3.Summary(
+        init="paper", devices=1, paper_seed=40, seed_A=40, seed_A_reason="the paper's seed",
+        verdict_A="ghost-mediated", verdict_A_reason="a ghost at the drop",
+        bifurcation_epochs_A=[], boundary_crossings_A=0, ghost_epoch_A=1000.0,
+        n_snapshots_A=500, n_fixed_min_A=1, n_fixed_max_A=1, snapshots_with_ghost_A=400,
+        final_loss_A=0.01, grad_jump_min_A=10.0, osc_jump_A=0.3, osc_min_A=10,
+        drop_epoch_A=1000, drop_end_epoch_A=1100, drop_size_decades_A=1.5,
+        grad_norm_plateau_A=1e-3, grad_norm_after_drop_A=1e-1, grad_norm_peak_in_drop_A=1.0,
+        grad_jump_A=100.0, oscillation_A=None, ghost_zoom_A=None, ghost_epoch_A_refined=None,
+        flow_epochs_A={"before_drop": 0, "final": 499_000}, panel_epochs_A=[0, 499_000],
+        flow_shape_A={}, seed_B=40, seed_B_reason="the paper's seed",
+        verdict_B="stuck-after-bifurcation", verdict_B_reason="a saddle-node",
+        learned_B=True, stuck_B=True, bifurcations_B=[], flat_ratio=1e-3,
+        saddle_node_epoch_B=5160, saddle_node_bracket_B=(5159, 5160),
+        saddle_node_kind_B="saddle-node (vanish)", grad_norm_peak_B=1.0,
+        grad_norm_before_B=0.1, grad_norm_after_B=1e-9, grad_ratio_after_to_peak_B=1e-9,
+        grad_zero_fraction_after_B=0.5, flow_epochs_B={"initial": 0, "final": 5999},
+        panel_epochs_B=[0, 5159, 5160], population_B=None,
+        paper_seed_A=_outcome(), paper_seed_B=_outcome(stuck=True),
+        census_A=_census_a(), census_B=_census_b(), paper_seed_B_saddle_node_epoch=5160.0,
+    )  # fmt: skip
     for path, value in over.items():
-        *keys, last = path.split("__")
-        d = s
-        for k in keys:
-            d = d[k]
-        d[last] = value
+        s = _set(s, path.split("__"), value)
     return s
 
 
-def _verdicts(summary):
-    return [c.verdict for c in fig3.claims(summary)]
+def _verdicts(summary, cfg=CLAIMS_CFG):
+    return [c.verdict for c in fig3.claims(summary, cfg)]
 
 
 def test_fig3_claims_all_reproduced_when_present():
@@ -464,19 +535,32 @@ def test_fig3_claims_without_any_drop_differ():
                                                 "differs"]  # fmt: skip
 
 
+def test_fig3_claims_judge_by_the_configs_thresholds():
+    """The thresholds in the reasons are the config's."""
+    cfg = dataclasses.replace(CLAIMS_CFG, grad_jump=3.0, osc_min=7, osc_jump=0.5, flat_ratio=1e-4)
+    stated = fig3.claims(_summary(), cfg)
+    assert "gradient-norm jump >= 3 " in stated[0].reason
+    assert ">= 7 one-epoch log10-loss jumps > 0.5" in stated[4].reason
+    assert "< 0.0001 x the peak" in stated[9].reason
+
+
 @pytest.mark.parametrize(
-    ("index", "over", "why"),
+    ("index", "over", "cfg", "why"),
     [
-        (2, {"census_A__ghost_drop_progress__n": 0}, "no ghost-mediated network"),
-        (5, {"fidelity": "quick"}, "needs paper fidelity"),
-        (6, {"census_A__escaped_curvature__n_with_ghost_at_both": 0}, "no escaped network"),
-        (7, {"census_B__n_stuck": 0}, "no network got stuck"),
-        (8, {"init": "numpy"}, "not the same network"),
-        (9, {"census_B__n_stuck_after_saddle_node": 0}, "no network got stuck after"),
+        (2, {"census_A__ghost_drop_progress__n": 0}, CLAIMS_CFG, "no ghost-mediated network"),
+        # A shorter than the paper's 500,000 epochs: the escape cannot be tested
+        (5, {}, fig3.config("quick"), "needs paper fidelity"),
+        (6, {"census_A__escaped_curvature__n_with_ghost_at_both": 0}, CLAIMS_CFG,
+         "no escaped network"),
+        (7, {"census_B__n_stuck": 0}, CLAIMS_CFG, "no network got stuck"),
+        (8, {"init": "numpy"}, CLAIMS_CFG, "not the same network"),
+        (8, {}, dataclasses.replace(CLAIMS_CFG, paper_seed=41), "not the same network"),
+        (9, {"census_B__n_stuck_after_saddle_node": 0}, CLAIMS_CFG,
+         "no network got stuck after"),
     ],
-)
-def test_fig3_claims_skip_what_the_run_cannot_test(index, over, why):
-    claim = fig3.claims(_summary(**over))[index]
+)  # fmt: skip
+def test_fig3_claims_skip_what_the_run_cannot_test(index, over, cfg, why):
+    claim = fig3.claims(_summary(**over), cfg)[index]
     assert claim.verdict == "skipped" and why in claim.reason
 
 
@@ -494,13 +578,20 @@ def test_resolve_init():
     assert rank1.resolve_init("numpy") == "numpy"
     assert rank1.resolve_init("torch") == "torch"
     assert rank1.resolve_init("auto") == "paper"  # the paper's weights need no PyTorch
-    with pytest.raises(ValueError, match="init must be one of 'auto', 'numpy', 'paper', 'torch', got 'jax'"):
+    with pytest.raises(
+        ValueError, match="init must be one of 'auto', 'numpy', 'paper', 'torch', got 'jax'"
+    ):
         rank1.resolve_init("jax")
 
 
 def test_fidelities():
     paper = fig3.config("paper")
-    assert (paper.paper_seed, paper.lr_A, paper.epochs_A, paper.census_A) == (40, 0.003, 500_000, 100)
+    assert (paper.paper_seed, paper.lr_A, paper.epochs_A, paper.census_A) == (
+        40,
+        0.003,
+        500_000,
+        100,
+    )
     assert paper.init == "paper" and 40 in paper.seeds_A and 40 in paper.seeds_B
     assert (paper.flow_every_A, paper.lr_B, paper.epochs_B, paper.flow_every_B) == (
         1000,

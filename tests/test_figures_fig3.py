@@ -76,7 +76,7 @@ def test_fig3_draws_the_papers_two_rows(fig3_run, fig3_figures):
         assert metrics.get_xlabel() == "epoch" and metrics.get_yscale() == "linear"
         assert metrics.get_ylabel() == "normalised to the maximum"
         assert metrics.xaxis.get_major_formatter() is _style.EPOCH_TICKS
-        epochs = summary[f"panel_epochs_{letter}"]
+        epochs = getattr(summary, f"panel_epochs_{letter}")
         marks = " ".join(t.get_text() for t in metrics.texts)
         assert "(i" in marks and ("iii" in marks) == (len(epochs) >= 3)
         assert flows.get_xlim() == pytest.approx(TINY_FIG3.kappa_range)
@@ -130,7 +130,7 @@ def test_fig3_caption_names_its_parameters(fig3_run):
     for part in (
         f"N = {cfg.N} neurons", f"c = {cfg.c:g}", f"α = {cfg.lr_A:g}", f"α = {cfg.lr_B:g}",
         f"{cfg.epochs_A:,} epochs", f"{cfg.epochs_B:,} epochs", "representative network",
-        f"seed {s['seed_A']}", f"seed {s['seed_B']}",
+        f"seed {s.seed_A}", f"seed {s.seed_B}",
         f"A from {len(cfg.seeds_A)} networks", f"B from {len(cfg.seeds_B)} networks",
         f"every {cfg.flow_every_A:,} epochs", f"[{cfg.kappa_range[0]:g}, {cfg.kappa_range[1]:g}]",
         "Red dots", "unstable fixed points", "ghosts",
@@ -142,15 +142,15 @@ def test_fig3_caption_names_its_parameters(fig3_run):
 def test_fig3_caption_states_bs_outcome_as_measured(fig3_run):
     """The paper's words for B only where the run shows them; else what it measured."""
     _, s = fig3_run
-    stuck = {**s, "saddle_node_bracket_B": [9, 10], "stuck_B": True,
-             "grad_ratio_after_to_peak_B": 1e-5}  # fmt: skip
+    stuck = dataclasses.replace(s, saddle_node_bracket_B=(9, 10), stuck_B=True,
+                                grad_ratio_after_to_peak_B=1e-5)  # fmt: skip
     assert "beyond the point of no return" in fig3.caption(stuck, TINY_FIG3)
     assert "between epochs 10 and 11" in fig3.caption(stuck, TINY_FIG3)  # counted from 1
     for over in ({"stuck_B": False}, {"grad_ratio_after_to_peak_B": 0.5}):
-        text = fig3.caption({**stuck, **over}, TINY_FIG3)
+        text = fig3.caption(dataclasses.replace(stuck, **over), TINY_FIG3)
         assert "point of no return" not in text
-    assert "did not get stuck" in fig3.caption({**stuck, "stuck_B": False}, TINY_FIG3)
-    none = fig3.caption({**s, "saddle_node_bracket_B": None}, TINY_FIG3)
+    assert "did not get stuck" in fig3.caption(dataclasses.replace(stuck, stuck_B=False), TINY_FIG3)
+    none = fig3.caption(dataclasses.replace(s, saddle_node_bracket_B=None), TINY_FIG3)
     assert "no saddle-node bifurcation" in none and "point of no return" not in none
 
 
@@ -211,7 +211,7 @@ def test_learnable_c_caption_names_its_parameters(c_run):
     for part in (
         f"N = {cfg.N} neurons", f"α = {cfg.lr:g}", f"c = {cfg.c_start:g}",
         f"c reset to {cfg.c_reset:g}", f"{cfg.epochs:,} epochs", f"{cfg.epochs_reset:,} more",
-        f"representative network, seed {s['seed']}", f"All {s['population']['n_nets']} networks",
+        f"representative network, seed {s.seed}", f"All {s.population.n_nets} networks",
         "seeds 0, 1 and 3", f"last {cfg.last:,} epochs", "κ(0), where every trial starts",
     ):  # fmt: skip
         assert part in text, part

@@ -155,7 +155,7 @@ def test_fig4_curves_follow_the_stuck_networks(runs, stuck):
     summary = module.summarize(injected, cfg)
     fig = draw("main", module, cfg, injected, summary)
     ax_a, ax_b = panels(fig)
-    shown = fig4.shown_c(cfg.n_c, summary["control_index"], cfg.shown_every)
+    shown = fig4.shown_c(cfg.n_c, summary.control_index, cfg.shown_every)
     assert shown == [2]  # tiny grid of 3 confidences: every third from the control (c = 10)
     for ax in (ax_a, ax_b):
         curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
@@ -201,8 +201,8 @@ def test_fig4_caption(runs):
         f"{cfg.n_c} confidences",
         f"epochs {cfg.epochs - cfg.runup_epochs:,}-{cfg.epochs + cfg.recovery_epochs - 1:,}",
         "s.e.m.",
-        f"{summary['n_learned']} RNNs learned",
-        f"{summary['n_stuck']} of them",
+        f"{summary.n_learned} RNNs learned",
+        f"{summary.n_stuck} of them",
     ):
         assert part in text, part
 
@@ -329,7 +329,7 @@ def test_figS2_caption(runs):
         "τ = 10 ms",
         f"α = {lrs[cfg.panel_index[0]]:.2g}",
         f"α = {lrs[cfg.panel_index[2]]:.2g}",
-        summary["learned_rule"],
+        summary.learned_rule,
         "Each line corresponds to a run with a different seed",
     ):
         assert part in text, part

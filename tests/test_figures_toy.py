@@ -6,6 +6,7 @@ labels, scales, legends and markers, the figure's size, the PDF page and the cap
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -259,7 +260,7 @@ def test_fig2_labels_the_three_regimes_of_the_loss(drawn):
 def test_fig2_marks_the_drop_at_the_cliff(drawn):
     _, cfg, data, summary, fig, _ = drawn["fig2"]
     ax_b, ax_c = fig.axes[1], fig.axes[2]
-    reached = summary["epoch_r_below_r_star"]
+    reached = summary.epoch_r_below_r_star
     for ax in (ax_b, ax_c):
         assert "r reaches r*" in legend_labels(ax)
         (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "r reaches r*"]
@@ -268,7 +269,7 @@ def test_fig2_marks_the_drop_at_the_cliff(drawn):
     loss = data["BC"]["loss"].isel(lr=0, instance=0).values
     steepest = int(np.argmin(np.diff(loss[: reached + 1]))) + 1
     assert abs(steepest - reached) <= 5
-    assert loss[reached] < 0.1 * cfg.T < 0.5 * cfg.T < loss[summary["drop_epoch"] - 1]
+    assert loss[reached] < 0.1 * cfg.T < 0.5 * cfg.T < loss[summary.drop_epoch - 1]
     assert any("of the fall" in label for label in legend_labels(ax_b))
     labels_b = legend_labels(ax_b)
     assert all(label.startswith(r"$\alpha$ = ") for label in labels_b[:2])
@@ -298,9 +299,9 @@ def test_fig2_caption_takes_its_numbers_from_the_config_and_summary(drawn):
         f"{cfg.n_lr_d} learning rates",
         f"over {cfg.instances_d} instances",
         "epochs 1,000, 2,000",
-        f"epoch {summary['epoch_r_below_r_star']:,}",
+        f"epoch {summary.epoch_r_below_r_star:,}",
         "α* = 3π⁴/32 T⁻⁵ = 9.13 × 10⁻¹⁰",
-        f"within [{summary['r_after_drop_over_r_star'][0]:.2f}, ",
+        f"within [{summary.r_after_drop_over_r_star[0]:.2f}, ",
     ):
         assert part in text, part
     assert "Beyond the paper" in text
@@ -309,14 +310,14 @@ def test_fig2_caption_takes_its_numbers_from_the_config_and_summary(drawn):
 
 def test_fig2_caption_reports_what_was_measured_not_what_the_paper_expects(drawn):
     _, cfg, _, summary, *_ = drawn["fig2"]
-    failed = {
-        **summary,
-        "drop_window": None,
-        "epoch_r_below_r_star": None,
-        "r_changed_sign": True,
-        "high_lr_stuck": False,
-        "alpha_boundary": [None, 1e-9],
-    }
+    failed = dataclasses.replace(
+        summary,
+        drop_window=None,
+        epoch_r_below_r_star=None,
+        r_changed_sign=True,
+        high_lr_stuck=False,
+        alpha_boundary=(None, 1e-9),
+    )
     text = fig2.caption(failed, cfg)
     assert f"did not reach r* in {cfg.epochs_bc:,} epochs" in text
     assert "changes sign" in text and "never changes sign" not in text
@@ -349,7 +350,7 @@ def test_toy_scaling_caption_names_its_parameters(drawn):
         f"{cfg.epochs:,} epochs",
         f"T = {cfg.fraction_T:g}",
         f"{cfg.fraction_instances} runs per rate",
-        f"{summary['alpha_star_exponent']:.3f}",
+        f"{summary.alpha_star_exponent:.3f}",
         "beyond the paper",
     ):
         assert part in text, part
@@ -357,9 +358,11 @@ def test_toy_scaling_caption_names_its_parameters(drawn):
 
 def test_toy_scaling_caption_follows_the_stuck_fractions(drawn):
     _, cfg, _, summary, *_ = drawn["toy-scaling"]
-    clean = {**summary, "stuck_fraction_max_below_alpha_star": 0.0}
+    clean = dataclasses.replace(summary, stuck_fraction_max_below_alpha_star=0.0)
     assert "No run is stuck below α*" in toy_scaling.caption(clean, cfg)
-    leaky = {**summary, "stuck_fraction_max_below_alpha_star": 0.2, "all_stuck_from_lr_ratio": None}
+    leaky = dataclasses.replace(
+        summary, stuck_fraction_max_below_alpha_star=0.2, all_stuck_from_lr_ratio=None
+    )
     text = toy_scaling.caption(leaky, cfg)
     assert "Up to 20% of the runs are stuck below α*" in text
     assert "not every run is stuck" in text

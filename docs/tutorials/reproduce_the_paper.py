@@ -64,7 +64,7 @@ from ghostlearn.experiments import experiment_module
 fig2 = experiment_module("fig2")
 cfg = fig2.config("quick")
 data = fig2.run(cfg)  # an xarray.DataTree, one group per panel
-summary = fig2.summarize(data, cfg)
+summary = fig2.summarize(data, cfg)  # a typed fig2.Summary; summary.to_dict() is its JSON
 fig2.plot(data, summary, cfg)
 
 # %% [markdown]
@@ -72,7 +72,7 @@ fig2.plot(data, summary, cfg)
 # measured here and a verdict:
 
 # %%
-claims = pd.DataFrame([dataclasses.asdict(c) for c in fig2.claims(summary)])
+claims = pd.DataFrame([dataclasses.asdict(c) for c in fig2.claims(summary, cfg)])
 claims[["claim", "paper", "measured", "verdict"]]
 
 # %% [markdown]

@@ -22,16 +22,22 @@ Records of panel A (:func:`record_a`), one per network:
 - ``ghost_before``, ``ghost_after``: the coarse snapshots bracketing the first appearance
   of a ghost; ``ghost_epoch``: the same, placed to the epoch by training the bracket again
   with a flow every epoch; ``drop_progress``: the fraction of the drop (in log10 loss)
-  already covered at ``ghost_epoch`` (0: at the plateau level, 1: at the level after).
+  already covered at ``ghost_epoch`` (0: at the plateau level, 1: at the level after);
+  ``dense``: the bracket was trained again; ``matches_run``: that re-run repeated the
+  original run bit for bit.
 
 Records of panel B (:func:`record_b`): ``verdict``, ``learned``, ``stuck``,
 ``bifurcated``, ``saddle_node`` (a saddle-node bifurcation at some epoch),
 ``saddle_node_epoch`` (the one the verdict names, else the last), ``grad_ratio`` (median
 gradient norm from that epoch on over the peak before it).
+
+Counts over records: :func:`census_a` (a :class:`CensusA`) and :func:`census_b` (a
+:class:`CensusB`), typed as ``summary.json`` stores them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +52,11 @@ from ..analysis.points import FlowPoints
 
 __all__ = [
     "OSC_GAP",
+    "CensusA",
+    "CensusB",
+    "EscapedCurvature",
+    "GhostDropProgress",
+    "Oscillation",
     "census_a",
     "census_b",
     "oscillation",
@@ -65,9 +76,31 @@ def _median(x: np.ndarray) -> float | None:
     return float(np.median(x)) if x.size else None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Oscillation:
+    """The burst of oscillations after a drop (:func:`oscillation`).
+
+    Attributes:
+        start_epoch: the first epoch of the burst.
+        end_epoch: its last epoch.
+        n_jumps: its one-epoch log10-loss changes above the threshold.
+        loss_before: median loss over the 5% of epochs before it; None without any.
+        loss_final: median loss over the last 1% of epochs; None without any.
+        escaped: the burst ends before the last 5% of the run and ``loss_final`` is below
+            half of ``loss_before``.
+    """
+
+    start_epoch: int
+    end_epoch: int
+    n_jumps: int
+    loss_before: float | None
+    loss_final: float | None
+    escaped: bool
+
+
 def oscillation(
     loss: np.ndarray, epochs: np.ndarray, after: float, *, jump: float, min_jumps: int
-) -> dict[str, Any] | None:
+) -> Oscillation | None:
     """The largest burst of one-epoch log10-loss changes above ``jump`` after ``after``.
 
     A burst is a run of such epochs with gaps below 5% of the run; it counts with at least
@@ -76,8 +109,7 @@ def oscillation(
     before the burst (median of the 5% of epochs before it).
 
     Returns:
-        ``start_epoch``, ``end_epoch``, ``n_jumps``, ``loss_before``, ``loss_final``,
-        ``escaped``; None without a burst.
+        The burst, or None without one.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         ly = np.log10(np.maximum(loss, np.finfo(np.float64).tiny))
@@ -102,14 +134,14 @@ def oscillation(
     final = _median(loss[-max(1, n // 100) :])
     quiet_end = e1 < epochs[-1] - OSC_GAP * span
     escaped = bool(quiet_end and before is not None and final is not None and final < before / 2)
-    return {
-        "start_epoch": e0,
-        "end_epoch": e1,
-        "n_jumps": int(sizes[j]),
-        "loss_before": before,
-        "loss_final": final,
-        "escaped": escaped,
-    }
+    return Oscillation(
+        start_epoch=e0,
+        end_epoch=e1,
+        n_jumps=int(sizes[j]),
+        loss_before=before,
+        loss_final=final,
+        escaped=escaped,
+    )
 
 
 def _deepest_ghost_curvature(ra: RunAnalysis, i: int) -> float:
@@ -137,7 +169,8 @@ def record_a(
     osc_jump: float,
     osc_min: int,
 ) -> dict[str, Any]:
-    """One network's panel-A record (see the module doc); the dense ghost fields are NaN."""
+    """One network's panel-A record (see the module doc); the dense ghost fields are NaN
+    (``dense`` and ``matches_run`` False) until the bracket is trained again."""
     loss = np.asarray(ra.loss, np.float64)
     epochs = np.asarray(ra.loss_epochs)
     grad = np.asarray(grad_norm, np.float64)
@@ -164,6 +197,8 @@ def record_a(
         "ghost_after": math.nan,
         "ghost_epoch": math.nan,
         "drop_progress": math.nan,
+        "dense": False,
+        "matches_run": False,
     }
     ev = next((e for e in ra.ghost_events if e.kind == "emerge"), None)
     if ev is not None and ev.epoch_before is not None:
@@ -184,8 +219,8 @@ def record_a(
         rec["grad_jump"] = g_after / g_plateau
     osc = oscillation(loss, epochs, end, jump=osc_jump, min_jumps=osc_min)
     if osc is not None:
-        rec["oscillated"], rec["escaped"] = True, bool(osc["escaped"])
-        i_on = max(int(np.searchsorted(snaps, osc["start_epoch"], side="right")) - 1, 0)
+        rec["oscillated"], rec["escaped"] = True, osc.escaped
+        i_on = max(int(np.searchsorted(snaps, osc.start_epoch, side="right")) - 1, 0)
         i_end = snaps.size - 1
         rec["curvature_onset"] = _deepest_ghost_curvature(ra, i_on)
         rec["curvature_final"] = _deepest_ghost_curvature(ra, i_end)
@@ -245,28 +280,159 @@ def _seeds(rec: xr.Dataset, mask: Any) -> list[int]:
     return [int(s) for s in rec["seed"].values[np.asarray(mask, bool)]]
 
 
-def _quartiles(x: np.ndarray) -> dict[str, float | None]:
-    x = x[np.isfinite(x)]
-    if not x.size:
-        return {"q25": None, "median": None, "q75": None}
-    q = np.quantile(x, [0.25, 0.5, 0.75])
-    return {"q25": float(q[0]), "median": float(q[1]), "q75": float(q[2])}
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GhostDropProgress:
+    """How far the drop had gone when the ghost first appeared, over the ghost-mediated
+    networks placed to the epoch (records with a finite ``drop_progress``).
+
+    Attributes:
+        by_seed: drop progress per seed (the seed as a string, as JSON keys are).
+        q25: the lower quartile of the values; None without any.
+        median: their median; None without any.
+        q75: the upper quartile; None without any.
+        n: networks with a value.
+        n_by_drop_onset: of them, those whose ghost appeared by the drop onset
+            (progress <= 0.1).
+    """
+
+    by_seed: dict[str, float]
+    q25: float | None
+    median: float | None
+    q75: float | None
+    n: int
+    n_by_drop_onset: int
 
 
-def census_a(rec: xr.Dataset) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EscapedCurvature:
+    """The flow at the deepest ghost of the escaped networks, from the oscillation onset
+    to the end of the run.
+
+    Attributes:
+        n_with_ghost_at_both: escaped networks with a ghost at both snapshots.
+        n_curvature_grew: of them, those whose ``|f''|`` at the ghost grew.
+        n_slope_grew: escaped networks whose slope ``f'`` at the readout threshold grew.
+        seeds: the seeds of the escaped networks with a ghost at both, ascending.
+    """
+
+    n_with_ghost_at_both: int
+    n_curvature_grew: int
+    n_slope_grew: int
+    seeds: list[int]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CensusA:
     """Counts over panel-A records (:func:`record_a`, dense fields filled).
 
-    Returns:
-        ``n_networks``; ``verdict_counts`` (summing to ``n_networks``); ``n_learned``;
-        ``n_one_fixed_point_throughout``; ``n_drop``, ``n_drop_with_grad_jump`` (the
-        jump's threshold is the caller's: see ``grad_jump`` values); ``n_ghost_mediated``,
-        ``n_ghost_without_bifurcation``; ``ghost_drop_progress`` (values by seed, their
-        quartiles, and how many appear by the drop onset, progress <= 0.1);
-        ``n_oscillated``, ``n_escaped``; curvatures of the escaped networks; ``text``.
+    Attributes:
+        n_networks: networks in the census.
+        verdict_counts: networks per analysis verdict (summing to ``n_networks``).
+        n_learned: networks that learned (max accuracy > 0.5).
+        n_one_fixed_point_throughout: networks with exactly one fixed point at every
+            analysed snapshot.
+        n_drop: networks with an abrupt drop.
+        n_ghost_mediated: networks with the verdict ghost-mediated.
+        n_ghost_without_bifurcation: of them, those without any bifurcation.
+        ghost_drop_progress: the drop's progress at the ghost's first appearance.
+        n_oscillated: networks that oscillated after their drop.
+        n_escaped: of them, those that escaped to a lower loss.
+        escaped_curvature: the flow at the ghost of the escaped networks.
+        text: the counts in words.
+        n_drop_with_grad_jump: networks with a drop and a gradient-norm jump >= the
+            threshold given to :func:`census_a`.
+        n_drop_one_fixed_point: networks with a drop and one fixed point throughout.
+        n_drop_oscillated: networks with a drop that oscillated after it.
+        n_dense: networks whose ghost bracket was trained again.
+        n_dense_matching_run: of them, those whose re-run repeated the run bit for bit.
+    """
+
+    n_networks: int
+    verdict_counts: dict[str, int]
+    n_learned: int
+    n_one_fixed_point_throughout: int
+    n_drop: int
+    n_ghost_mediated: int
+    n_ghost_without_bifurcation: int
+    ghost_drop_progress: GhostDropProgress
+    n_oscillated: int
+    n_escaped: int
+    escaped_curvature: EscapedCurvature
+    text: str
+    n_drop_with_grad_jump: int
+    n_drop_one_fixed_point: int
+    n_drop_oscillated: int
+    n_dense: int
+    n_dense_matching_run: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CensusB:
+    """Counts over panel-B records (:func:`record_b`).
+
+    Attributes:
+        n_networks: networks in the census.
+        verdict_counts: networks per analysis verdict (summing to ``n_networks``).
+        n_learned: networks that learned (max accuracy > 0.5).
+        n_stuck: networks stuck in the no-learning zone.
+        n_stuck_after_saddle_node: stuck networks with a saddle-node bifurcation.
+        n_stuck_without_bifurcation: stuck networks without any bifurcation.
+        n_stuck_other: stuck networks with another bifurcation only.
+        n_learned_without_bifurcation: learned, not stuck, no bifurcation.
+        n_learned_with_bifurcation: learned, not stuck, some bifurcation.
+        n_never_learned: networks that never learned.
+        grad_ratio: median gradient norm from the saddle-node on over the peak before it,
+            per seed (as a string) of the stuck-after-saddle-node networks; NaN (null)
+            where it cannot be measured.
+        seeds_stuck_after_saddle_node: their seeds, ascending.
+        seeds_stuck_without_bifurcation: the seeds of the stuck networks without a
+            bifurcation, ascending.
+        text: the counts in words.
+        n_flat_after_saddle_node: stuck-after-saddle-node networks whose ``grad_ratio`` is
+            below the threshold given to :func:`census_b`.
+    """
+
+    n_networks: int
+    verdict_counts: dict[str, int]
+    n_learned: int
+    n_stuck: int
+    n_stuck_after_saddle_node: int
+    n_stuck_without_bifurcation: int
+    n_stuck_other: int
+    n_learned_without_bifurcation: int
+    n_learned_with_bifurcation: int
+    n_never_learned: int
+    grad_ratio: dict[str, float]
+    seeds_stuck_after_saddle_node: list[int]
+    seeds_stuck_without_bifurcation: list[int]
+    text: str
+    n_flat_after_saddle_node: int
+
+
+def _quartiles(x: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """The quartiles q25, median, q75 of the finite values (None without any)."""
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return None, None, None
+    q = np.quantile(x, [0.25, 0.5, 0.75])
+    return float(q[0]), float(q[1]), float(q[2])
+
+
+def _verdict_counts(rec: xr.Dataset) -> dict[str, int]:
+    labels, counts = np.unique(rec["verdict"].values.astype(str), return_counts=True)
+    return {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
+
+
+def census_a(rec: xr.Dataset, *, grad_jump: float) -> CensusA:
+    """Counts over panel-A records (:func:`record_a`, dense fields filled).
+
+    Args:
+        rec: the records (:func:`records`).
+        grad_jump: the gradient-norm jump (median after the drop / on the plateau) from
+            which a drop counts in ``n_drop_with_grad_jump``.
     """
     n = int(rec.sizes["net"])
     verdict = rec["verdict"].values.astype(str)
-    labels, counts = np.unique(verdict, return_counts=True)
     ghost = verdict == "ghost-mediated"
     progress = rec["drop_progress"].values.astype(np.float64)
     have = np.isfinite(progress) & ghost
@@ -276,91 +442,97 @@ def census_a(rec: xr.Dataset) -> dict[str, Any]:
     s0 = rec["slope_onset"].values.astype(np.float64)
     s1 = rec["slope_final"].values.astype(np.float64)
     both = esc & np.isfinite(c0) & np.isfinite(c1)
-    out: dict[str, Any] = {
-        "n_networks": n,
-        "verdict_counts": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
-        "n_learned": int(rec["learned"].values.sum()),
-        "n_one_fixed_point_throughout": int(rec["one_fixed_point"].values.sum()),
-        "n_drop": int(np.isfinite(rec["drop_onset"].values).sum()),
-        "n_ghost_mediated": int(ghost.sum()),
-        "n_ghost_without_bifurcation": int((ghost & ~rec["bifurcated"].values).sum()),
-        "ghost_drop_progress": {
-            "by_seed": {
-                str(s): float(p)
-                for s, p in zip(rec["seed"].values[have], progress[have], strict=True)
-            },
-            **_quartiles(progress[have]),
-            "n": int(have.sum()),
-            "n_by_drop_onset": int((progress[have] <= 0.1).sum()),
+    drop = np.isfinite(rec["drop_onset"].values)
+    jump = rec["grad_jump"].values.astype(np.float64)
+    q25, median, q75 = _quartiles(progress[have])
+    gp = GhostDropProgress(
+        by_seed={
+            str(s): float(p) for s, p in zip(rec["seed"].values[have], progress[have], strict=True)
         },
-        "n_oscillated": int(rec["oscillated"].values.sum()),
-        "n_escaped": int(esc.sum()),
-        "escaped_curvature": {
-            "n_with_ghost_at_both": int(both.sum()),
-            "n_curvature_grew": int((c1[both] > c0[both]).sum()),
-            "n_slope_grew": int((s1[esc] > s0[esc]).sum()),
-            "seeds": _seeds(rec, both),
-        },
-    }
-    gp = out["ghost_drop_progress"]
-    med = "n/a" if gp["median"] is None else f"{gp['median']:.2f}"
-    out["text"] = (
-        f"{out['n_ghost_mediated']} of {n} networks learned through a ghost "
-        f"({out['n_ghost_without_bifurcation']} without any bifurcation); "
-        f"{out['n_one_fixed_point_throughout']} of {n} kept one fixed point throughout; "
-        f"the ghost appeared with a median {med} of the drop done "
-        f"({gp['n_by_drop_onset']} of {gp['n']} by the drop onset); "
-        f"{out['n_escaped']} of {out['n_oscillated']} oscillating networks escaped"
+        q25=q25,
+        median=median,
+        q75=q75,
+        n=int(have.sum()),
+        n_by_drop_onset=int((progress[have] <= 0.1).sum()),
     )
-    return out
+    n_ghost = int(ghost.sum())
+    n_without = int((ghost & ~rec["bifurcated"].values).sum())
+    n_one = int(rec["one_fixed_point"].values.sum())
+    n_osc, n_esc = int(rec["oscillated"].values.sum()), int(esc.sum())
+    med = "n/a" if gp.median is None else f"{gp.median:.2f}"
+    return CensusA(
+        n_networks=n,
+        verdict_counts=_verdict_counts(rec),
+        n_learned=int(rec["learned"].values.sum()),
+        n_one_fixed_point_throughout=n_one,
+        n_drop=int(drop.sum()),
+        n_ghost_mediated=n_ghost,
+        n_ghost_without_bifurcation=n_without,
+        ghost_drop_progress=gp,
+        n_oscillated=n_osc,
+        n_escaped=n_esc,
+        escaped_curvature=EscapedCurvature(
+            n_with_ghost_at_both=int(both.sum()),
+            n_curvature_grew=int((c1[both] > c0[both]).sum()),
+            n_slope_grew=int((s1[esc] > s0[esc]).sum()),
+            seeds=_seeds(rec, both),
+        ),
+        text=(
+            f"{n_ghost} of {n} networks learned through a ghost ({n_without} without any "
+            f"bifurcation); {n_one} of {n} kept one fixed point throughout; the ghost "
+            f"appeared with a median {med} of the drop done ({gp.n_by_drop_onset} of "
+            f"{gp.n} by the drop onset); {n_esc} of {n_osc} oscillating networks escaped"
+        ),
+        n_drop_with_grad_jump=int((drop & (jump >= grad_jump)).sum()),
+        n_drop_one_fixed_point=int((drop & rec["one_fixed_point"].values).sum()),
+        n_drop_oscillated=int((drop & rec["oscillated"].values).sum()),
+        n_dense=int(rec["dense"].values.sum()),
+        n_dense_matching_run=int(rec["matches_run"].values.sum()),
+    )
 
 
-def census_b(rec: xr.Dataset) -> dict[str, Any]:
+def census_b(rec: xr.Dataset, *, flat_ratio: float) -> CensusB:
     """Counts over panel-B records (:func:`record_b`).
 
-    Returns:
-        ``n_networks``, ``verdict_counts``, ``n_learned``, ``n_stuck``,
-        ``n_stuck_after_saddle_node``, ``n_stuck_without_bifurcation``,
-        ``n_stuck_other`` (stuck with another bifurcation),
-        ``n_learned_without_bifurcation`` (learned, not stuck, no bifurcation),
-        ``n_learned_with_bifurcation`` (learned, not stuck, some bifurcation),
-        ``n_never_learned``, ``grad_ratio`` of the stuck-after-saddle-node networks (by
-        seed), the seeds of each stuck group, and ``text``.
+    Args:
+        rec: the records (:func:`records`).
+        flat_ratio: a stuck-after-saddle-node network whose ``grad_ratio`` is below this
+            counts in ``n_flat_after_saddle_node`` (a practically zero gradient).
     """
     n = int(rec.sizes["net"])
-    verdict = rec["verdict"].values.astype(str)
-    labels, counts = np.unique(verdict, return_counts=True)
     learned = rec["learned"].values.astype(bool)
     stuck = rec["stuck"].values.astype(bool)
     bif = rec["bifurcated"].values.astype(bool)
     sn_stuck = stuck & rec["saddle_node"].values.astype(bool)
     ratio = rec["grad_ratio"].values.astype(np.float64)
-    out: dict[str, Any] = {
-        "n_networks": n,
-        "verdict_counts": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
-        "n_learned": int(learned.sum()),
-        "n_stuck": int(stuck.sum()),
-        "n_stuck_after_saddle_node": int(sn_stuck.sum()),
-        "n_stuck_without_bifurcation": int((stuck & ~bif).sum()),
-        "n_stuck_other": int((stuck & bif & ~sn_stuck).sum()),
-        "n_learned_without_bifurcation": int((learned & ~stuck & ~bif).sum()),
-        "n_learned_with_bifurcation": int((learned & ~stuck & bif).sum()),
-        "n_never_learned": int((~learned).sum()),
-        "grad_ratio": {
+    n_learned, n_stuck, n_sn = int(learned.sum()), int(stuck.sum()), int(sn_stuck.sum())
+    n_without = int((stuck & ~bif).sum())
+    n_other = int((stuck & bif & ~sn_stuck).sum())
+    n_learned_without = int((learned & ~stuck & ~bif).sum())
+    return CensusB(
+        n_networks=n,
+        verdict_counts=_verdict_counts(rec),
+        n_learned=n_learned,
+        n_stuck=n_stuck,
+        n_stuck_after_saddle_node=n_sn,
+        n_stuck_without_bifurcation=n_without,
+        n_stuck_other=n_other,
+        n_learned_without_bifurcation=n_learned_without,
+        n_learned_with_bifurcation=int((learned & ~stuck & bif).sum()),
+        n_never_learned=int((~learned).sum()),
+        grad_ratio={
             str(s): float(r)
             for s, r in zip(rec["seed"].values[sn_stuck], ratio[sn_stuck], strict=True)
         },
-        "seeds_stuck_after_saddle_node": _seeds(rec, sn_stuck),
-        "seeds_stuck_without_bifurcation": _seeds(rec, stuck & ~bif),
-    }
-    out["text"] = (
-        f"of {n} networks, {out['n_learned']} learned and {out['n_stuck']} got stuck: "
-        f"{out['n_stuck_after_saddle_node']} after a saddle-node bifurcation, "
-        f"{out['n_stuck_without_bifurcation']} without a bifurcation, "
-        f"{out['n_stuck_other']} after another; {out['n_learned_without_bifurcation']} "
-        f"learned without any bifurcation"
+        seeds_stuck_after_saddle_node=_seeds(rec, sn_stuck),
+        seeds_stuck_without_bifurcation=_seeds(rec, stuck & ~bif),
+        text=(
+            f"of {n} networks, {n_learned} learned and {n_stuck} got stuck: {n_sn} after a "
+            f"saddle-node bifurcation, {n_without} without a bifurcation, {n_other} after "
+            f"another; {n_learned_without} learned without any bifurcation"
+        ),
+        n_flat_after_saddle_node=int((ratio[sn_stuck] < flat_ratio).sum()),
     )
-    return out
 
 
 def _first(rec: xr.Dataset, mask: np.ndarray, paper_seed: int) -> int | None:

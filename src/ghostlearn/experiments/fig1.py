@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from scipy.integrate import solve_ivp
 
 from .. import _validate, toy
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress
 
 NAME = "fig1"
@@ -155,45 +155,119 @@ def _count_roots(values: np.ndarray) -> int:
     return int(np.sum(s[:-1] * s[1:] < 0) + np.sum(s == 0))
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PerR:
+    """The measured numbers of one value of ``r``.
+
+    Attributes:
+        r: the parameter of ``dx/dt = x^2 + r``.
+        n_fixed_points_on_grid: sign changes (and zeros) of the flow on the x grid.
+        escape_time: closed-form time ``pi / (2 sqrt r)`` at which x(t) from 0 blows up
+            (inf for ``r <= 0``), in units of [t].
+        escape_time_numeric: time the DOP853 solve reaches x = 1e8 (inf if never), [t].
+        threshold_time: closed-form time x(t) reaches ``x_thr`` (inf if never), [t].
+        threshold_time_numeric: time the DOP853 solve reaches ``x_thr`` (inf if never), [t].
+        max_abs_closed_minus_numeric: largest |closed form - solve| over the times where
+            both are finite and the closed form is below 1e3 in size.
+        stable_fixed_point: ``-sqrt(-r)`` for ``r < 0``; None (absent from
+            ``summary.json``) for ``r > 0``.
+        x_final_numeric: the solve's x at ``t_max`` for ``r < 0``; None (absent) for
+            ``r > 0``.
+    """
+
+    r: float
+    n_fixed_points_on_grid: int
+    escape_time: float
+    escape_time_numeric: float
+    threshold_time: float
+    threshold_time_numeric: float
+    max_abs_closed_minus_numeric: float
+    stable_fixed_point: float | None = None
+    x_final_numeric: float | None = None
+
+
+#: Fields of :class:`PerR` measured only for ``r < 0``: ``summary.json`` leaves them out
+#: for ``r > 0`` rather than writing null (which there means a non-finite number).
+_NEGATIVE_R_ONLY = ("stable_fixed_point", "x_final_numeric")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of Fig. 1.
+
+    Attributes:
+        x_thr: the output threshold (the config's), in units of x.
+        per_r: one entry per ``r`` of the config, in its order.
+        escape_time_max_rel_error: largest |numeric / closed-form - 1| of the escape time
+            over ``r > 0``.
+        threshold_time_max_rel_error: the same for the time to reach ``x_thr``.
+        fixed_points_r_positive: fixed points found on the grid for each ``r > 0``.
+        fixed_points_r_negative: fixed points found on the grid for each ``r < 0``.
+        settling_max_abs_error: largest |x(t_max) - (-sqrt(-r))| of the solve over ``r < 0``.
+        negative_r_reach_threshold: whether the solve reaches ``x_thr`` for some ``r < 0``.
+        trajectory_max_abs_error: largest |closed form - solve| over every ``r``.
+    """
+
+    x_thr: float
+    per_r: list[PerR]
+    escape_time_max_rel_error: float
+    threshold_time_max_rel_error: float
+    fixed_points_r_positive: list[int]
+    fixed_points_r_negative: list[int]
+    settling_max_abs_error: float
+    negative_r_reach_threshold: bool
+    trajectory_max_abs_error: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values; the ``r < 0`` fields of ``per_r`` only where measured."""
+        out = super().to_dict()
+        out["per_r"] = [
+            {k: v for k, v in e.items() if not (k in _NEGATIVE_R_ONLY and v is None)}
+            for e in out["per_r"]
+        ]
+        return out
+
+
+def summarize(data: xr.Dataset, cfg: Config) -> Summary:
     """Fixed points on the grid, escape and threshold times, the r < 0 end states."""
     per_r = []
     for i, r in enumerate(data["r"].values):
         closed = data["x_closed"].values[i]
         numeric = data["x_numeric"].values[i]
         ok = np.isfinite(closed) & np.isfinite(numeric) & (np.abs(closed) < 1e3)
-        entry = {
-            "r": float(r),
-            "n_fixed_points_on_grid": _count_roots(data["flow"].values[i]),
-            "escape_time": float(data["escape_time"].values[i]),
-            "escape_time_numeric": float(data["escape_time_numeric"].values[i]),
-            "threshold_time": float(data["threshold_time"].values[i]),
-            "threshold_time_numeric": float(data["threshold_time_numeric"].values[i]),
-            "max_abs_closed_minus_numeric": float(np.max(np.abs(closed[ok] - numeric[ok]))),
-        }
-        if r < 0:
-            entry["stable_fixed_point"] = -math.sqrt(-r)
-            entry["x_final_numeric"] = float(numeric[-1])
-        per_r.append(entry)
-    pos = [e for e in per_r if e["r"] > 0]
-    neg = [e for e in per_r if e["r"] < 0]
-    return {
-        "x_thr": cfg.x_thr,
-        "per_r": per_r,
-        "escape_time_max_rel_error": max(
-            abs(e["escape_time_numeric"] / e["escape_time"] - 1) for e in pos
+        per_r.append(
+            PerR(
+                r=float(r),
+                n_fixed_points_on_grid=_count_roots(data["flow"].values[i]),
+                escape_time=float(data["escape_time"].values[i]),
+                escape_time_numeric=float(data["escape_time_numeric"].values[i]),
+                threshold_time=float(data["threshold_time"].values[i]),
+                threshold_time_numeric=float(data["threshold_time_numeric"].values[i]),
+                max_abs_closed_minus_numeric=float(np.max(np.abs(closed[ok] - numeric[ok]))),
+                stable_fixed_point=-math.sqrt(-r) if r < 0 else None,
+                x_final_numeric=float(numeric[-1]) if r < 0 else None,
+            )
+        )
+    pos = [e for e in per_r if e.r > 0]
+    neg = [e for e in per_r if e.r < 0]
+    settling = [
+        abs(e.x_final_numeric - e.stable_fixed_point)
+        for e in neg
+        if e.x_final_numeric is not None and e.stable_fixed_point is not None
+    ]
+    return Summary(
+        x_thr=cfg.x_thr,
+        per_r=per_r,
+        escape_time_max_rel_error=max(abs(e.escape_time_numeric / e.escape_time - 1) for e in pos),
+        threshold_time_max_rel_error=max(
+            abs(e.threshold_time_numeric / e.threshold_time - 1) for e in pos
         ),
-        "threshold_time_max_rel_error": max(
-            abs(e["threshold_time_numeric"] / e["threshold_time"] - 1) for e in pos
-        ),
-        "fixed_points_r_positive": [e["n_fixed_points_on_grid"] for e in pos],
-        "fixed_points_r_negative": [e["n_fixed_points_on_grid"] for e in neg],
-        "settling_max_abs_error": max(
-            abs(e["x_final_numeric"] - e["stable_fixed_point"]) for e in neg
-        ),
-        "negative_r_reach_threshold": any(math.isfinite(e["threshold_time_numeric"]) for e in neg),
-        "trajectory_max_abs_error": max(e["max_abs_closed_minus_numeric"] for e in per_r),
-    }
+        fixed_points_r_positive=[e.n_fixed_points_on_grid for e in pos],
+        fixed_points_r_negative=[e.n_fixed_points_on_grid for e in neg],
+        settling_max_abs_error=max(settling),
+        negative_r_reach_threshold=any(math.isfinite(e.threshold_time_numeric) for e in neg),
+        trajectory_max_abs_error=max(e.max_abs_closed_minus_numeric for e in per_r),
+    )
 
 
 def is_ghost(r: float, x_thr: float) -> bool:
@@ -289,7 +363,7 @@ def _legend_handles(data: xr.Dataset, cfg: Config) -> list[Line2D]:
     return handles
 
 
-def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """A: the flow for r > 0 (the paper's left panel); B: for r < 0 (its right panel);
     C (beyond the paper): the trajectories x(t) from x(0) = 0, closed form and ODE solve.
     """
@@ -323,7 +397,7 @@ def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The caption of the figure, with its parameters."""
     pos = [r for r in cfg.r_values if r > 0]
     neg = [r for r in cfg.r_values if r < 0]
@@ -343,9 +417,7 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         if slow
         else ""
     )
-    escapes = "; ".join(
-        f"r = {e['r']:g}: {e['escape_time']:.3g}" for e in summary["per_r"] if e["r"] > 0
-    )
+    escapes = "; ".join(f"r = {e.r:g}: {e.escape_time:.3g}" for e in summary.per_r if e.r > 0)
     return (
         "Fig. 1. The toy model dx/dt = x² + r on either side of its saddle-node bifurcation; "
         "the state starts at x(0) = 0 (red dot) and the threshold x* = "
@@ -358,16 +430,16 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         "fixed point +√(−r). "
         "C, beyond the paper: x(t) from x(0) = 0, closed form (lines) against an "
         f"independent DOP853 solve (dots, largest difference "
-        f"{summary['trajectory_max_abs_error']:.1e}); dotted: escape times π/(2√r) "
+        f"{summary.trajectory_max_abs_error:.1e}); dotted: escape times π/(2√r) "
         f"({escapes})."
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """No fixed point and finite-time escape for r > 0; settling at -sqrt(-r) for r < 0."""
-    esc_err = summary["escape_time_max_rel_error"]
-    settle = summary["settling_max_abs_error"]
-    pos, neg = summary["fixed_points_r_positive"], summary["fixed_points_r_negative"]
+    esc_err = summary.escape_time_max_rel_error
+    settle = summary.settling_max_abs_error
+    pos, neg = summary.fixed_points_r_positive, summary.fixed_points_r_negative
     return [
         Claim(
             figure=NAME,
@@ -375,7 +447,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             "time pi / (2 sqrt r)",
             paper="no fixed point; escape at pi / (2 sqrt r)",
             measured={
-                "fixed_points_on_grid": summary["fixed_points_r_positive"],
+                "fixed_points_on_grid": summary.fixed_points_r_positive,
                 "escape_time_max_rel_error": esc_err,
             },
             reproduced=bool(pos) and all(n == 0 for n in pos) and esc_err < 1e-6,
@@ -388,14 +460,14 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             "and never reaches the threshold",
             paper="stable fixed point at -sqrt(-r)",
             measured={
-                "fixed_points_on_grid": summary["fixed_points_r_negative"],
+                "fixed_points_on_grid": summary.fixed_points_r_negative,
                 "max_abs_error_at_t_max": settle,
-                "reaches_threshold": summary["negative_r_reach_threshold"],
+                "reaches_threshold": summary.negative_r_reach_threshold,
             },
             reproduced=bool(neg)
             and all(n == 2 for n in neg)
             and settle < 1e-3
-            and not summary["negative_r_reach_threshold"],
+            and not summary.negative_r_reach_threshold,
             reason="two fixed points +-sqrt(-r) counted as sign changes of the flow on the grid; "
             "end state of the numerical solve at t_max, tolerance 1e-3",
         ),

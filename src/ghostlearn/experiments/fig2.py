@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -47,7 +46,7 @@ from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
 from .. import _validate, outcomes, toy
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress
 
 NAME = "fig2"
@@ -224,7 +223,105 @@ def _first(mask: np.ndarray) -> int | None:
     return int(idx[0]) if idx.size else None
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RegimeErrors:
+    """Largest ``|L_numerical - L_analytic| / T`` over the r values of each regime of the loss.
+
+    Attributes:
+        no_learning: over ``r <= r*/4``.
+        minimum: over ``r*/4 < r <= r*``.
+        saturation_side: over ``r > r*``.
+    """
+
+    no_learning: float
+    minimum: float
+    saturation_side: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of Fig. 2 (see the module docstring for the definitions).
+
+    Epochs count from 0; learning rates and ``r`` are in units of 1/[t]^5 and 1/[t]^2.
+
+    Attributes:
+        T: delay of the task (the config's), [t].
+        r_star: the minimum ``r* = pi^2 / (4 T^2)``.
+        r_no_return: the point of no return ``r*/4``.
+        alpha_star: the critical learning rate ``3 pi^4 / 32 T^-5``.
+        drop_lr: the learning rate of the drop run (the first of ``lr_bc``).
+        drop_epoch: first epoch of the drop run with loss < T/2; None if never.
+        drop_epoch_definition: that rule, in words.
+        epoch_loss_below_half_initial: first epoch with loss below half the first epoch's;
+            None if never.
+        epoch_r_below_r_star: first epoch with ``r < r*``; None if never.
+        drop_window: the shortest window holding ``DROP_FRACTION`` of the fall
+            (:func:`ghostlearn.outcomes.drop_window`); None if the loss did not fall.
+        drop_window_rule: that rule and the abruptness criterion, in words.
+        r_changed_sign: whether ``r <= 0`` at some epoch of the drop run.
+        r_min_over_r_star: smallest ``r / r*`` of the drop run.
+        r_after_drop_over_r_star: (min, max) of ``r / r*`` from 50 epochs after ``r``
+            first reaches ``r*`` (the last epoch's value when it never does).
+        loss_after_drop_max_over_T: largest loss / T over those epochs; None if none.
+        high_lr: the learning rate above ``alpha*`` (the second of ``lr_bc``).
+        high_lr_stuck: whether that run ends stuck (``r <= r*/4`` at the last epoch).
+        high_lr_stuck_epoch: first epoch of that run with ``r <= r*/4``; None if never.
+        loss_error_over_T_c1: per method (``"euler"``, ``"quadrature"``), the numerical
+            loss's largest deviation from the analytic one per regime, at ``c`` nearest 1.
+        loss_error_c: the confidence of those errors.
+        grad_no_learning_zone_median_abs: per confidence (key ``str(c)``), the median
+            ``|dL/dr|`` of the Euler loss over ``r <= r*/4``, [t]^3.
+        grad_no_learning_zone_points_out: whether ``dL/dr < 0`` there for every ``c``
+            (a descent step increases ``r``).
+        alpha_boundary: (largest rate of panel D with no instance stuck, smallest with all
+            stuck); None where no such rate.
+        lr_first_stuck: smallest rate of panel D with some instance stuck; None if none.
+        spearman_lr_vs_final_loss_learned: Spearman correlation of the rate with the mean
+            final loss over the rates below ``alpha*`` that learned; None if <= 2 such rates
+            (or undefined).
+        loglog_slope_final_loss_vs_lr_learned: slope of log final loss against log rate
+            over those rates; None like the correlation.
+        n_lr_learned_below_alpha_star: number of those rates.
+        learned_by_first_report_epoch_lr_range: (min, max) rate with mean loss < T/2 at
+            the first report epoch; None if none.
+        first_report_epoch: the first report epoch of panel D.
+        lowest_lr_below_half_T_by_epoch: per report epoch (key ``str(epoch)``), the lowest
+            rate with mean loss < T/2; None if none.
+    """
+
+    T: float
+    r_star: float
+    r_no_return: float
+    alpha_star: float
+    drop_lr: float
+    drop_epoch: int | None
+    drop_epoch_definition: str
+    epoch_loss_below_half_initial: int | None
+    epoch_r_below_r_star: int | None
+    drop_window: outcomes.DropWindow | None
+    drop_window_rule: str
+    r_changed_sign: bool
+    r_min_over_r_star: float
+    r_after_drop_over_r_star: tuple[float, float]
+    loss_after_drop_max_over_T: float | None
+    high_lr: float
+    high_lr_stuck: bool
+    high_lr_stuck_epoch: int | None
+    loss_error_over_T_c1: dict[str, RegimeErrors]
+    loss_error_c: float
+    grad_no_learning_zone_median_abs: dict[str, float]
+    grad_no_learning_zone_points_out: bool
+    alpha_boundary: tuple[float | None, float | None]
+    lr_first_stuck: float | None
+    spearman_lr_vs_final_loss_learned: float | None
+    loglog_slope_final_loss_vs_lr_learned: float | None
+    n_lr_learned_below_alpha_star: int
+    learned_by_first_report_epoch_lr_range: tuple[float, float] | None
+    first_report_epoch: int
+    lowest_lr_below_half_T_by_epoch: dict[str, float | None]
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     """The measured numbers behind the claims (see the module docstring for definitions)."""
     T = cfg.T
     r_star = float(toy.optimal_r(T))
@@ -253,12 +350,12 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     errors = {}
     for method in ("euler", "quadrature"):
         diff = np.abs(a[method].sel(c=c_one).values - a["analytic"].values) / T
-        errors[method] = {name: float(diff[mask].max()) for name, mask in regimes.items()}
+        errors[method] = RegimeErrors(**{k: float(diff[mask].max()) for k, mask in regimes.items()})
 
     g = data["grad"].to_dataset()
     zone = g["r"].values <= q
     grad_zone = {
-        float(cv): float(np.median(np.abs(g["euler_grad"].sel(c=cv).values[zone])))
+        str(float(cv)): float(np.median(np.abs(g["euler_grad"].sel(c=cv).values[zone])))
         for cv in g["c"].values
     }
     # dL/dr < 0 in the zone means a descent step increases r, i.e. points out of the zone
@@ -269,10 +366,10 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     stuck_frac = d["stuck_fraction"].values
     none_stuck = lr_d[stuck_frac == 0]
     all_stuck = lr_d[stuck_frac == 1]
-    boundary = [
+    boundary = (
         float(none_stuck.max()) if none_stuck.size else None,
         float(all_stuck.min()) if all_stuck.size else None,
-    ]
+    )
     final = d["loss_mean"].isel(epoch=-1).values
     # "reached the minimum": every instance went below r* at least once and none is stuck
     reached = (d["r_min"].values < r_star).all(axis=1) & ~d["stuck"].values.any(axis=1)
@@ -289,47 +386,47 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     learned_early = lr_d[early < T / 2]
     # the lowest rate whose mean loss is below T/2 by each report epoch: lower rates
     # need more epochs, so it moves down as the epochs go on
-    lowest_by_epoch = {}
+    lowest_by_epoch: dict[str, float | None] = {}
     for e in sorted(cfg.report_epochs_d):
         below_half = lr_d[d["loss_mean"].sel(epoch=e).values < T / 2]
         lowest_by_epoch[str(e)] = float(below_half.min()) if below_half.size else None
 
-    return {
-        "T": T,
-        "r_star": r_star,
-        "r_no_return": q,
-        "alpha_star": alpha_star,
-        "drop_lr": float(cfg.lr_bc[0]),
-        "drop_epoch": drop,
-        "drop_epoch_definition": "first epoch with loss < T/2",
-        "epoch_loss_below_half_initial": _first(loss < loss[0] / 2),
-        "epoch_r_below_r_star": r_reached,
-        "drop_window": dataclasses.asdict(window) if window is not None else None,
-        "drop_window_rule": f"shortest window holding {DROP_FRACTION:g} of the fall from the "
+    return Summary(
+        T=float(T),
+        r_star=r_star,
+        r_no_return=q,
+        alpha_star=alpha_star,
+        drop_lr=float(cfg.lr_bc[0]),
+        drop_epoch=drop,
+        drop_epoch_definition="first epoch with loss < T/2",
+        epoch_loss_below_half_initial=_first(loss < loss[0] / 2),
+        epoch_r_below_r_star=r_reached,
+        drop_window=window,
+        drop_window_rule=f"shortest window holding {DROP_FRACTION:g} of the fall from the "
         "first epoch's loss to the median of the last 20% of epochs; abrupt when "
         f"window <= {DROP_MAX_RATIO:g} x the plateau before it",
-        "r_changed_sign": bool(low["r_min"].item() <= 0),
-        "r_min_over_r_star": float(low["r_min"].item() / r_star),
-        "r_after_drop_over_r_star": [float(r_after.min() / r_star), float(r_after.max() / r_star)],
-        "loss_after_drop_max_over_T": float(loss[after].max() / T) if after.any() else None,
-        "high_lr": float(cfg.lr_bc[1]),
-        "high_lr_stuck": bool(high["stuck"].item()),
-        "high_lr_stuck_epoch": _first(high["r"].values <= q),
-        "loss_error_over_T_c1": errors,
-        "loss_error_c": c_one,
-        "grad_no_learning_zone_median_abs": grad_zone,
-        "grad_no_learning_zone_points_out": grad_zone_points_out,
-        "alpha_boundary": boundary,
-        "lr_first_stuck": float(lr_d[stuck_frac > 0].min()) if (stuck_frac > 0).any() else None,
-        "spearman_lr_vs_final_loss_learned": rho,
-        "loglog_slope_final_loss_vs_lr_learned": slope,
-        "n_lr_learned_below_alpha_star": int(learned.sum()),
-        "learned_by_first_report_epoch_lr_range": (
-            [float(learned_early.min()), float(learned_early.max())] if learned_early.size else None
+        r_changed_sign=bool(low["r_min"].item() <= 0),
+        r_min_over_r_star=float(low["r_min"].item() / r_star),
+        r_after_drop_over_r_star=(float(r_after.min() / r_star), float(r_after.max() / r_star)),
+        loss_after_drop_max_over_T=float(loss[after].max() / T) if after.any() else None,
+        high_lr=float(cfg.lr_bc[1]),
+        high_lr_stuck=bool(high["stuck"].item()),
+        high_lr_stuck_epoch=_first(high["r"].values <= q),
+        loss_error_over_T_c1=errors,
+        loss_error_c=c_one,
+        grad_no_learning_zone_median_abs=grad_zone,
+        grad_no_learning_zone_points_out=grad_zone_points_out,
+        alpha_boundary=boundary,
+        lr_first_stuck=float(lr_d[stuck_frac > 0].min()) if (stuck_frac > 0).any() else None,
+        spearman_lr_vs_final_loss_learned=rho,
+        loglog_slope_final_loss_vs_lr_learned=slope,
+        n_lr_learned_below_alpha_star=int(learned.sum()),
+        learned_by_first_report_epoch_lr_range=(
+            (float(learned_early.min()), float(learned_early.max())) if learned_early.size else None
         ),
-        "first_report_epoch": int(first_report),
-        "lowest_lr_below_half_T_by_epoch": lowest_by_epoch,
-    }
+        first_report_epoch=int(first_report),
+        lowest_lr_below_half_T_by_epoch=lowest_by_epoch,
+    )
 
 
 def _rate(lr: float) -> str:
@@ -360,11 +457,11 @@ def _kinks(ax: Axes, r_star: float, q: float, *, named: bool = True) -> None:
             ax.text(v, 1.0, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
 
 
-def _panel_a(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> None:
+def _panel_a(ax: Axes, data: xr.DataTree, summary: Summary, cfg: Config) -> None:
     """The loss landscape: analytic line, Euler dots, exact lines; the three regimes."""
     T = cfg.T
-    r_star = summary["r_star"]
-    q = summary["r_no_return"]
+    r_star = summary.r_star
+    q = summary.r_no_return
     a = data["A"].to_dataset()
     x = a["r"].values / r_star
     ax.plot(x, a["analytic"].values / T, color=_style.THEORY, lw=1.4, label="analytic")
@@ -388,12 +485,10 @@ def _panel_a(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) 
     ax.legend(loc="lower left")
 
 
-def _panels_bc(
-    ax_b: Axes, ax_c: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config
-) -> None:
+def _panels_bc(ax_b: Axes, ax_c: Axes, data: xr.DataTree, summary: Summary, cfg: Config) -> None:
     """Loss (B) and r (C) per epoch for the two learning rates, the drop marked."""
     T = cfg.T
-    r_star = summary["r_star"]
+    r_star = summary.r_star
     bc = data["BC"].to_dataset()
     epochs = bc["epoch"].values
     for i, lr in enumerate(bc["lr"].values):
@@ -402,11 +497,11 @@ def _panels_bc(
         label = rf"$\alpha$ = {_rate(float(lr))}"
         ax_b.plot(epochs, run_i["loss"].values / T, color=color, label=label)
         ax_c.plot(epochs, run_i["r"].values / r_star, color=color, label=label)
-    win = summary["drop_window"]
-    if win is not None and summary["epoch_r_below_r_star"] is not None:
-        ax_b.axvspan(win["start"], win["end"], color=_style.GREY, alpha=0.25, lw=0,
+    win = summary.drop_window
+    if win is not None and summary.epoch_r_below_r_star is not None:
+        ax_b.axvspan(win.start, win.end, color=_style.GREY, alpha=0.25, lw=0,
                      label=f"{DROP_FRACTION:.0%} of the fall")  # fmt: skip
-    reached = summary["epoch_r_below_r_star"]
+    reached = summary.epoch_r_below_r_star
     if reached is not None:
         for ax in (ax_b, ax_c):
             ax.axvline(reached, color=_style.THEORY, ls=":", lw=0.8,
@@ -423,7 +518,7 @@ def _panels_bc(
     ax_c.legend(loc="upper right")
 
 
-def _panel_d(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> None:
+def _panel_d(ax: Axes, data: xr.DataTree, summary: Summary, cfg: Config) -> None:
     """Mean +- s.e.m. loss against the learning rate at the report epochs, log-log."""
     T = cfg.T
     d = data["D"].to_dataset()
@@ -435,7 +530,7 @@ def _panel_d(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) 
         ax.plot(lr_d, mean, color=color, label=f"epoch {e:,}")
         floor = np.maximum(mean - sem, 0.5 * mean)  # a log axis cannot show <= 0
         ax.fill_between(lr_d, floor, mean + sem, color=color, alpha=0.3, lw=0)
-    ax.axvline(summary["alpha_star"], color=_style.THEORY, ls="--", lw=0.8,
+    ax.axvline(summary.alpha_star, color=_style.THEORY, ls="--", lw=0.8,
                label=r"$\alpha^*$")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -444,7 +539,7 @@ def _panel_d(ax: Axes, data: xr.DataTree, summary: dict[str, Any], cfg: Config) 
     ax.legend(loc="lower right")
 
 
-def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """The paper's four panels: A loss landscape, B loss and C r per epoch, D rate sweep."""
     fig = _style.figure(4.8, _style.PAGE)
     (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
@@ -458,12 +553,12 @@ def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot_extra(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """Beyond the paper: |dL/dr| against r for each confidence c (the gradient the
     paper describes in words), and the share of panel D's runs that end stuck."""
-    r_star = summary["r_star"]
-    q = summary["r_no_return"]
-    alpha_star = summary["alpha_star"]
+    r_star = summary.r_star
+    q = summary.r_no_return
+    alpha_star = summary.alpha_star
     fig = _style.figure(2.6, _style.PAGE)
     ax_g, ax_frac = fig.subplots(1, 2)
 
@@ -488,7 +583,7 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
     lr_d = d["lr"].values
     ax_frac.plot(lr_d / alpha_star, d["stuck_fraction"].values, "o-", ms=2,
                  color=_style.CYCLE[0], label="runs stuck (r ≤ r*/4)")  # fmt: skip
-    lo, hi = summary["alpha_boundary"]
+    lo, hi = summary.alpha_boundary
     if lo is not None and hi is not None:
         ax_frac.axvspan(lo / alpha_star, hi / alpha_star, color=_style.GREY, alpha=0.3, lw=0,
                         label="none stuck → all stuck")  # fmt: skip
@@ -502,7 +597,7 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
     return fig
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The caption of the figure, with its parameters and the measured drop."""
     T = cfg.T
     c_loss = ", ".join(f"{c:g}" for c in cfg.c_loss)
@@ -510,24 +605,24 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     low, high = (_rate_text(lr) for lr in cfg.lr_bc)
     reports = ", ".join(f"{e:,}" for e in cfg.report_epochs_d)
     lr_lo, lr_hi = (_rate_text(10.0**e) for e in cfg.lr_log10_d)
-    win = summary["drop_window"]
-    reached = summary["epoch_r_below_r_star"]
-    drop = summary["drop_epoch"]
+    win = summary.drop_window
+    reached = summary.epoch_r_below_r_star
+    drop = summary.drop_epoch
     if win is not None and reached is not None:
-        band_lo, band_hi = summary["r_after_drop_over_r_star"]
+        band_lo, band_hi = summary.r_after_drop_over_r_star
         drop_text = (
             f"With α = {low} the loss falls by {DROP_FRACTION:.0%} of its range within "
-            f"{round(win['window']):,} epochs (shaded, epochs {round(win['start']):,} to "
-            f"{round(win['end']):,}) after a plateau of {round(win['plateau']):,} epochs; it "
+            f"{round(win.window):,} epochs (shaded, epochs {round(win.start):,} to "
+            f"{round(win.end):,}) after a plateau of {round(win.plateau):,} epochs; it "
             f"is below T/2 (r < 4r*) from epoch {drop:,}, and r first reaches r* at epoch "
             f"{reached:,} (dotted line); from 50 epochs later on r stays within "
             f"[{band_lo:.2f}, {band_hi:.2f}] r*. "
         )
     else:
         drop_text = f"With α = {low} r did not reach r* in {cfg.epochs_bc:,} epochs. "
-    sign = "never changes sign" if not summary["r_changed_sign"] else "changes sign"
-    stuck = "ends stuck below r*/4" if summary["high_lr_stuck"] else "does not end stuck"
-    none_stuck, all_stuck = summary["alpha_boundary"]
+    sign = "never changes sign" if not summary.r_changed_sign else "changes sign"
+    stuck = "ends stuck below r*/4" if summary.high_lr_stuck else "does not end stuck"
+    none_stuck, all_stuck = summary.alpha_boundary
     boundary = (
         f"no instance is stuck up to α = {_rate_text(none_stuck)} and every instance from "
         f"α = {_rate_text(all_stuck)} on"
@@ -547,7 +642,7 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         f"Parameters: T = {T:g}, Δt = {cfg.dt:g}, x* = {cfg.x_thr:g}. "
         f"B-C, gradient descent on the analytic loss from r = {cfg.r0_factor:g} r* with "
         f"α = {low} and {high} (critical rate α* = 3π⁴/32 T⁻⁵ = "
-        f"{_rate_text(summary['alpha_star'])}), {cfg.epochs_bc:,} epochs: loss (B) and r "
+        f"{_rate_text(summary.alpha_star)}), {cfg.epochs_bc:,} epochs: loss (B) and r "
         f"(C) per epoch; dash-dotted r*, dashed r*/4. {drop_text}r {sign} during "
         f"learning: no bifurcation. With α = {high} training {stuck}. "
         f"D, loss against {cfg.n_lr_d} learning rates log-spaced in [{lr_lo}, {lr_hi}] "
@@ -563,24 +658,25 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """The paper's Fig. 2 statements against the measured summary."""
-    drop = summary["drop_epoch"]
-    lo, hi = summary["alpha_boundary"]
-    alpha_star = summary["alpha_star"]
-    errors = summary["loss_error_over_T_c1"]
+    drop = summary.drop_epoch
+    lo, hi = summary.alpha_boundary
+    alpha_star = summary.alpha_star
+    errors = {k: dataclasses.asdict(v) for k, v in summary.loss_error_over_T_c1.items()}
     worst = max(max(v.values()) for v in errors.values())
-    grads = summary["grad_no_learning_zone_median_abs"]
+    grads = summary.grad_no_learning_zone_median_abs
     by_c = [grads[k] for k in sorted(grads, key=float)]
-    rho = summary["spearman_lr_vs_final_loss_learned"]
-    band = summary["r_after_drop_over_r_star"]
-    reached = summary["epoch_r_below_r_star"]
-    win = summary["drop_window"]
+    rho = summary.spearman_lr_vs_final_loss_learned
+    band = summary.r_after_drop_over_r_star
+    reached = summary.epoch_r_below_r_star
+    win = summary.drop_window
     located = drop is not None and reached is not None and drop <= 1550 and reached >= 1400
-    abrupt = win is not None and win["ratio"] <= DROP_MAX_RATIO
-    lows = [v for _, v in sorted(summary["lowest_lr_below_half_T_by_epoch"].items(),
+    abrupt = win is not None and win.ratio <= DROP_MAX_RATIO
+    lows = [v for _, v in sorted(summary.lowest_lr_below_half_T_by_epoch.items(),
                                  key=lambda kv: int(kv[0]))]  # fmt: skip
-    slower = len(lows) >= 2 and None not in lows and lows[-1] < lows[0]
+    known = [v for v in lows if v is not None]
+    slower = len(lows) >= 2 and len(known) == len(lows) and known[-1] < known[0]
     no_drop = "the loss never fell to r* in this run, so there is no learning to inspect"
     return [
         Claim(
@@ -589,9 +685,9 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="around epoch 1500 (1400-1550), after a long plateau",
             measured={
                 "drop_epochs": [drop, reached],
-                "window_epochs": None if win is None else win["window"],
-                "plateau_epochs": None if win is None else win["plateau"],
-                "window_over_plateau": None if win is None else win["ratio"],
+                "window_epochs": None if win is None else win.window,
+                "plateau_epochs": None if win is None else win.plateau,
+                "window_over_plateau": None if win is None else win.ratio,
             },
             reproduced=located and abrupt,
             reason="where: the drop runs from the first epoch with loss < T/2 to the first with "
@@ -604,8 +700,8 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
                 figure=NAME,
                 claim="During that learning r never changes sign (no bifurcation)",
                 paper="r > 0 throughout",
-                measured={"r_min_over_r_star": summary["r_min_over_r_star"]},
-                reproduced=not summary["r_changed_sign"],
+                measured={"r_min_over_r_star": summary.r_min_over_r_star},
+                reproduced=not summary.r_changed_sign,
                 reason="smallest r over the whole run must stay > 0",
             )
             if reached is not None
@@ -613,7 +709,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
                 figure=NAME,
                 claim="During that learning r never changes sign (no bifurcation)",
                 paper="r > 0 throughout",
-                measured={"r_min_over_r_star": summary["r_min_over_r_star"]},
+                measured={"r_min_over_r_star": summary.r_min_over_r_star},
                 skip="no learning",
                 reason=no_drop,
             )
@@ -623,8 +719,8 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             claim="After the drop, training oscillates near the global minimum r*",
             paper="oscillations near r*",
             measured={
-                "r_over_r_star": band,
-                "loss_max_over_T": summary["loss_after_drop_max_over_T"],
+                "r_over_r_star": list(band),
+                "loss_max_over_T": summary.loss_after_drop_max_over_T,
             },
             reproduced=reached is not None and 0.8 < band[0] < 1.0 < band[1] < 1.2,
             reason="range of r / r* from 50 epochs after r first reaches r* to the end: within "
@@ -635,17 +731,17 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             claim="With alpha = 1e-9 (> alpha*) training ends stuck in the no-learning zone",
             paper="stuck",
             measured={
-                "stuck": summary["high_lr_stuck"],
-                "entered_at_epoch": summary["high_lr_stuck_epoch"],
+                "stuck": summary.high_lr_stuck,
+                "entered_at_epoch": summary.high_lr_stuck_epoch,
             },
-            reproduced=summary["high_lr_stuck"],
+            reproduced=summary.high_lr_stuck,
             reason="stuck: r <= r*/4 at the last epoch",
         ),
         Claim(
             figure=NAME,
             claim="Learning is no longer possible for alpha >= ~9e-10 (alpha* = 3 pi^4/32 T^-5)",
             paper=alpha_star,
-            measured=summary["alpha_boundary"],
+            measured=list(summary.alpha_boundary),
             reproduced=lo is not None
             and hi is not None
             and lo < alpha_star <= hi
@@ -673,9 +769,9 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="small, yet non-zero, gradients beyond the point of no return at lower c",
             measured={
                 "median_abs_grad_by_c": grads,
-                "points_out_of_zone": summary["grad_no_learning_zone_points_out"],
+                "points_out_of_zone": summary.grad_no_learning_zone_points_out,
             },
-            reproduced=summary["grad_no_learning_zone_points_out"]
+            reproduced=summary.grad_no_learning_zone_points_out
             and all(v >= 1e3 * by_c[-1] for v in by_c[:-1]),
             reason="median |dL/dr| of the Euler loss over r <= r*/4; every lower c must exceed "
             "the largest c by 1e3x. Not monotonic: the gradient peaks near c = 0.1 and falls "
@@ -687,8 +783,8 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="learned best with lower learning rates, at the expense of more epochs",
             measured={
                 "spearman_lr_vs_loss_at_last_epoch": rho,
-                "loglog_slope": summary["loglog_slope_final_loss_vs_lr_learned"],
-                "lowest_lr_below_half_T_by_epoch": summary["lowest_lr_below_half_T_by_epoch"],
+                "loglog_slope": summary.loglog_slope_final_loss_vs_lr_learned,
+                "lowest_lr_below_half_T_by_epoch": summary.lowest_lr_below_half_T_by_epoch,
             },
             reproduced=rho is not None and rho > 0.9 and slower,
             reason="lower final loss: Spearman correlation of the rate with the mean loss at the "

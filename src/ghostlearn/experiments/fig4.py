@@ -70,7 +70,7 @@ from matplotlib.ticker import NullFormatter
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import params_from_dataset, train
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "fig4"
@@ -257,6 +257,114 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
     return tree
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Counts:
+    """The outcome counts of one initialisation's population.
+
+    Attributes:
+        n_nets: networks trained.
+        n_learned: networks that learned at some point (accuracy > 0.5 at some epoch).
+        n_stuck: networks that learned, then ended in the no-learning zone.
+        n_diverged: networks whose training diverged.
+        se_learned: binomial standard error ``sqrt(k (1 - k/n))`` of ``n_learned``.
+        se_stuck: the same for ``n_stuck``.
+        z_learned: difference of the learned proportion from the paper's in units of its
+            standard error; None when that error is 0.
+        z_stuck: the same for the stuck proportion.
+        seeds_stuck: the seeds of the stuck networks, ascending.
+    """
+
+    n_nets: int
+    n_learned: int
+    n_stuck: int
+    n_diverged: int
+    se_learned: float
+    se_stuck: float
+    z_learned: float | None
+    z_stuck: float | None
+    seeds_stuck: list[int]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of Fig. 4 (see the module docstring for the rules).
+
+    Lists ``*_by_c`` have one entry per confidence of ``c_grid``; a value that cannot be
+    measured (no stuck network, or one where an s.e.m. needs two) is NaN (null in
+    ``summary.json``). Fractions are of the primary initialisation's stuck networks.
+
+    Attributes:
+        primary_init: the initialisation whose networks are counted first and re-trained.
+        n_nets: networks of the primary initialisation.
+        n_learned: of them, learned at some point.
+        n_stuck: of them, stuck in the no-learning zone.
+        n_diverged: of them, diverged.
+        counts_by_init: the counts of every initialisation run, in the config's order.
+        paper_counts: the paper's ``n_nets``, ``n_learned`` and ``n_stuck``.
+        count_rule: the rule by which a count agrees with the paper's, in words.
+        c_grid: the recovery confidences.
+        control_c: the grid value nearest the training confidence (the control).
+        control_index: its index in ``c_grid``.
+        shown_c: the confidences the figure draws.
+        recovery_epochs: epochs of each recovery run.
+        recovery_definition: the strict recovery rule, in words.
+        recovery_definition_lenient: the lenient rule, in words.
+        recovered_fraction_by_c: share recovered by the strict rule, per ``c``.
+        recovered_fraction_lenient_by_c: share recovered by the lenient rule, per ``c``.
+        recovered_fraction_control: the strict share at the control; None without stuck
+            networks.
+        recovered_fraction_lenient_control: the lenient share at the control; None
+            without stuck networks.
+        best_c: the confidence with the largest strict share; None without stuck networks.
+        best_recovered_fraction: that share; None without stuck networks.
+        best_recovered_fraction_lenient: the largest lenient share below the control;
+            None without stuck networks or confidences below the control.
+        recovered_at_some_lower_c: stuck networks recovered (strict) at some ``c`` below
+            the control.
+        recovered_lenient_at_some_lower_c: the same by the lenient rule.
+        final_accuracy_mean_by_c: mean accuracy at the last recovery epoch, per ``c``.
+        final_accuracy_sem_by_c: its standard error (ddof=1), per ``c``.
+        grad_norm_first_mean_by_c: mean gradient norm at the first recovery epoch, per ``c``.
+        grad_norm_first_sem_by_c: its standard error, per ``c``.
+        grad_norm_last_mean_by_c: mean gradient norm at the last recovery epoch, per ``c``.
+        grad_norm_last_sem_by_c: its standard error, per ``c``.
+        recovery_diverged: recovery runs of the stuck networks that diverged (over all
+            ``c``).
+    """
+
+    primary_init: str
+    n_nets: int
+    n_learned: int
+    n_stuck: int
+    n_diverged: int
+    counts_by_init: dict[str, Counts]
+    paper_counts: dict[str, int]
+    count_rule: str
+    c_grid: list[float]
+    control_c: float
+    control_index: int
+    shown_c: list[float]
+    recovery_epochs: int
+    recovery_definition: str
+    recovery_definition_lenient: str
+    recovered_fraction_by_c: list[float]
+    recovered_fraction_lenient_by_c: list[float]
+    recovered_fraction_control: float | None
+    recovered_fraction_lenient_control: float | None
+    best_c: float | None
+    best_recovered_fraction: float | None
+    best_recovered_fraction_lenient: float | None
+    recovered_at_some_lower_c: int
+    recovered_lenient_at_some_lower_c: int
+    final_accuracy_mean_by_c: list[float]
+    final_accuracy_sem_by_c: list[float]
+    grad_norm_first_mean_by_c: list[float]
+    grad_norm_first_sem_by_c: list[float]
+    grad_norm_last_mean_by_c: list[float]
+    grad_norm_last_sem_by_c: list[float]
+    recovery_diverged: int
+
+
 def _z(k: int, n: int, k_paper: int, n_paper: int) -> float | None:
     """Difference of two binomial proportions in units of its standard error."""
     p, q = k / n, k_paper / n_paper
@@ -264,20 +372,20 @@ def _z(k: int, n: int, k_paper: int, n_paper: int) -> float | None:
     return (p - q) / se if se > 0 else None
 
 
-def _counts(ds: xr.Dataset) -> dict[str, Any]:
+def _counts(ds: xr.Dataset) -> Counts:
     n = int(ds.sizes["net"])
     k_l, k_s = int(ds["learned"].sum()), int(ds["stuck"].sum())
-    return {
-        "n_nets": n,
-        "n_learned": k_l,
-        "n_stuck": k_s,
-        "n_diverged": int(ds["diverged"].sum()),
-        "se_learned": binomial_se(k_l, n),
-        "se_stuck": binomial_se(k_s, n),
-        "z_learned": _z(k_l, n, PAPER_LEARNED, PAPER_NETS),
-        "z_stuck": _z(k_s, n, PAPER_STUCK, PAPER_NETS),
-        "seeds_stuck": [int(s) for s in ds["seed"].values[ds["stuck"].values]],
-    }
+    return Counts(
+        n_nets=n,
+        n_learned=k_l,
+        n_stuck=k_s,
+        n_diverged=int(ds["diverged"].sum()),
+        se_learned=binomial_se(k_l, n),
+        se_stuck=binomial_se(k_s, n),
+        z_learned=_z(k_l, n, PAPER_LEARNED, PAPER_NETS),
+        z_stuck=_z(k_s, n, PAPER_STUCK, PAPER_NETS),
+        seeds_stuck=[int(s) for s in ds["seed"].values[ds["stuck"].values]],
+    )
 
 
 def _mean_sem(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +397,7 @@ def _mean_sem(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return mean, sem
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     """Counts per initialisation, and the recovery of the stuck networks per ``c``."""
     inits_run = list(data.attrs["inits_run"])
     by_init = {init: _counts(data[f"train_{init}"].to_dataset()) for init in inits_run}
@@ -311,43 +419,42 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     below = np.arange(cs.size) < i_ctrl
     best = int(np.nanargmax(frac)) if n_stuck else None
     recovered_somewhere = rec["recovered"].values[stuck][:, below].any(axis=1)
-    return {
-        "primary_init": inits_run[0],
-        "n_nets": primary["n_nets"],
-        "n_learned": primary["n_learned"],
-        "n_stuck": primary["n_stuck"],
-        "n_diverged": primary["n_diverged"],
-        "counts_by_init": by_init,
-        "paper_counts": {"n_nets": PAPER_NETS, "n_learned": PAPER_LEARNED, "n_stuck": PAPER_STUCK},
-        "count_rule": f"|k - k_paper| <= {Z_MAX:g} sqrt(se^2 + se_paper^2), se = sqrt(k (1 - k/n))",
-        "c_grid": cs,
-        "control_c": float(cs[i_ctrl]),
-        "control_index": i_ctrl,
-        "shown_c": cs[shown_c(cs.size, i_ctrl, cfg.shown_every)],
-        "recovery_epochs": int(rec.sizes["epoch"]),
-        "recovery_definition": f"stuck network with accuracy >= {RECOVERY_THRESHOLD:g} at "
+    return Summary(
+        primary_init=inits_run[0],
+        n_nets=primary.n_nets,
+        n_learned=primary.n_learned,
+        n_stuck=primary.n_stuck,
+        n_diverged=primary.n_diverged,
+        counts_by_init=by_init,
+        paper_counts={"n_nets": PAPER_NETS, "n_learned": PAPER_LEARNED, "n_stuck": PAPER_STUCK},
+        count_rule=f"|k - k_paper| <= {Z_MAX:g} sqrt(se^2 + se_paper^2), se = sqrt(k (1 - k/n))",
+        c_grid=cs.tolist(),
+        control_c=float(cs[i_ctrl]),
+        control_index=i_ctrl,
+        shown_c=cs[shown_c(cs.size, i_ctrl, cfg.shown_every)].tolist(),
+        recovery_epochs=int(rec.sizes["epoch"]),
+        recovery_definition=f"stuck network with accuracy >= {RECOVERY_THRESHOLD:g} at "
         f"each of the last {RECOVERY_LAST} recovery epochs",
-        "recovery_definition_lenient": "stuck network with accuracy > 0.5 at the last "
-        "recovery epoch",
-        "recovered_fraction_by_c": frac,
-        "recovered_fraction_lenient_by_c": frac_lenient,
-        "recovered_fraction_control": float(frac[i_ctrl]) if n_stuck else None,
-        "recovered_fraction_lenient_control": float(frac_lenient[i_ctrl]) if n_stuck else None,
-        "best_c": float(cs[best]) if best is not None else None,
-        "best_recovered_fraction": float(frac[best]) if best is not None else None,
-        "best_recovered_fraction_lenient": (
+        recovery_definition_lenient="stuck network with accuracy > 0.5 at the last recovery epoch",
+        recovered_fraction_by_c=frac.tolist(),
+        recovered_fraction_lenient_by_c=frac_lenient.tolist(),
+        recovered_fraction_control=float(frac[i_ctrl]) if n_stuck else None,
+        recovered_fraction_lenient_control=float(frac_lenient[i_ctrl]) if n_stuck else None,
+        best_c=float(cs[best]) if best is not None else None,
+        best_recovered_fraction=float(frac[best]) if best is not None else None,
+        best_recovered_fraction_lenient=(
             float(np.max(frac_lenient[below])) if n_stuck and below.any() else None
         ),
-        "recovered_at_some_lower_c": int(recovered_somewhere.sum()),
-        "recovered_lenient_at_some_lower_c": int(lenient[:, below].any(axis=1).sum()),
-        "final_accuracy_mean_by_c": acc_mean,
-        "final_accuracy_sem_by_c": acc_sem,
-        "grad_norm_first_mean_by_c": g0_mean,
-        "grad_norm_first_sem_by_c": g0_sem,
-        "grad_norm_last_mean_by_c": g1_mean,
-        "grad_norm_last_sem_by_c": g1_sem,
-        "recovery_diverged": int(rec["diverged"].values[stuck].sum()),
-    }
+        recovered_at_some_lower_c=int(recovered_somewhere.sum()),
+        recovered_lenient_at_some_lower_c=int(lenient[:, below].any(axis=1).sum()),
+        final_accuracy_mean_by_c=acc_mean.tolist(),
+        final_accuracy_sem_by_c=acc_sem.tolist(),
+        grad_norm_first_mean_by_c=g0_mean.tolist(),
+        grad_norm_first_sem_by_c=g0_sem.tolist(),
+        grad_norm_last_mean_by_c=g1_mean.tolist(),
+        grad_norm_last_sem_by_c=g1_sem.tolist(),
+        recovery_diverged=int(rec["diverged"].values[stuck].sum()),
+    )
 
 
 def shown_c(n_c: int, control: int, every: int) -> list[int]:
@@ -380,18 +487,18 @@ def _band(ax: Axes, x: np.ndarray, values: np.ndarray, color: Any, **kw: Any) ->
     ax.fill_between(x, mean - sem, mean + sem, color=color, alpha=0.2, lw=0)
 
 
-def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """The paper's Fig. 4: A accuracy and B gradient norm of the stuck networks, mean +-
     s.e.m., over the end of the training at ``c = 10`` and the recovery epochs, one colour
     per confidence ``c`` (every ``cfg.shown_every``-th of the grid)."""
     fig = _style.figure(HEIGHT, _style.COLUMN)
     ax_a, ax_b = fig.subplots(2, 1, sharex=True)
-    tr = data[f"train_{summary['primary_init']}"].to_dataset()
+    tr = data[f"train_{summary.primary_init}"].to_dataset()
     rec = data["recovery"].to_dataset()
     stuck = rec["stuck"].values
     n_stuck = int(stuck.sum())
     cs = rec["c"].values
-    shown = shown_c(cs.size, summary["control_index"], cfg.shown_every)
+    shown = shown_c(cs.size, summary.control_index, cfg.shown_every)
     cmap, norm = _c_colormap(), _c_norm(cs)
     runup = min(cfg.runup_epochs, tr.sizes["epoch"])
     ep_train = tr["epoch"].values[-runup:]
@@ -424,12 +531,12 @@ def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot_extra(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """Beyond the paper: A accuracy raster of the first part, B counts against the
     paper's, C recovered fraction and D gradient norm against the recovery ``c``."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
     (ax_a, ax_b), (ax_c, ax_d) = fig.subplots(2, 2)
-    primary = summary["primary_init"]
+    primary = summary.primary_init
     tr = data[f"train_{primary}"].to_dataset()
 
     # A: accuracy of every network per epoch, stuck ones on top
@@ -441,7 +548,7 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
         extent=(ep[0], ep[-1] + 1, acc.shape[0], 0),
     )  # fmt: skip
     fig.colorbar(im, ax=ax_a, label="training accuracy")
-    n_s, n_l, n_n = summary["n_stuck"], summary["n_learned"], summary["n_nets"]
+    n_s, n_l, n_n = summary.n_stuck, summary.n_learned, summary.n_nets
     for y in (n_s, n_l):
         ax_a.axhline(y, color=_style.OKABE_ITO["vermillion"], lw=1.2)
     for lo, hi, text in ((0, n_s, "stuck"), (n_s, n_l, "learned, not stuck"),
@@ -455,11 +562,11 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
     _style.panel_label(ax_a, "A")
 
     # B: counts per initialisation beside the paper's
-    by_init = summary["counts_by_init"]
+    by_init = summary.counts_by_init
     labels = ["the paper", *(f"{init} init." for init in by_init)]
-    learned = [PAPER_LEARNED, *(v["n_learned"] for v in by_init.values())]
-    stuck = [PAPER_STUCK, *(v["n_stuck"] for v in by_init.values())]
-    n = [PAPER_NETS, *(v["n_nets"] for v in by_init.values())]
+    learned = [PAPER_LEARNED, *(v.n_learned for v in by_init.values())]
+    stuck = [PAPER_STUCK, *(v.n_stuck for v in by_init.values())]
+    n = [PAPER_NETS, *(v.n_nets for v in by_init.values())]
     se_l = [binomial_se(k, m) for k, m in zip(learned, n, strict=True)]
     se_s = [binomial_se(k, m) for k, m in zip(stuck, n, strict=True)]
     x = np.arange(len(labels))
@@ -475,12 +582,12 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
     _style.panel_label(ax_b, "B")
 
     # C: final accuracy and recovered fraction against c; D: gradient norm against c
-    cs = np.asarray(summary["c_grid"], dtype=float)
-    i_ctrl = summary["control_index"]
-    mean = np.asarray(summary["final_accuracy_mean_by_c"], dtype=float)
-    sem = np.asarray(summary["final_accuracy_sem_by_c"], dtype=float)
-    frac = np.asarray(summary["recovered_fraction_by_c"], dtype=float)
-    lenient = np.asarray(summary["recovered_fraction_lenient_by_c"], dtype=float)
+    cs = np.asarray(summary.c_grid, dtype=float)
+    i_ctrl = summary.control_index
+    mean = np.asarray(summary.final_accuracy_mean_by_c, dtype=float)
+    sem = np.asarray(summary.final_accuracy_sem_by_c, dtype=float)
+    frac = np.asarray(summary.recovered_fraction_by_c, dtype=float)
+    lenient = np.asarray(summary.recovered_fraction_lenient_by_c, dtype=float)
     ax_c.errorbar(cs, mean, yerr=sem, fmt="o-", capsize=2, color=_style.CYCLE[0],
                   label="accuracy at the last epoch (mean ± s.e.m.)")  # fmt: skip
     ax_c.plot(cs, frac, "s--", color=_style.CYCLE[1],
@@ -492,12 +599,14 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
     ax_c.set_ylabel(f"after {cfg.recovery_epochs:,} recovery epochs")
     _style.beyond(ax_c, "stuck networks recovered, per c")
     _style.panel_label(ax_c, "C")
-    for key, color, label in (
-        ("first", _style.CYCLE[3], "first recovery epoch"),
-        ("last", _style.CYCLE[4], "last recovery epoch"),
-    ):
-        m = np.asarray(summary[f"grad_norm_{key}_mean_by_c"], dtype=float)
-        s = np.asarray(summary[f"grad_norm_{key}_sem_by_c"], dtype=float)
+    for m_values, s_values, color, label in (
+        (summary.grad_norm_first_mean_by_c, summary.grad_norm_first_sem_by_c, _style.CYCLE[3],
+         "first recovery epoch"),
+        (summary.grad_norm_last_mean_by_c, summary.grad_norm_last_sem_by_c, _style.CYCLE[4],
+         "last recovery epoch"),
+    ):  # fmt: skip
+        m = np.asarray(m_values, dtype=float)
+        s = np.asarray(s_values, dtype=float)
         ax_d.errorbar(cs, m, yerr=s, fmt="o-", capsize=2, color=color,
                       label=f"{label} (mean ± s.e.m.)")  # fmt: skip
     ax_d.set_yscale("log")
@@ -511,7 +620,7 @@ def plot_extra(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figur
         ax.set_xlim(cs.min() / 1.5, cs.max() * 1.5)
         ax.set_xlabel("confidence c during recovery")
         ax.legend(loc=where)
-        if summary["n_stuck"] == 0:
+        if summary.n_stuck == 0:
             ax.text(0.5, 0.5, "no stuck networks", transform=ax.transAxes, ha="center")
     return fig
 
@@ -525,18 +634,18 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """Fig. 4's caption, written like the paper's, with the run's parameters and counts."""
-    cs = np.asarray(summary["c_grid"], dtype=float)
-    i_ctrl = summary["control_index"]
+    cs = np.asarray(summary.c_grid, dtype=float)
+    i_ctrl = summary.control_index
     shown = shown_c(cs.size, i_ctrl, cfg.shown_every)
-    n, k_l, k_s = summary["n_nets"], summary["n_learned"], summary["n_stuck"]
+    n, k_l, k_s = summary.n_nets, summary.n_learned, summary.n_stuck
     runup = min(cfg.runup_epochs, cfg.epochs)
     first, last = cfg.epochs - runup, cfg.epochs + cfg.recovery_epochs - 1
     lo, hi = cfg.c_log10
     if k_s:
-        best, best_c = summary["best_recovered_fraction"], summary["best_c"]
-        ctrl = summary["recovered_fraction_control"]
+        best, best_c = summary.best_recovered_fraction, summary.best_c
+        ctrl = summary.recovered_fraction_control
         outcome = (
             f"Recovered (training accuracy ≥ {RECOVERY_THRESHOLD:g} at each of the last "
             f"{RECOVERY_LAST} epochs): {best:.0%} of the stuck networks at c = {best_c:.3g}, "
@@ -547,7 +656,7 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     return (
         "Fig. 4. Lowering the confidence allows RNNs to recover from the no-learning zone. "
         f"We trained {n} rank-one RNNs (N = {cfg.N}, seeds 0-{n - 1}, "
-        f"{_weights(summary['primary_init'])}) with a confidence c = {cfg.c:g} and the "
+        f"{_weights(summary.primary_init)}) with a confidence c = {cfg.c:g} and the "
         f"learning rate α = {cfg.lr:g} for {cfg.epochs:,} epochs of gradient descent. Out "
         f"of {n}, {k_l} RNNs learned the task at some point (training accuracy > 0.5), "
         f"whereas {k_s} of them entered the no-learning zone (training accuracy ≤ 0.5 for "
@@ -562,17 +671,19 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """The paper's Fig. 4 statements against the measured summary."""
     out = []
-    for init, counts in summary["counts_by_init"].items():
+    for init, counts in summary.counts_by_init.items():
         who = (
             "the paper's own networks"
             if init == "paper"
             else "an independent sample of the same distribution"
         )
-        for what, paper in (("learned", PAPER_LEARNED), ("stuck", PAPER_STUCK)):
-            k, z = counts[f"n_{what}"], counts[f"z_{what}"]
+        for what, paper, k, se, z in (
+            ("learned", PAPER_LEARNED, counts.n_learned, counts.se_learned, counts.z_learned),
+            ("stuck", PAPER_STUCK, counts.n_stuck, counts.se_stuck, counts.z_stuck),
+        ):
             text = (
                 "learned the task at some point"
                 if what == "learned"
@@ -585,22 +696,22 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
                     claim=f"Of 100 networks (c = 10, lr = 0.02, 6000 epochs), {paper} {text} "
                     f"[init = {init}: {who}]",
                     paper=paper,
-                    measured={"count": k, "se": counts[f"se_{what}"], "n": counts["n_nets"]},
+                    measured={"count": k, "se": se, "n": counts.n_nets},
                     reproduced=z is not None and abs(z) <= Z_MAX,
-                    reason=f"z = {z if z is None else round(z, 2)}; rule {summary['count_rule']}. "
+                    reason=f"z = {z if z is None else round(z, 2)}; rule {summary.count_rule}. "
                     "Chaos makes single seeds differ across machines; only counts compare",
                 )
             )
-    n_stuck = summary["n_stuck"]
-    i_ctrl = summary["control_index"]
-    frac = summary["recovered_fraction_by_c"]
-    lower = [f for f in frac[:i_ctrl] if f is not None]
+    n_stuck = summary.n_stuck
+    i_ctrl = summary.control_index
+    # NaN marks a value that could not be measured (no stuck network)
+    lower = [f for f in summary.recovered_fraction_by_c[:i_ctrl] if not math.isnan(f)]
     best_lower = max(lower) if lower else None
-    ctrl = summary["recovered_fraction_control"]
-    ctrl_lenient = summary["recovered_fraction_lenient_control"]
-    g_first = summary["grad_norm_first_mean_by_c"]
+    ctrl = summary.recovered_fraction_control
+    ctrl_lenient = summary.recovered_fraction_lenient_control
+    g_first = summary.grad_norm_first_mean_by_c
     g_ctrl = g_first[i_ctrl]
-    g_low = [g for g in g_first[:i_ctrl] if g is not None]
+    g_low = [g for g in g_first[:i_ctrl] if not math.isnan(g)]
     if n_stuck == 0:
         skip: dict[str, Any] = {"skip": "no stuck network", "reason": "nothing to recover"}
         control = recovery = gradient = skip
@@ -620,7 +731,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
                 ">= 50% of the stuck networks, and 40 percentage points more than the control",
             }
             gradient = {
-                "reproduced": g_ctrl is not None and bool(g_low) and max(g_low) >= 100 * g_ctrl,
+                "reproduced": not math.isnan(g_ctrl) and bool(g_low) and max(g_low) >= 100 * g_ctrl,
                 "reason": "mean gradient norm of the stuck networks at the first recovery "
                 "epoch; some c below the control must exceed the control by 100x",
             }
@@ -632,7 +743,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             measured={
                 "left_the_zone_fraction": ctrl_lenient,
                 "recovered_fraction": ctrl,
-                "c": summary["control_c"],
+                "c": summary.control_c,
             },
             **control,
         )
@@ -643,10 +754,10 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             claim="Lowering the confidence lets stuck networks recover and re-learn the task",
             paper="lower c recovers",
             measured={
-                "best_c": summary["best_c"],
-                "best_recovered_fraction": summary["best_recovered_fraction"],
-                "best_recovered_fraction_lenient": summary["best_recovered_fraction_lenient"],
-                "recovered_at_some_lower_c": summary["recovered_at_some_lower_c"],
+                "best_c": summary.best_c,
+                "best_recovered_fraction": summary.best_recovered_fraction,
+                "best_recovered_fraction_lenient": summary.best_recovered_fraction_lenient,
+                "recovered_at_some_lower_c": summary.recovered_at_some_lower_c,
                 "n_stuck": n_stuck,
             },
             **recovery,

@@ -59,7 +59,7 @@ from scipy.stats import spearmanr
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import train
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "figS1"
@@ -199,7 +199,66 @@ def _lowest(lrs: np.ndarray, mask: np.ndarray) -> float | None:
     return float(lrs[mask].min()) if mask.any() else None
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """Fig. S1's measured numbers (``summary.json`` beside the envelope).
+
+    Rates are indexed like ``lr_grid``; dicts keyed by a report epoch use its decimal
+    string (``"20000"``). A NaN float is stored as ``null``.
+
+    Attributes:
+        lr_grid: the learning rates, [n_lr].
+        report_epochs: the epochs at which the loss is reported, increasing.
+        learned_definition: the "learned by epoch e" rule in words.
+        loss_mean_by_epoch: per report epoch, the loss mean over seeds, [n_lr].
+        loss_sem_by_epoch: per report epoch, the loss s.e.m. over seeds (ddof=1), [n_lr].
+        learned_fraction_by_epoch: per report epoch, the fraction of seeds learned, [n_lr].
+        learned_fraction_final: the fraction of seeds learned by the last report epoch,
+            [n_lr].
+        lr_max_learned: the highest rate where at least ``min_fraction`` of the seeds
+            learned (None: no such rate).
+        lr_no_learning: the lowest rate of the no-learning zone (None: no zone).
+        n_lr_no_learning: grid rates in the no-learning zone.
+        no_learning_zone_min_loss_ratio: over the zone's rates, the smallest mean over
+            seeds of the last report epoch's loss over the first epoch's (None: no zone).
+        epochs_to_learn_median_by_lr: the lower median over seeds of the epochs to learn,
+            unlearned seeds counted as infinitely slow; NaN where fewer than
+            ``min_fraction`` learned, [n_lr].
+        spearman_lr_vs_epochs_to_learn: Spearman correlation of the rate with the median
+            epochs to learn over the rates that learned (None: fewer than 3 rates, or the
+            same epochs at all).
+        n_lr_learned: rates where at least ``min_fraction`` of the seeds learned.
+        lowest_lr_learned_by_epoch: per report epoch, the lowest rate where at least
+            ``min_fraction`` of the seeds have learned (None: none).
+        lowest_lr_learned_moves_down: that lowest rate never rises from one report epoch to
+            the next and ends below where it started.
+        n_diverged: networks whose loss or parameters became non-finite.
+    """
+
+    lr_grid: tuple[float, ...]
+    report_epochs: tuple[int, ...]
+    learned_definition: str
+    loss_mean_by_epoch: dict[str, tuple[float, ...]]
+    loss_sem_by_epoch: dict[str, tuple[float, ...]]
+    learned_fraction_by_epoch: dict[str, tuple[float, ...]]
+    learned_fraction_final: tuple[float, ...]
+    lr_max_learned: float | None
+    lr_no_learning: float | None
+    n_lr_no_learning: int
+    no_learning_zone_min_loss_ratio: float | None
+    epochs_to_learn_median_by_lr: tuple[float, ...]
+    spearman_lr_vs_epochs_to_learn: float | None
+    n_lr_learned: int
+    lowest_lr_learned_by_epoch: dict[str, float | None]
+    lowest_lr_learned_moves_down: bool
+    n_diverged: int
+
+
+def _floats(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+def summarize(data: xr.Dataset, cfg: Config) -> Summary:
     """Loss per report epoch and rate, the no-learning zone, and the speed of learning."""
     lrs = data["lr"].values
     report = list(cfg.report_epochs)
@@ -231,29 +290,29 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
         rho = float(spearmanr(lrs[ok], etl_median[ok]).statistic)
     lowest_by_epoch = {e: _lowest(lrs, f >= cfg.min_fraction) for e, f in frac_by_epoch.items()}
     lows = [v for v in lowest_by_epoch.values() if v is not None]
-    return {
-        "lr_grid": lrs,
-        "report_epochs": report,
-        "learned_definition": f"loss(e) < {cfg.ratio:g} x loss(0)",
-        "loss_mean_by_epoch": {str(e): data["loss_mean"].sel(epoch=e).values for e in report},
-        "loss_sem_by_epoch": {str(e): data["loss_sem"].sel(epoch=e).values for e in report},
-        "learned_fraction_by_epoch": frac_by_epoch,
-        "learned_fraction_final": frac,
-        "lr_max_learned": float(lrs[ok].max()) if ok.any() else None,
-        "lr_no_learning": float(lrs[zone_start]) if zone_start is not None else None,
-        "n_lr_no_learning": int(zone.sum()),
-        "no_learning_zone_min_loss_ratio": zone_ratio,
-        "epochs_to_learn_median_by_lr": etl_median,
-        "spearman_lr_vs_epochs_to_learn": rho,
-        "n_lr_learned": int(ok.sum()),
-        "lowest_lr_learned_by_epoch": lowest_by_epoch,
-        "lowest_lr_learned_moves_down": bool(
+    return Summary(
+        lr_grid=_floats(lrs),
+        report_epochs=tuple(report),
+        learned_definition=f"loss(e) < {cfg.ratio:g} x loss(0)",
+        loss_mean_by_epoch={str(e): _floats(data["loss_mean"].sel(epoch=e).values) for e in report},
+        loss_sem_by_epoch={str(e): _floats(data["loss_sem"].sel(epoch=e).values) for e in report},
+        learned_fraction_by_epoch={e: _floats(f) for e, f in frac_by_epoch.items()},
+        learned_fraction_final=_floats(frac),
+        lr_max_learned=float(lrs[ok].max()) if ok.any() else None,
+        lr_no_learning=float(lrs[zone_start]) if zone_start is not None else None,
+        n_lr_no_learning=int(zone.sum()),
+        no_learning_zone_min_loss_ratio=zone_ratio,
+        epochs_to_learn_median_by_lr=_floats(etl_median),
+        spearman_lr_vs_epochs_to_learn=rho,
+        n_lr_learned=int(ok.sum()),
+        lowest_lr_learned_by_epoch=lowest_by_epoch,
+        lowest_lr_learned_moves_down=bool(
             len(lows) >= 2
             and all(b <= a for a, b in zip(lows, lows[1:], strict=False))
             and lows[-1] < lows[0]
         ),
-        "n_diverged": int(data["diverged"].sum()),
-    }
+        n_diverged=int(data["diverged"].sum()),
+    )
 
 
 def _index(data: xr.Dataset, epoch: int) -> int:
@@ -288,17 +347,17 @@ def _zone_edge(lrs: np.ndarray, zone: float | None) -> float | None:
     return float(np.sqrt(lrs[i - 1] * lrs[i])) if i > 0 else float(lrs[0])
 
 
-def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """The paper's Fig. S1 (Fig. 2D for rank-one RNNs): the loss after each report epoch
     against the learning rate, mean +- s.e.m. over seeds, on log-log axes (coinciding
     curves drawn apart by :func:`_nested`)."""
     fig = _style.figure(HEIGHT, _style.COLUMN)
     ax = fig.subplots()
     lrs = data["lr"].values
-    report = summary["report_epochs"]
+    report = summary.report_epochs
     for k, e in enumerate(report):
-        mean = np.asarray(summary["loss_mean_by_epoch"][str(e)], dtype=float)
-        sem = np.asarray(summary["loss_sem_by_epoch"][str(e)], dtype=float)
+        mean = np.asarray(summary.loss_mean_by_epoch[str(e)], dtype=float)
+        sem = np.asarray(summary.loss_sem_by_epoch[str(e)], dtype=float)
         ax.errorbar(
             lrs,
             mean,
@@ -312,7 +371,7 @@ def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
             label=f"epoch {e:,}",
             **_nested(k, len(report)),
         )
-    edge = _zone_edge(lrs, summary["lr_no_learning"])
+    edge = _zone_edge(lrs, summary.lr_no_learning)
     if edge is not None:
         ax.axvspan(edge, lrs[-1] * 1.3, color=_style.GREY, alpha=0.15, lw=0, zorder=0,
                    label=f"no learning by epoch {report[-1]:,}")  # fmt: skip
@@ -344,18 +403,18 @@ def _log_epochs(ax: Any, values: np.ndarray) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot_extra(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """Beyond the paper: A the fraction of seeds that learned by each report epoch, B the
     epochs needed to learn, against the learning rate."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
     ax_a, ax_b = fig.subplots(1, 2)
     lrs = data["lr"].values
-    report = summary["report_epochs"]
+    report = summary.report_epochs
     for k, e in enumerate(report):
-        ax_a.plot(lrs, summary["learned_fraction_by_epoch"][str(e)],
+        ax_a.plot(lrs, summary.learned_fraction_by_epoch[str(e)],
                   color=_style.CYCLE[k % len(_style.CYCLE)], marker=MARKERS[k % len(MARKERS)],
                   mfc="white", mew=0.8, label=f"epoch {e:,}", **_nested(k, len(report)))  # fmt: skip
-    edge = _zone_edge(lrs, summary["lr_no_learning"])
+    edge = _zone_edge(lrs, summary.lr_no_learning)
     if edge is not None:
         ax_a.axvspan(edge, lrs[-1] * 1.3, color=_style.GREY, alpha=0.15, lw=0, zorder=0,
                      label=f"no learning by epoch {report[-1]:,}")  # fmt: skip
@@ -365,7 +424,7 @@ def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure
     ax_a.legend(loc="upper left", ncols=2)
     _style.beyond(ax_a, "seeds that have learned")
     _style.panel_label(ax_a, "A")
-    etl = np.asarray(summary["epochs_to_learn_median_by_lr"], dtype=float)
+    etl = np.asarray(summary.epochs_to_learn_median_by_lr, dtype=float)
     ok = np.isfinite(etl)
     ax_b.plot(lrs[ok], etl[ok], "o-", color=_style.CYCLE[0],
               label=f"median over seeds (where ≥ {cfg.min_fraction:.0%} learned)")  # fmt: skip
@@ -392,13 +451,13 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """Fig. S1's caption, written like the paper's, with the run's parameters."""
     net = RNNConfig(model="rank1", N=cfg.N)
-    report = summary["report_epochs"]
+    report = summary.report_epochs
     epochs = ", ".join(f"{e:,}" for e in report)
     lo, hi = cfg.lr_log10
-    zone = summary["lr_no_learning"]
+    zone = summary.lr_no_learning
     found = (
         f"No seed learned by epoch {report[-1]:,} at α ≥ {zone:.2g} (shaded; learned: "
         f"loss < {cfg.ratio:g} × the first-epoch loss)."
@@ -420,12 +479,12 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """Fig. S1's statements: a maximum usable rate, and slower learning at lower rates."""
-    zone = summary["lr_no_learning"]
-    n_zone = summary["n_lr_no_learning"]
-    ratio = summary["no_learning_zone_min_loss_ratio"]
-    rho = summary["spearman_lr_vs_epochs_to_learn"]
+    zone = summary.lr_no_learning
+    n_zone = summary.n_lr_no_learning
+    ratio = summary.no_learning_zone_min_loss_ratio
+    rho = summary.spearman_lr_vs_epochs_to_learn
     return [
         Claim(
             figure=NAME,
@@ -435,12 +494,12 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             measured={
                 "lr_no_learning": zone,
                 "n_lr_in_zone": n_zone,
-                "lr_max_learned": summary["lr_max_learned"],
+                "lr_max_learned": summary.lr_max_learned,
                 "zone_min_final_over_initial_loss": ratio,
             },
             reproduced=zone is not None
             and n_zone >= 3
-            and summary["lr_max_learned"] is not None
+            and summary.lr_max_learned is not None
             and ratio is not None
             and ratio >= 0.9,
             reason="no-learning zone: the highest rates where no seed has learned by the last "
@@ -453,17 +512,17 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="lower rates need more epochs (Fig. 2D trend)",
             measured={
                 "spearman_lr_vs_epochs_to_learn": rho,
-                "n_lr_learned": summary["n_lr_learned"],
-                "lowest_lr_learned_by_epoch": summary["lowest_lr_learned_by_epoch"],
+                "n_lr_learned": summary.n_lr_learned,
+                "lowest_lr_learned_by_epoch": summary.lowest_lr_learned_by_epoch,
             },
             **(
                 {
                     "reproduced": rho is not None
                     and rho <= -0.8
-                    and summary["lowest_lr_learned_moves_down"]
+                    and summary.lowest_lr_learned_moves_down
                 }
-                if summary["n_lr_learned"] >= 3
-                else {"skip": f"only {summary['n_lr_learned']} rates learned, fewer than 3"}
+                if summary.n_lr_learned >= 3
+                else {"skip": f"only {summary.n_lr_learned} rates learned, fewer than 3"}
             ),
             reason="computed only over the rates where most seeds learned: the Spearman "
             "correlation of the rate with the median epochs to learn must be <= -0.8 (equal "

@@ -100,7 +100,7 @@ from scipy.stats import spearmanr
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import train
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Outcome, Progress, stage_progress
 
 NAME = "figS2"
@@ -358,11 +358,142 @@ def _drop_ratio(loss: np.ndarray, epochs: np.ndarray) -> float:
     return float("nan") if win is None else win.ratio
 
 
-def _counts(values: np.ndarray) -> list[int]:
-    return [int(v) for v in values]
+def _counts(values: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FullRank:
+    """The full-rank (``K = N``) networks of a run, all rates and seeds together.
+
+    A run without a full-rank network (``present`` False) has none to count: its counts
+    are 0, its per-rate counts empty, and ``summary.json`` holds ``K`` and ``present``
+    alone.
+
+    Attributes:
+        K: the full rank, ``N``.
+        present: whether the run has ``K = N`` among its ranks.
+        n_nets: full-rank networks.
+        learned_at_some_point_by_lr: per rate, networks that met the learned threshold at
+            some recorded epoch, [n_lr].
+        oscillating_by_lr: per rate, networks whose loss rose more than ``JUMP_FACTOR``
+            times after learning, [n_lr].
+        stuck_by_lr: per rate, stuck networks, [n_lr].
+        n_learned_at_some_point: networks that met the learned threshold at some epoch.
+        n_oscillating: networks whose loss rose more than ``JUMP_FACTOR`` times after
+            learning.
+        n_stuck: stuck networks.
+        n_ever_above_half: networks whose accuracy ever exceeded 0.5.
+        max_jump: the largest post-learning rise (None: none learned).
+    """
+
+    K: int
+    present: bool
+    n_nets: int = 0
+    learned_at_some_point_by_lr: tuple[int, ...] = ()
+    oscillating_by_lr: tuple[int, ...] = ()
+    stuck_by_lr: tuple[int, ...] = ()
+    n_learned_at_some_point: int = 0
+    n_oscillating: int = 0
+    n_stuck: int = 0
+    n_ever_above_half: int = 0
+    max_jump: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """Fig. S2's measured numbers (``summary.json`` beside the envelope).
+
+    Per-rank values are indexed like ``ranks``, per-rate ones like ``lr_grid``; dicts keyed
+    by a rank use its decimal string (``"100"``). A NaN float is stored as ``null``.
+
+    Attributes:
+        ranks: the trainable ranks ``K``.
+        lr_grid: the learning rates.
+        epochs: the last recorded epoch (the run's length).
+        learned_definition: the "learned" rule in words.
+        learned_rule: the rule with the run's length.
+        stuck_rule: the "stuck" rule in words.
+        oscillation_rule: the "oscillates after learning" rule in words.
+        ranks_learned: ranks with a rate where at least ``min_fraction`` of the seeds
+            learned (the trends are measured over these only).
+        learned_fraction: fraction of seeds learned, [rank][lr].
+        epochs_to_learn_median: lower median over seeds of the epochs to learn, unlearned
+            seeds counted as infinitely slow; NaN where fewer than ``min_fraction``
+            learned, [rank][lr].
+        best_epochs_to_learn_by_rank: the fewest median epochs to learn over the rates
+            (NaN: no rate learned), [rank].
+        max_lr_learned_by_rank: the highest rate where at least ``min_fraction`` of the
+            seeds learned (NaN: none), [rank].
+        spearman_rank_vs_best_epochs: Spearman correlation of ``K`` with
+            ``best_epochs_to_learn_by_rank`` over ``ranks_learned`` (None: fewer than 2
+            ranks or a flat trend).
+        spearman_rank_vs_max_lr: the same with ``max_lr_learned_by_rank``.
+        high_lr_min: rates >= this are "the highest rates".
+        high_lr_ranks_min: only ranks >= this may learn at the highest rates.
+        high_lrs: the grid's highest rates.
+        learned_at_high_lr_by_rank: networks learned at the highest rates, [rank].
+        ranks_learning_at_high_lr: ranks with a network learned at the highest rates.
+        stuck_count: stuck networks, [rank][lr].
+        oscillating_count: networks that rose more than ``JUMP_FACTOR`` times after
+            learning, [rank][lr].
+        full_rank: the ``K = N`` networks' counts.
+        panel_lrs: the grid rates of the figure's three panels.
+        drop_ratio_rule: the drop ratio in words.
+        drop_ratio_median_by_rank: per rank, the median drop ratio over the networks that
+            learned at the low panel rate (None: none did).
+        n_diverged: networks whose loss or parameters became non-finite.
+    """
+
+    ranks: tuple[int, ...]
+    lr_grid: tuple[float, ...]
+    epochs: int
+    learned_definition: str
+    learned_rule: str
+    stuck_rule: str
+    oscillation_rule: str
+    ranks_learned: tuple[int, ...]
+    learned_fraction: tuple[tuple[float, ...], ...]
+    epochs_to_learn_median: tuple[tuple[float, ...], ...]
+    best_epochs_to_learn_by_rank: tuple[float, ...]
+    max_lr_learned_by_rank: tuple[float, ...]
+    spearman_rank_vs_best_epochs: float | None
+    spearman_rank_vs_max_lr: float | None
+    high_lr_min: float
+    high_lr_ranks_min: int
+    high_lrs: tuple[float, ...]
+    learned_at_high_lr_by_rank: tuple[int, ...]
+    ranks_learning_at_high_lr: tuple[int, ...]
+    stuck_count: tuple[tuple[int, ...], ...]
+    oscillating_count: tuple[tuple[int, ...], ...]
+    full_rank: FullRank
+    panel_lrs: tuple[float, ...]
+    drop_ratio_rule: str
+    drop_ratio_median_by_rank: dict[str, float | None]
+    n_diverged: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values; ``full_rank`` holds ``K`` and ``present`` alone when the run
+        has no full-rank network."""
+        out = super().to_dict()
+        if not self.full_rank.present:
+            out["full_rank"] = {"K": self.full_rank.K, "present": False}
+        return out
+
+
+def _floats(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+def _floats2(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(_floats(row) for row in values)
+
+
+def _counts2(values: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    return tuple(_counts(row) for row in values)
+
+
+def summarize(data: xr.Dataset, cfg: Config) -> Summary:
     """Fraction learned and epochs to learn per (rank, rate); the trends over ranks; the
     stuck and oscillating networks, the full-rank ones apart; abrupt against gradual."""
     ranks = data["rank"].values
@@ -391,7 +522,7 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
     stuck = outcomes.stuck(acc, last=min(STUCK_RECORDS, acc.shape[-1]))
     full = int(np.flatnonzero(ranks == cfg.N)[0]) if (ranks == cfg.N).any() else None
     low_panel = cfg.panel_index[0]
-    drop_ratio = {}
+    drop_ratio: dict[str, float | None] = {}
     for i, K in enumerate(ranks):
         ratios = [
             _drop_ratio(loss[i, low_panel, j], ep)
@@ -400,9 +531,11 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
         ]
         finite = [r for r in ratios if not np.isnan(r)]
         drop_ratio[str(int(K))] = float(np.median(finite)) if finite else None
-    full_rank: dict[str, Any] = {"K": cfg.N, "present": full is not None}
+    full_rank = FullRank(K=cfg.N, present=False)
     if full is not None:
-        full_rank.update(
+        full_rank = FullRank(
+            K=cfg.N,
+            present=True,
             n_nets=int(stuck[full].size),
             learned_at_some_point_by_lr=_counts(ever[full].sum(axis=-1)),
             oscillating_by_lr=_counts(oscillating[full].sum(axis=-1)),
@@ -414,38 +547,38 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
             max_jump=float(np.nanmax(jump[full])) if ever[full].any() else None,
         )
     definition = learned_definition(cfg)
-    return {
-        "ranks": ranks,
-        "lr_grid": lrs,
-        "epochs": epochs,
-        "learned_definition": definition,
-        "learned_rule": f"{definition} after {epochs:,} epochs",
-        "stuck_rule": f"training accuracy > 0.5 at some recorded epoch, then <= 0.5 at each "
+    return Summary(
+        ranks=_counts(ranks),
+        lr_grid=_floats(lrs),
+        epochs=epochs,
+        learned_definition=definition,
+        learned_rule=f"{definition} after {epochs:,} epochs",
+        stuck_rule=f"training accuracy > 0.5 at some recorded epoch, then <= 0.5 at each "
         f"of the last {STUCK_RECORDS} recorded epochs",
-        "oscillation_rule": f"after first meeting the learned threshold, the loss rises more "
+        oscillation_rule=f"after first meeting the learned threshold, the loss rises more "
         f"than {JUMP_FACTOR:g}x above its lowest value since",
-        "ranks_learned": [int(k) for k in ranks[some]],
-        "learned_fraction": frac,
-        "epochs_to_learn_median": np.where(np.isfinite(etl_median), etl_median, np.nan),
-        "best_epochs_to_learn_by_rank": np.where(np.isfinite(best_etl), best_etl, np.nan),
-        "max_lr_learned_by_rank": np.where(max_lr > 0, max_lr, np.nan),
-        "spearman_rank_vs_best_epochs": _spearman(ranks[some], best_etl[some]),
-        "spearman_rank_vs_max_lr": _spearman(ranks[some], max_lr[some]),
-        "high_lr_min": cfg.high_lr_min,
-        "high_lr_ranks_min": cfg.high_lr_ranks_min,
-        "high_lrs": lrs[high],
-        "learned_at_high_lr_by_rank": learned_high,
-        "ranks_learning_at_high_lr": ranks_high,
-        "stuck_count": stuck.sum(axis=-1),
-        "oscillating_count": oscillating.sum(axis=-1),
-        "full_rank": full_rank,
-        "panel_lrs": lrs[cfg.panel_index],
-        "drop_ratio_rule": f"shortest window holding {DROP_FRACTION:g} of the fall of the "
+        ranks_learned=_counts(ranks[some]),
+        learned_fraction=_floats2(frac),
+        epochs_to_learn_median=_floats2(np.where(np.isfinite(etl_median), etl_median, np.nan)),
+        best_epochs_to_learn_by_rank=_floats(np.where(np.isfinite(best_etl), best_etl, np.nan)),
+        max_lr_learned_by_rank=_floats(np.where(max_lr > 0, max_lr, np.nan)),
+        spearman_rank_vs_best_epochs=_spearman(ranks[some], best_etl[some]),
+        spearman_rank_vs_max_lr=_spearman(ranks[some], max_lr[some]),
+        high_lr_min=cfg.high_lr_min,
+        high_lr_ranks_min=cfg.high_lr_ranks_min,
+        high_lrs=_floats(lrs[high]),
+        learned_at_high_lr_by_rank=_counts(learned_high),
+        ranks_learning_at_high_lr=tuple(ranks_high),
+        stuck_count=_counts2(stuck.sum(axis=-1)),
+        oscillating_count=_counts2(oscillating.sum(axis=-1)),
+        full_rank=full_rank,
+        panel_lrs=_floats(lrs[cfg.panel_index]),
+        drop_ratio_rule=f"shortest window holding {DROP_FRACTION:g} of the fall of the "
         f"normalised loss over the plateau before it; median over the networks that learned "
         f"at lr = {lrs[low_panel]:.3g}",
-        "drop_ratio_median_by_rank": drop_ratio,
-        "n_diverged": int(data["diverged"].sum()),
-    }
+        drop_ratio_median_by_rank=drop_ratio,
+        n_diverged=int(data["diverged"].sum()),
+    )
 
 
 #: Height of the paper's figure (a page wide) and of the extra panels.
@@ -469,7 +602,7 @@ def _normalised(loss: np.ndarray) -> np.ndarray:
         return loss / loss[..., :1]
 
 
-def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """The paper's Fig. S2: the normalised loss of every (rank, seed) over epochs at a
     low, a higher and a very high learning rate, log-log, coloured by rank."""
     fig = _style.figure(HEIGHT, _style.PAGE)
@@ -528,7 +661,7 @@ def _annotate(ax: Axes, values: np.ndarray, fmt: str, dark_above: float) -> None
                     color="black" if v > dark_above else "white")  # fmt: skip
 
 
-def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot_extra(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """Beyond the paper: A fraction learned and B epochs to learn over (K, rate), C-D the
     trends over K, E stuck and F oscillating networks over (K, rate)."""
     fig = _style.figure(EXTRA_HEIGHT, _style.PAGE)
@@ -536,13 +669,13 @@ def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure
     ranks = data["rank"].values
     lrs = data["lr"].values
     n = data.sizes["seed"]
-    frac = np.asarray(summary["learned_fraction"], dtype=float)
+    frac = np.asarray(summary.learned_fraction, dtype=float)
     _heatmap(fig, ax_a, frac, ranks, lrs, "fraction of seeds learned", cmap="cividis",
              vmin=0, vmax=1)  # fmt: skip
     _annotate(ax_a, frac, ".1f", 0.5)
     _style.beyond(ax_a, "learned")
     _style.panel_label(ax_a, "A")
-    etl = np.asarray(summary["epochs_to_learn_median"], dtype=float)
+    etl = np.asarray(summary.epochs_to_learn_median, dtype=float)
     finite = etl[np.isfinite(etl) & (etl > 0)]
     norm = (
         LogNorm(finite.min(), finite.max()) if finite.size and finite.min() < finite.max() else None
@@ -554,7 +687,7 @@ def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure
     _style.panel_label(ax_b, "B")
 
     x = np.arange(len(ranks))
-    best = np.asarray(summary["best_epochs_to_learn_by_rank"], dtype=float)
+    best = np.asarray(summary.best_epochs_to_learn_by_rank, dtype=float)
     ax_c.plot(x, best, "o-", color=_style.CYCLE[0], label="fewest epochs over the rates")
     if np.isfinite(best).any():
         ax_c.set_yscale("log")
@@ -565,7 +698,7 @@ def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure
     ax_c.legend(loc="upper right")
     _style.beyond(ax_c, "fewer epochs with more ranks")
     _style.panel_label(ax_c, "C")
-    max_lr = np.asarray(summary["max_lr_learned_by_rank"], dtype=float)
+    max_lr = np.asarray(summary.max_lr_learned_by_rank, dtype=float)
     ax_d.plot(x, max_lr, "o-", color=_style.CYCLE[1],
               label=f"highest α where ≥ {cfg.min_fraction:.0%} learned")  # fmt: skip
     ax_d.axhline(cfg.high_lr_min, color=_style.GREY, ls=":", lw=0.8,
@@ -580,12 +713,12 @@ def plot_extra(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure
         ax.set_xticks(x, [str(int(k)) for k in ranks])
         ax.set_xlabel("trainable rank K")
 
-    for ax, key, title, colour_label, letter in (
-        (ax_e, "stuck_count", "stuck (no-learning zone)", "networks stuck", "E"),
-        (ax_f, "oscillating_count", f"loss jumps > {JUMP_FACTOR:g}× after learning",
+    for ax, values, title, colour_label, letter in (
+        (ax_e, summary.stuck_count, "stuck (no-learning zone)", "networks stuck", "E"),
+        (ax_f, summary.oscillating_count, f"loss jumps > {JUMP_FACTOR:g}× after learning",
          "networks oscillating", "F"),
     ):  # fmt: skip
-        counts = np.asarray(summary[key], dtype=float)
+        counts = np.asarray(values, dtype=float)
         _heatmap(fig, ax, counts, ranks, lrs, f"{colour_label} (of {n})", cmap="cividis",
                  vmin=0, vmax=n)  # fmt: skip
         _annotate(ax, counts, ".0f", n / 2)
@@ -599,19 +732,19 @@ def _weights(init: str) -> str:
     return "the paper's own initial weights" if init == "paper" else f"{init}-drawn initial weights"
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """Fig. S2's caption, written like the paper's, with the run's parameters."""
     net = RNNConfig(model="lowrank", rank=1, N=cfg.N)
-    lrs = np.asarray(summary["lr_grid"], dtype=float)
+    lrs = np.asarray(summary.lr_grid, dtype=float)
     low, mid, top = (lrs[j] for j in cfg.panel_index)
     lo, hi = cfg.lr_log10
-    ranks = ", ".join(str(int(k)) for k in summary["ranks"])
-    fr = summary["full_rank"]
+    ranks = ", ".join(str(int(k)) for k in summary.ranks)
+    fr = summary.full_rank
     full = (
-        f"Full rank (K = {fr['K']}): {fr['n_oscillating']} of {fr['n_nets']} networks rose "
-        f"> {JUMP_FACTOR:g}× after learning, {fr['n_stuck']} got stuck (training accuracy "
+        f"Full rank (K = {fr.K}): {fr.n_oscillating} of {fr.n_nets} networks rose "
+        f"> {JUMP_FACTOR:g}× after learning, {fr.n_stuck} got stuck (training accuracy "
         f"≤ 0.5 over the last {STUCK_RECORDS} recorded epochs after exceeding it). "
-        if fr["present"]
+        if fr.present
         else ""
     )
     return (
@@ -619,32 +752,32 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         f"stabilized learning dynamics. We trained RNNs with varying ranks ({ranks}) on the "
         "DA task, with the output o(x) = σ(w_out · x + b_out) (output weights w_out and "
         f"bias b_out trained), at {cfg.n_lr} learning rates α log-spaced from 10^{lo:g} to "
-        f"10^{hi:g}, seeds 0-{cfg.n_seeds - 1} each, for {summary['epochs']:,} epochs. "
+        f"10^{hi:g}, seeds 0-{cfg.n_seeds - 1} each, for {summary.epochs:,} epochs. "
         f"Shown: the loss divided by its first-epoch value, log-log. A With a relatively "
         f"low learning rate (α = {low:.2g}). B With a higher learning rate (α = {mid:.2g}). "
         f"C With a substantially high learning rate (α = {top:.2g}). Parameters: "
         f"τ = {net.tau:g} ms, Δt = {net.dt:g} ms, T = {net.T:g} ms, and N = {cfg.N} neurons. "
         f"We initialized all units to be x(0) = {net.x0:g} and used gradient descent on one "
         f"trial ({_weights(cfg.init)}). Each line corresponds to a run with a "
-        f"different seed, coloured by rank. Learned: {summary['learned_rule']}. {full}"
+        f"different seed, coloured by rank. Learned: {summary.learned_rule}. {full}"
     ).rstrip()
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """Fig. S2's statements against the measured summary: the trends over the ranks that
     learned, and the full-rank networks' oscillations, no-learning zones and gradual
     decrease."""
-    rho_e = summary["spearman_rank_vs_best_epochs"]
-    rho_l = summary["spearman_rank_vs_max_lr"]
-    ranks_high = summary["ranks_learning_at_high_lr"]
-    min_rank = summary["high_lr_ranks_min"]
-    learned = summary["ranks_learned"]
-    rule = summary["learned_rule"]
+    rho_e = summary.spearman_rank_vs_best_epochs
+    rho_l = summary.spearman_rank_vs_max_lr
+    ranks_high = summary.ranks_learning_at_high_lr
+    min_rank = cfg.high_lr_ranks_min
+    learned = list(summary.ranks_learned)
+    rule = summary.learned_rule
     over = f"computed only over the ranks that learned at some rate ({learned}; learned: {rule})"
     few: Outcome = {"skip": f"{len(learned)} ranks learned at any rate, fewer than 2"}
 
-    def by_rank(key: str) -> dict[str, Any]:
-        return dict(zip(map(str, summary["ranks"]), summary[key], strict=True))
+    def by_rank(values: tuple[float, ...]) -> dict[str, float]:
+        return dict(zip(map(str, summary.ranks), values, strict=True))
 
     if len(learned) < 2:
         trend_e = trend_l = high = few
@@ -656,35 +789,35 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
         else:
             high = {"reproduced": bool(ranks_high) and min(ranks_high) >= min_rank}
 
-    fr = summary["full_rank"]
-    K = fr["K"]
+    fr = summary.full_rank
+    K = fr.K
     oscillates: Outcome
     stuck: Outcome
-    if not fr["present"]:
+    if not fr.present:
         oscillates = stuck = {"skip": f"the run has no full-rank network (K = N = {K})"}
         measured_full: dict[str, Any] = {}
     else:
         measured_full = {
-            "n_nets": fr["n_nets"],
-            "learned_at_some_point_by_lr": fr["learned_at_some_point_by_lr"],
+            "n_nets": fr.n_nets,
+            "learned_at_some_point_by_lr": fr.learned_at_some_point_by_lr,
         }
-        n_ever = fr["n_learned_at_some_point"]
+        n_ever = fr.n_learned_at_some_point
         if n_ever == 0:
             oscillates = {"skip": f"no full-rank network met the learned threshold ({rule})"}
         else:
-            oscillates = {"reproduced": fr["n_oscillating"] >= MIN_OSCILLATING}
-        n_above = fr["n_ever_above_half"]
+            oscillates = {"reproduced": fr.n_oscillating >= MIN_OSCILLATING}
+        n_above = fr.n_ever_above_half
         if n_above == 0:
             stuck = {"skip": "no full-rank network ever exceeded accuracy 0.5, so none could "
                      "get stuck"}  # fmt: skip
         else:
-            stuck = {"reproduced": 1 <= fr["n_stuck"] <= n_above / 2}
-    drop = summary["drop_ratio_median_by_rank"]
-    lowest = str(int(summary["ranks"][0]))
+            stuck = {"reproduced": 1 <= fr.n_stuck <= n_above / 2}
+    drop = summary.drop_ratio_median_by_rank
+    lowest = str(summary.ranks[0])
     r_low, r_full = drop.get(lowest), drop.get(str(K))
-    if summary["epochs"] < PAPER_EPOCHS:
+    if cfg.epochs < PAPER_EPOCHS:
         gradual: Outcome = {"skip": "needs paper fidelity"}
-    elif not fr["present"] or r_low is None or r_full is None:
+    elif not fr.present or r_low is None or r_full is None:
         gradual = {"skip": f"no learned network at the low rate for K = {lowest} or K = {K}"}
     else:
         gradual = {"reproduced": r_low <= ABRUPT_MAX and r_full >= GRADUAL_MIN}
@@ -695,7 +828,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="learning with fewer epochs as K grows",
             measured={
                 "spearman": rho_e,
-                "best_epochs_to_learn_by_rank": by_rank("best_epochs_to_learn_by_rank"),
+                "best_epochs_to_learn_by_rank": by_rank(summary.best_epochs_to_learn_by_rank),
             },
             **trend_e,
             reason=f"{over}: the Spearman correlation of K with its fewest epochs to learn over "
@@ -708,7 +841,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="higher usable learning rate with more ranks",
             measured={
                 "spearman": rho_l,
-                "max_lr_learned_by_rank": by_rank("max_lr_learned_by_rank"),
+                "max_lr_learned_by_rank": by_rank(summary.max_lr_learned_by_rank),
             },
             **trend_l,
             reason=f"{over}: the Spearman correlation of K with the highest rate at which half "
@@ -720,11 +853,11 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="the few RNNs that trained had 50 or 100 ranks",
             measured={
                 "ranks_learning": ranks_high,
-                "learned_by_rank": by_rank("learned_at_high_lr_by_rank"),
-                "rates": summary["high_lrs"],
+                "learned_by_rank": by_rank(summary.learned_at_high_lr_by_rank),
+                "rates": summary.high_lrs,
             },
             **high,
-            reason=f"{over}: at rates >= {summary['high_lr_min']:g} some network must learn and "
+            reason=f"{over}: at rates >= {cfg.high_lr_min:g} some network must learn and "
             f"every one that does must have K >= {min_rank}; needs a learned rank below "
             f"{min_rank} to exclude",
         ),
@@ -734,9 +867,9 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="full-rank RNNs still exhibited oscillatory phases",
             measured={
                 **measured_full,
-                "oscillating_by_lr": fr.get("oscillating_by_lr"),
-                "n_oscillating": fr.get("n_oscillating"),
-                "max_jump": fr.get("max_jump"),
+                "oscillating_by_lr": fr.oscillating_by_lr if fr.present else None,
+                "n_oscillating": fr.n_oscillating if fr.present else None,
+                "max_jump": fr.max_jump if fr.present else None,
             },
             **oscillates,
             reason=f"count of the K = {K} networks (all rates and seeds) whose loss, after "
@@ -749,12 +882,12 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="full-rank RNNs occasionally became stuck in no-learning zones",
             measured={
                 **measured_full,
-                "stuck_by_lr": fr.get("stuck_by_lr"),
-                "n_stuck": fr.get("n_stuck"),
-                "n_ever_above_half": fr.get("n_ever_above_half"),
+                "stuck_by_lr": fr.stuck_by_lr if fr.present else None,
+                "n_stuck": fr.n_stuck if fr.present else None,
+                "n_ever_above_half": fr.n_ever_above_half if fr.present else None,
             },
             **stuck,
-            reason=f"stuck: {summary['stuck_rule']}; count over the K = {K} networks (all "
+            reason=f"stuck: {summary.stuck_rule}; count over the K = {K} networks (all "
             "rates and seeds); reproduced when at least 1 is stuck and at most half of those "
             "whose accuracy ever exceeded 0.5 (occasionally, not as a rule)",
         ),
@@ -765,7 +898,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="rapid decrease for low ranks; gradual decreases for full rank",
             measured={"drop_ratio_median_by_rank": drop},
             **gradual,
-            reason=f"drop ratio: {summary['drop_ratio_rule']}; reproduced when the lowest "
+            reason=f"drop ratio: {summary.drop_ratio_rule}; reproduced when the lowest "
             f"rank's median is <= {ABRUPT_MAX:g} (abrupt, Fig. 2's rule) and the full rank's "
             f">= {GRADUAL_MIN:g} (gradual); the low rate needs the paper's "
             f"{PAPER_EPOCHS:,} epochs for the low ranks to learn",

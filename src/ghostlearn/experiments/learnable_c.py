@@ -44,9 +44,16 @@ from .. import _validate, outcomes
 from ..analysis import analyze_dataset
 from ..rnn import RNNConfig
 from ..train import model_from_dataset, params_from_dataset, train
-from . import _style, rank1
-from .base import Claim, Fidelity, Progress
-from .rank1 import INITS, bifurcation_list, points_dataset, resolve_init, single
+from . import _style, base, rank1
+from .base import Claim, Fidelity, Outcome, Progress
+from .rank1 import (
+    INITS,
+    BifurcationRecord,
+    bifurcation_list,
+    points_dataset,
+    resolve_init,
+    single,
+)
 
 #: Recovered after the reset: accuracy >= RECOVERY_THRESHOLD at each of the last
 #: RECOVERY_LAST epochs of phase 2 (the rule of Fig. 4).
@@ -228,6 +235,184 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
     return tree
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CTrajectory:
+    """The trained confidence over both phases, at the snapshots and after each phase's
+    last update.
+
+    Attributes:
+        epoch: the epochs.
+        c: ``c`` at each of them.
+    """
+
+    epoch: list[int]
+    c: list[float]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PhaseOutcome:
+    """One network through both phases (the rules of the module docstring).
+
+    Attributes:
+        seed: the network's seed.
+        learned_phase1: it learned in phase 1 (max accuracy > 0.5).
+        stuck_phase1: it ended phase 1 stuck in the no-learning zone.
+        max_accuracy_last_phase1: max accuracy over the last ``last`` epochs of phase 1.
+        grad_norm_peak_phase1: peak gradient norm of phase 1.
+        grad_norm_end_phase1: median gradient norm over the last ``last`` epochs of
+            phase 1.
+        grad_ratio_end_to_peak_phase1: their ratio; None with a zero peak.
+        c_start: ``c`` before the first update.
+        c_end_phase1: ``c`` after phase 1.
+        c_range_phase1: the least and the largest ``c`` of phase 1.
+        c_reset: ``c`` phase 2 starts from.
+        c_end_phase2: ``c`` after phase 2.
+        c_range_phase2: the least and the largest ``c`` of phase 2.
+        final_accuracy_phase2: accuracy at the last epoch of phase 2.
+        max_accuracy_last_phase2: max accuracy over the last ``last`` epochs of phase 2.
+        first_epoch_accuracy_above_half_phase2: the first epoch of phase 2 with accuracy
+            > 0.5; None if none.
+        final_loss_phase2: loss at the last epoch of phase 2.
+        recovered: recovered after the reset (the strict rule).
+        recovered_lenient: no longer stuck after phase 2 (the lenient rule).
+    """
+
+    seed: int
+    learned_phase1: bool
+    stuck_phase1: bool
+    max_accuracy_last_phase1: float
+    grad_norm_peak_phase1: float
+    grad_norm_end_phase1: float
+    grad_ratio_end_to_peak_phase1: float | None
+    c_start: float
+    c_end_phase1: float
+    c_range_phase1: tuple[float, float]
+    c_reset: float
+    c_end_phase2: float
+    c_range_phase2: tuple[float, float]
+    final_accuracy_phase2: float
+    max_accuracy_last_phase2: float
+    first_epoch_accuracy_above_half_phase2: int | None
+    final_loss_phase2: float
+    recovered: bool
+    recovered_lenient: bool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Population:
+    """Counts over the whole batch; ``*_stuck`` lists have one entry per stuck network.
+
+    Attributes:
+        seeds: the batch's seeds, the paper seed first.
+        n_nets: networks in the batch.
+        n_learned_phase1: networks that learned in phase 1.
+        n_stuck_phase1: networks stuck after phase 1.
+        n_stuck_recovered: of them, recovered after phase 2 (the strict rule).
+        n_stuck_recovered_lenient: of them, no longer stuck after phase 2 (the lenient
+            rule).
+        n_stuck_flat_gradient: of them, with a practically zero gradient at the end of
+            phase 1.
+        recovered_rule: the strict rule, in words.
+        recovered_lenient_rule: the lenient rule, in words.
+        stuck_seeds: the stuck networks' seeds, in batch order.
+        c_phase1_stuck: their ``c`` after phase 1.
+        c_phase2_stuck: their ``c`` after phase 2.
+        grad_ratio_phase1_stuck: their median gradient norm over the last ``last`` epochs
+            of phase 1 over its peak (NaN, null in JSON, with a zero peak).
+    """
+
+    seeds: list[int]
+    n_nets: int
+    n_learned_phase1: int
+    n_stuck_phase1: int
+    n_stuck_recovered: int
+    n_stuck_recovered_lenient: int
+    n_stuck_flat_gradient: int
+    recovered_rule: str
+    recovered_lenient_rule: str
+    stuck_seeds: list[int]
+    c_phase1_stuck: list[float]
+    c_phase2_stuck: list[float]
+    grad_ratio_phase1_stuck: list[float]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of the learnable-c experiment: the shown network's phases
+    (the fields of :class:`PhaseOutcome`, at the top level), the paper seed's, and the
+    batch's counts.
+
+    Attributes:
+        init: the initial weights the networks were drawn with.
+        paper_seed: the paper's network.
+        seed: the shown network.
+        seed_reason: why it was picked.
+        learned_phase1: the shown network learned in phase 1.
+        stuck_phase1: it ended phase 1 stuck.
+        max_accuracy_last_phase1: its max accuracy over the last ``last`` epochs of
+            phase 1.
+        grad_norm_peak_phase1: its peak gradient norm of phase 1.
+        grad_norm_end_phase1: its median gradient norm over the last ``last`` epochs of
+            phase 1.
+        grad_ratio_end_to_peak_phase1: their ratio; None with a zero peak.
+        c_start: its ``c`` before the first update.
+        c_end_phase1: its ``c`` after phase 1.
+        c_range_phase1: the least and the largest ``c`` of its phase 1.
+        c_reset: its ``c`` at the start of phase 2.
+        c_end_phase2: its ``c`` after phase 2.
+        c_range_phase2: the least and the largest ``c`` of its phase 2.
+        final_accuracy_phase2: its accuracy at the last epoch of phase 2.
+        max_accuracy_last_phase2: its max accuracy over the last ``last`` epochs of
+            phase 2.
+        first_epoch_accuracy_above_half_phase2: its first epoch of phase 2 with accuracy
+            > 0.5; None if none.
+        final_loss_phase2: its loss at the last epoch of phase 2.
+        recovered: it recovered after the reset (the strict rule).
+        recovered_lenient: it was no longer stuck after phase 2 (the lenient rule).
+        c_trajectory: the shown network's ``c`` over both phases.
+        verdict_phase2: the analysis verdict of its phase 2.
+        verdict_phase1: the analysis verdict of its phase 1.
+        verdict_phase1_reason: why, in words.
+        bifurcations_phase1: its bifurcations in phase 1.
+        flat_ratio: the "practically zero" gradient ratio (``cfg.flat_ratio``).
+        last: the final epochs of the stuck and recovered criteria (``cfg.last``).
+        paper_seed_outcome: the paper's network through both phases.
+        population: the batch's counts.
+    """
+
+    init: str
+    paper_seed: int
+    seed: int
+    seed_reason: str
+    learned_phase1: bool
+    stuck_phase1: bool
+    max_accuracy_last_phase1: float
+    grad_norm_peak_phase1: float
+    grad_norm_end_phase1: float
+    grad_ratio_end_to_peak_phase1: float | None
+    c_start: float
+    c_end_phase1: float
+    c_range_phase1: tuple[float, float]
+    c_reset: float
+    c_end_phase2: float
+    c_range_phase2: tuple[float, float]
+    final_accuracy_phase2: float
+    max_accuracy_last_phase2: float
+    first_epoch_accuracy_above_half_phase2: int | None
+    final_loss_phase2: float
+    recovered: bool
+    recovered_lenient: bool
+    c_trajectory: CTrajectory
+    verdict_phase2: str
+    verdict_phase1: str
+    verdict_phase1_reason: str
+    bifurcations_phase1: list[BifurcationRecord]
+    flat_ratio: float
+    last: int
+    paper_seed_outcome: PhaseOutcome
+    population: Population
+
+
 def _c_trajectory(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Epochs and values of ``c`` at the snapshots and after the last update."""
     e = np.append(ds["snapshot"].values, ds["epoch"].values[-1] + 1)
@@ -235,7 +420,8 @@ def _c_trajectory(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return e.astype(np.int64), c.astype(np.float64)
 
 
-def _outcome(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> dict[str, Any]:
+def _outcome(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> tuple[PhaseOutcome, CTrajectory]:
+    """One network's outcome through both phases, and its ``c`` trajectory."""
     acc1, acc2 = p1["accuracy"].values[0], p2["accuracy"].values[0]
     g1 = p1["grad_norm"].values[0].astype(np.float64)
     tail2 = float(np.max(acc2[-cfg.last :]))
@@ -244,80 +430,102 @@ def _outcome(p1: xr.Dataset, p2: xr.Dataset, cfg: Config) -> dict[str, Any]:
     end = float(np.median(g1[-cfg.last :]))
     e1, c1 = _c_trajectory(p1)
     e2, c2 = _c_trajectory(p2)
-    return {
-        "seed": int(p1["seed"].values[0]),
-        "learned_phase1": bool(outcomes.learned(acc1)),
-        "stuck_phase1": bool(outcomes.stuck(acc1, last=cfg.last)),
-        "max_accuracy_last_phase1": float(np.max(acc1[-cfg.last :])),
-        "grad_norm_peak_phase1": peak,
-        "grad_norm_end_phase1": end,
-        "grad_ratio_end_to_peak_phase1": end / peak if peak > 0 else None,
-        "c_start": float(c1[0]),
-        "c_end_phase1": float(c1[-1]),
-        "c_range_phase1": [float(c1.min()), float(c1.max())],
-        "c_reset": float(c2[0]),
-        "c_end_phase2": float(c2[-1]),
-        "c_range_phase2": [float(c2.min()), float(c2.max())],
-        "c_trajectory": {"epoch": np.concatenate([e1, e2]), "c": np.concatenate([c1, c2])},
-        "final_accuracy_phase2": float(acc2[-1]),
-        "max_accuracy_last_phase2": tail2,
-        "first_epoch_accuracy_above_half_phase2": (
+    outcome = PhaseOutcome(
+        seed=int(p1["seed"].values[0]),
+        learned_phase1=bool(outcomes.learned(acc1)),
+        stuck_phase1=bool(outcomes.stuck(acc1, last=cfg.last)),
+        max_accuracy_last_phase1=float(np.max(acc1[-cfg.last :])),
+        grad_norm_peak_phase1=peak,
+        grad_norm_end_phase1=end,
+        grad_ratio_end_to_peak_phase1=end / peak if peak > 0 else None,
+        c_start=float(c1[0]),
+        c_end_phase1=float(c1[-1]),
+        c_range_phase1=(float(c1.min()), float(c1.max())),
+        c_reset=float(c2[0]),
+        c_end_phase2=float(c2[-1]),
+        c_range_phase2=(float(c2.min()), float(c2.max())),
+        final_accuracy_phase2=float(acc2[-1]),
+        max_accuracy_last_phase2=tail2,
+        first_epoch_accuracy_above_half_phase2=(
             int(p2["epoch"].values[above[0]]) if above.size else None
         ),
-        "final_loss_phase2": float(p2["loss"].values[0, -1]),
-        "recovered": bool(
-            outcomes.recovered(acc2, last=RECOVERY_LAST, threshold=RECOVERY_THRESHOLD)
-        ),
-        "recovered_lenient": tail2 > 0.5,
-    }
+        final_loss_phase2=float(p2["loss"].values[0, -1]),
+        recovered=bool(outcomes.recovered(acc2, last=RECOVERY_LAST, threshold=RECOVERY_THRESHOLD)),
+        recovered_lenient=tail2 > 0.5,
+    )
+    trajectory = CTrajectory(
+        epoch=[int(e) for e in np.concatenate([e1, e2])],
+        c=[float(c) for c in np.concatenate([c1, c2])],
+    )
+    return outcome, trajectory
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+def _population_counts(pop: xr.Dataset, cfg: Config) -> Population:
+    """The batch's counts (see :class:`Population`)."""
+    stuck = pop["stuck"].values
+    flat = pop["grad_ratio_phase1"].values < cfg.flat_ratio
+    return Population(
+        seeds=[int(s) for s in pop["seed"].values],
+        n_nets=int(pop.sizes["net"]),
+        n_learned_phase1=int(pop["learned"].sum()),
+        n_stuck_phase1=int(stuck.sum()),
+        n_stuck_recovered=int((stuck & pop["recovered"].values).sum()),
+        n_stuck_recovered_lenient=int((stuck & pop["recovered_lenient"].values).sum()),
+        n_stuck_flat_gradient=int((stuck & flat).sum()),
+        recovered_rule=f"accuracy >= {RECOVERY_THRESHOLD:g} at each of the last "
+        f"{RECOVERY_LAST} epochs of phase 2",
+        recovered_lenient_rule=f"max accuracy over the last {cfg.last} epochs of phase 2 > 0.5",
+        stuck_seeds=[int(s) for s in pop["seed"].values[stuck]],
+        c_phase1_stuck=[float(v) for v in pop["c_phase1"].values[stuck]],
+        c_phase2_stuck=[float(v) for v in pop["c_phase2"].values[stuck]],
+        grad_ratio_phase1_stuck=[float(v) for v in pop["grad_ratio_phase1"].values[stuck]],
+    )
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     """The shown network's phases, the paper seed's, and the batch's counts."""
     p1, p2 = data["phase1"].to_dataset(), data["phase2"].to_dataset()
-    shown = _outcome(p1, p2, cfg)
+    shown, trajectory = _outcome(p1, p2, cfg)
     if "paper_seed_phase1" in data.children:
-        paper = _outcome(
+        paper, _ = _outcome(
             data["paper_seed_phase1"].to_dataset(), data["paper_seed_phase2"].to_dataset(), cfg
         )
     else:
         paper = shown
     ev = dict(data["phase1_points"].attrs["analysis"])
-    pop = data["population"].to_dataset()
-    stuck = pop["stuck"].values
-    flat = pop["grad_ratio_phase1"].values < cfg.flat_ratio
-    return {
-        "init": data.attrs["init"],
-        "paper_seed": cfg.paper_seed,
-        "seed": int(data.attrs["seed"]),
-        "seed_reason": data.attrs["seed_reason"],
-        **{k: v for k, v in shown.items() if k != "c_trajectory"},
-        "c_trajectory": shown["c_trajectory"],
-        "verdict_phase2": data["phase2_points"].attrs["analysis"]["verdict"]["label"],
-        "verdict_phase1": ev["verdict"]["label"],
-        "verdict_phase1_reason": ev["verdict"]["reason"],
-        "bifurcations_phase1": bifurcation_list(ev),
-        "flat_ratio": cfg.flat_ratio,
-        "last": cfg.last,
-        "paper_seed_outcome": {k: v for k, v in paper.items() if k != "c_trajectory"},
-        "population": {
-            "seeds": [int(s) for s in pop["seed"].values],
-            "n_nets": int(pop.sizes["net"]),
-            "n_learned_phase1": int(pop["learned"].sum()),
-            "n_stuck_phase1": int(stuck.sum()),
-            "n_stuck_recovered": int((stuck & pop["recovered"].values).sum()),
-            "n_stuck_recovered_lenient": int((stuck & pop["recovered_lenient"].values).sum()),
-            "n_stuck_flat_gradient": int((stuck & flat).sum()),
-            "recovered_rule": f"accuracy >= {RECOVERY_THRESHOLD:g} at each of the last "
-            f"{RECOVERY_LAST} epochs of phase 2",
-            "recovered_lenient_rule": f"max accuracy over the last {cfg.last} epochs of "
-            "phase 2 > 0.5",
-            "stuck_seeds": [int(s) for s in pop["seed"].values[stuck]],
-            "c_phase1_stuck": [float(v) for v in pop["c_phase1"].values[stuck]],
-            "c_phase2_stuck": [float(v) for v in pop["c_phase2"].values[stuck]],
-            "grad_ratio_phase1_stuck": [float(v) for v in pop["grad_ratio_phase1"].values[stuck]],
-        },
-    }
+    return Summary(
+        init=data.attrs["init"],
+        paper_seed=cfg.paper_seed,
+        seed=shown.seed,
+        seed_reason=data.attrs["seed_reason"],
+        learned_phase1=shown.learned_phase1,
+        stuck_phase1=shown.stuck_phase1,
+        max_accuracy_last_phase1=shown.max_accuracy_last_phase1,
+        grad_norm_peak_phase1=shown.grad_norm_peak_phase1,
+        grad_norm_end_phase1=shown.grad_norm_end_phase1,
+        grad_ratio_end_to_peak_phase1=shown.grad_ratio_end_to_peak_phase1,
+        c_start=shown.c_start,
+        c_end_phase1=shown.c_end_phase1,
+        c_range_phase1=shown.c_range_phase1,
+        c_reset=shown.c_reset,
+        c_end_phase2=shown.c_end_phase2,
+        c_range_phase2=shown.c_range_phase2,
+        final_accuracy_phase2=shown.final_accuracy_phase2,
+        max_accuracy_last_phase2=shown.max_accuracy_last_phase2,
+        first_epoch_accuracy_above_half_phase2=shown.first_epoch_accuracy_above_half_phase2,
+        final_loss_phase2=shown.final_loss_phase2,
+        recovered=shown.recovered,
+        recovered_lenient=shown.recovered_lenient,
+        c_trajectory=trajectory,
+        verdict_phase2=data["phase2_points"].attrs["analysis"]["verdict"]["label"],
+        verdict_phase1=ev["verdict"]["label"],
+        verdict_phase1_reason=ev["verdict"]["reason"],
+        bifurcations_phase1=bifurcation_list(ev),
+        flat_ratio=float(cfg.flat_ratio),
+        last=cfg.last,
+        paper_seed_outcome=paper,
+        population=_population_counts(data["population"].to_dataset(), cfg),
+    )
 
 
 _LOSS_C = _style.OKABE_ITO["blue"]
@@ -335,7 +543,7 @@ def _reset_line(ax: Any, cfg: Config) -> None:
             ha="center", va="bottom")  # fmt: skip
 
 
-def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: dict[str, Any],
+def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: Summary,
                   cfg: Config) -> None:  # fmt: skip
     """A-C: the shown network's loss and accuracy, gradient norm and ``c`` over both phases."""
     ax_l, ax_g, ax_c = axs
@@ -353,9 +561,9 @@ def _phase_panels(axs: Sequence[Any], p1: xr.Dataset, p2: xr.Dataset, summary: d
     ax_l.set_ylabel("loss, accuracy")
     ax_g.set_yscale("log")
     ax_g.set_ylabel("gradient norm")
-    traj = summary["c_trajectory"]
-    ax_c.plot(traj["epoch"], traj["c"], color=_C_C, lw=1.0)
-    if np.min(traj["c"]) > 0:
+    traj = summary.c_trajectory
+    ax_c.plot(traj.epoch, traj.c, color=_C_C, lw=1.0)
+    if np.min(traj.c) > 0:
         ax_c.set_yscale("log")
     ax_c.set_ylabel("confidence c (trained)")
     for ax, letter in ((ax_l, "A"), (ax_g, "B"), (ax_c, "C")):
@@ -409,7 +617,7 @@ def _flow_panel(ax_f: Any, data: xr.DataTree, p1: xr.Dataset, p2: xr.Dataset) ->
     return drawn
 
 
-def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """A-C: the representative network's loss and accuracy, gradient norm and ``c`` over
     both phases; D: every network's accuracy at the end of each phase; E: the latent
     flows at the ends of both phases."""
@@ -435,10 +643,10 @@ def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The figure's caption, written like the paper's, with this run's parameters."""
     s = summary
-    pop = s["population"]
+    pop = s.population
     model = RNNConfig(model="rank1", N=cfg.N)
     return (
         "A rank-one RNN whose confidence c is trained too still gets stuck in the "
@@ -447,51 +655,50 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         f"Phase 1: N = {cfg.N} neurons, c trained from c = {cfg.c_start:g}, plain gradient "
         f"descent with the learning rate α = {cfg.lr:g} for {cfg.epochs:,} epochs. Phase 2: "
         f"c reset to {cfg.c_reset:g} (dash-dotted line) and {cfg.epochs_reset:,} more epochs, c "
-        f"still trained. A-C. The representative network, seed {s['seed']}. "
-        f"{s['seed_reason'][:1].upper()}{s['seed_reason'][1:]}. Loss and training accuracy (dotted: accuracy 0.5), gradient norm (a norm of 0 is drawn at "
+        f"still trained. A-C. The representative network, seed {s.seed}. "
+        f"{s.seed_reason[:1].upper()}{s.seed_reason[1:]}. Loss and training accuracy (dotted: accuracy 0.5), gradient norm (a norm of 0 is drawn at "
         f"{_GRAD_FLOOR:g}) and c (from snapshots every {cfg.snapshot_every:,} epochs) over "
-        f"both phases. D. All {pop['n_nets']} networks ({rank1.seed_list(pop['seeds'])}; the "
+        f"both phases. D. All {pop.n_nets} networks ({rank1.seed_list(pop.seeds)}; the "
         f"paper's seed is {cfg.paper_seed}): the highest training accuracy over the last "
         f"{cfg.last:,} epochs of each phase; grey: stuck after phase 1 (learned, then "
-        f"accuracy <= 0.5 over the last {cfg.last:,} epochs), {pop['n_stuck_phase1']} of "
-        f"{pop['n_nets']}, of which {pop['n_stuck_recovered']} recovered "
-        f"({pop['recovered_rule']}). E. The representative's latent flow f(κ) = τ dκ/dt at "
+        f"accuracy <= 0.5 over the last {cfg.last:,} epochs), {pop.n_stuck_phase1} of "
+        f"{pop.n_nets}, of which {pop.n_stuck_recovered} recovered "
+        f"({pop.recovered_rule}). E. The representative's latent flow f(κ) = τ dκ/dt at "
         "the ends of both phases; red dots: κ(0), where every trial starts; filled and open "
         "circles: stable and unstable fixed points; diamonds: ghosts (minima of |f| that are "
         "not roots); dashed line: the readout threshold. Epochs counted from 0 (epoch e: the "
         f"network after e updates). Parameters: τ = {model.tau:g} ms, Δt = {model.dt:g} ms, "
-        f"T = {model.T:g} ms, x(0) = {model.x0:g}; initial weights '{s['init']}'."
+        f"T = {model.T:g} ms, x(0) = {model.x0:g}; initial weights '{s.init}'."
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """The paper's statement on a trained confidence, and the recovery after the reset, as
     population statements over the batch (the paper's seed reported beside them)."""
     s = summary
-    p = s["paper_seed_outcome"]
-    pop = s["population"]
-    n, k = pop["n_nets"], pop["n_stuck_phase1"]
+    p = s.paper_seed_outcome
+    pop = s.population
+    n, k = pop.n_nets, pop.n_stuck_phase1
     paper_seed = (
-        f"seed {s['paper_seed']} (init {s['init']}): learned {p['learned_phase1']}, stuck "
-        f"{p['stuck_phase1']}, c after phase 1 {p['c_end_phase1']:.3g}"
+        f"seed {cfg.paper_seed} (init {s.init}): learned {p.learned_phase1}, stuck "
+        f"{p.stuck_phase1}, c after phase 1 {p.c_end_phase1:.3g}"
     )
+    flat: Outcome
+    recovery: Outcome
+    reason_flat = reason_recovery = f"none of the {n} networks got stuck in phase 1"
     if k == 0:
-        skip: dict[str, Any] = {
-            "skip": "no stuck network",
-            "reason": f"none of the {n} networks got stuck in phase 1",
-        }
-        flat = recovery = skip
+        flat = recovery = {"skip": "no stuck network"}
     else:
-        flat = {
-            "reproduced": pop["n_stuck_flat_gradient"] == k,
-            "reason": "every stuck network must have a median gradient norm over the last "
-            f"{s['last']} epochs of phase 1 < {s['flat_ratio']:g} x its peak",
-        }
-        recovery = {
-            "reproduced": pop["n_stuck_recovered"] >= 0.5 * k,
-            "reason": f"at least half of the stuck networks must recover: {pop['recovered_rule']} "
-            f"(lenient: {pop['recovered_lenient_rule']})",
-        }
+        flat = {"reproduced": pop.n_stuck_flat_gradient == k}
+        reason_flat = (
+            "every stuck network must have a median gradient norm over the last "
+            f"{cfg.last} epochs of phase 1 < {cfg.flat_ratio:g} x its peak"
+        )
+        recovery = {"reproduced": pop.n_stuck_recovered >= 0.5 * k}
+        reason_recovery = (
+            f"at least half of the stuck networks must recover: {pop.recovered_rule} "
+            f"(lenient: {pop.recovered_lenient_rule})"
+        )
     return [
         Claim(
             figure=NAME,
@@ -500,14 +707,14 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="another network, in which c was trainable, still got stuck",
             measured={
                 "stuck": f"{k} of {n}",
-                "stuck_seeds": pop["stuck_seeds"],
-                "c_end_of_stuck": pop["c_phase1_stuck"],
+                "stuck_seeds": pop.stuck_seeds,
+                "c_end_of_stuck": pop.c_phase1_stuck,
                 "paper_seed": paper_seed,
             },
             reproduced=k >= 1,
-            reason=f"at least one of the {n} networks (seeds {pop['seeds']}) must be stuck: "
+            reason=f"at least one of the {n} networks (seeds {pop.seeds}) must be stuck: "
             "learned, then max accuracy over the last "
-            f"{s['last']} epochs <= 0.5. The paper reports one network; training is chaotic, "
+            f"{cfg.last} epochs <= 0.5. The paper reports one network; training is chaotic, "
             "so a census replaces a single seed",
         ),
         Claim(
@@ -515,10 +722,11 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             claim="Stuck with a trained c, the gradient is practically zero: c cannot move either",
             paper="no-learning zone (practically zero gradient)",
             measured={
-                "flat": f"{pop['n_stuck_flat_gradient']} of {k} stuck",
-                "grad_ratio_of_stuck": pop["grad_ratio_phase1_stuck"],
-                "c_end_of_stuck": pop["c_phase1_stuck"],
+                "flat": f"{pop.n_stuck_flat_gradient} of {k} stuck",
+                "grad_ratio_of_stuck": pop.grad_ratio_phase1_stuck,
+                "c_end_of_stuck": pop.c_phase1_stuck,
             },
+            reason=reason_flat,
             **flat,
         ),
         Claim(
@@ -528,11 +736,12 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="lowering the confidence lets stuck networks re-learn (Fig. 4; the authors' "
             "code: c reset to 1, 10k more epochs)",
             measured={
-                "recovered": f"{pop['n_stuck_recovered']} of {k} stuck",
-                "recovered_lenient": f"{pop['n_stuck_recovered_lenient']} of {k} stuck",
-                "c_end_of_stuck": pop["c_phase2_stuck"],
-                "paper_seed_recovered": p["recovered"] if p["stuck_phase1"] else None,
+                "recovered": f"{pop.n_stuck_recovered} of {k} stuck",
+                "recovered_lenient": f"{pop.n_stuck_recovered_lenient} of {k} stuck",
+                "c_end_of_stuck": pop.c_phase2_stuck,
+                "paper_seed_recovered": p.recovered if p.stuck_phase1 else None,
             },
+            reason=reason_recovery,
             **recovery,
         ),
     ]

@@ -4,8 +4,8 @@ Running: the initial weights (:func:`resolve_init`), the devices a run is pinned
 (:func:`pinned_devices`) and one network out of a trained batch (:func:`single`).
 
 Analysing: a run's fixed points, ghosts and events as a Dataset (:func:`points_dataset`,
-:func:`analysis_events`, :func:`bifurcation_list`) and the latent trajectories
-``kappa(t)`` of its snapshots (:func:`latent_trajectories`).
+:func:`analysis_events`, :func:`bifurcation_list` of :class:`BifurcationRecord`) and the
+latent trajectories ``kappa(t)`` of its snapshots (:func:`latent_trajectories`).
 
 Drawing, the paper's way: the loss and the gradient norm each divided by its maximum
 (:func:`draw_metrics`, :func:`metric_key`) and the latent flows
@@ -94,11 +94,25 @@ def analysis_events(ra: RunAnalysis) -> dict[str, Any]:
     } | {"settings": d["settings"]}
 
 
-def bifurcation_list(events: dict[str, Any]) -> list[dict[str, Any]]:
-    """The bifurcations of :func:`analysis_events` without the boundary crossings, each as
-    ``{"kind", "direction", "epoch"}`` (``epoch``: the first snapshot after it)."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BifurcationRecord:
+    """A bifurcation of a run as an experiment's summary reports it.
+
+    Attributes:
+        kind: ``"saddle-node"`` or ``"other"`` (boundary crossings are not bifurcations).
+        direction: ``"appear"`` or ``"vanish"``.
+        epoch: the first snapshot after it.
+    """
+
+    kind: str
+    direction: str
+    epoch: float
+
+
+def bifurcation_list(events: dict[str, Any]) -> list[BifurcationRecord]:
+    """The bifurcations of :func:`analysis_events` without the boundary crossings."""
     return [
-        {"kind": b["kind"], "direction": b["direction"], "epoch": b["epoch_after"]}
+        BifurcationRecord(kind=b["kind"], direction=b["direction"], epoch=b["epoch_after"])
         for b in events["bifurcations"]
         if b["kind"] != "boundary"
     ]

@@ -85,7 +85,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -98,7 +98,7 @@ from scipy import stats
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
 from ..train import train
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress, stage_progress
 
 NAME = "rnn-critical-lr"
@@ -522,7 +522,108 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
 # summarize
 
 
-def _where(rate: float) -> str:
+#: Where a critical rate lies relative to the learning-rate grid.
+Where = Literal["grid", "below the grid", "above the grid"]
+#: Bounds of an interval; None: open at that end (beyond the grid, or no fit).
+Interval = tuple[float | None, float | None]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Confidence:
+    """The outcomes, critical rates and power-law fit of one confidence ``c``.
+
+    Per-delay values are indexed like the summary's ``delays``, per-rate ones like ``lr``;
+    ``[T][rate]`` fields are fractions of the seeds. A NaN float is stored as ``null``.
+
+    Attributes:
+        c: the confidence.
+        lr: its learning rates, [rate].
+        horizon_epochs: epochs each rate's networks are judged on, [rate].
+        failed_fraction: never learned, stuck or diverged, [T][rate].
+        stuck_fraction: stuck, [T][rate].
+        never_learned_fraction: never learned, [T][rate].
+        diverged_fraction: diverged, [T][rate].
+        unsolved_fraction: not solved (the stricter diagnostic), [T][rate].
+        critical_rate_unsolved: the critical rate of the unsolved fraction, [T] (None:
+            outside the grid).
+        critical_rate: the critical rate, [T] (None: outside the grid).
+        critical_rate_where: ``"grid"``, ``"below the grid"`` or ``"above the grid"``, [T].
+        critical_rate_interval: the critical rate's bootstrap 95% interval, [T].
+        delays_fitted: the delays whose critical rate lies inside the grid.
+        exponent: the fitted exponent of the critical rate against ``T`` (None: fewer than
+            ``MIN_DELAYS`` delays to fit).
+        exponent_stderr: its standard error (None: no fit).
+        prefactor: ``a`` of ``a T^exponent`` (None: no fit).
+        r_squared: the share of the variance of ``log rate`` the fit explains (None: no
+            fit).
+        exponent_interval_fit: the exponent's t interval.
+        exponent_interval_bootstrap: the exponent's seed-bootstrap interval.
+        exponent_interval: the envelope of both.
+        bootstrap_fit_fraction: share of the resamples with a crossing inside the grid at
+            every fitted delay (None: no fit).
+    """
+
+    c: float
+    lr: tuple[float, ...]
+    horizon_epochs: tuple[int, ...]
+    failed_fraction: tuple[tuple[float, ...], ...]
+    stuck_fraction: tuple[tuple[float, ...], ...]
+    never_learned_fraction: tuple[tuple[float, ...], ...]
+    diverged_fraction: tuple[tuple[float, ...], ...]
+    unsolved_fraction: tuple[tuple[float, ...], ...]
+    critical_rate_unsolved: tuple[float | None, ...]
+    critical_rate: tuple[float | None, ...]
+    critical_rate_where: tuple[Where, ...]
+    critical_rate_interval: tuple[Interval, ...]
+    delays_fitted: tuple[float, ...]
+    exponent: float | None = None
+    exponent_stderr: float | None = None
+    prefactor: float | None = None
+    r_squared: float | None = None
+    exponent_interval_fit: Interval = (None, None)
+    exponent_interval_bootstrap: Interval = (None, None)
+    exponent_interval: Interval = (None, None)
+    bootstrap_fit_fraction: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The critical-rate study's measured numbers (``summary.json`` beside the envelope).
+
+    Attributes:
+        delays: the delays ``T``, Euler steps.
+        confidences: the confidences ``c``.
+        n_seeds: networks per (delay, confidence, rate).
+        n_lr: learning rates per confidence.
+        train_time: gradient-flow time ``lr x epochs`` of every network.
+        n_boot: bootstrap resamples of the seeds.
+        level: the failure fraction that defines the critical rate (:data:`LEVEL`).
+        toy_exponent: the toy model's exponent (:data:`TOY_EXPONENT`).
+        failure_rule: what "fails" means, in words.
+        unsolved_rule: what "not solved" means, in words.
+        by_c: one :class:`Confidence` per confidence, in the order of ``confidences``.
+        run_wall_time_s: wall time of the training, seconds.
+        network_epochs: network-epochs trained.
+        network_steps: network time steps trained.
+    """
+
+    delays: tuple[int, ...]
+    confidences: tuple[float, ...]
+    n_seeds: int
+    n_lr: int
+    train_time: float
+    n_boot: int
+    level: float
+    toy_exponent: float
+    failure_rule: str
+    unsolved_rule: str
+    by_c: tuple[Confidence, ...]
+    run_wall_time_s: float
+    network_epochs: int
+    network_steps: int
+
+
+def _where(rate: float) -> Where:
     if rate == 0:
         return "below the grid"
     if math.isinf(rate):
@@ -530,7 +631,15 @@ def _where(rate: float) -> str:
     return "grid"
 
 
-def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
+def _floats(values: ArrayLike) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.asarray(values).ravel())
+
+
+def _floats2(values: ArrayLike) -> tuple[tuple[float, ...], ...]:
+    return tuple(_floats(row) for row in np.asarray(values))
+
+
+def summarize(data: xr.Dataset, cfg: Config) -> Summary:
     """Fractions per (c, T, rate), critical rates with intervals, and the fitted exponents."""
     delays = data["T"].values.astype(float)
     lrs = data["lr"].values
@@ -545,32 +654,25 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
         crit = critical_rate(lrs[i], frac)  # [T]
         boot = critical_rate(lrs[i], boot_frac[:, i])  # [boot, T]
         in_grid = (crit > 0) & np.isfinite(crit)
-        entry: dict[str, Any] = {
-            "c": float(c),
-            "lr": lrs[i],
-            "horizon_epochs": data["horizon"].values[i],
-            "failed_fraction": frac,
-            "stuck_fraction": data["stuck"].values[i].mean(axis=-1),
-            "never_learned_fraction": never[i].mean(axis=-1),
-            "diverged_fraction": data["diverged"].values[i].mean(axis=-1),
-            "unsolved_fraction": unsolved[i].mean(axis=-1),
-            "critical_rate_unsolved": [
+        entry = Confidence(
+            c=float(c),
+            lr=_floats(lrs[i]),
+            horizon_epochs=tuple(int(h) for h in data["horizon"].values[i]),
+            failed_fraction=_floats2(frac),
+            stuck_fraction=_floats2(data["stuck"].values[i].mean(axis=-1)),
+            never_learned_fraction=_floats2(never[i].mean(axis=-1)),
+            diverged_fraction=_floats2(data["diverged"].values[i].mean(axis=-1)),
+            unsolved_fraction=_floats2(unsolved[i].mean(axis=-1)),
+            critical_rate_unsolved=tuple(
                 float(r) if 0 < r < np.inf else None
                 for r in critical_rate(lrs[i], unsolved[i].mean(axis=-1))
-            ],
-            "critical_rate": [float(r) if g else None for r, g in zip(crit, in_grid, strict=True)],
-            "critical_rate_where": [_where(float(r)) for r in crit],
-            "critical_rate_interval": [list(rate_interval(boot[:, k])) for k in range(crit.size)],
-            "delays_fitted": delays[in_grid],
-        }
-        fit: dict[str, Any] = dict.fromkeys(
-            ("exponent", "exponent_stderr", "prefactor", "r_squared"), None
-        )
-        fit.update(
-            exponent_interval_fit=[None, None],
-            exponent_interval_bootstrap=[None, None],
-            exponent_interval=[None, None],
-            bootstrap_fit_fraction=None,
+            ),
+            critical_rate=tuple(
+                float(r) if g else None for r, g in zip(crit, in_grid, strict=True)
+            ),
+            critical_rate_where=tuple(_where(float(r)) for r in crit),
+            critical_rate_interval=tuple(rate_interval(boot[:, k]) for k in range(crit.size)),
+            delays_fitted=_floats(delays[in_grid]),
         )
         if in_grid.sum() >= MIN_DELAYS:
             law = fit_power_law(delays[in_grid], crit[in_grid])
@@ -580,44 +682,50 @@ def summarize(data: xr.Dataset, cfg: Config) -> dict[str, Any]:
             b_lo, b_hi = percentile_interval(boot_slopes) if ok.any() else (None, None)
             lo = min(v for v in (law.interval[0], b_lo) if v is not None)
             hi = max(v for v in (law.interval[1], b_hi) if v is not None)
-            fit.update(
+            entry = dataclasses.replace(
+                entry,
                 exponent=law.exponent,
                 exponent_stderr=law.stderr,
                 prefactor=law.prefactor,
                 r_squared=law.r_squared,
-                exponent_interval_fit=list(law.interval),
-                exponent_interval_bootstrap=[b_lo, b_hi],
-                exponent_interval=[lo, hi],
+                exponent_interval_fit=law.interval,
+                exponent_interval_bootstrap=(b_lo, b_hi),
+                exponent_interval=(lo, hi),
                 bootstrap_fit_fraction=float(ok.mean()),
             )
-        entry.update(fit)
         by_c.append(entry)
-    return {
-        "delays": data["T"].values,
-        "confidences": data["c"].values,
-        "n_seeds": int(data.sizes["seed"]),
-        "n_lr": int(data.sizes["rate"]),
-        "train_time": float(data.attrs["train_time"]),
-        "n_boot": cfg.n_boot,
-        "level": LEVEL,
-        "toy_exponent": TOY_EXPONENT,
-        "failure_rule": f"never learned (max accuracy <= 0.5), stuck (learned, then accuracy "
+    return Summary(
+        delays=tuple(int(d) for d in data["T"].values),
+        confidences=_floats(data["c"].values),
+        n_seeds=int(data.sizes["seed"]),
+        n_lr=int(data.sizes["rate"]),
+        train_time=float(data.attrs["train_time"]),
+        n_boot=cfg.n_boot,
+        level=LEVEL,
+        toy_exponent=TOY_EXPONENT,
+        failure_rule=f"never learned (max accuracy <= 0.5), stuck (learned, then accuracy "
         f"<= 0.5 over the last {cfg.last} epochs) or diverged, within lr x epochs = "
         f"{cfg.train_time:g}",
-        "unsolved_rule": f"not solved: accuracy < {SOLVED_THRESHOLD:g} at some of the last "
+        unsolved_rule=f"not solved: accuracy < {SOLVED_THRESHOLD:g} at some of the last "
         f"{SOLVED_LAST} epochs (a diagnostic: a network can be neither stuck nor solving)",
-        "by_c": by_c,
-        "run_wall_time_s": float(data.attrs["run_wall_s"]),
-        "network_epochs": int(data.attrs["network_epochs"]),
-        "network_steps": int(data.attrs["network_steps"]),
-    }
+        by_c=tuple(by_c),
+        run_wall_time_s=float(data.attrs["run_wall_s"]),
+        network_epochs=int(data.attrs["network_epochs"]),
+        network_steps=int(data.attrs["network_steps"]),
+    )
 
 
 # --------------------------------------------------------------------------------------
 # plot, caption
 
 
-def _fmt_interval(interval: list[float | None]) -> str:
+def _bounds(interval: Interval) -> tuple[float, float]:
+    """An interval's bounds, an open end (None) as -inf or inf."""
+    lo, hi = interval
+    return (-math.inf if lo is None else lo, math.inf if hi is None else hi)
+
+
+def _fmt_interval(interval: Interval) -> str:
     lo, hi = interval
     return f"[{'-inf' if lo is None else f'{lo:.2f}'}, {'inf' if hi is None else f'{hi:.2f}'}]"
 
@@ -626,14 +734,14 @@ def _fmt_interval(interval: list[float | None]) -> str:
 _CONFIDENCE_COLOURS = ["#444444", _style.OKABE_ITO["sky_blue"], _style.OKABE_ITO["yellow"]]
 
 
-def _outcome_panel(ax: Any, entry: dict[str, Any], delays: list[int]) -> None:
+def _outcome_panel(ax: Any, entry: Confidence, delays: list[int]) -> None:
     """Failed (solid) and never-learned (dotted) fractions against the rate, per delay."""
-    lr = np.asarray(entry["lr"], dtype=float)
+    lr = np.asarray(entry.lr, dtype=float)
     for k in range(len(delays)):
         color = _style.CYCLE[k % len(_style.CYCLE)]
-        ax.plot(lr, np.asarray(entry["failed_fraction"][k], float), "o-", ms=2.5, color=color)
-        ax.plot(lr, np.asarray(entry["never_learned_fraction"][k], float), ":", color=color)
-        rate = entry["critical_rate"][k]
+        ax.plot(lr, np.asarray(entry.failed_fraction[k], float), "o-", ms=2.5, color=color)
+        ax.plot(lr, np.asarray(entry.never_learned_fraction[k], float), ":", color=color)
+        rate = entry.critical_rate[k]
         if rate is not None:
             ax.plot([rate], [LEVEL], "|", ms=8, mew=1.5, color=color)
     ax.axhline(LEVEL, color=_style.GREY, ls="--", lw=0.6)
@@ -643,7 +751,7 @@ def _outcome_panel(ax: Any, entry: dict[str, Any], delays: list[int]) -> None:
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_xlabel("learning rate α")
     ax.set_ylabel("fraction of networks")
-    _style.beyond(ax, f"outcomes at c = {entry['c']:g}")
+    _style.beyond(ax, f"outcomes at c = {entry.c:g}")
 
 
 def _outcome_legends(axes: list[Any], delays: list[int]) -> None:
@@ -682,7 +790,7 @@ def _boxed_legend(ax: Any, handles: list[Any], labels: list[str], loc: str) -> N
               framealpha=0.9)  # fmt: skip
 
 
-def _critical_panel(ax: Any, by_c: list[dict[str, Any]], delays: list[int]) -> None:
+def _critical_panel(ax: Any, by_c: tuple[Confidence, ...], delays: list[int]) -> None:
     """Critical rate against T (log-log) with intervals, fits and the toy's slope."""
     t = np.asarray(delays, dtype=float)
     anchor: tuple[float, float, float, float] | None = None
@@ -693,13 +801,13 @@ def _critical_panel(ax: Any, by_c: list[dict[str, Any]], delays: list[int]) -> N
     for i, entry in enumerate(by_c):
         color = _CONFIDENCE_COLOURS[i % len(_CONFIDENCE_COLOURS)]
         marker = "os^vD"[i % 5]
-        lr = np.asarray(entry["lr"], dtype=float)
-        rates = entry["critical_rate"]
+        lr = np.asarray(entry.lr, dtype=float)
+        rates = entry.critical_rate
         shown = [k for k, r in enumerate(rates) if r is not None]
         parts: list[Any] = []
         if shown:
             y = np.array([rates[k] for k in shown])
-            intervals = [entry["critical_rate_interval"][k] for k in shown]
+            intervals = [entry.critical_rate_interval[k] for k in shown]
             lo = np.array([lr[0] if a is None else a for a, _ in intervals])
             hi = np.array([lr[-1] if b is None else b for _, b in intervals])
             values += [*lo, *hi]
@@ -714,17 +822,17 @@ def _critical_panel(ax: Any, by_c: list[dict[str, Any]], delays: list[int]) -> N
                     color=color,
                 )  # fmt: skip
             )
-        for k, where in enumerate(entry["critical_rate_where"]):
+        for k, where in enumerate(entry.critical_rate_where):
             if where != "grid":
                 off_grid = True
                 edge, sym = (lr[0], "v") if where == "below the grid" else (lr[-1], "^")
                 ax.plot([t[k]], [edge], sym, ms=4, mfc="none", color=color)
                 values.append(edge)
-        text = f"c = {entry['c']:g}"
-        if entry["exponent"] is not None:
-            fitted = np.asarray(entry["delays_fitted"], dtype=float)
+        text = f"c = {entry.c:g}"
+        if entry.exponent is not None and entry.prefactor is not None:
+            fitted = np.asarray(entry.delays_fitted, dtype=float)
             line = np.geomspace(fitted.min(), fitted.max(), 50)
-            p, a = entry["exponent"], entry["prefactor"]
+            p, a = entry.exponent, entry.prefactor
             parts += ax.plot(line, a * line**p, "-", color=color, lw=1)
             text += f" (fit: exponent {p:.2f})"
             if anchor is None:
@@ -759,17 +867,17 @@ def _critical_panel(ax: Any, by_c: list[dict[str, Any]], delays: list[int]) -> N
     _style.beyond(ax, "critical rate against the delay")
 
 
-def _exponent_panel(ax: Any, by_c: list[dict[str, Any]]) -> None:
+def _exponent_panel(ax: Any, by_c: tuple[Confidence, ...]) -> None:
     """Fitted exponents with their 95% intervals beside the toy's -5."""
     points: list[float] = []
     for i, entry in enumerate(by_c):
-        if entry["exponent"] is None:
+        if entry.exponent is None:
             continue
         color = _CONFIDENCE_COLOURS[i % len(_CONFIDENCE_COLOURS)]
-        p = entry["exponent"]
+        p = entry.exponent
         for (lo, hi), lw, cap, label in (
-            (entry["exponent_interval"], 1.0, 3, "95% interval (fit and bootstrap)"),
-            (entry["exponent_interval_bootstrap"], 2.5, 0, "seed bootstrap alone"),
+            (entry.exponent_interval, 1.0, 3, "95% interval (fit and bootstrap)"),
+            (entry.exponent_interval_bootstrap, 2.5, 0, "seed bootstrap alone"),
         ):
             if lo is None or hi is None:
                 continue
@@ -779,7 +887,7 @@ def _exponent_panel(ax: Any, by_c: list[dict[str, Any]]) -> None:
         points.append(p)
     ax.axvline(TOY_EXPONENT, color=_style.THEORY, ls="--", lw=1, label="toy model −5 (Eq. 15)")
     ax.axvline(0.0, color=_style.GREY, ls=":", lw=1, label="no dependence on T")
-    ax.set_yticks(range(len(by_c)), [f"c = {e['c']:g}" for e in by_c])
+    ax.set_yticks(range(len(by_c)), [f"c = {e.c:g}" for e in by_c])
     # room above the rows for the legend
     ax.set_ylim(-0.6, len(by_c) + 0.9)
     ax.set_xlim(min([TOY_EXPONENT, *points]) - 1.5, max([0.0, *points]) + 1.0)
@@ -792,12 +900,12 @@ def _exponent_panel(ax: Any, by_c: list[dict[str, Any]]) -> None:
     _style.beyond(ax, "fitted exponent against the toy's")
 
 
-def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.Dataset, summary: Summary, cfg: Config) -> Figure:
     """Top: one outcome panel per confidence (failed and never-learned fractions against the
     learning rate, per delay). Bottom: the critical rate against the delay (log-log, with
     the fits and the toy's slope -5) and the fitted exponents beside -5."""
-    by_c = summary["by_c"]
-    delays = [int(d) for d in summary["delays"]]
+    by_c = summary.by_c
+    delays = [int(d) for d in summary.delays]
     n_c = len(by_c)
     fig = _style.figure(HEIGHT, _style.PAGE)
     cols = 2 * n_c
@@ -815,34 +923,32 @@ def plot(data: xr.Dataset, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The figure's caption, with its parameters and the measured exponents."""
-    delays = ", ".join(str(int(d)) for d in summary["delays"])
-    cs = " and ".join(f"{c:g}" for c in summary["confidences"])
-    horizons = np.concatenate([np.asarray(e["horizon_epochs"]) for e in summary["by_c"]])
+    delays = ", ".join(str(int(d)) for d in summary.delays)
+    cs = " and ".join(f"{c:g}" for c in summary.confidences)
+    horizons = np.concatenate([np.asarray(e.horizon_epochs) for e in summary.by_c])
     parts = []
-    for e in summary["by_c"]:
-        if e["exponent"] is None:
-            parts.append(f"c = {e['c']:g}: no fit (fewer than {MIN_DELAYS} delays in the grid)")
+    for e in summary.by_c:
+        if e.exponent is None:
+            parts.append(f"c = {e.c:g}: no fit (fewer than {MIN_DELAYS} delays in the grid)")
         else:
-            parts.append(
-                f"c = {e['c']:g}: {e['exponent']:.2f} {_fmt_interval(e['exponent_interval'])}"
-            )
-    n_panels = len(summary["by_c"])
+            parts.append(f"c = {e.c:g}: {e.exponent:.2f} {_fmt_interval(e.exponent_interval)}")
+    n_panels = len(summary.by_c)
     outcome = "A" if n_panels == 1 else f"A–{chr(ord('A') + n_panels - 1)}"
     last = chr(ord("A") + n_panels)
     return (
         "Beyond the paper: the rank-one RNN's critical learning rate across delays. "
         f"Rank-one networks (N = {cfg.N}, the paper's initial weights, seeds 0–"
-        f"{summary['n_seeds'] - 1}) trained with plain gradient descent on the "
+        f"{summary.n_seeds - 1}) trained with plain gradient descent on the "
         f"delayed-activation task with delays T = {delays} time steps (trials of 2T steps) "
-        f"at confidences c = {cs}, over {summary['n_lr']} log-spaced learning rates α per "
-        f"confidence; every network trains for α × epochs = {summary['train_time']:g} "
+        f"at confidences c = {cs}, over {summary.n_lr} log-spaced learning rates α per "
+        f"confidence; every network trains for α × epochs = {summary.train_time:g} "
         f"({int(horizons.min()):,} to {int(horizons.max()):,} epochs). "
         f"({outcome}) Fraction of the networks that end stuck or never learn (solid; Fig. 4's "
         f"rules) and that never learn (dotted), per delay; ticks mark the critical rate, where "
         f"half fail (interpolated in log α). ({last}) Critical rate against T (log–log) with "
-        f"95% intervals from {summary['n_boot']:,} bootstrap resamples of the seeds, "
+        f"95% intervals from {summary.n_boot:,} bootstrap resamples of the seeds, "
         f"least-squares power-law fits, and the toy model's slope −5 (Eq. 15) for "
         f"comparison. Fitted exponents (95% interval, envelope of the fit's t interval and "
         f"the bootstrap): {'; '.join(parts)}."
@@ -853,38 +959,38 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
 # claims
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """Beyond-the-paper statements on the scaling of the RNN's critical rate with T."""
     out = []
     paper = "not measured; the paper expects RNNs not to follow Eq. 15 (T^-5)"
-    for e in summary["by_c"]:
-        c = e["c"]
-        n_in = len(e["delays_fitted"])
+    for e in summary.by_c:
+        c = e.c
+        n_in = len(e.delays_fitted)
         measured = {
-            "exponent": e["exponent"],
-            "interval": e["exponent_interval"],
-            "r_squared": e["r_squared"],
-            "delays_fitted": e["delays_fitted"],
+            "exponent": e.exponent,
+            "interval": e.exponent_interval,
+            "r_squared": e.r_squared,
+            "delays_fitted": e.delays_fitted,
         }
-        if e["exponent"] is None:
+        if e.exponent is None or e.r_squared is None:
             skip: dict[str, Any] = {
                 "skip": f"{n_in} delay(s) with a critical rate inside the grid, a fit needs "
                 f"{MIN_DELAYS}"
             }
             power = differs = skip
         else:
-            lo, hi = e["exponent_interval"]
+            lo, hi = _bounds(e.exponent_interval)
             power = {
-                "reproduced": hi < 0 and e["r_squared"] >= MIN_R_SQUARED,
+                "reproduced": hi < 0 and e.r_squared >= MIN_R_SQUARED,
                 "reason": f"least squares of log α* on log T over {n_in} delays; the whole 95% "
                 f"interval of the exponent (envelope of the t interval and the seed bootstrap) "
                 f"must be < 0 and the line must explain >= {MIN_R_SQUARED:.0%} of the "
-                f"variance (R² = {e['r_squared']:.3f})",
+                f"variance (R² = {e.r_squared:.3f})",
             }
             differs = {
                 "reproduced": not lo <= TOY_EXPONENT <= hi,
                 "reason": f"-5 must lie outside the exponent's 95% interval "
-                f"{_fmt_interval(e['exponent_interval'])} (envelope of the t interval and "
+                f"{_fmt_interval(e.exponent_interval)} (envelope of the t interval and "
                 "the seed bootstrap)",
             }
         out.append(
@@ -909,14 +1015,12 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
                 **differs,
             )
         )
-    if len(summary["by_c"]) >= 2:
-        entries = sorted(summary["by_c"], key=lambda e: e["c"])
+    if len(summary.by_c) >= 2:
+        entries = sorted(summary.by_c, key=lambda e: e.c)
         low, high = entries[0], entries[-1]
         pairs = [
             (int(d), a, b)
-            for d, a, b in zip(
-                summary["delays"], low["critical_rate"], high["critical_rate"], strict=True
-            )
+            for d, a, b in zip(summary.delays, low.critical_rate, high.critical_rate, strict=True)
             if a is not None and b is not None
         ]
         if pairs:
@@ -931,14 +1035,14 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             Claim(
                 beyond_paper=True,
                 figure=NAME,
-                claim=f"beyond the paper: the lower confidence (c = {low['c']:g}) has a higher "
-                f"critical learning rate than c = {high['c']:g} at every delay (Fig. 4's "
+                claim=f"beyond the paper: the lower confidence (c = {low.c:g}) has a higher "
+                f"critical learning rate than c = {high.c:g} at every delay (Fig. 4's "
                 "rules: a network fails when it ends stuck or never learns)",
                 paper="Fig. 4: lowering c lets stuck networks recover (at one delay and rate)",
                 measured={
-                    f"c = {low['c']:g}": low["critical_rate"],
-                    f"c = {high['c']:g}": high["critical_rate"],
-                    "delays": summary["delays"],
+                    f"c = {low.c:g}": low.critical_rate,
+                    f"c = {high.c:g}": high.critical_rate,
+                    "delays": summary.delays,
                 },
                 **compare,
             )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -25,7 +24,7 @@ from matplotlib.figure import Figure
 from scipy.stats import linregress
 
 from .. import _validate, toy
-from . import _style
+from . import _style, base
 from .base import Claim, Fidelity, Progress
 
 NAME = "toy-scaling"
@@ -142,7 +141,52 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.DataTree:
     return xr.DataTree.from_dict({"scaling": scaling, "fraction": fraction})
 
 
-def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Summary(base.Summary):
+    """The measured numbers of the scaling study.
+
+    Learning rates are in units of 1/[t]^5; relative differences are measured / predicted
+    - 1, with the prediction ``3 pi^4 / 32 T^-5``.
+
+    Attributes:
+        T: the delays, [t].
+        measured: the measured critical rate per delay (smallest failing rate of the
+            bisection).
+        relative_difference: measured / predicted - 1 per delay.
+        max_abs_relative_difference: the largest |relative difference|.
+        min_relative_difference: the smallest (most negative) relative difference.
+        alpha_star_exponent: slope of the least-squares fit of log alpha against log T.
+        alpha_star_exponent_stderr: its standard error.
+        alpha_star_prefactor: ``exp`` of the fit's intercept.
+        alpha_star_prefactor_theory: ``3 pi^4 / 32``.
+        fraction_T: the delay of the transition study (the config's), [t].
+        stuck_fraction_max_below_alpha_star: largest stuck fraction over the grid rates
+            below alpha*; None if the grid has none.
+        stuck_fraction_min_above_alpha_star: smallest stuck fraction over the grid rates
+            strictly above alpha*; None if the grid has none.
+        reached_r_star_fraction_min_below_alpha_star: smallest fraction of runs that
+            reached ``r*`` at some epoch, over the grid rates below alpha*; None if none.
+        all_stuck_from_lr_ratio: smallest alpha / alpha* of the grid from which on every
+            rate has all its runs stuck; None if even the largest rate has not.
+    """
+
+    T: list[float]
+    measured: list[float]
+    relative_difference: list[float]
+    max_abs_relative_difference: float
+    min_relative_difference: float
+    alpha_star_exponent: float
+    alpha_star_exponent_stderr: float
+    alpha_star_prefactor: float
+    alpha_star_prefactor_theory: float
+    fraction_T: float
+    stuck_fraction_max_below_alpha_star: float | None
+    stuck_fraction_min_above_alpha_star: float | None
+    reached_r_star_fraction_min_below_alpha_star: float | None
+    all_stuck_from_lr_ratio: float | None
+
+
+def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     """Fitted exponent and prefactor, per-T agreement, and the sharpness of the transition."""
     s = data["scaling"].to_dataset()
     T = s["T"].values
@@ -165,27 +209,27 @@ def summarize(data: xr.DataTree, cfg: Config) -> dict[str, Any]:
     # strictly above: at alpha* itself a run fails only if it lands exactly on r*/4
     above = ratio > 1.0
     reached = f["reached_r_star"].values.mean(axis=-1)  # [lr]
-    return {
-        "T": T.tolist(),
-        "measured": measured.tolist(),
-        "relative_difference": rel.tolist(),
-        "max_abs_relative_difference": float(np.max(np.abs(rel))),
-        "min_relative_difference": float(np.min(rel)),
-        "alpha_star_exponent": float(fit.slope),
-        "alpha_star_exponent_stderr": float(fit.stderr),
-        "alpha_star_prefactor": float(math.exp(fit.intercept)),
-        "alpha_star_prefactor_theory": PREFACTOR,
-        "fraction_T": cfg.fraction_T,
-        "stuck_fraction_max_below_alpha_star": float(frac[below].max()) if below.any() else None,
-        "stuck_fraction_min_above_alpha_star": float(frac[above].min()) if above.any() else None,
-        "reached_r_star_fraction_min_below_alpha_star": (
+    return Summary(
+        T=T.tolist(),
+        measured=measured.tolist(),
+        relative_difference=rel.tolist(),
+        max_abs_relative_difference=float(np.max(np.abs(rel))),
+        min_relative_difference=float(np.min(rel)),
+        alpha_star_exponent=float(fit.slope),
+        alpha_star_exponent_stderr=float(fit.stderr),
+        alpha_star_prefactor=float(math.exp(fit.intercept)),
+        alpha_star_prefactor_theory=PREFACTOR,
+        fraction_T=cfg.fraction_T,
+        stuck_fraction_max_below_alpha_star=float(frac[below].max()) if below.any() else None,
+        stuck_fraction_min_above_alpha_star=float(frac[above].min()) if above.any() else None,
+        reached_r_star_fraction_min_below_alpha_star=(
             float(reached[below].min()) if below.any() else None
         ),
-        "all_stuck_from_lr_ratio": all_from,
-    }
+        all_stuck_from_lr_ratio=all_from,
+    )
 
 
-def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
+def plot(data: xr.DataTree, summary: Summary, cfg: Config) -> Figure:
     """A: alpha* against T (log-log) with the theory; B: relative difference per T;
     C: the share of runs stuck around alpha* at one T. The whole figure is beyond the
     paper, and its title says so."""
@@ -201,8 +245,8 @@ def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
                 label="measured (bisection)")  # fmt: skip
     ax_fit.set_xscale("log")
     ax_fit.set_yscale("log")
-    slope = summary["alpha_star_exponent"]
-    err = summary["alpha_star_exponent_stderr"]
+    slope = summary.alpha_star_exponent
+    err = summary.alpha_star_exponent_stderr
     ax_fit.text(0.04, 0.04, f"fitted exponent\n{slope:.3f} ± {err:.1g}",
                 transform=ax_fit.transAxes, va="bottom")  # fmt: skip
     ax_fit.set_xlabel("delay T")
@@ -237,20 +281,20 @@ def plot(data: xr.DataTree, summary: dict[str, Any], cfg: Config) -> Figure:
     return fig
 
 
-def caption(summary: dict[str, Any], cfg: Config) -> str:
+def caption(summary: Summary, cfg: Config) -> str:
     """The caption of the figure, with its parameters and the fitted law."""
     lo, hi = cfg.T_range
     rlo, rhi = cfg.fraction_lr_ratio
-    slope = summary["alpha_star_exponent"]
-    err = summary["alpha_star_exponent_stderr"]
-    worst = 100 * summary["max_abs_relative_difference"]
-    all_from = summary["all_stuck_from_lr_ratio"]
+    slope = summary.alpha_star_exponent
+    err = summary.alpha_star_exponent_stderr
+    worst = 100 * summary.max_abs_relative_difference
+    all_from = summary.all_stuck_from_lr_ratio
     all_text = (
         f"every run is stuck from α/α* = {all_from:.3g} on"
         if all_from is not None
         else "not every run is stuck even at the largest rate"
     )
-    below = summary["stuck_fraction_max_below_alpha_star"]
+    below = summary.stuck_fraction_max_below_alpha_star
     if below is None:
         below_text = "No rate of the grid lies below α*"
     elif below == 0:
@@ -265,7 +309,7 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
         f"multi-point bisection ({cfg.points} rates per round, relative bracket "
         f"{cfg.rtol:g}); line, End Matter Eq. 15, α* = 3π⁴/32 T⁻⁵. Least-squares fit of "
         f"log α* against log T: exponent {slope:.3f} ± {err:.1g} (theory −5), prefactor "
-        f"{summary['alpha_star_prefactor']:.3g} (theory {PREFACTOR:.3g}). "
+        f"{summary.alpha_star_prefactor:.3g} (theory {PREFACTOR:.3g}). "
         "B, measured/theory − 1 per T (dots) with the bisection bracket below it "
         f"(lines); largest deviation {worst:.2g}%, grey band ±3%. "
         f"C, at T = {cfg.fraction_T:g}: fraction of {cfg.fraction_instances} runs per rate "
@@ -275,21 +319,21 @@ def caption(summary: dict[str, Any], cfg: Config) -> str:
     )
 
 
-def claims(summary: dict[str, Any]) -> list[Claim]:
+def claims(summary: Summary, cfg: Config) -> list[Claim]:
     """Exponent -5, agreement per T, and the sharpness of the transition at alpha*."""
-    slope = summary["alpha_star_exponent"]
-    worst = summary["max_abs_relative_difference"]
-    above = summary["stuck_fraction_min_above_alpha_star"]
-    below = summary["stuck_fraction_max_below_alpha_star"]
-    reached = summary["reached_r_star_fraction_min_below_alpha_star"]
+    slope = summary.alpha_star_exponent
+    worst = summary.max_abs_relative_difference
+    above = summary.stuck_fraction_min_above_alpha_star
+    below = summary.stuck_fraction_max_below_alpha_star
+    reached = summary.reached_r_star_fraction_min_below_alpha_star
     return [
         Claim(
             figure=NAME,
             claim="The critical learning rate scales as T^-5",
             paper=-5,
-            measured={"exponent": slope, "stderr": summary["alpha_star_exponent_stderr"]},
+            measured={"exponent": slope, "stderr": summary.alpha_star_exponent_stderr},
             reproduced=abs(slope + 5.0) <= 0.1,
-            reason=f"least-squares fit of log alpha against log T over {len(summary['T'])} "
+            reason=f"least-squares fit of log alpha against log T over {cfg.n_T} "
             "delays; tolerance +-0.1",
         ),
         Claim(
@@ -298,9 +342,9 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="3 pi^4/32 T^-5",
             measured={
                 "max_abs_relative_difference": worst,
-                "prefactor": summary["alpha_star_prefactor"],
+                "prefactor": summary.alpha_star_prefactor,
             },
-            reproduced=worst <= 0.03 and summary["min_relative_difference"] >= -1e-3,
+            reproduced=worst <= 0.03 and summary.min_relative_difference >= -1e-3,
             reason="smallest failing rate of the bisection from r0 = 10 r*; tolerance 3% (and not "
             "below the formula beyond the bracket width: no run below alpha* can fail)",
         ),
@@ -326,7 +370,7 @@ def claims(summary: dict[str, Any]) -> list[Claim]:
             paper="every run with alpha >= alpha* gets stuck",
             measured={
                 "min_stuck_fraction_above_alpha_star": above,
-                "all_stuck_from_lr_ratio": summary["all_stuck_from_lr_ratio"],
+                "all_stuck_from_lr_ratio": summary.all_stuck_from_lr_ratio,
             },
             **(
                 {"reproduced": above == 1.0}
