@@ -650,34 +650,162 @@ def _take(
     return state, _on_devices(zeros, n_dev, PS(None, "net"))
 
 
-def _fill_rest(
-    mets: dict[str, np.ndarray],
-    fill: dict[str, np.ndarray],
-    rec_pos: int,
-    snap_data: dict[str, list[np.ndarray]],
-    snap_epochs: list[int],
-    final: dict[str, np.ndarray],
-    snapshot_every: int,
-    e0: int,
-    end: int,
-) -> None:
-    """Epochs ``e0 .. end - 1`` of networks that all settled or diverged: every recorded
-    metric repeats ``fill``, every snapshot the frozen parameters ``final``."""
-    for name, arr in mets.items():
-        arr[:, rec_pos:] = fill[name][:, None]
-    if snapshot_every:
-        here = np.arange(-(-e0 // snapshot_every) * snapshot_every, end, snapshot_every)
-        if here.size:
-            for k_, v in final.items():
-                snap_data[k_].append(np.broadcast_to(v, (here.size, *v.shape)))
-            snap_epochs.extend(int(e) for e in here)
-
-
 def _pad(a: np.ndarray, P_pad: int) -> np.ndarray:
     if a.shape[0] == P_pad:
         return a
     reps = np.repeat(a[:1], P_pad - a.shape[0], axis=0)
     return np.concatenate([a, reps])
+
+
+def _chunk_epochs(
+    cfg: RNNConfig, epochs: int, chunk: int | None, snapshot_every: int, per_snap: int
+) -> int:
+    """Epochs per compiled call: ``chunk`` (default 1000 for rank1, 200 otherwise), halved
+    while the snapshot buffer would pass its budget, then evened out over the run."""
+    C = min(epochs, chunk or (1000 if cfg.model == "rank1" else 200))
+    if snapshot_every:
+        max_slots = max(1, _SNAPSHOT_BUDGET_BYTES // max(per_snap, 1))
+        while C > 1 and -(-C // snapshot_every) + 1 > max_slots:
+            C = max(1, C // 2)
+    return -(-epochs // -(-epochs // C))  # equal chunks: the last one wastes < 1 epoch/chunk
+
+
+def _initial_state(
+    p0: dict[str, np.ndarray],
+    task: Task,
+    seeds: np.ndarray,
+    lr: np.ndarray,
+    c: np.ndarray,
+    *,
+    P_pad: int,
+    n_dev: int,
+    dtype: str,
+    optimizer: Any,
+    epoch_offset: int,
+) -> TrainState:
+    """The population's :class:`TrainState`, padded to ``P_pad`` networks and placed on
+    the devices. Built on the host and placed as the program takes it: a conversion on
+    the device, or inputs laid out differently from its outputs, would compile more."""
+    state = TrainState(
+        params={k: _pad(v, P_pad).astype(dtype) for k, v in p0.items()},
+        opt_state=(),
+        lr=_pad(np.nan_to_num(lr, nan=0.0), P_pad).astype(dtype),
+        c=_pad(c, P_pad).astype(dtype),
+        # Each network's seed key, for the trials a stochastic task draws.
+        key=None if is_paper_task(task) else _pad(seed_key_data(seeds), P_pad),
+        epoch=np.int32(epoch_offset),
+        alive=np.ones(P_pad, bool),
+        diverged_epoch=np.full(P_pad, -1, np.int32),
+        settled=np.zeros(P_pad, bool),
+    )
+    state = _on_devices(state, n_dev, _state_specs(task))
+    make_tx = optimizer_factory(optimizer)
+    if make_tx is not None:
+        opt_init = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))
+        state = state._replace(opt_state=opt_init(state.params, state.lr))
+    return state
+
+
+class _Record:
+    """The host-side record of a run: metrics, snapshots and final states of all ``P``
+    networks, while the early exit takes networks out of the device state.
+
+    ``rows[j]`` is the network in row ``j`` of the device state. A network that settled
+    (its update changed nothing) or diverged leaves the device state; its later epochs
+    repeat its last computed one (NaN metrics once diverged) and are filled in from
+    ``fill`` and ``final``.
+    """
+
+    def __init__(
+        self,
+        p0: dict[str, np.ndarray],
+        rec_epochs: np.ndarray,
+        *,
+        dtype: str,
+        metrics_every: int,
+        snapshot_every: int,
+    ) -> None:
+        P = next(iter(p0.values())).shape[0]
+        self.metrics_every, self.snapshot_every = metrics_every, snapshot_every
+        self.mets = {k: np.full((P, rec_epochs.size), np.nan, dtype) for k in StepMetrics._fields}
+        self.fill = {k: np.full(P, np.nan, dtype) for k in StepMetrics._fields}
+        self.final = {k: np.array(v) for k, v in p0.items()}
+        self.alive = np.ones(P, bool)
+        self.div = np.full(P, -1, np.int64)
+        self.rows = np.arange(P)
+        self.snap_epochs: list[int] = []
+        self.snap_data: dict[str, list[np.ndarray]] = {k: [] for k in p0}
+        self.pos = 0  # recorded metric epochs so far
+
+    def _gone(self) -> np.ndarray:
+        gone = np.ones(self.alive.size, bool)
+        gone[self.rows] = False
+        return gone
+
+    def add(self, out_host: list[np.ndarray], snaps: Any, e0: int, n_here: int) -> None:
+        """Record a chunk's metrics (``out_host``: [epochs, rows]) and snapshots."""
+        es = np.arange(e0, e0 + n_here)
+        keep = es % self.metrics_every == 0
+        n_keep = int(keep.sum())
+        gone = self._gone()
+        for name, got in zip(StepMetrics._fields, out_host, strict=True):
+            window = self.mets[name][:, self.pos : self.pos + n_keep]
+            window[self.rows] = got[keep].T
+            window[gone] = self.fill[name][gone, None]
+        self.pos += n_keep
+        k = self.snapshot_every
+        here = [int(e) for e in es if e % k == 0] if k else []
+        if here:
+            first = -(-e0 // k)
+            idx = np.asarray([e // k - first for e in here])
+            for name, buf in snaps.items():
+                final = self.final[name]
+                taken = np.empty((idx.size, *final.shape), final.dtype)
+                taken[:, self.rows] = np.asarray(buf)[idx][:, : self.rows.size]
+                taken[:, gone] = final[gone]
+                self.snap_data[name].append(taken)
+            self.snap_epochs.extend(here)
+
+    def leave(self, state: TrainState, out_host: list[np.ndarray], rows: np.ndarray) -> None:
+        """Networks in device rows ``rows`` leave: their last metrics (NaN if diverged),
+        final parameters and divergence are kept for the epochs still to come."""
+        n_act = self.rows.size
+        settled = np.asarray(state.settled)[:n_act][rows]
+        nets = self.rows[rows]
+        for name, got in zip(StepMetrics._fields, out_host, strict=True):
+            self.fill[name][nets] = np.where(settled, got[-1, rows], np.nan)
+        for name, v in state.params.items():
+            self.final[name][nets] = np.asarray(v)[:n_act][rows]
+        self.alive[nets] = np.asarray(state.alive)[:n_act][rows]
+        self.div[nets] = np.asarray(state.diverged_epoch)[:n_act][rows]
+        self.rows = np.delete(self.rows, rows)
+
+    def fill_rest(self, e0: int, end: int) -> None:
+        """Epochs ``e0 .. end - 1`` once every network left: each recorded metric repeats
+        ``fill``, each snapshot the frozen parameters ``final``."""
+        for name, arr in self.mets.items():
+            arr[:, self.pos :] = self.fill[name][:, None]
+        k = self.snapshot_every
+        if k:
+            here = np.arange(-(-e0 // k) * k, end, k)
+            if here.size:
+                for name, v in self.final.items():
+                    self.snap_data[name].append(np.broadcast_to(v, (here.size, *v.shape)))
+                self.snap_epochs.extend(int(e) for e in here)
+
+    def finish(self, state: TrainState) -> None:
+        """Take the final state of the networks still on the devices."""
+        n_act = self.rows.size
+        for name, v in state.params.items():
+            self.final[name][self.rows] = np.asarray(v)[:n_act]
+        self.alive[self.rows] = np.asarray(state.alive)[:n_act]
+        self.div[self.rows] = np.asarray(state.diverged_epoch)[:n_act]
+
+    def snapshots(self) -> dict[str, np.ndarray] | None:
+        """Snapshots by name, ``[net, snapshot, ...]`` (``None`` without any)."""
+        if not self.snap_epochs:
+            return None
+        return {k: np.concatenate(v, axis=0).swapaxes(0, 1) for k, v in self.snap_data.items()}
 
 
 def _train(
@@ -705,65 +833,27 @@ def _train(
     p0 = _initial_params(cfg, task, seeds, c, params, init, dtype)
     n_dev = max(1, min(n_dev, P))
     block, P_pad = _layout(cfg, method, optimizer, P, n_dev, task)
-
-    C = min(epochs, chunk or (1000 if cfg.model == "rank1" else 200))
-    per_snap = (
-        sum(int(np.prod(v.shape[1:])) for v in p0.values()) * P_pad * np.dtype(dtype).itemsize
-    )
-    if snapshot_every:
-        max_slots = max(1, _SNAPSHOT_BUDGET_BYTES // max(per_snap, 1))
-        while C > 1 and -(-C // snapshot_every) + 1 > max_slots:
-            C = max(1, C // 2)
-    C = -(-epochs // -(-epochs // C))  # equal chunks: the last one wastes < 1 epoch/chunk
+    per_snap = sum(int(np.prod(v.shape[1:])) for v in p0.values()) * P_pad
+    C = _chunk_epochs(cfg, epochs, chunk, snapshot_every, per_snap * np.dtype(dtype).itemsize)
     slots = (-(-C // snapshot_every) + 1) if snapshot_every else 0
     plan = _Plan(cfg, method, optimizer, snapshot_every, C, slots, n_dev, block, task)
-
-    # Arrays are built on the host and placed as the program takes them: a conversion on
-    # the device, or inputs laid out differently from its outputs, would compile more.
-    host = {k: _pad(v, P_pad).astype(dtype) for k, v in p0.items()}
-    lr_h = _pad(np.nan_to_num(lr, nan=0.0), P_pad).astype(dtype)
-    # Each network's seed key, for the trials a stochastic task draws.
-    key_h = None if is_paper_task(task) else _pad(seed_key_data(seeds), P_pad)
-    state = TrainState(
-        params=host,
-        opt_state=(),
-        lr=lr_h,
-        c=_pad(c, P_pad).astype(dtype),
-        key=key_h,
-        epoch=np.int32(epoch_offset),
-        alive=np.ones(P_pad, bool),
-        diverged_epoch=np.full(P_pad, -1, np.int32),
-        settled=np.zeros(P_pad, bool),
-    )
-    state = _on_devices(state, n_dev, _state_specs(task))
-    make_tx = optimizer_factory(optimizer)
-    if make_tx is not None:
-        opt_init = jax.jit(jax.vmap(lambda p, r: make_tx(r).init(p)))
-        state = state._replace(opt_state=opt_init(state.params, state.lr))
+    state = _initial_state(
+        p0, task, seeds, lr, c, P_pad=P_pad, n_dev=n_dev, dtype=dtype,
+        optimizer=optimizer, epoch_offset=epoch_offset,
+    )  # fmt: skip
     snaps = _on_devices(
-        {k: np.zeros((slots, *v.shape), dtype) for k, v in host.items()} if slots else {},
+        {k: np.zeros((slots, *v.shape), dtype) for k, v in state.params.items()} if slots else {},
         n_dev,
         PS(None, "net"),
     )
-
     end = epoch_offset + epochs
     rec_epochs = np.asarray(
         [e for e in range(epoch_offset, end) if e % metrics_every == 0], dtype=np.int64
     )
-    mets = {name: np.full((P, rec_epochs.size), np.nan, dtype) for name in StepMetrics._fields}
-    snap_epochs: list[int] = []
-    snap_data: dict[str, list[np.ndarray]] = {k: [] for k in host}
-    # The early exit: ``rows[j]`` is the network in row j of the device state. A network
-    # that settled (its update changed nothing) or diverged leaves the device state; its
-    # later epochs repeat its last computed one (NaN metrics once diverged) and are filled
-    # in on the host from ``fill`` and ``final``.
-    rows = np.arange(P)
-    fill = {name: np.full(P, np.nan, dtype) for name in StepMetrics._fields}
-    final = {k: np.array(p0[k]) for k in host}
-    alive_np = np.ones(P, bool)
-    div_np = np.full(P, -1, np.int64)
+    record = _Record(
+        p0, rec_epochs, dtype=dtype, metrics_every=metrics_every, snapshot_every=snapshot_every
+    )
     clock = _Clock()
-    rec_pos = 0
     e0 = epoch_offset
     while e0 < end:
         n_here = min(C, end - e0)
@@ -775,35 +865,13 @@ def _train(
             progress(0, epochs)  # compiled: the epochs start
         tic = time.perf_counter()
         state, snaps, out = executable(*args)
-        n_act = rows.size
+        n_act = record.rows.size
         out_host = [np.asarray(arr)[:n_here, :n_act] for arr in out]
         clock.ran(n_here * P_pad_now, time.perf_counter() - tic)
-        es = np.arange(e0, e0 + n_here)
-        keep = es % metrics_every == 0
-        n_keep = int(keep.sum())
-        gone = np.ones(P, bool)
-        gone[rows] = False
-        for name, got in zip(StepMetrics._fields, out_host, strict=True):
-            window = mets[name][:, rec_pos : rec_pos + n_keep]
-            window[rows] = got[keep].T
-            window[gone] = fill[name][gone, None]
-        rec_pos += n_keep
-        if snapshot_every:
-            here = [int(e) for e in es if e % snapshot_every == 0]
-            if here:
-                first = -(-e0 // snapshot_every)
-                idx = np.asarray([e // snapshot_every - first for e in here])
-                for k_, buf in snaps.items():
-                    taken = np.empty((idx.size, *final[k_].shape), final[k_].dtype)
-                    taken[:, rows] = np.asarray(buf)[idx][:, :n_act]
-                    taken[:, gone] = final[k_][gone]
-                    snap_data[k_].append(taken)
-                snap_epochs.extend(here)
+        record.add(out_host, snaps, e0, n_here)
         e0 += n_here
         if early_exit and e0 < end:
-            alive_r = np.asarray(state.alive)[:n_act]
-            settled_r = np.asarray(state.settled)[:n_act]
-            leaving = ~alive_r | settled_r
+            leaving = ~np.asarray(state.alive)[:n_act] | np.asarray(state.settled)[:n_act]
             stay = np.flatnonzero(~leaving)
             P_pad_new = (
                 _layout(cfg, method, optimizer, stay.size, n_dev, task)[1] if stay.size else 0
@@ -812,19 +880,9 @@ def _train(
             # network-epochs saved take longer than compiling it twice.
             saved = (P_pad_now - P_pad_new) * (end - e0)
             if stay.size == 0 or (P_pad_new < P_pad_now and clock.worth(saved)):
-                j = np.flatnonzero(leaving)
-                nets = rows[j]
-                for name, got in zip(StepMetrics._fields, out_host, strict=True):
-                    fill[name][nets] = np.where(settled_r[j], got[n_here - 1, j], np.nan)
-                for k_, v in state.params.items():
-                    final[k_][nets] = np.asarray(v)[:n_act][j]
-                alive_np[nets] = alive_r[j]
-                div_np[nets] = np.asarray(state.diverged_epoch)[:n_act][j]
-                rows = rows[stay]
+                record.leave(state, out_host, np.flatnonzero(leaving))
                 if stay.size == 0:
-                    _fill_rest(
-                        mets, fill, rec_pos, snap_data, snap_epochs, final, snapshot_every, e0, end
-                    )
+                    record.fill_rest(e0, end)
                     e0 = end
                 else:
                     state, snaps = _take(state, snaps, _pad(stay, P_pad_new), n_dev, task)
@@ -833,17 +891,7 @@ def _train(
                     )
         if progress is not None:
             progress(e0 - epoch_offset, epochs)
-
-    n_act = rows.size
-    for k_, v in state.params.items():
-        final[k_][rows] = np.asarray(v)[:n_act]
-    alive_np[rows] = np.asarray(state.alive)[:n_act]
-    div_np[rows] = np.asarray(state.diverged_epoch)[:n_act]
-    snapshots = (
-        {k: np.concatenate(v, axis=0).swapaxes(0, 1) for k, v in snap_data.items()}
-        if snap_epochs
-        else None
-    )
+    record.finish(state)
     settings = {
         "epochs": epochs,
         "epoch_offset": epoch_offset,
@@ -863,12 +911,12 @@ def _train(
         lr=lr,
         c=c,
         epochs=rec_epochs,
-        metrics=mets,
-        diverged=~alive_np,
-        diverged_epoch=np.where(alive_np, -1, div_np),
-        final=final,
-        snapshots=snapshots,
-        snap_epochs=np.asarray(snap_epochs, dtype=np.int64),
+        metrics=record.mets,
+        diverged=~record.alive,
+        diverged_epoch=np.where(record.alive, -1, record.div),
+        final=record.final,
+        snapshots=record.snapshots(),
+        snap_epochs=np.asarray(record.snap_epochs, dtype=np.int64),
         settings=settings,
     )
 
