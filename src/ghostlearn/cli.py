@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -766,57 +767,16 @@ def train(
     OUT must be new or empty, unless --overwrite; if it already holds this very run
     (same model, settings and population), nothing is retrained.
     """
-    from .rnn import RNNConfig
-    from .train import grid
-    from .train import train as run_training
+    from .tasks import make_task
 
     with user_errors():
-        out = _out_dir(out)
-        from .store import remove_temporaries
-
-        # What a killed earlier run of this command left half-written.
-        remove_temporaries(out, RunFolder(out).names())
-        from .tasks import make_task
-
+        out = _training_folder(out)
         task_obj = make_task(task)
-        if model == "auto":
-            model = "rank1" if rank == 1 else "lowrank"
-        confident = model == "rank1" and task == "da"
-        if c is not None and not confident:
-            raise UserError(
-                "--c sets the confidence of the rank-one readout of the da task; "
-                f"model {model!r} on task {task!r} has none, got --c {c}"
-            )
-        cfg = RNNConfig(
-            # typer gives a str; RNNConfig rejects any name but those of Model.
-            model=cast("Model", model),
-            rank=None if model == "full" else rank,
-            N=N,
-            T=T,
-            tau=tau,
-            dt=dt,
-            train_c=train_c,
+        cfg, confident = _training_model(
+            model, rank=rank, task=task, c=c, N=N, T=T, tau=tau, dt=dt, train_c=train_c
         )
-        import math
-
-        from ._validate import count_int_ranges
-        from .resources import DEFAULT_MAX_NETWORKS, check_networks
-
-        limit = DEFAULT_MAX_NETWORKS if max_networks is None else max_networks
-        if limit < 1:
-            raise UserError(f"--max-networks must be >= 1, got {max_networks}")
-        counts = {"--seeds": count_int_ranges("--seeds", seeds), "--lr": _count_floats(lr)}
-        if confident and c is not None:
-            counts["--c"] = _count_floats(c)
-        check_networks(
-            " x ".join(counts) + f" ({' x '.join(f'{n:,}' for n in counts.values())})",
-            math.prod(counts.values()),
-            limit,
-        )
-        population = grid(
-            seeds=parse_ints("seeds", seeds),
-            lr=parse_floats("lr", lr),
-            c=parse_floats("c", "10" if c is None else c) if confident else None,
+        population = _training_population(
+            seeds, lr, c, confident=confident, max_networks=max_networks
         )
         settings = {
             "epochs": epochs,
@@ -832,44 +792,140 @@ def train(
             )
             _wrote()
             return
-        if not overwrite and out.is_dir() and any(out.iterdir()):
-            raise UserError(
-                f"--out {str(out)!r} exists and is not empty; pass --overwrite to replace "
-                "its results, or choose a new folder"
-            )
-        n_nets = len(population)
-        start = time.perf_counter()
-        with _progress(f"training {n_nets} networks", unit="epochs", waiting="compiling") as update:
-            compiled_at: list[float] = []
-
-            def progress(done: int, total: int) -> None:
-                # The first call comes once the program is compiled: the rate counts from it.
-                if not compiled_at:
-                    compiled_at.append(time.perf_counter())
-                rate = n_nets * done / max(time.perf_counter() - compiled_at[0], 1e-9)
-                update(done, total, f"{rate:,.0f} net-epochs/s" if done else "")
-
-            ds = run_training(
-                cfg,
-                population,
-                task=task_obj,
-                epochs=epochs,
-                snapshot_every=snapshot_every,
-                optimizer=optimizer,
-                init=init,
-                dtype=dtype,
-                progress=progress,
-                max_memory=max_memory,
-            )
-        wall = time.perf_counter() - start
+        _check_out_is_free(out, overwrite=overwrite)
+        ds, wall = _train_with_progress(
+            cfg, population, task=task_obj, settings=settings, max_memory=max_memory
+        )
         written = _write_training(ds, out)
+    _report_training(ds, out, n_nets=len(population), epochs=epochs, wall=wall)
+    _wrote(*written)
+
+
+def _training_folder(out: Path) -> Path:
+    """OUT, checked, without what a killed earlier run of this command left half-written."""
+    from .store import remove_temporaries
+
+    out = _out_dir(out)
+    remove_temporaries(out, RunFolder(out).names())
+    return out
+
+
+def _training_model(
+    model: str,
+    *,
+    rank: int,
+    task: str,
+    c: str | None,
+    N: int,
+    T: float,
+    tau: float,
+    dt: float,
+    train_c: bool,
+) -> tuple[RNNConfig, bool]:
+    """The network trained (``--model auto``: rank one for K = 1, else low rank) and
+    whether its readout has a confidence ``c`` (rank one on the da task)."""
+    from .rnn import RNNConfig
+
+    if model == "auto":
+        model = "rank1" if rank == 1 else "lowrank"
+    confident = model == "rank1" and task == "da"
+    if c is not None and not confident:
+        raise UserError(
+            "--c sets the confidence of the rank-one readout of the da task; "
+            f"model {model!r} on task {task!r} has none, got --c {c}"
+        )
+    cfg = RNNConfig(
+        # typer gives a str; RNNConfig rejects any name but those of Model.
+        model=cast("Model", model),
+        rank=None if model == "full" else rank,
+        N=N,
+        T=T,
+        tau=tau,
+        dt=dt,
+        train_c=train_c,
+    )
+    return cfg, confident
+
+
+def _training_population(
+    seeds: str, lr: str, c: str | None, *, confident: bool, max_networks: int | None
+) -> Population:
+    """The population seeds x lr (x c when ``confident``; default c = 10), its size checked
+    against --max-networks before it is built."""
+    import math
+
+    from ._validate import count_int_ranges
+    from .resources import DEFAULT_MAX_NETWORKS, check_networks
+    from .train import grid
+
+    limit = DEFAULT_MAX_NETWORKS if max_networks is None else max_networks
+    if limit < 1:
+        raise UserError(f"--max-networks must be >= 1, got {max_networks}")
+    counts = {"--seeds": count_int_ranges("--seeds", seeds), "--lr": _count_floats(lr)}
+    if confident and c is not None:
+        counts["--c"] = _count_floats(c)
+    check_networks(
+        " x ".join(counts) + f" ({' x '.join(f'{n:,}' for n in counts.values())})",
+        math.prod(counts.values()),
+        limit,
+    )
+    return grid(
+        seeds=parse_ints("seeds", seeds),
+        lr=parse_floats("lr", lr),
+        c=parse_floats("c", "10" if c is None else c) if confident else None,
+    )
+
+
+def _check_out_is_free(out: Path, *, overwrite: bool) -> None:
+    """Refuse an OUT folder that holds anything, unless --overwrite."""
+    if not overwrite and out.is_dir() and any(out.iterdir()):
+        raise UserError(
+            f"--out {str(out)!r} exists and is not empty; pass --overwrite to replace "
+            "its results, or choose a new folder"
+        )
+
+
+def _train_with_progress(
+    cfg: RNNConfig,
+    population: Population,
+    *,
+    task: Task,
+    settings: dict[str, Any],
+    max_memory: str | None,
+) -> tuple[xr.Dataset, float]:
+    """Train the population, showing progress; the Dataset and the wall time [s].
+
+    ``settings``: the training keywords (``epochs``, ``snapshot_every``, ``optimizer``,
+    ``init``, ``dtype``), as the store records them.
+    """
+    from .train import train as run_training
+
+    n_nets = len(population)
+    start = time.perf_counter()
+    with _progress(f"training {n_nets} networks", unit="epochs", waiting="compiling") as update:
+        compiled_at: list[float] = []
+
+        def progress(done: int, total: int) -> None:
+            # The first call comes once the program is compiled: the rate counts from it.
+            if not compiled_at:
+                compiled_at.append(time.perf_counter())
+            rate = n_nets * done / max(time.perf_counter() - compiled_at[0], 1e-9)
+            update(done, total, f"{rate:,.0f} net-epochs/s" if done else "")
+
+        ds = run_training(
+            cfg, population, task=task, **settings, progress=progress, max_memory=max_memory
+        )
+    return ds, time.perf_counter() - start
+
+
+def _report_training(ds: xr.Dataset, out: Path, *, n_nets: int, epochs: int, wall: float) -> None:
+    """One line: the networks trained, how fast, how many diverged, and where they went."""
     n_div = int(ds["diverged"].sum())
     typer.echo(
         f"trained {n_nets} networks x {epochs} epochs in {wall:.1f} s "
         f"({n_nets * epochs / wall:,.0f} net-epochs/s incl. compilation); "
         f"{n_div} diverged -> {RunFolder(out).store}"
     )
-    _wrote(*written)
 
 
 def _write_training(ds: xr.Dataset, out: Path) -> list[Path]:
@@ -991,118 +1047,202 @@ def analyze(
     import matplotlib
 
     matplotlib.use("Agg")
-    from .analysis import analyze_dataset
-    from .analysis.plotting import plot_run
-    from .store import find_training_datasets, write_figure, write_json
 
-    def input_of(n_channels: int | None, where: str) -> list[float] | None:
-        """--u as numbers, checked against the network's input channels."""
-        import math
-
-        if u is None:
-            return None
-        try:
-            values = [float(v) for v in u.split(",")]
-        except ValueError:
-            raise UserError(
-                f"--u must be numbers separated by commas, e.g. 1,0, got {u!r}"
-            ) from None
-        if not all(math.isfinite(v) for v in values):
-            raise UserError(f"--u must be finite numbers, got {u!r}")
-        if n_channels is None:
-            raise UserError(
-                f"--u applies to networks with inputs (W_in), and {where} has none; got --u {u}"
-            )
-        if len(values) != n_channels:
-            raise UserError(
-                f"--u must have one number per input channel (n_in = {n_channels}), got "
-                f"{len(values)}: --u {u}"
-            )
-        return values
-
-    checkpoint = None
     with user_errors():
-        if not path.exists():
-            raise UserError(f"PATH does not exist: {path}")
+        path = _analysis_source(path)
         if not (c > 0 and c < float("inf")):
             raise UserError(f"--c must be a finite number > 0, got {c}")
-        if path.is_dir() and not _is_zarr(path) and RunFolder(path).store.is_dir():
-            path = RunFolder(path).store  # the run folder written by `ghostlearn train`
         folder = _out_dir(out if out is not None else path.parent)
         if path.is_dir():
-            for name, value in (("--rank", rank), ("--n-in", n_in)):
-                if value is not None:
-                    raise UserError(
-                        f"{name} applies to checkpoint files, not to training stores, got "
-                        f"{name} {value} with {path}"
-                    )
-            found = find_training_datasets(path)
-            if not found:
-                raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
-            group, ds = next(iter(found.items()))
-            with_input = "snap_W_in" in ds.variables
-            u_in = input_of(ds.sizes["input"] if with_input else None, str(path))
-            n_nets = ds.sizes["net"]
-            with _progress(f"analysing {n_nets} networks", unit="networks") as update:
-                analyses: list[RunAnalysis] = analyze_dataset(
-                    ds, interval=interval, u=u_in, progress=update
-                )
-            labels = [
-                {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
-                for i in range(ds.sizes["net"])
-            ]
+            found = _analyze_store(path, rank=rank, n_in=n_in, interval=interval, u=u)
         else:
-            from .checkpoints import analyze_checkpoint, read_checkpoint
-
-            if rank is not None and rank < 1:
-                raise UserError(f"--rank must be >= 1, got {rank}")
-            if n_in is not None and n_in < 0:
-                raise UserError(f"--n-in must be >= 0, got {n_in}")
-            checkpoint = read_checkpoint(path, rank=rank, n_in=n_in)
-            u_in = input_of(checkpoint.n_in, str(path))
-            with _progress("analysing 1 network", unit="networks") as update:
-                analyses = [analyze_checkpoint(checkpoint, c=c, interval=interval, u=u_in)]
-                update(1, 1)
-            labels = [{}]
-            group = None
-        if not 0 <= net < len(analyses):
-            raise UserError(f"--net must be in 0..{len(analyses) - 1}, got {net}")
-        epochs = parse_floats("--flow-epochs", flow_epochs) if flow_epochs else None
-        if epochs is not None:
-            span = [float(e) for e in analyses[net].snapshot_epochs]
-            lo, hi = min(span), max(span)
-            outside = [e for e in epochs if not lo <= e <= hi]
-            if outside:
-                raise UserError(
-                    f"--flow-epochs must lie within the run's snapshot epochs {lo:g}..{hi:g}, "
-                    f"got {outside[0]:g}"
-                )
-        runs = [
-            {"net": i, **label, **a.to_dict()}
-            for i, (a, label) in enumerate(zip(analyses, labels, strict=True))
-        ]
-        counts: dict[str, int] = {}
-        for a in analyses:
-            counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
-        from . import __version__
-
-        record = AnalysisRecord(
-            source=str(path),
-            group=group,
-            ghostlearn_version=__version__,
-            verdict_counts=counts,
-            runs=runs,
-            u=None if u_in is None else [float(x) for x in u_in],
-            checkpoint=None if checkpoint is None else checkpoint.to_dict(),
-        )
-        written = [write_json(record.to_dict(), AnalysisFolder(folder).record)]
-        fig = plot_run(analyses[net], flow_epochs=epochs)
-        written += write_figure(fig, folder, stem=AnalysisFolder.FIGURE)
-    if checkpoint is not None:
-        typer.echo(_describe_checkpoint(checkpoint))
-    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
-    typer.echo(f"{len(analyses)} run(s): {summary} -> {AnalysisFolder(folder).record}")
+            found = _analyze_checkpoint_file(
+                path, rank=rank, n_in=n_in, c=c, interval=interval, u=u
+            )
+        drawn = _drawn_network(found.analyses, net)
+        epochs = _flow_epochs(flow_epochs, drawn)
+        record = _analysis_record(path, found)
+        written = _write_analysis(record, folder, drawn=drawn, flow_epochs=epochs)
+    _report_analysis(found, record, folder)
     _wrote(*written)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Analysed:
+    """What `ghostlearn analyze` found: one analysis per network, with its labels (``seed``,
+    ``lr``, ``c``, ``rank`` where known), the store's group analysed (None for a
+    checkpoint), the input ``u`` and the checkpoint read (None for a store)."""
+
+    analyses: list[RunAnalysis]
+    labels: list[dict[str, Any]]
+    group: str | None
+    u: list[float] | None
+    checkpoint: Checkpoint | None = None
+
+
+def _analysis_source(path: Path) -> Path:
+    """PATH, checked; for a run folder written by `ghostlearn train`, its store."""
+    if not path.exists():
+        raise UserError(f"PATH does not exist: {path}")
+    if path.is_dir() and not _is_zarr(path) and RunFolder(path).store.is_dir():
+        return RunFolder(path).store
+    return path
+
+
+def _input_values(u: str | None, n_channels: int | None, where: str) -> list[float] | None:
+    """--u as numbers, checked against the network's input channels (``n_channels``, None
+    when ``where`` has no input weights)."""
+    import math
+
+    if u is None:
+        return None
+    try:
+        values = [float(v) for v in u.split(",")]
+    except ValueError:
+        raise UserError(f"--u must be numbers separated by commas, e.g. 1,0, got {u!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"--u must be finite numbers, got {u!r}")
+    if n_channels is None:
+        raise UserError(
+            f"--u applies to networks with inputs (W_in), and {where} has none; got --u {u}"
+        )
+    if len(values) != n_channels:
+        raise UserError(
+            f"--u must have one number per input channel (n_in = {n_channels}), got "
+            f"{len(values)}: --u {u}"
+        )
+    return values
+
+
+def _analyze_store(
+    path: Path,
+    *,
+    rank: int | None,
+    n_in: int | None,
+    interval: tuple[float, float],
+    u: str | None,
+) -> _Analysed:
+    """Every network of the first training run in the zarr store ``path``."""
+    from .analysis import analyze_dataset
+    from .store import find_training_datasets
+
+    for name, value in (("--rank", rank), ("--n-in", n_in)):
+        if value is not None:
+            raise UserError(
+                f"{name} applies to checkpoint files, not to training stores, got "
+                f"{name} {value} with {path}"
+            )
+    found = find_training_datasets(path)
+    if not found:
+        raise UserError(f"{path} holds no training run with parameter snapshots (snap_*)")
+    group, ds = next(iter(found.items()))
+    with_input = "snap_W_in" in ds.variables
+    u_in = _input_values(u, ds.sizes["input"] if with_input else None, str(path))
+    n_nets = ds.sizes["net"]
+    with _progress(f"analysing {n_nets} networks", unit="networks") as update:
+        analyses: list[RunAnalysis] = analyze_dataset(
+            ds, interval=interval, u=u_in, progress=update
+        )
+    labels = [
+        {k: ds[k].values[i].item() for k in ("seed", "lr", "c", "rank") if k in ds.coords}
+        for i in range(ds.sizes["net"])
+    ]
+    return _Analysed(analyses, labels, group, u_in)
+
+
+def _analyze_checkpoint_file(
+    path: Path,
+    *,
+    rank: int | None,
+    n_in: int | None,
+    c: float,
+    interval: tuple[float, float],
+    u: str | None,
+) -> _Analysed:
+    """The one network of the checkpoint file ``path``."""
+    from .checkpoints import analyze_checkpoint, read_checkpoint
+
+    if rank is not None and rank < 1:
+        raise UserError(f"--rank must be >= 1, got {rank}")
+    if n_in is not None and n_in < 0:
+        raise UserError(f"--n-in must be >= 0, got {n_in}")
+    checkpoint = read_checkpoint(path, rank=rank, n_in=n_in)
+    u_in = _input_values(u, checkpoint.n_in, str(path))
+    with _progress("analysing 1 network", unit="networks") as update:
+        analyses = [analyze_checkpoint(checkpoint, c=c, interval=interval, u=u_in)]
+        update(1, 1)
+    return _Analysed(analyses, [{}], None, u_in, checkpoint)
+
+
+def _drawn_network(analyses: list[RunAnalysis], net: int) -> RunAnalysis:
+    """The analysis of network --net, the one drawn in the figure."""
+    if not 0 <= net < len(analyses):
+        raise UserError(f"--net must be in 0..{len(analyses) - 1}, got {net}")
+    return analyses[net]
+
+
+def _flow_epochs(text: str | None, drawn: RunAnalysis) -> list[float] | None:
+    """--flow-epochs as numbers (None when not given), within the run's snapshot epochs."""
+    epochs = parse_floats("--flow-epochs", text) if text else None
+    if epochs is not None:
+        span = [float(e) for e in drawn.snapshot_epochs]
+        lo, hi = min(span), max(span)
+        outside = [e for e in epochs if not lo <= e <= hi]
+        if outside:
+            raise UserError(
+                f"--flow-epochs must lie within the run's snapshot epochs {lo:g}..{hi:g}, "
+                f"got {outside[0]:g}"
+            )
+    return epochs
+
+
+def _analysis_record(path: Path, found: _Analysed) -> AnalysisRecord:
+    """What analysis.json holds: the source, the verdict counts and every network's
+    analysis."""
+    from . import __version__
+
+    runs = [
+        {"net": i, **label, **a.to_dict()}
+        for i, (a, label) in enumerate(zip(found.analyses, found.labels, strict=True))
+    ]
+    counts: dict[str, int] = {}
+    for a in found.analyses:
+        counts[a.verdict.label] = counts.get(a.verdict.label, 0) + 1
+    return AnalysisRecord(
+        source=str(path),
+        group=found.group,
+        ghostlearn_version=__version__,
+        verdict_counts=counts,
+        runs=runs,
+        u=None if found.u is None else [float(x) for x in found.u],
+        checkpoint=None if found.checkpoint is None else found.checkpoint.to_dict(),
+    )
+
+
+def _write_analysis(
+    record: AnalysisRecord,
+    folder: Path,
+    *,
+    drawn: RunAnalysis,
+    flow_epochs: list[float] | None,
+) -> list[Path]:
+    """Write analysis.json and the figure of network ``drawn``; the paths written."""
+    from .analysis.plotting import plot_run
+    from .store import write_figure, write_json
+
+    written = [write_json(record.to_dict(), AnalysisFolder(folder).record)]
+    fig = plot_run(drawn, flow_epochs=flow_epochs)
+    written += write_figure(fig, folder, stem=AnalysisFolder.FIGURE)
+    return written
+
+
+def _report_analysis(found: _Analysed, record: AnalysisRecord, folder: Path) -> None:
+    """The checkpoint read (if any), then the verdict counts and where they went."""
+    if found.checkpoint is not None:
+        typer.echo(_describe_checkpoint(found.checkpoint))
+    counts = record.verdict_counts
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    typer.echo(f"{len(found.analyses)} run(s): {summary} -> {AnalysisFolder(folder).record}")
 
 
 def _describe_checkpoint(ckpt: Checkpoint, *, verb: str = "analysed") -> str:

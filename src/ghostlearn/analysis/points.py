@@ -405,6 +405,11 @@ def _coarse_indices(n_grid: int, n_cells: int) -> np.ndarray:
     return np.append(idx, n_grid - 1)
 
 
+#: Cells of the screen, flat over flows: ``(rows, ia, ib, fa, fb)``, the flow of each
+#: cell, the grid indices of its ends and ``f`` there.
+_Cells = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 def _screen_chunk(
     backend: FlowBackend,
     kgrid: np.ndarray,
@@ -413,39 +418,65 @@ def _screen_chunk(
     gtol: float,
     n_cells: int,
 ) -> None:
-    L2 = backend.curvature_bound
-    L3 = backend.third_bound
-    eps = backend.round_off
+    """The screen method on one chunk of flows: from the coarse cells down, each cell is
+    certified free of points, certified to hold one root, halved, or left to the
+    resolution of convex and of one-step cells (see the module docstring)."""
     thr = max(gtol, tol)
+    cells = _coarse_cells(backend, kgrid, n_cells)
+    act = _classify_cells(backend, kgrid, col, thr, cells)
+    convex, fine = _halve_cells(backend, kgrid, col, thr, tuple(a[act] for a in cells))
+    if fine:
+        _fine_cell_minima(backend, kgrid, col, tol, gtol, fine)
+    if convex:
+        _convex_cell_points(backend, kgrid, col, tol, gtol, convex)
+
+
+def _coarse_cells(backend: FlowBackend, kgrid: np.ndarray, n_cells: int) -> _Cells:
+    """About ``n_cells`` cells per flow, their ends on the grid ``kgrid``."""
     ci = _coarse_indices(kgrid.size, n_cells)
     fc0 = backend.grid(kgrid[ci])
     n_flows, n_pts = fc0.shape
     rows = np.repeat(np.arange(n_flows), n_pts - 1)
     ia = np.tile(ci[:-1], n_flows)
     ib = np.tile(ci[1:], n_flows)
-    fa = fc0[:, :-1].ravel()
-    fb = fc0[:, 1:].ravel()
+    return rows, ia, ib, fc0[:, :-1].ravel(), fc0[:, 1:].ravel()
 
-    def classify(
-        rows: np.ndarray, ia: np.ndarray, ib: np.ndarray, fa: np.ndarray, fb: np.ndarray
-    ) -> np.ndarray:
-        w = kgrid[ib] - kgrid[ia]
-        l2 = L2[rows] * (1.0 + 1e-12)
-        e = eps[rows]
-        same = (fa >= 0) == (fb >= 0)
-        mono = np.abs(fb - fa) > 0.5 * l2 * w * w + 2.0 * e
-        lbf = np.minimum(np.abs(fa), np.abs(fb)) - 0.125 * l2 * w * w - e
-        excl = same & (mono | (lbf > thr))
-        root1 = ~same & mono
-        if np.any(root1):
-            s = root1
-            col.bracket(rows[s], kgrid[ia[s]], kgrid[ib[s]], fa[s], fb[s])
-        return ~(excl | root1)
 
-    conv_parts: list[tuple[np.ndarray, ...]] = []
+def _classify_cells(
+    backend: FlowBackend, kgrid: np.ndarray, col: _Collector, thr: float, cells: _Cells
+) -> np.ndarray:
+    """Rules (i) and (ii) of the screen: the bracket of a monotone cell whose ends differ
+    in sign goes to ``col``; returns the mask of the cells neither rule settles."""
+    rows, ia, ib, fa, fb = cells
+    w = kgrid[ib] - kgrid[ia]
+    l2 = backend.curvature_bound[rows] * (1.0 + 1e-12)
+    e = backend.round_off[rows]
+    same = (fa >= 0) == (fb >= 0)
+    mono = np.abs(fb - fa) > 0.5 * l2 * w * w + 2.0 * e
+    lbf = np.minimum(np.abs(fa), np.abs(fb)) - 0.125 * l2 * w * w - e
+    excl = same & (mono | (lbf > thr))
+    root1 = ~same & mono
+    if np.any(root1):
+        s = root1
+        col.bracket(rows[s], kgrid[ia[s]], kgrid[ib[s]], fa[s], fb[s])
+    return ~(excl | root1)
+
+
+def _halve_cells(
+    backend: FlowBackend, kgrid: np.ndarray, col: _Collector, thr: float, cells: _Cells
+) -> tuple[list[_Cells], list[tuple[np.ndarray, np.ndarray]]]:
+    """Halve the unsettled ``cells`` until each is settled, convex or concave (rule
+    (iii)), or one grid step wide.
+
+    Returns:
+        The cells resolved as convex ones: those certified so and the one-step cells;
+        and the one-step cells alone, as ``(rows, ia)``. Both as lists of parts.
+    """
+    L3 = backend.third_bound
+    eps = backend.round_off
+    rows, ia, ib, fa, fb = cells
+    conv_parts: list[_Cells] = []
     fine_parts: list[tuple[np.ndarray, np.ndarray]] = []
-    act = classify(rows, ia, ib, fa, fb)
-    rows, ia, ib, fa, fb = rows[act], ia[act], ib[act], fa[act], fb[act]
     while rows.size:
         fine = ib - ia < 2
         if np.any(fine):
@@ -468,28 +499,49 @@ def _screen_chunk(
         split = ~convex
         rows, ia, im, ib = rows[split], ia[split], im[split], ib[split]
         fa, fm, fb = fa[split], fm[split], fb[split]
-        rows2 = np.concatenate([rows, rows])
-        ia2 = np.concatenate([ia, im])
-        ib2 = np.concatenate([im, ib])
-        fa2 = np.concatenate([fa, fm])
-        fb2 = np.concatenate([fm, fb])
-        act = classify(rows2, ia2, ib2, fa2, fb2)
-        rows, ia, ib, fa, fb = rows2[act], ia2[act], ib2[act], fa2[act], fb2[act]
+        halves = (
+            np.concatenate([rows, rows]),
+            np.concatenate([ia, im]),
+            np.concatenate([im, ib]),
+            np.concatenate([fa, fm]),
+            np.concatenate([fm, fb]),
+        )
+        act = _classify_cells(backend, kgrid, col, thr, halves)
+        rows, ia, ib, fa, fb = (a[act] for a in halves)
+    return conv_parts, fine_parts
 
-    if fine_parts:
-        # Unresolved cells one grid step wide: apply the grid rule to their end points too,
-        # so that the screen finds everything the full grid finds.
-        fr = np.concatenate([p[0] for p in fine_parts])
-        fj = np.concatenate([p[1] for p in fine_parts])
-        pts = np.unique(np.stack([np.concatenate([fr, fr]), np.concatenate([fj, fj + 1])]), axis=1)
-        r, j = pts[0], pts[1]
-        inner = (j >= 1) & (j <= kgrid.size - 2)
-        r, j = r[inner], j[inner]
-        if r.size:
-            vals = backend.at(r, kgrid[np.stack([j - 1, j, j + 1], axis=1)], 0)
-            _grid_minima(backend, kgrid, r, j, vals[:, 0], vals[:, 1], vals[:, 2], col, tol, gtol)
-    if not conv_parts:
-        return
+
+def _fine_cell_minima(
+    backend: FlowBackend,
+    kgrid: np.ndarray,
+    col: _Collector,
+    tol: float,
+    gtol: float,
+    fine_parts: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """The grid rule at the ends of the unsettled one-step cells ``(rows, ia)``, so that the
+    screen finds everything the full grid finds."""
+    fr = np.concatenate([p[0] for p in fine_parts])
+    fj = np.concatenate([p[1] for p in fine_parts])
+    pts = np.unique(np.stack([np.concatenate([fr, fr]), np.concatenate([fj, fj + 1])]), axis=1)
+    r, j = pts[0], pts[1]
+    inner = (j >= 1) & (j <= kgrid.size - 2)
+    r, j = r[inner], j[inner]
+    if r.size:
+        vals = backend.at(r, kgrid[np.stack([j - 1, j, j + 1], axis=1)], 0)
+        _grid_minima(backend, kgrid, r, j, vals[:, 0], vals[:, 1], vals[:, 2], col, tol, gtol)
+
+
+def _convex_cell_points(
+    backend: FlowBackend,
+    kgrid: np.ndarray,
+    col: _Collector,
+    tol: float,
+    gtol: float,
+    conv_parts: list[_Cells],
+) -> None:
+    """The roots and the critical point of each convex (or concave) cell: a root bracket
+    when ``f`` is monotone there, else the critical point, resolved by Newton on ``f'``."""
     rows = np.concatenate([p[0] for p in conv_parts])
     ka = kgrid[np.concatenate([p[1] for p in conv_parts])]
     kb = kgrid[np.concatenate([p[2] for p in conv_parts])]

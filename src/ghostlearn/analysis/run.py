@@ -806,6 +806,34 @@ def analyze_dataset(
             as an object and as keywords.
         TypeError: a keyword that is no field of ``AnalysisSettings``.
     """
+    s, model, tau = _dataset_settings(ds, settings, keywords)
+    names = _parameter_names(ds, model)
+    idx = _net_positions(ds, nets)
+    has_input = model == "lowrank" and "snap_W_in" in ds.variables
+    if not has_input and u is not None:
+        raise ValueError("u is given but the dataset has no input weights snap_W_in")
+    data = _select_networks(ds, names, idx, has_input=has_input)
+    labels = _net_labels(ds, idx)
+    if progress is not None:
+        progress(0, len(data.runs))
+    out: list[RunAnalysis]
+    if model == "rank1":
+        out = _analyze_rank1_population(data, settings=s, tau=tau, progress=progress)
+    elif data.flat[0].shape[-1] == 1:  # rank K = 1
+        out = _analyze_k1_population(data, settings=s, u=u, progress=progress)
+    else:
+        out = _analyze_lowrank_population(ds, data, settings=s, tau=tau, u=u, progress=progress)
+    return PopulationAnalysis(out, labels)
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def _dataset_settings(
+    ds: Any, settings: AnalysisSettings | None, keywords: dict[str, Any]
+) -> tuple[AnalysisSettings, str, float]:
+    """The settings of a training Dataset's analysis, with ``tau`` resolved (default: the
+    networks' own), its model (``'rank1'`` or ``'lowrank'``) and that ``tau``."""
     import xarray as xr
 
     if not isinstance(ds, xr.Dataset):
@@ -818,7 +846,12 @@ def analyze_dataset(
     if model not in ("rank1", "lowrank"):
         raise ValueError(f"model must be 'rank1' or 'lowrank' for latent analysis, got {model!r}")
     tau = _tau(s, float(cfg.tau))
-    s = dataclasses.replace(s, tau=tau)
+    return dataclasses.replace(s, tau=tau), model, tau
+
+
+def _parameter_names(ds: Any, model: str) -> tuple[str, ...]:
+    """The snapshot variables holding ``model``'s parameters (ValueError when they or the
+    loss are missing)."""
     names: tuple[str, ...] = (
         ("snap_m", "snap_n", "snap_b") if model == "rank1" else ("snap_M", "snap_Nmat", "snap_b")
     )
@@ -829,62 +862,133 @@ def analyze_dataset(
                 if name.startswith("snap_")
                 else f"{name} is missing from the dataset"
             )
+    return names
+
+
+def _net_positions(ds: Any, nets: Any) -> np.ndarray:
+    """``nets`` as positions along ``net`` (default all), checked."""
     n_nets = ds.sizes["net"]
     idx = np.arange(n_nets) if nets is None else np.atleast_1d(np.asarray(nets, dtype=np.int64))
     if np.any((idx < 0) | (idx >= n_nets)):
         raise ValueError(f"nets must be positions in 0..{n_nets - 1}, got {idx.tolist()}")
-    snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
-    loss_epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
+    return idx
 
-    dims = {
-        "snap_m": ("net", "snapshot", "unit"),
-        "snap_n": ("net", "snapshot", "unit"),
-        "snap_b": ("net", "snapshot", "unit"),
-        "snap_M": ("net", "snapshot", "unit", "k"),
-        "snap_Nmat": ("net", "snapshot", "k", "unit"),
-        "snap_W_in": ("net", "snapshot", "unit", "input"),
-    }
-    has_input = model == "lowrank" and "snap_W_in" in ds.variables
+
+#: The order of the axes of the snapshot parameters as the analysis reads them.
+_SNAPSHOT_DIMS = {
+    "snap_m": ("net", "snapshot", "unit"),
+    "snap_n": ("net", "snapshot", "unit"),
+    "snap_b": ("net", "snapshot", "unit"),
+    "snap_M": ("net", "snapshot", "unit", "k"),
+    "snap_Nmat": ("net", "snapshot", "k", "unit"),
+    "snap_W_in": ("net", "snapshot", "unit", "input"),
+}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Networks:
+    """The networks of a training Dataset to analyse, each cut at its divergence.
+
+    Attributes:
+        idx: ``[P]`` their positions along ``net``.
+        keep: ``[P, S]`` the snapshots analysed: before the divergence, with every
+            parameter finite.
+        counts: ``[P]`` snapshots kept per network.
+        flat: the parameters at the kept snapshots, network after network, each
+            ``[sum(counts), ...]``: ``m, n, b`` or ``M, Nmat, b`` (then ``W_in``).
+        runs: per network, ``{"epochs", "params", "ok_e", "metrics"}``: its kept snapshot
+            epochs, its rows of ``flat``, the epochs whose metrics are analysed and its
+            metrics at every epoch.
+        loss_epochs: ``[E]`` the epochs of the metrics.
+        has_input: whether ``flat`` ends with the input weights ``W_in``.
+    """
+
+    idx: np.ndarray
+    keep: np.ndarray
+    counts: np.ndarray
+    flat: list[np.ndarray]
+    runs: list[dict[str, Any]]
+    loss_epochs: np.ndarray
+    has_input: bool
+
+
+def _select_networks(
+    ds: Any, names: tuple[str, ...], idx: np.ndarray, *, has_input: bool
+) -> _Networks:
+    """The parameters (``names``, then ``snap_W_in`` with inputs) and metrics of networks
+    ``idx``, each cut where it diverged and where its parameters are not finite."""
     if has_input:
         names = (*names, "snap_W_in")
-    elif u is not None:
-        raise ValueError("u is given but the dataset has no input weights snap_W_in")
+    snap_epochs = np.asarray(ds["snapshot"].values, dtype=np.float64)
+    loss_epochs = np.asarray(ds["epoch"].values, dtype=np.float64)
     # Whole arrays at once (one copy each), then per-network views.
+    n_nets = ds.sizes["net"]
     every = idx.size == n_nets and np.array_equal(idx, np.arange(n_nets))
 
-    def values(name: str, order: tuple[str, ...] | None = None) -> np.ndarray:
+    def values(name: str, order: tuple[str, ...]) -> np.ndarray:
         da = ds[name] if every else ds[name].isel(net=idx)
-        return np.asarray((da if order is None else da.transpose(*order)).values)
+        return np.asarray(da.transpose(*order).values)
 
-    arrays = [values(nm, dims[nm]) for nm in names]
-    P, S = arrays[0].shape[:2]
-    stop = np.full(P, np.inf)
-    if "diverged" in ds.variables:
-        div = np.asarray(ds["diverged"].values)[idx].astype(bool)
-        de = (
-            np.asarray(ds["diverged_epoch"].values)[idx].astype(np.float64)
-            if "diverged_epoch" in ds.variables
-            else np.full(P, -1.0)
-        )
-        stop = np.where(div & (de >= 0), de, np.inf)
-    keep = snap_epochs[None, :] < stop[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        for a in arrays:  # a snapshot with any non-finite parameter is skipped
-            keep &= np.isfinite(a.reshape(P, S, -1).sum(axis=-1, dtype=np.float64))
-    metrics_all = {
+    arrays = [values(nm, _SNAPSHOT_DIMS[nm]) for nm in names]
+    stop = _divergence_epochs(ds, idx)
+    keep = _kept_snapshots(arrays, snap_epochs, stop)
+    metrics = {
         name: values(name, ("net", "epoch")).astype(np.float64)
         for name in ("loss", "grad_norm", "accuracy")
         if name in ds.variables
     }
     counts = keep.sum(axis=1)
+    P, S = keep.shape
     # [sum(counts), ...]: a view when every snapshot is kept, else one gather.
     flat = [a.reshape(P * S, *a.shape[2:]) if keep.all() else a[keep] for a in arrays]
+    runs = _split_runs(flat, keep, counts, stop, snap_epochs, loss_epochs, metrics)
+    return _Networks(idx, keep, counts, flat, runs, loss_epochs, has_input)
+
+
+def _divergence_epochs(ds: Any, idx: np.ndarray) -> np.ndarray:
+    """``[P]`` the epoch at which each network of ``idx`` diverged (inf: never or unknown)."""
+    stop = np.full(idx.size, np.inf)
+    if "diverged" in ds.variables:
+        div = np.asarray(ds["diverged"].values)[idx].astype(bool)
+        de = (
+            np.asarray(ds["diverged_epoch"].values)[idx].astype(np.float64)
+            if "diverged_epoch" in ds.variables
+            else np.full(idx.size, -1.0)
+        )
+        stop = np.where(div & (de >= 0), de, np.inf)
+    return stop
+
+
+def _kept_snapshots(
+    arrays: list[np.ndarray], snap_epochs: np.ndarray, stop: np.ndarray
+) -> np.ndarray:
+    """``[P, S]`` the snapshots before each network's divergence ``stop`` at which every
+    parameter (``arrays``, each ``[P, S, ...]``) is finite."""
+    P, S = arrays[0].shape[:2]
+    keep = snap_epochs[None, :] < stop[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in arrays:  # a snapshot with any non-finite parameter is skipped
+            keep &= np.isfinite(a.reshape(P, S, -1).sum(axis=-1, dtype=np.float64))
+    return keep
+
+
+def _split_runs(
+    flat: list[np.ndarray],
+    keep: np.ndarray,
+    counts: np.ndarray,
+    stop: np.ndarray,
+    snap_epochs: np.ndarray,
+    loss_epochs: np.ndarray,
+    metrics: dict[str, np.ndarray],
+) -> list[dict[str, Any]]:
+    """Per network: its kept snapshot epochs, its rows of ``flat``, the epochs whose metrics
+    are analysed (before its divergence, every metric finite) and its metrics ``[E]``."""
     offsets = np.concatenate([[0], np.cumsum(counts)])
     runs: list[dict[str, Any]] = []
-    for p in range(P):
-        metrics = {k: v[p] for k, v in metrics_all.items()}
+    for p in range(keep.shape[0]):
+        own = {k: v[p] for k, v in metrics.items()}
         ok_e = loss_epochs < stop[p]
-        for v in metrics.values():
+        for v in own.values():
             ok_e &= np.isfinite(v)
         sl = slice(offsets[p], offsets[p + 1])
         runs.append(
@@ -892,77 +996,97 @@ def analyze_dataset(
                 "epochs": snap_epochs[keep[p]],
                 "params": [f[sl] for f in flat],
                 "ok_e": ok_e,
-                "metrics": metrics,
+                "metrics": own,
             }
         )
+    return runs
 
+
+def _net_labels(ds: Any, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The coordinates of networks ``idx``: ``net`` (the positions) and the Dataset's
+    other coordinates along ``net``."""
     labels = {"net": idx}
     for cname, coord in ds.coords.items():
         if cname != "net" and coord.dims == ("net",):
             labels[str(cname)] = np.asarray(coord.values)[idx]
-    out: list[RunAnalysis] = []
-    if progress is not None:
-        progress(0, len(runs))
-    if model == "rank1":
-        # One batched call of the point finder over all networks' snapshots.
-        if flat[0].shape[0] == 0:
-            raise ValueError("no finite snapshot to analyse")
-        pts = find_points(
-            Rank1Flow(*flat), interval=s.interval, n_grid=s.n_grid, tau=tau,
-            ghost_tol=s.ghost_tol, method=s.method,
-        )  # fmt: skip
-        offset = 0
-        record = _settings_record(s, model="rank1", tau=tau)
-        for r in runs:
-            S = r["epochs"].size
-            sub = _slice_points(pts, offset, offset + S)
-            offset += S
-            y, le, g, acc = _metrics_of(r, loss_epochs)
-            out.append(
-                _assemble(
-                    model="rank1",
-                    epochs=r["epochs"],
-                    points=sub,
-                    flow=Rank1Flow(*r["params"]),
-                    loss=y,
-                    loss_epochs=le,
-                    grad_norm=g,
-                    accuracy=acc,
-                    settings=s,
-                    record=record,
-                )
-            )
-            if progress is not None:
-                progress(len(out), len(runs))
-        return PopulationAnalysis(out, labels)
-    K = int(arrays[0].shape[-1])
-    if K == 1:
-        for r in runs:
-            y, le, g, acc = _metrics_of(r, loss_epochs)
-            M, Nmat, b = r["params"][:3]
-            W_in = r["params"][3] if has_input else None
-            out.append(
-                analyze_run_lowrank(
-                    r["epochs"],
-                    M,
-                    Nmat,
-                    b,
-                    y,
-                    g,
-                    accuracy=acc,
-                    loss_epochs=le,
-                    settings=s,
-                    W_in=W_in,
-                    u=_input_of(u, W_in),
-                )  # fmt: skip
-            )
-            if progress is not None:
-                progress(len(out), len(runs))
-        return PopulationAnalysis(out, labels)
-    return _analyze_lowrank_population(
-        ds, runs, flat, counts, idx, keep, labels, loss_epochs,
-        settings=s, tau=tau, has_input=has_input, u=u, progress=progress,
+    return labels
+
+
+def _analyze_rank1_population(
+    data: _Networks,
+    *,
+    settings: AnalysisSettings,
+    tau: float,
+    progress: Callable[[int, int], None] | None,
+) -> list[RunAnalysis]:
+    """Rank one: every network's snapshots through the point finder in one batched call."""
+    flat = data.flat
+    if flat[0].shape[0] == 0:
+        raise ValueError("no finite snapshot to analyse")
+    s = settings
+    pts = find_points(
+        Rank1Flow(*flat), interval=s.interval, n_grid=s.n_grid, tau=tau,
+        ghost_tol=s.ghost_tol, method=s.method,
     )  # fmt: skip
+    offset = 0
+    record = _settings_record(s, model="rank1", tau=tau)
+    out: list[RunAnalysis] = []
+    for r in data.runs:
+        S = r["epochs"].size
+        sub = _slice_points(pts, offset, offset + S)
+        offset += S
+        y, le, g, acc = _metrics_of(r, data.loss_epochs)
+        out.append(
+            _assemble(
+                model="rank1",
+                epochs=r["epochs"],
+                points=sub,
+                flow=Rank1Flow(*r["params"]),
+                loss=y,
+                loss_epochs=le,
+                grad_norm=g,
+                accuracy=acc,
+                settings=s,
+                record=record,
+            )
+        )
+        if progress is not None:
+            progress(len(out), len(data.runs))
+    return out
+
+
+def _analyze_k1_population(
+    data: _Networks,
+    *,
+    settings: AnalysisSettings,
+    u: Any,
+    progress: Callable[[int, int], None] | None,
+) -> list[RunAnalysis]:
+    """Rank K = 1: network by network through :func:`analyze_run_lowrank` (which sends them
+    to the exact 1-D finder)."""
+    out: list[RunAnalysis] = []
+    for r in data.runs:
+        y, le, g, acc = _metrics_of(r, data.loss_epochs)
+        M, Nmat, b = r["params"][:3]
+        W_in = r["params"][3] if data.has_input else None
+        out.append(
+            analyze_run_lowrank(
+                r["epochs"],
+                M,
+                Nmat,
+                b,
+                y,
+                g,
+                accuracy=acc,
+                loss_epochs=le,
+                settings=settings,
+                W_in=W_in,
+                u=_input_of(u, W_in),
+            )  # fmt: skip
+        )
+        if progress is not None:
+            progress(len(out), len(data.runs))
+    return out
 
 
 def _input_of(u: Any, W_in: np.ndarray | None) -> np.ndarray | None:
@@ -1038,27 +1162,21 @@ def _readouts(ds: Any, idx: np.ndarray, keep: np.ndarray) -> list[LatentReadout 
 
 def _analyze_lowrank_population(
     ds: Any,
-    runs: list[dict[str, Any]],
-    flat: list[np.ndarray],
-    counts: np.ndarray,
-    idx: np.ndarray,
-    keep: np.ndarray,
-    labels: dict[str, np.ndarray],
-    loss_epochs: np.ndarray,
+    data: _Networks,
     *,
     settings: AnalysisSettings,
     tau: float,
-    has_input: bool,
     u: Any,
     progress: Callable[[int, int], None] | None,
-) -> PopulationAnalysis:
+) -> list[RunAnalysis]:
     """Rank K > 1: every network's snapshots searched in one batched call."""
+    flat, runs, has_input = data.flat, data.runs, data.has_input
     if flat[0].shape[0] == 0:
         raise ValueError("no finite snapshot to analyse")
     W_all = flat[3] if has_input else None
     u_in = _input_of(u, W_all)
     flow = LowRankFlow(flat[0], flat[1], flat[2], W_all, u_in)
-    groups = np.repeat(np.arange(len(runs)), counts)
+    groups = np.repeat(np.arange(len(runs)), data.counts)
     P = len(runs)
     reported = [0]
 
@@ -1072,14 +1190,14 @@ def _analyze_lowrank_population(
     pts = find_slow_points_along(
         flow, settings=_slow_point_settings(settings, tau), groups=groups, progress=tick
     )
-    readouts = _readouts(ds, idx, keep)
+    readouts = _readouts(ds, data.idx, data.keep)
     trial = dataset_trial(ds)
     record = _settings_record(settings, model="lowrank", tau=tau, rank=flow.rank, u=u_in)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
+    offsets = np.concatenate([[0], np.cumsum(data.counts)])
     out: list[RunAnalysis] = []
     for p, r in enumerate(runs):
         rows = np.arange(offsets[p], offsets[p + 1])
-        y, le, g, acc = _metrics_of(r, loss_epochs)
+        y, le, g, acc = _metrics_of(r, data.loss_epochs)
         M, Nmat, b = r["params"][:3]
         W_in = r["params"][3] if has_input else None
         out.append(
@@ -1100,7 +1218,7 @@ def _analyze_lowrank_population(
         )
     if progress is not None:
         progress(P, P)
-    return PopulationAnalysis(out, labels)
+    return out
 
 
 def _metrics_of(
