@@ -22,6 +22,7 @@ reproduce-paper: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml

@@ -327,6 +327,7 @@ def init_params(
         return _task_init(cfg, seed, task, init=init, dtype=dtype, c=c)
     N, K = cfg.N, cfg.K
     scale = 1.0 / math.sqrt(N)
+    shapes: list[tuple[int, ...]]
     if cfg.model == "rank1":
         shapes = [(N,), (N,)]
     elif cfg.model == "lowrank":
@@ -548,8 +549,8 @@ def simulate(params: Params, cfg: RNNConfig, c: float | jax.Array = 10.0) -> Tra
         out = jax.nn.sigmoid(cc * (kappa[1:] - cfg.kappa_thr))
         return Trajectory(x=X, kappa=kappa, output=out)
     z = fsum(xs * params["w_out"]) + params["b_out"]
-    kappa = X @ params["Nmat"].T if cfg.model == "lowrank" else None
-    return Trajectory(x=X, kappa=kappa, output=jax.nn.sigmoid(z))
+    latent = X @ params["Nmat"].T if cfg.model == "lowrank" else None
+    return Trajectory(x=X, kappa=latent, output=jax.nn.sigmoid(z))
 
 
 def latent_trajectory(params: Params, cfg: RNNConfig) -> jax.Array:
