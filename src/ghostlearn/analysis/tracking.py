@@ -28,7 +28,7 @@ padding, ``[S, P]`` kind names with ``''`` padding), as the point finders return
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,10 +132,23 @@ class Bifurcation:
     @property
     def is_bifurcation(self) -> bool:
         """False for a point merely crossing an end of the analysed interval."""
-        return self.kind != "boundary"
+        return self.kind_is_bifurcation(self.kind)
+
+    @staticmethod
+    def kind_is_bifurcation(kind: str) -> bool:
+        """Whether a change of this ``kind`` is a bifurcation (not a boundary crossing)."""
+        return kind != "boundary"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"kappa": list(self.kappa), "kinds": list(self.kinds)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Bifurcation:
+        """The inverse of :meth:`to_dict`: a bifurcation read back from stored JSON."""
+        from ..store import from_jsonable
+
+        out: Bifurcation = from_jsonable(cls, data, where="bifurcation")
+        return out
 
 
 @dataclasses.dataclass(frozen=True)

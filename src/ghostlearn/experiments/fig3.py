@@ -85,6 +85,7 @@ from .. import _validate, outcomes
 from ..analysis import RunAnalysis, analyze_dataset, find_points
 from ..analysis.flows import Rank1Flow, rank1_flow_derivatives
 from ..analysis.points import DEFAULT_INTERVAL
+from ..analysis.tracking import Bifurcation
 from ..rnn import RNNConfig, param_shapes
 from ..train import model_from_dataset, train
 from . import _style, base, census
@@ -1035,7 +1036,9 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         verdict_A=ev_a["verdict"]["label"],
         verdict_A_reason=ev_a["verdict"]["reason"],
         bifurcation_epochs_A=[b.epoch for b in bifurcation_list(ev_a)],
-        boundary_crossings_A=sum(b["kind"] == "boundary" for b in ev_a["bifurcations"]),
+        boundary_crossings_A=sum(
+            not Bifurcation.from_dict(b).is_bifurcation for b in ev_a["bifurcations"]
+        ),
         ghost_epoch_A=ev_a["ghost_emergence_epoch"],
         n_snapshots_A=int(snaps_a.size),
         n_fixed_min_A=int(pts_a["n_fixed"].min()),

@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from .. import _validate
 from ..analysis import FlowPoints, RunAnalysis, rank1_flow
 from ..analysis.points import STABILITY_CODES
+from ..analysis.tracking import Bifurcation
 from ..rnn import INIT_METHODS, Params, latent_trajectory
 from ..train import model_from_dataset
 from . import _style
@@ -111,10 +112,11 @@ class BifurcationRecord:
 
 def bifurcation_list(events: dict[str, Any]) -> list[BifurcationRecord]:
     """The bifurcations of :func:`analysis_events` without the boundary crossings."""
+    found = [Bifurcation.from_dict(b) for b in events["bifurcations"]]
     return [
-        BifurcationRecord(kind=b["kind"], direction=b["direction"], epoch=b["epoch_after"])
-        for b in events["bifurcations"]
-        if b["kind"] != "boundary"
+        BifurcationRecord(kind=b.kind, direction=b.direction, epoch=b.epoch_after)
+        for b in found
+        if b.is_bifurcation
     ]
 
 

@@ -395,13 +395,15 @@ def analysis_events(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
         epochs ``start`` and ``end`` (a drop) or ``start`` and ``epoch`` (the snapshots
         around the event), and ``text``.
     """
+    from ..analysis.tracking import Bifurcation
+
     if not analysis:
         return []
     out = [_drop_event(d) for d in analysis.get("drops") or []]
     out += [
         _bifurcation_event(b)
         for b in analysis.get("bifurcations") or []
-        if b.get("kind") != "boundary"
+        if Bifurcation.kind_is_bifurcation(b.get("kind", ""))
     ]
     out += [
         _ghost_event(g) for g in analysis.get("ghost_events") or [] if g.get("kind") == "emerge"
