@@ -417,14 +417,14 @@ class Summary(base.Summary):
         oscillation_rule: the "oscillates after learning" rule in words.
         ranks_learned: ranks with a rate where at least ``min_fraction`` of the seeds
             learned (the trends are measured over these only).
-        learned_fraction: fraction of seeds learned, [rank][lr].
+        learned_fraction: fraction of seeds learned, ``[rank][lr]``.
         epochs_to_learn_median: lower median over seeds of the epochs to learn, unlearned
             seeds counted as infinitely slow; NaN where fewer than ``min_fraction``
-            learned, [rank][lr].
+            learned, ``[rank][lr]``.
         best_epochs_to_learn_by_rank: the fewest median epochs to learn over the rates
-            (NaN: no rate learned), [rank].
+            (NaN: no rate learned), ``[rank]``.
         max_lr_learned_by_rank: the highest rate where at least ``min_fraction`` of the
-            seeds learned (NaN: none), [rank].
+            seeds learned (NaN: none), ``[rank]``.
         spearman_rank_vs_best_epochs: Spearman correlation of ``K`` with
             ``best_epochs_to_learn_by_rank`` over ``ranks_learned`` (None: fewer than 2
             ranks or a flat trend).
@@ -432,11 +432,11 @@ class Summary(base.Summary):
         high_lr_min: rates >= this are "the highest rates".
         high_lr_ranks_min: only ranks >= this may learn at the highest rates.
         high_lrs: the grid's highest rates.
-        learned_at_high_lr_by_rank: networks learned at the highest rates, [rank].
+        learned_at_high_lr_by_rank: networks learned at the highest rates, ``[rank]``.
         ranks_learning_at_high_lr: ranks with a network learned at the highest rates.
-        stuck_count: stuck networks, [rank][lr].
+        stuck_count: stuck networks, ``[rank][lr]``.
         oscillating_count: networks that rose more than ``JUMP_FACTOR`` times after
-            learning, [rank][lr].
+            learning, ``[rank][lr]``.
         full_rank: the ``K = N`` networks' counts.
         panel_lrs: the grid rates of the figure's three panels.
         drop_ratio_rule: the drop ratio in words.

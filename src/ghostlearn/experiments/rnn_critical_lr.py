@@ -537,18 +537,18 @@ class Confidence:
 
     Attributes:
         c: the confidence.
-        lr: its learning rates, [rate].
-        horizon_epochs: epochs each rate's networks are judged on, [rate].
-        failed_fraction: never learned, stuck or diverged, [T][rate].
-        stuck_fraction: stuck, [T][rate].
-        never_learned_fraction: never learned, [T][rate].
-        diverged_fraction: diverged, [T][rate].
-        unsolved_fraction: not solved (the stricter diagnostic), [T][rate].
-        critical_rate_unsolved: the critical rate of the unsolved fraction, [T] (None:
+        lr: its learning rates, ``[rate]``.
+        horizon_epochs: epochs each rate's networks are judged on, ``[rate]``.
+        failed_fraction: never learned, stuck or diverged, ``[T][rate]``.
+        stuck_fraction: stuck, ``[T][rate]``.
+        never_learned_fraction: never learned, ``[T][rate]``.
+        diverged_fraction: diverged, ``[T][rate]``.
+        unsolved_fraction: not solved (the stricter diagnostic), ``[T][rate]``.
+        critical_rate_unsolved: the critical rate of the unsolved fraction, ``[T]`` (None:
             outside the grid).
-        critical_rate: the critical rate, [T] (None: outside the grid).
-        critical_rate_where: ``"grid"``, ``"below the grid"`` or ``"above the grid"``, [T].
-        critical_rate_interval: the critical rate's bootstrap 95% interval, [T].
+        critical_rate: the critical rate, ``[T]`` (None: outside the grid).
+        critical_rate_where: ``"grid"``, ``"below the grid"`` or ``"above the grid"``, ``[T]``.
+        critical_rate_interval: the critical rate's bootstrap 95% interval, ``[T]``.
         delays_fitted: the delays whose critical rate lies inside the grid.
         exponent: the fitted exponent of the critical rate against ``T`` (None: fewer than
             ``MIN_DELAYS`` delays to fit).
