@@ -1,6 +1,7 @@
 """The fig3 and learnable-c experiments end to end on tiny configs, and their building blocks."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -173,6 +174,27 @@ def test_dense_ghost_bracket_repeats_the_run_bit_for_bit():
         assert r["drop_progress"] == pytest.approx(expected)
         assert table.attrs["bracket"] == [start, start + 100]
     assert "ghost_epoch" not in rows[1]
+
+
+def test_stored_run_events_read_back_typed(fig3_summary, out):
+    # The analysis events stored with A's points come back as the analysis' own types,
+    # from disk as from the Dataset still in memory, and agree with the summary.
+    from ghostlearn.analysis.tracking import Bifurcation
+    from ghostlearn.analysis.verdict import Verdict
+    from ghostlearn.experiments.rank1 import RunEvents, run_events
+
+    pts = open_zarr(out / "fig3" / "data.zarr", group="A_points")
+    ev = run_events(pts)
+    assert isinstance(ev, RunEvents) and isinstance(ev.verdict, Verdict)
+    assert all(isinstance(b, Bifurcation) for b in ev.bifurcations)
+    assert ev.verdict.label == fig3_summary["verdict_A"]
+    assert (
+        sum(not b.is_bifurcation for b in ev.bifurcations) == fig3_summary["boundary_crossings_A"]
+    )
+    again = RunEvents.from_dict(json.loads(json.dumps(pts.attrs["analysis"])))
+    assert again == ev
+    with pytest.raises(ValueError, match="analysis events"):
+        RunEvents.from_dict({**pts.attrs["analysis"], "extra": 1})
 
 
 def test_fig3_resume_does_not_recompute(fig3_summary, out, monkeypatch):

@@ -179,3 +179,15 @@ def test_from_jsonable_names_what_does_not_fit():
         from_jsonable(S, {"n": 1.5}, where="summary")
     with pytest.raises(ValueError, match=r"summary.x must be a number, got 'a'"):
         from_jsonable(S, {"n": 1, "x": "a"}, where="summary")
+
+
+def test_from_jsonable_takes_numpy_scalars_of_attributes_not_yet_written():
+    from ghostlearn.store import from_jsonable
+
+    assert from_jsonable(int, np.int64(3)) == 3 and type(from_jsonable(int, np.int64(3))) is int
+    assert from_jsonable(float, np.float32(0.5)) == 0.5
+    assert from_jsonable(bool, np.bool_(True)) is True
+    with pytest.raises(ValueError, match="must be int, got True"):
+        from_jsonable(int, True)
+    with pytest.raises(ValueError, match="must be a number"):
+        from_jsonable(float, np.bool_(False))

@@ -192,12 +192,20 @@ def from_jsonable(tp: Any, value: Any, *, where: str = "value") -> Any:
     if tp is float:
         if value is None:
             return math.nan
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
             raise ValueError(f"{where} must be a number, got {value!r}")
         return float(value)
-    if tp is int or tp is bool or tp is str:
-        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-            raise ValueError(f"{where} must be {tp.__name__}, got {value!r}")
+    if tp is int:  # NumPy integers too: attributes of a Dataset not yet written to disk
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{where} must be int, got {value!r}")
+        return int(value)
+    if tp is bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{where} must be bool, got {value!r}")
+        return bool(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be str, got {value!r}")
         return value
     if origin is not None:  # another generic (e.g. Mapping[str, Any]): as stored
         return value

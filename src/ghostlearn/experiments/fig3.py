@@ -83,6 +83,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import _validate, outcomes
 from ..analysis import RunAnalysis, analyze_dataset, find_points
+from ..analysis.events import AbruptDrop
 from ..analysis.flows import Rank1Flow, rank1_flow_derivatives
 from ..analysis.points import DEFAULT_INTERVAL
 from ..analysis.tracking import Bifurcation
@@ -97,6 +98,7 @@ from .rank1 import (
     LOSS_COLOR,
     BifurcationRecord,
     FlowSnapshot,
+    RunEvents,
     bifurcation_list,
     draw_flows,
     draw_metrics,
@@ -108,6 +110,7 @@ from .rank1 import (
     points_dataset,
     resolve_init,
     roman,
+    run_events,
     seed_list,
     shown_epoch,
     single,
@@ -811,8 +814,8 @@ def _flow_shape(ds: xr.Dataset, points: xr.Dataset, epoch: int, c: float) -> Flo
     )
 
 
-def _events(points: xr.Dataset) -> dict[str, Any]:
-    return dict(points.attrs["analysis"])
+def _events(points: xr.Dataset) -> RunEvents:
+    return run_events(points)
 
 
 def _outcomes_of(ds: xr.Dataset, points: xr.Dataset, last: int) -> PaperSeedOutcome:
@@ -820,15 +823,15 @@ def _outcomes_of(ds: xr.Dataset, points: xr.Dataset, last: int) -> PaperSeedOutc
     ev = _events(points)
     acc = ds["accuracy"].values[0]
     bifs = bifurcation_list(ev)
-    drop = ev["drops"][0] if ev["drops"] else None
+    drop = ev.drops[0] if ev.drops else None
     return PaperSeedOutcome(
         seed=int(ds["seed"].values[0]),
-        verdict=ev["verdict"]["label"],
-        verdict_reason=ev["verdict"]["reason"],
+        verdict=ev.verdict.label,
+        verdict_reason=ev.verdict.reason,
         bifurcated=bool(bifs),
         bifurcations=bifs,
-        drop_epoch=None if drop is None else int(drop["onset_epoch"]),
-        ghost_epoch=ev["ghost_emergence_epoch"],
+        drop_epoch=None if drop is None else int(drop.onset_epoch),
+        ghost_epoch=ev.ghost_emergence_epoch,
         n_fixed_min=int(points["n_fixed"].min()),
         n_fixed_max=int(points["n_fixed"].max()),
         learned=bool(outcomes.learned(acc)),
@@ -845,13 +848,13 @@ class _DropGradients(NamedTuple):
 
 
 def _drop_gradients(
-    grad: np.ndarray, epochs: np.ndarray, drop: dict[str, Any] | None
+    grad: np.ndarray, epochs: np.ndarray, drop: AbruptDrop | None
 ) -> _DropGradients:
     """Gradient norms around A's drop: the median on the plateau, the median over as many
     epochs after the drop, the peak within it, and the jump (after / plateau)."""
     g_plateau = g_after = g_peak = jump = None
     if drop is not None:
-        p0, on, end = drop["plateau_start_epoch"], drop["onset_epoch"], drop["end_epoch"]
+        p0, on, end = drop.plateau_start_epoch, drop.onset_epoch, drop.end_epoch
         width = max(on - p0, 1.0)
         g_plateau = _median(grad[(epochs >= p0) & (epochs < on)])
         g_after = _median(grad[(epochs >= end) & (epochs < end + width)])
@@ -863,7 +866,7 @@ def _drop_gradients(
 
 
 def _ghost_zoom(
-    data: xr.DataTree, loss: np.ndarray, epochs: np.ndarray, drop: dict[str, Any] | None
+    data: xr.DataTree, loss: np.ndarray, epochs: np.ndarray, drop: AbruptDrop | None
 ) -> GhostZoom | None:
     """A's ghost placed to the epoch by the re-trained bracket (None without one)."""
     if "A_zoom_points" not in data.children or drop is None:
@@ -877,7 +880,7 @@ def _ghost_zoom(
 
     g_epoch = first(zp["n_ghosts"].values > 0)
     m_epoch = first(zp["n_minima"].values > 0)
-    top, bottom = math.log10(drop["loss_before"]), math.log10(drop["loss_after"])
+    top, bottom = math.log10(drop.loss_before), math.log10(drop.loss_after)
     i = int(np.searchsorted(epochs, g_epoch))
     at = math.log10(max(float(loss[min(i, loss.size - 1)]), 1e-300))
     zds = data["A_zoom"].to_dataset()
@@ -893,7 +896,7 @@ def _ghost_zoom(
 
 
 def _flow_epochs_a(
-    snaps: np.ndarray, n_ghosts: np.ndarray, drop: dict[str, Any] | None,
+    snaps: np.ndarray, n_ghosts: np.ndarray, drop: AbruptDrop | None,
     osc: census.Oscillation | None,
 ) -> dict[str, int]:  # fmt: skip
     """A's named snapshots: before and after the drop (the first with a ghost), at the
@@ -902,11 +905,11 @@ def _flow_epochs_a(
     if drop is None:
         chosen["initial"] = int(snaps[0])
     else:
-        chosen["before_drop"] = _nearest_snapshot(snaps, drop["onset_epoch"], "before")
-        with_ghost = snaps[(snaps >= drop["end_epoch"]) & (n_ghosts > 0)]
+        chosen["before_drop"] = _nearest_snapshot(snaps, drop.onset_epoch, "before")
+        with_ghost = snaps[(snaps >= drop.end_epoch) & (n_ghosts > 0)]
         chosen["after_drop"] = (
             int(with_ghost[0]) if with_ghost.size
-            else _nearest_snapshot(snaps, drop["end_epoch"], "after")
+            else _nearest_snapshot(snaps, drop.end_epoch, "after")
         )  # fmt: skip
         if osc is not None:
             chosen["oscillation_onset"] = _nearest_snapshot(snaps, osc.start_epoch, "before")
@@ -914,11 +917,11 @@ def _flow_epochs_a(
     return chosen
 
 
-def _saddle_node(ev: dict[str, Any]) -> dict[str, Any] | None:
+def _saddle_node(ev: RunEvents) -> Bifurcation | None:
     """B's bifurcation: the verdict's, else the last saddle-node, else None."""
-    b: dict[str, Any] | None = ev["verdict"]["bifurcation"]
+    b = ev.verdict.bifurcation
     if b is None:
-        real = [x for x in ev["bifurcations"] if x["kind"] == "saddle-node"]
+        real = [x for x in ev.bifurcations if x.kind == "saddle-node"]
         b = real[-1] if real else None
     return b
 
@@ -935,15 +938,15 @@ class _SaddleNode(NamedTuple):
 
 
 def _saddle_node_gradients(
-    grad: np.ndarray, epochs: np.ndarray, b: dict[str, Any] | None
+    grad: np.ndarray, epochs: np.ndarray, b: Bifurcation | None
 ) -> _SaddleNode:
     """B's bifurcation epoch, bracket and kind, and the gradient norms around it: the peak
     before it, the median over the 100 epochs before it and the median from it on."""
     g_peak = g_before = g_after = ratio = zero_frac = None
     sn_epoch = bracket = kind = None
     if b is not None:
-        sn_epoch, kind = int(b["epoch_after"]), f"{b['kind']} ({b['direction']})"
-        bracket = (int(b["epoch_before"]), int(b["epoch_after"]))
+        sn_epoch, kind = int(b.epoch_after), f"{b.kind} ({b.direction})"
+        bracket = (int(b.epoch_before), int(b.epoch_after))
         pre, post = grad[epochs < sn_epoch], grad[epochs >= sn_epoch]
         if pre.size and post.size:
             g_peak = float(np.nanmax(pre))
@@ -1003,11 +1006,11 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
     loss_a = ds_a["loss"].values[0].astype(np.float64)
     epochs_a = ds_a["epoch"].values
     snaps_a = pts_a["snapshot"].values
-    drop = ev_a["verdict"]["drop"] or (ev_a["drops"][0] if ev_a["drops"] else None)
+    drop = ev_a.verdict.drop or (ev_a.drops[0] if ev_a.drops else None)
     osc = None
     if drop is not None:
         osc = census.oscillation(
-            loss_a, epochs_a, drop["end_epoch"], jump=cfg.osc_jump, min_jumps=cfg.osc_min
+            loss_a, epochs_a, drop.end_epoch, jump=cfg.osc_jump, min_jumps=cfg.osc_min
         )
     grads_a = _drop_gradients(ds_a["grad_norm"].values[0].astype(np.float64), epochs_a, drop)
     zoom = _ghost_zoom(data, loss_a, epochs_a, drop)
@@ -1033,13 +1036,11 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         paper_seed=cfg.paper_seed,
         seed_A=int(data.attrs["seed_A"]),
         seed_A_reason=data.attrs["seed_A_reason"],
-        verdict_A=ev_a["verdict"]["label"],
-        verdict_A_reason=ev_a["verdict"]["reason"],
+        verdict_A=ev_a.verdict.label,
+        verdict_A_reason=ev_a.verdict.reason,
         bifurcation_epochs_A=[b.epoch for b in bifurcation_list(ev_a)],
-        boundary_crossings_A=sum(
-            not Bifurcation.from_dict(b).is_bifurcation for b in ev_a["bifurcations"]
-        ),
-        ghost_epoch_A=ev_a["ghost_emergence_epoch"],
+        boundary_crossings_A=sum(not b.is_bifurcation for b in ev_a.bifurcations),
+        ghost_epoch_A=ev_a.ghost_emergence_epoch,
         n_snapshots_A=int(snaps_a.size),
         n_fixed_min_A=int(pts_a["n_fixed"].min()),
         n_fixed_max_A=int(pts_a["n_fixed"].max()),
@@ -1048,9 +1049,9 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         grad_jump_min_A=float(cfg.grad_jump),
         osc_jump_A=float(cfg.osc_jump),
         osc_min_A=cfg.osc_min,
-        drop_epoch_A=None if drop is None else int(drop["onset_epoch"]),
-        drop_end_epoch_A=None if drop is None else int(drop["end_epoch"]),
-        drop_size_decades_A=None if drop is None else float(drop["size_decades"]),
+        drop_epoch_A=None if drop is None else int(drop.onset_epoch),
+        drop_end_epoch_A=None if drop is None else int(drop.end_epoch),
+        drop_size_decades_A=None if drop is None else float(drop.size_decades),
         grad_norm_plateau_A=grads_a.plateau,
         grad_norm_after_drop_A=grads_a.after,
         grad_norm_peak_in_drop_A=grads_a.peak,
@@ -1065,8 +1066,8 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         },
         seed_B=int(data.attrs["seed_B"]),
         seed_B_reason=data.attrs["seed_B_reason"],
-        verdict_B=ev_b["verdict"]["label"],
-        verdict_B_reason=ev_b["verdict"]["reason"],
+        verdict_B=ev_b.verdict.label,
+        verdict_B_reason=ev_b.verdict.reason,
         learned_B=bool(outcomes.learned(acc_b)),
         stuck_B=bool(outcomes.stuck(acc_b, last=cfg.last)),
         bifurcations_B=bifurcation_list(ev_b),

@@ -52,6 +52,7 @@ from .rank1 import (
     bifurcation_list,
     points_dataset,
     resolve_init,
+    run_events,
     single,
 )
 
@@ -492,7 +493,7 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         )
     else:
         paper = shown
-    ev = dict(data["phase1_points"].attrs["analysis"])
+    ev = run_events(data["phase1_points"].to_dataset())
     return Summary(
         init=data.attrs["init"],
         paper_seed=cfg.paper_seed,
@@ -517,9 +518,9 @@ def summarize(data: xr.DataTree, cfg: Config) -> Summary:
         recovered=shown.recovered,
         recovered_lenient=shown.recovered_lenient,
         c_trajectory=trajectory,
-        verdict_phase2=data["phase2_points"].attrs["analysis"]["verdict"]["label"],
-        verdict_phase1=ev["verdict"]["label"],
-        verdict_phase1_reason=ev["verdict"]["reason"],
+        verdict_phase2=run_events(data["phase2_points"].to_dataset()).verdict.label,
+        verdict_phase1=ev.verdict.label,
+        verdict_phase1_reason=ev.verdict.reason,
         bifurcations_phase1=bifurcation_list(ev),
         flat_ratio=float(cfg.flat_ratio),
         last=cfg.last,

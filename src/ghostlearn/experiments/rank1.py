@@ -18,7 +18,7 @@ ghosts and ``kappa(0)`` (:func:`draw_flows`, :class:`FlowSnapshot`, :func:`marke
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -29,9 +29,12 @@ from matplotlib.lines import Line2D
 
 from .. import _validate
 from ..analysis import FlowPoints, RunAnalysis, rank1_flow
+from ..analysis.events import AbruptDrop
 from ..analysis.points import STABILITY_CODES
-from ..analysis.tracking import Bifurcation
+from ..analysis.tracking import Bifurcation, GhostEvent
+from ..analysis.verdict import Verdict
 from ..rnn import INIT_METHODS, Params, latent_trajectory
+from ..store import from_jsonable
 from ..train import model_from_dataset
 from . import _style
 
@@ -110,12 +113,44 @@ class BifurcationRecord:
     epoch: float
 
 
-def bifurcation_list(events: dict[str, Any]) -> list[BifurcationRecord]:
-    """The bifurcations of :func:`analysis_events` without the boundary crossings."""
-    found = [Bifurcation.from_dict(b) for b in events["bifurcations"]]
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunEvents:
+    """The events of a run analysis as :func:`analysis_events` stores them in a points
+    Dataset's attrs, read back as the analysis' own types (:func:`run_events`).
+
+    Attributes:
+        verdict: the run's verdict.
+        drops: its abrupt drops.
+        bifurcations: changes of the number of fixed points (boundary crossings included).
+        ghost_events: ghosts appearing and vanishing.
+        ghost_emergence_epoch: the epoch a ghost first appeared (None: never).
+        settings: the analysis settings (JSON).
+    """
+
+    verdict: Verdict
+    drops: list[AbruptDrop]
+    bifurcations: list[Bifurcation]
+    ghost_events: list[GhostEvent]
+    ghost_emergence_epoch: float | None
+    settings: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunEvents:
+        """The inverse of :func:`analysis_events`' JSON."""
+        out: RunEvents = from_jsonable(cls, dict(data), where="analysis events")
+        return out
+
+
+def run_events(points: xr.Dataset) -> RunEvents:
+    """The events stored with a points Dataset (:func:`points_dataset`), typed."""
+    return RunEvents.from_dict(points.attrs["analysis"])
+
+
+def bifurcation_list(events: RunEvents) -> list[BifurcationRecord]:
+    """The bifurcations of a run without the boundary crossings."""
     return [
         BifurcationRecord(kind=b.kind, direction=b.direction, epoch=b.epoch_after)
-        for b in found
+        for b in events.bifurcations
         if b.is_bifurcation
     ]
 
