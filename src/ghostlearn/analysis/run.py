@@ -41,11 +41,13 @@ __all__ = [
     "LatentReadout",
     "PopulationAnalysis",
     "RunAnalysis",
+    "SnapshotEvents",
     "analyze_dataset",
     "analyze_run",
     "analyze_run_lowrank",
     "dataset_readout",
     "dataset_trial",
+    "snapshot_events",
 ]
 
 
@@ -537,6 +539,48 @@ def _settings_record(
 # --------------------------------------------------------------------------- assembly
 
 
+@dataclasses.dataclass(frozen=True)
+class SnapshotEvents:
+    """What the points found at every snapshot say on their own, without the loss.
+
+    Attributes:
+        fixed_tracks, ghost_tracks: the points followed across snapshots.
+        bifurcations: changes of the number of fixed points.
+        ghost_events: ghosts appearing and vanishing.
+    """
+
+    fixed_tracks: list[Track]
+    ghost_tracks: list[Track]
+    bifurcations: list[Bifurcation]
+    ghost_events: list[GhostEvent]
+
+
+def snapshot_events(
+    epochs: np.ndarray,
+    points: FlowPoints | SlowPoints,
+    *,
+    interval: tuple[float, float],
+    max_jump: float,
+) -> SnapshotEvents:
+    """Tracks, bifurcations and ghost events of the points found at every snapshot."""
+    if isinstance(points, FlowPoints):
+        fk, fkinds = points.fixed_kappa, points.fixed_kinds
+        gk, gkinds, gdepth = points.ghost_kappa, points.ghost_kinds, points.ghost_depth
+    else:
+        fk, fkinds = points.fixed()
+        gk, gkinds, gdepth = points.ghosts()
+    ghost_tracks = track_points(
+        epochs, gk, gkinds, depth=gdepth, category="ghost", max_jump=max_jump
+    )
+    bifs = find_bifurcations(epochs, fk, fkinds, interval=interval, max_jump=max_jump)
+    return SnapshotEvents(
+        fixed_tracks=track_points(epochs, fk, fkinds, category="fixed", max_jump=max_jump),
+        ghost_tracks=ghost_tracks,
+        bifurcations=bifs,
+        ghost_events=ghost_events(epochs, ghost_tracks, bifs, max_jump=max_jump),
+    )
+
+
 def _assemble(
     *,
     model: str,
@@ -556,25 +600,15 @@ def _assemble(
 
     ``record``: the settings stored (:func:`_settings_record`).
     """
-    interval, max_jump = settings.interval, settings.resolved_max_jump
-    if isinstance(points, FlowPoints):
-        fk, fkinds = points.fixed_kappa, points.fixed_kinds
-        gk, gkinds, gdepth = points.ghost_kappa, points.ghost_kinds, points.ghost_depth
-    else:
-        fk, fkinds = points.fixed()
-        gk, gkinds, gdepth = points.ghosts()
-    fixed_tracks = track_points(epochs, fk, fkinds, category="fixed", max_jump=max_jump)
-    ghost_tracks = track_points(
-        epochs, gk, gkinds, depth=gdepth, category="ghost", max_jump=max_jump
+    ev = snapshot_events(
+        epochs, points, interval=settings.interval, max_jump=settings.resolved_max_jump
     )
-    bifs = find_bifurcations(epochs, fk, fkinds, interval=interval, max_jump=max_jump)
-    gev = ghost_events(epochs, ghost_tracks, bifs, max_jump=max_jump)
     drops = detect_abrupt_drops(loss, loss_epochs, detector=settings.detector)
     verdict = classify_run(
         loss_epochs=loss_epochs,
         loss=loss,
         drops=drops,
-        bifurcations=bifs,
+        bifurcations=ev.bifurcations,
         snapshot_epochs=epochs,
         n_ghosts=points.n_ghosts,
         grad_norm=grad_norm,
@@ -586,10 +620,10 @@ def _assemble(
         snapshot_epochs=epochs,
         points=points,
         flow=flow,
-        fixed_tracks=fixed_tracks,
-        ghost_tracks=ghost_tracks,
-        bifurcations=bifs,
-        ghost_events=gev,
+        fixed_tracks=ev.fixed_tracks,
+        ghost_tracks=ev.ghost_tracks,
+        bifurcations=ev.bifurcations,
+        ghost_events=ev.ghost_events,
         drops=drops,
         verdict=verdict,
         loss_epochs=loss_epochs,

@@ -149,15 +149,8 @@ def _points_only(
     (``why``). ``detector`` and ``rules`` are accepted and unused (nothing to detect)."""
     from .._validate import interval as check_interval
     from .._validate import positive
-    from ..analysis import (
-        GHOST_TOL,
-        FlowPoints,
-        RunAnalysis,
-        Verdict,
-        find_bifurcations,
-        ghost_events,
-        track_points,
-    )
+    from ..analysis import GHOST_TOL, FlowPoints, RunAnalysis, Verdict
+    from ..analysis.run import snapshot_events
 
     check_interval("interval", interval)
     positive("tau", tau)
@@ -168,25 +161,18 @@ def _points_only(
         ckpt, u, (lo, hi), tau=tau, ghost_tol=GHOST_TOL if ghost_tol is None else ghost_tol,
         n_grid=n_grid, method=method, n_starts=n_starts, seed=seed, seed_grid=seed_grid,
     )  # fmt: skip
-    if isinstance(points, FlowPoints):
-        fk, fkinds = points.fixed_kappa, points.fixed_kinds
-        gk, gkinds, gdepth = points.ghost_kappa, points.ghost_kinds, points.ghost_depth
-    else:
-        fk, fkinds = points.fixed()
-        gk, gkinds, gdepth = points.ghosts()
     epochs = ckpt.epochs
-    ghost_tracks = track_points(epochs, gk, gkinds, depth=gdepth, category="ghost", max_jump=jump)
-    bifs = find_bifurcations(epochs, fk, fkinds, interval=(lo, hi), max_jump=jump)
+    ev = snapshot_events(epochs, points, interval=(lo, hi), max_jump=jump)
     grad, acc = metrics.get("grad_norm"), metrics.get("accuracy")
     return RunAnalysis(
         model="rank1" if isinstance(points, FlowPoints) else "lowrank",
         snapshot_epochs=epochs,
         points=points,
         flow=flow,
-        fixed_tracks=track_points(epochs, fk, fkinds, category="fixed", max_jump=jump),
-        ghost_tracks=ghost_tracks,
-        bifurcations=bifs,
-        ghost_events=ghost_events(epochs, ghost_tracks, bifs, max_jump=jump),
+        fixed_tracks=ev.fixed_tracks,
+        ghost_tracks=ev.ghost_tracks,
+        bifurcations=ev.bifurcations,
+        ghost_events=ev.ghost_events,
         drops=[],
         verdict=Verdict(label=NOT_DETERMINABLE, reason=why),
         loss_epochs=np.asarray(loss_epochs, dtype=np.float64),
