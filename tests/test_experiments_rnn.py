@@ -1,5 +1,6 @@
 """The RNN experiments fig4, figS1 and figS2 end to end on tiny configurations."""
 
+import dataclasses
 import math
 import sys
 
@@ -212,6 +213,66 @@ def test_figS2_summary_matches_the_data(summaries, out):
     assert s["learned_at_high_lr_by_rank"] == learned[:, 1, :].sum(axis=-1).tolist()
 
 
+def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
+    """(rank k, rate i, seed j) of the batched sweep equals that network trained alone, and
+    the finished experiment keeps no work folder."""
+    data = open_zarr(out / "figS2" / "data.zarr")
+    k, i, j = 1, 1, 0
+    alone = train(
+        RNNConfig(model="lowrank", rank=FIGS2_TINY.ranks[k], N=FIGS2_TINY.N),
+        seeds=j,
+        lr=float(data["lr"].values[i]),
+        epochs=FIGS2_TINY.epochs + 1,
+        metrics_every=FIGS2_TINY.metrics_every,
+        init="paper",
+        devices=1,
+    )
+    np.testing.assert_array_equal(data["loss"].values[k, i, j], alone["loss"].values[0])
+    assert data.attrs["train"]["init"] == "paper"
+    assert data.attrs["training_s"] > 0
+    assert not (out / "figS2" / "work").exists()
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_figS2_resumes_an_interrupted_run_batch_by_batch(tmp_path):
+    """A run stopped after its first batches keeps them; the rerun trains only the rest
+    and ends with the numbers of an uninterrupted run, bit for bit."""
+    cfg = FIGS2_TINY
+    per_batch = cfg.n_seeds * (cfg.epochs + 1)
+    batches = len(cfg.ranks) * cfg.n_lr
+
+    def stop_in_the_third(done, total):
+        if done > 2 * per_batch:  # in the third batch, before it is written
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        figS2.run(cfg, progress=stop_in_the_third, work=tmp_path)
+    calls = []
+    resumed = figS2.run(cfg, progress=lambda d, t: calls.append((d, t)), work=tmp_path)
+    assert calls[0] == (2 * per_batch, batches * per_batch)  # the two batches were kept
+    assert calls[-1] == (batches * per_batch,) * 2
+    whole = figS2.run(cfg)
+    for name in ("loss", "accuracy", "grad_norm", "diverged", "learned"):
+        np.testing.assert_array_equal(resumed[name].values, whole[name].values)
+
+
+def test_figS2_work_of_another_config_is_replaced(tmp_path):
+    figS2.run(dataclasses.replace(FIGS2_TINY, epochs=40), work=tmp_path)
+    again = figS2.run(FIGS2_TINY, work=tmp_path)
+    np.testing.assert_array_equal(again["loss"].values, figS2.run(FIGS2_TINY)["loss"].values)
+
+
+def test_figS2_batches_train_in_a_pool_only_when_long(monkeypatch):
+    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 2)
+    assert figS2._backend(FIGS2_TINY).name == "in-process"
+    assert figS2._backend(figS2.config("paper")).name == "process-pool"
+    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 1)
+    assert figS2._backend(figS2.config("paper")).name == "in-process"
+
+
 def test_figS2_stuck_and_oscillating_counts_match_the_data(summaries, out):
     s = summaries[0]["figS2"]
     data = open_zarr(out / "figS2" / "data.zarr")
@@ -319,7 +380,7 @@ def test_paper_and_quick_configs():
     np.testing.assert_allclose(paper4.c_grid, np.logspace(-3, 1, 30))
     assert paper4.recovery_epochs == 100 and paper4.inits == ("paper", "numpy")
     assert fig4.config("quick") == paper4
-    for cfg in (paper4, figS1.config("quick"), figS2.config("quick")):
+    for cfg in (paper4, figS1.config("quick")):
         assert cfg.devices == 1
     for module in (figS1, figS2):
         assert module.config("paper").init == module.config("quick").init == "paper"
@@ -373,7 +434,6 @@ def test_paper_and_quick_configs():
         (lambda: fig4.Config(recovery_epochs=9), "recovery_epochs must be >= 10, got 9"),
         (lambda: fig4.Config(devices=0), "devices must be >= 1, got 0"),
         (lambda: figS1.Config(devices=0), "devices must be >= 1, got 0"),
-        (lambda: figS2.Config(devices=0), "devices must be >= 1, got 0"),
         (lambda: figS1.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
         (lambda: figS2.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
         (lambda: figS1.Config(n_seeds=1), "n_seeds must be >= 2, got 1"),

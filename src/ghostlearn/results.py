@@ -58,6 +58,12 @@ class ExperimentFolder:
         """The measured numbers, claims and caption (JSON; marks completion)."""
         return self.path / "summary.json"
 
+    @property
+    def work(self) -> Path:
+        """Work in progress of a resumable experiment, kept until it completes (an
+        interrupted run resumes from it)."""
+        return self.path / "work"
+
     def figure(self, suffix: str = ".png") -> Path:
         """The paper's figure as ``.png`` or ``.pdf``."""
         return self.path / f"{self.FIGURE}{suffix}"

@@ -15,7 +15,10 @@ Every experiment module defines:
 - ``caption(summary, cfg) -> str``: the figure's caption, written like the paper's with
   its parameters (stored in ``summary.json`` as ``caption``);
 - optionally ``plot_extra(data, summary, cfg) -> Figure | None``: panels beyond the
-  paper, written as ``figure-extra.png`` / ``.pdf``.
+  paper, written as ``figure-extra.png`` / ``.pdf``;
+- optionally ``RESUMABLE = True``, when ``run`` takes ``work``, a folder where it keeps
+  finished work between invocations (``<out>/<NAME>/work``, removed once the experiment
+  is complete).
 
 Figures are drawn inside :func:`ghostlearn.experiments._style.journal` at journal sizes.
 

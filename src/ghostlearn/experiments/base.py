@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -158,7 +159,9 @@ def run_experiment(
     """Run one experiment and write its data, figure and summary under ``out/name``.
 
     An experiment whose ``summary.json`` exists with the same config and fidelity is not
-    recomputed (resume after an interruption); ``force=True`` recomputes it.
+    recomputed (resume after an interruption); ``force=True`` recomputes it. A resumable
+    experiment (``RESUMABLE = True``) also keeps its finished training in
+    ``out/name/work`` until it completes, so an interrupted run resumes within it.
 
     Args:
         name: a key of :data:`EXPERIMENTS`.
@@ -187,7 +190,12 @@ def run_experiment(
     import matplotlib.pyplot as plt
 
     start = time.perf_counter()
-    data = module.run(cfg, progress=progress)
+    if getattr(module, "RESUMABLE", False):
+        if force and folder.work.exists():
+            shutil.rmtree(folder.work)
+        data = module.run(cfg, progress=progress, work=folder.work)
+    else:
+        data = module.run(cfg, progress=progress)
     typed = module.summarize(data, cfg)
     wall = time.perf_counter() - start
     data.attrs.update(
@@ -219,4 +227,6 @@ def run_experiment(
     stated = module.claims(typed, cfg) if isinstance(typed, Summary) else module.claims(summary)
     summary["claims"] = [dataclasses.asdict(c) for c in stated]
     write_json(summary, summary_path)  # written last: its presence marks completion
+    if folder.work.exists():
+        shutil.rmtree(folder.work)
     return to_jsonable(summary)

@@ -3,9 +3,11 @@
 Rank-``K`` RNNs (``W = M Nmat``, ``M`` [N, K], ``Nmat`` [K, N], sigmoid readout
 ``w_out . x + b_out``, all trained; ``N = 100``) on the delayed-activation task, for
 ``K in {1, 2, 3, 4, 5, 10, 30, 50, 100}`` x 10 learning rates ``logspace(-3, 0, 10)`` x
-seeds 0-9, plain gradient descent. One :func:`ghostlearn.train.train` call per ``K`` (the
-parameter shapes differ) trains its 100 (rate, seed) networks together. ``K = N = 100`` is
-the full-rank network.
+seeds 0-9, plain gradient descent. ``K = N = 100`` is the full-rank network. The training
+is a sweep (:func:`sweep_spec`): one batch of seeds per (rank, rate), each trained on one
+XLA device, the batches spread over one worker process per core, and stored as they finish
+in the experiment's ``work`` folder, so that an interrupted run resumes with the batches
+it has.
 
 The figure is the paper's: three panels, a low, a higher and a very high learning rate
 (``panel_lrs``, the nearest grid rates), with the loss divided by its first-epoch value
@@ -61,8 +63,7 @@ full-rank ones decrease gradually (median drop ratio >= 1): the low rate needs t
 paper's 500k epochs for the low ranks to learn at all, so a shorter run skips it. (4)
 and (5) are skipped when the run has no full-rank network or none of them learned.
 
-Every rank starts from ``init = "paper"`` (the original script's weights) and trains on
-``devices = 1`` XLA device (config fields).
+Every rank starts from ``init = "paper"`` (the original script's weights).
 
 Fidelity: ``"paper"`` is the paper's 500k epochs (4.5e8 network-epochs; at the measured
 quick-mode cost, about 13-14 hours of CPU time on one core, the rank-100 and rank-50
@@ -84,6 +85,10 @@ measured all the same: median 0.05 at K = 1, 2.0 at K = 100).
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,11 +104,22 @@ from scipy.stats import spearmanr
 
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
-from ..train import train
+from ..sweep import (
+    Backend,
+    InProcess,
+    ProcessPool,
+    SweepSpec,
+    SweepStore,
+    open_sweep,
+    parse_spec,
+    run_sweep,
+)
 from . import _style, base
-from .base import Claim, Fidelity, Outcome, Progress, stage_progress
+from .base import Claim, Fidelity, Outcome, Progress
 
 NAME = "figS2"
+#: ``run`` keeps its finished batches in ``work`` (see :func:`run`).
+RESUMABLE = True
 TITLE = "Rank-K RNNs: sloppy ranks learn faster and survive higher learning rates"
 
 #: The paper's run length; the abrupt-against-gradual claim needs it.
@@ -120,6 +136,9 @@ MIN_OSCILLATING = 2
 DROP_FRACTION = 0.75
 ABRUPT_MAX = 0.2
 GRADUAL_MIN = 1.0
+#: Runs of at least this many network-epochs train in a pool of one worker process per
+#: core; shorter ones in this process (starting a worker costs a few seconds).
+POOL_MIN_NET_EPOCHS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -147,7 +166,6 @@ class Config:
             very high one; each drawn at the nearest grid rate), > 0.
         init: the initial weights (:func:`ghostlearn.rnn.init_params`), ``"paper"``: the
             original script's, seed for seed.
-        devices: XLA devices the training runs on, >= 1.
     """
 
     ranks: tuple[int, ...] = (1, 2, 3, 4, 5, 10, 30, 50, 100)
@@ -164,12 +182,10 @@ class Config:
     high_lr_ranks_min: int = 50
     panel_lrs: tuple[float, float, float] = (2e-3, 0.1, 0.5)
     init: str = "paper"
-    devices: int = 1
 
     def __post_init__(self) -> None:
         _validate.at_least("N", self.N, 1)
         _validate.one_of("init", self.init, INIT_METHODS)
-        _validate.at_least("devices", self.devices, 1)
         if len(self.ranks) == 0:
             raise ValueError("ranks must not be empty")
         for k in self.ranks:
@@ -259,50 +275,83 @@ def learned_and_epochs(
     return above[..., -1], etl
 
 
-def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
-    """Train every rank's ``n_lr x n_seeds`` networks, one call per rank.
+def sweep_spec(cfg: Config) -> SweepSpec:
+    """The training of ``cfg`` as a sweep: rank x rate x seed, one batch per (rank, rate).
 
-    Progress is reported in network-epochs.
+    A batch trains its seeds together on one XLA device; a network's numbers do not
+    depend on which networks share its batch, so the batches can run on several cores and
+    a killed run resumes batch by batch.
+    """
+    return parse_spec(
+        {
+            "sweep": {"name": NAME, "batch_size": cfg.n_seeds},
+            "model": {"model": "lowrank", "N": cfg.N},
+            "train": {
+                "epochs": cfg.epochs + 1,
+                "metrics_every": cfg.metrics_every,
+                "init": cfg.init,
+            },
+            "grid": {
+                "rank": list(cfg.ranks),
+                "lr": [float(v) for v in cfg.lr_grid],
+                "seed": list(range(cfg.n_seeds)),
+            },
+        }
+    )
+
+
+def _backend(cfg: Config) -> Backend:
+    """A pool of one worker process per core for runs long enough to repay starting them,
+    else this process."""
+    cores = os.cpu_count() or 1
+    net_epochs = len(cfg.ranks) * cfg.n_lr * cfg.n_seeds * (cfg.epochs + 1)
+    if cores > 1 and net_epochs >= POOL_MIN_NET_EPOCHS:
+        return ProcessPool(cores)
+    return InProcess()
+
+
+def run(cfg: Config, progress: Progress | None = None, work: Path | None = None) -> xr.Dataset:
+    """Train every rank's ``n_lr x n_seeds`` networks as the sweep :func:`sweep_spec`.
+
+    Progress is reported in network-epochs. The batches are stored in ``work`` as they
+    finish, so a run killed part way resumes there with the batches it has (a store of
+    another config is replaced); without ``work`` they go to a temporary folder.
 
     Returns:
         Dataset with dims ``rank``, ``lr``, ``seed``, ``epoch`` (every ``metrics_every``,
         ``0 .. epochs``): ``loss``, ``accuracy``, ``grad_norm`` (rank, lr, seed, epoch),
         ``diverged`` (rank, lr, seed), ``learned`` (rank, lr, seed; :func:`learned_definition`)
-        and ``epochs_to_learn`` (rank, lr, seed; NaN if never).
+        and ``epochs_to_learn`` (rank, lr, seed; NaN if never); attrs ``train`` (the
+        training settings) and ``training_s`` (seconds the batches took to train, summed
+        over every run that contributed one).
     """
-    lrs = cfg.lr_grid
-    P = cfg.n_lr * cfg.n_seeds
-    total = len(cfg.ranks) * P * (cfg.epochs + 1)
-    per_rank = []
-    for i, K in enumerate(cfg.ranks):
-        ds = train(  # network j: rate j // n_seeds, seed j % n_seeds
-            RNNConfig(model="lowrank", rank=K, N=cfg.N),
-            seeds=np.tile(np.arange(cfg.n_seeds), cfg.n_lr),
-            lr=np.repeat(lrs, cfg.n_seeds),
-            epochs=cfg.epochs + 1,
-            metrics_every=cfg.metrics_every,
-            init=cfg.init,
-            devices=cfg.devices,
-            progress=stage_progress(progress, i * P * (cfg.epochs + 1), P, total),
-        )
-        shape = (cfg.n_lr, cfg.n_seeds, ds.sizes["epoch"])
-        per_rank.append(
-            xr.Dataset(
-                {
-                    **{
-                        name: (
-                            ("lr", "seed", "epoch"),
-                            ds[name].values.reshape(shape),
-                            ds[name].attrs,
-                        )
-                        for name in ("loss", "accuracy", "grad_norm")
-                    },
-                    "diverged": (("lr", "seed"), ds["diverged"].values.reshape(shape[:2])),
-                },
-                coords={"lr": lrs, "seed": np.arange(cfg.n_seeds), "epoch": ds["epoch"].values},
-            )
-        )
-    out = xr.concat(per_rank, dim=xr.DataArray(list(cfg.ranks), dims="rank", name="rank"))
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="ghostlearn-figS2-") as tmp:
+            return run(cfg, progress, Path(tmp))
+    spec = sweep_spec(cfg)
+    store = Path(work) / "train.sweep"
+    try:
+        SweepStore.check(store, spec)
+    except ValueError:  # another config's (or a damaged) store: derived data, redone
+        shutil.rmtree(store)
+    report = None
+    if progress is not None:
+        report = lambda p: progress(p.net_epochs_done, p.net_epochs_total)  # noqa: E731
+    run_sweep(spec, store, backend=_backend(cfg), progress=report)
+    ds = open_sweep(store)
+    names = ("loss", "accuracy", "grad_norm")
+    out = xr.Dataset(
+        {
+            **{name: (ds[name].dims, ds[name].values, ds[name].attrs) for name in names},
+            "diverged": (("rank", "lr", "seed"), ds["diverged"].values),
+        },
+        coords={
+            "rank": list(cfg.ranks),
+            "lr": cfg.lr_grid,
+            "seed": np.arange(cfg.n_seeds),
+            "epoch": ds["epoch"].values,
+        },
+    )
     learned, etl = learned_and_epochs(
         out["loss"].values, out["accuracy"].values, out["epoch"].values, cfg
     )
@@ -312,7 +361,9 @@ def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
         etl,
         {"long_name": "first recorded epoch that meets the learned threshold (NaN: never)"},
     )
-    out.attrs["train"] = ds.attrs["train"]
+    sweep = SweepStore(store)
+    out.attrs["train"] = sweep.open_batch(sweep.plan.batch_name(0)).attrs["train"]
+    out.attrs["training_s"] = sweep.training_seconds()
     return out
 
 

@@ -512,6 +512,15 @@ class SweepStore:
         }
         write_json(manifest, self.path / _MANIFEST)
 
+    def training_seconds(self) -> float:
+        """Seconds the completed batches took to train, as recorded when each was written
+        (summed over every run that wrote one; batches without a record count 0)."""
+        try:
+            records = self.manifest().get("completed", {})
+        except ValueError:
+            return 0.0
+        return float(sum(r.get("seconds") or 0.0 for r in records.values()))
+
     def manifest(self) -> dict[str, Any]:
         """The manifest: the batch table and the completion records.
 
@@ -699,6 +708,9 @@ def _flat(store: SweepStore, names: list[str]) -> tuple[xr.Dataset, list[str], l
     flat = xr.concat(
         parts, dim="net", join="outer", coords="minimal", compat="override", combine_attrs="drop"
     )
+    for name, var in flat.variables.items():  # the engine's attrs (dropped by the concat)
+        if name in parts[0].variables:
+            var.attrs = dict(parts[0][name].attrs)
     return flat, sorted(omitted), order
 
 
