@@ -214,8 +214,9 @@ def test_figS2_summary_matches_the_data(summaries, out):
 
 
 def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
-    """(rank k, rate i, seed j) of the batched sweep equals that network trained alone, and
-    the finished experiment keeps no work folder."""
+    """(rank k, rate i, seed j) of the batched sweep is that network trained alone (to
+    float32 rounding: a batch of one compiles differently), and the finished experiment
+    keeps no work folder."""
     data = open_zarr(out / "figS2" / "data.zarr")
     k, i, j = 1, 1, 0
     alone = train(
@@ -227,7 +228,7 @@ def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
         init="paper",
         devices=1,
     )
-    np.testing.assert_array_equal(data["loss"].values[k, i, j], alone["loss"].values[0])
+    np.testing.assert_allclose(data["loss"].values[k, i, j], alone["loss"].values[0], rtol=1e-5)
     assert data.attrs["train"]["init"] == "paper"
     assert data.attrs["training_s"] > 0
     assert not (out / "figS2" / "work").exists()
@@ -327,20 +328,6 @@ def test_figS2_post_learning_jump():
     )
     jump = figS2.post_learning_jump(loss, np.array([20.0, 20.0, np.nan, 30.0]), epochs)
     np.testing.assert_allclose(jump, [5.0, 1.0, np.nan, 1.0])
-
-
-def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
-    data = open_zarr(out / "figS2" / "data.zarr")
-    alone = train(
-        RNNConfig(model="lowrank", rank=3, N=FIGS2_TINY.N),
-        seeds=1,
-        lr=1.0,
-        epochs=FIGS2_TINY.epochs + 1,
-        metrics_every=FIGS2_TINY.metrics_every,
-        init="paper",
-        devices=1,
-    )
-    np.testing.assert_allclose(data["loss"].values[1, 1, 1], alone["loss"].values[0], rtol=1e-5)
 
 
 def test_second_call_does_not_recompute(summaries, out, monkeypatch):
