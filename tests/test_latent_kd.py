@@ -487,6 +487,21 @@ def test_phase_portrait_draws_every_layer():
         plot_phase_portrait(LowRankFlow(M[None], Nm[None], b[None]))
 
 
+def test_phase_portrait_arrows_point_along_the_flow():
+    """``arrows``: unit arrows on every 8th grid point (n_grid 120), along the flow there."""
+    from matplotlib.quiver import Quiver
+
+    M, Nm, b = _hand_built()["saddle"]
+    flow = LowRankFlow(M, Nm, b)
+    ax = plot_phase_portrait(flow, streamlines=False, arrows=True, legend=False)
+    (quiver,) = [c for c in ax.collections if isinstance(c, Quiver)]
+    field = plane_field(flow, LatentPlane.axes(2), (ax.get_xlim(), ax.get_ylim()), 120)
+    d = field.flow[::8, ::8]
+    np.testing.assert_allclose(quiver.U, (d[..., 0] / np.hypot(d[..., 0], d[..., 1])).ravel())
+    np.testing.assert_allclose(np.hypot(quiver.U, quiver.V), 1.0)
+    assert not plot_phase_portrait(flow, streamlines=False, legend=False).patches  # no arrows
+
+
 def test_phase_portrait_of_rank3_is_projected_on_the_leading_plane():
     rng = np.random.default_rng(3)
     M = rng.normal(size=(N_UNITS, 3))
@@ -682,6 +697,17 @@ def test_animate_makes_a_gif_of_rank2_portraits(tmp_path):
         last = im.convert("RGB")
     assert ImageChops.difference(first, last).getbbox() is not None  # the frames differ
     assert [p.name for p in tmp_path.iterdir()] == ["film.gif"]
+
+
+def test_plane_frames_are_blitted_without_traces(tmp_path, monkeypatch):
+    """The phase portrait of a snapshot drawn again after another gives the same pixels."""
+    from test_report import _film_of
+
+    film = _film_of(monkeypatch, [0, -1, 0])
+    animate(_rank2_dataset(), 0, tmp_path / "f.gif", max_frames=4, mp4=False, dpi=30)
+    first, other, again = film
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
 
 
 # --------------------------------------------------------------------------- bad input

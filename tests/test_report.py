@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -681,6 +682,71 @@ def test_gif_has_one_frame_per_chosen_snapshot(tmp_path):
 def test_mp4_is_written_with_ffmpeg(tmp_path):
     res = animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=4, analysis={}, mp4=True, dpi=40)
     assert res.mp4 == tmp_path / "f.mp4" and res.mp4.stat().st_size > 0
+
+
+def _film_of(monkeypatch, order):
+    """Patch the renderer so that frame i shows snapshot ``order[i]``; returns the
+    rendered frames (filled by the next ``animate`` call)."""
+    film_module = sys.modules["ghostlearn.report.animate"]  # the name is the function
+    real = film_module._render
+    got = []
+
+    def render(fig, draw, n, progress):
+        got.extend(real(fig, lambda i: draw(order[i] % n), len(order), progress))
+        return got
+
+    monkeypatch.setattr(film_module, "_render", render)
+    return got
+
+
+def test_frames_are_blitted_without_traces(tmp_path, monkeypatch):
+    """A snapshot drawn again after another gives the same pixels: each frame restores
+    the background, nothing of the previous one stays."""
+    film = _film_of(monkeypatch, [0, -1, 0])
+    animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=5, analysis={}, mp4=False, dpi=30)
+    first, other, again = film
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def _fake_ffmpeg(folder, code=0):
+    """An ``ffmpeg`` on PATH that writes the byte count of its input to its last argument."""
+    exe = folder / "ffmpeg"
+    exe.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "data = sys.stdin.buffer.read()\n"
+        f"if {code}:\n"
+        "    sys.stderr.write('no codec')\n"
+        f"    sys.exit({code})\n"
+        "args = sys.argv[1:]\n"
+        "open(args[-1], 'w').write(f\"{len(data)} {args[args.index('-s') + 1]}\")\n"
+    )
+    exe.chmod(0o755)
+    return folder
+
+
+def test_mp4_gets_every_frame_as_raw_rgba(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "bin").mkdir()
+    bin_dir = _fake_ffmpeg(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    res = animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=4, analysis={}, mp4=True, dpi=30)
+    with Image.open(res.gif) as im:
+        w, h = im.size
+    n_bytes, size = res.mp4.read_text().split()
+    assert size == f"{w}x{h}" and int(n_bytes) == res.n_frames * w * h * 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "f.gif", "f.mp4"]
+
+
+def test_a_failing_ffmpeg_leaves_no_mp4(tmp_path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", f"{_fake_ffmpeg(tmp_path / 'bin', code=3)}{os.pathsep}"
+                       f"{os.environ['PATH']}")  # fmt: skip
+    with pytest.raises(RuntimeError, match="ffmpeg failed \\(3\\): no codec"):
+        animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=3, analysis={}, mp4=True, dpi=30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "f.gif"]
 
 
 def test_animate_rejects_bad_input(tmp_path, monkeypatch):

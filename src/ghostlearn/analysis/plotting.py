@@ -310,6 +310,7 @@ def plot_phase_portrait(
     limits: tuple[tuple[float, float], tuple[float, float]] | None = None,
     n_grid: int = 120,
     streamlines: bool = True,
+    arrows: bool = False,
     speed_range: tuple[float, float] | None = None,
     colorbar: bool = True,
     legend: bool = True,
@@ -354,6 +355,9 @@ def plot_phase_portrait(
             padded).
         n_grid: grid points per axis of the heat map and streamlines.
         streamlines: draw streamlines.
+        arrows: draw the flow's direction as arrows of equal length on a coarse grid
+            (about 15 per axis): much quicker than streamlines, e.g. for every frame of
+            a film.
         speed_range: ``(vmin, vmax)`` of the colour scale (default: the grid's range),
             e.g. shared by several panels.
         colorbar: add a colour bar.
@@ -416,6 +420,13 @@ def plot_phase_portrait(
             arrowsize=0.6,
             broken_streamlines=True,
         )
+    if arrows:
+        step = max(1, n_grid // 15)
+        d = field.flow[::step, ::step]
+        norm = np.hypot(d[..., 0], d[..., 1])
+        norm = np.where(norm > 0, norm, 1.0)
+        ax.quiver(field.a[::step], field.b[::step], d[..., 0] / norm, d[..., 1] / norm,
+                  color="0.3", angles="xy", pivot="mid", width=0.004)  # fmt: skip
     boundary = False
     if readout is not None:
         z = readout_values(readout, field.points())

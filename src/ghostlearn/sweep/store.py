@@ -708,9 +708,9 @@ def _flat(store: SweepStore, names: list[str]) -> tuple[xr.Dataset, list[str], l
     flat = xr.concat(
         parts, dim="net", join="outer", coords="minimal", compat="override", combine_attrs="drop"
     )
-    for name, var in flat.variables.items():  # the engine's attrs (dropped by the concat)
+    for name, variable in flat.variables.items():  # the engine's attrs, dropped by concat
         if name in parts[0].variables:
-            var.attrs = dict(parts[0][name].attrs)
+            variable.attrs = dict(parts[0][name].attrs)
     return flat, sorted(omitted), order
 
 
