@@ -272,6 +272,8 @@ def test_figS2_batches_train_in_a_pool_only_when_long(monkeypatch):
     assert figS2._backend(figS2.config("paper")).name == "process-pool"
     monkeypatch.setattr(figS2.os, "cpu_count", lambda: 1)
     assert figS2._backend(figS2.config("paper")).name == "in-process"
+    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 128)
+    assert figS2._backend(figS2.config("paper")).workers == 90  # one per (rank, rate)
 
 
 def test_figS2_stuck_and_oscillating_counts_match_the_data(summaries, out):

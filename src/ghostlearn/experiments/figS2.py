@@ -301,12 +301,12 @@ def sweep_spec(cfg: Config) -> SweepSpec:
 
 
 def _backend(cfg: Config) -> Backend:
-    """A pool of one worker process per core for runs long enough to repay starting them,
-    else this process."""
-    cores = os.cpu_count() or 1
-    net_epochs = len(cfg.ranks) * cfg.n_lr * cfg.n_seeds * (cfg.epochs + 1)
-    if cores > 1 and net_epochs >= POOL_MIN_NET_EPOCHS:
-        return ProcessPool(cores)
+    """A pool of one worker process per core (at most one per batch) for runs long enough
+    to repay starting them, else this process."""
+    batches = len(cfg.ranks) * cfg.n_lr
+    workers = min(os.cpu_count() or 1, batches)
+    if workers > 1 and batches * cfg.n_seeds * (cfg.epochs + 1) >= POOL_MIN_NET_EPOCHS:
+        return ProcessPool(workers)
     return InProcess()
 
 
