@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from ghostlearn import outcomes
-from ghostlearn.experiments import fig4, figS1, figS2, run_experiment
+from ghostlearn.experiments import fig4, figS1, figS2, grid, run_experiment
 from ghostlearn.rnn import RNNConfig
 from ghostlearn.store import open_tree, open_zarr, read_json
+from ghostlearn.sweep import plan_sweep
 from ghostlearn.train import params_from_dataset, train
 
 # Full-size rank-one networks, few of them and a third of the paper's epochs; three
@@ -195,6 +196,8 @@ def test_figS1_networks_are_laid_out_by_rate_and_seed(out):
         devices=1,
     )
     np.testing.assert_array_equal(data["loss"].values[i, j], alone["loss"].values[0])
+    assert data.attrs["model"]["model"] == "rank1" and data.attrs["training_s"] > 0
+    assert not (out / "figS1" / "work").exists()
 
 
 def test_figS2_summary_matches_the_data(summaries, out):
@@ -266,14 +269,19 @@ def test_figS2_work_of_another_config_is_replaced(tmp_path):
     np.testing.assert_array_equal(again["loss"].values, figS2.run(FIGS2_TINY)["loss"].values)
 
 
-def test_figS2_batches_train_in_a_pool_only_when_long(monkeypatch):
-    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 2)
-    assert figS2._backend(FIGS2_TINY).name == "in-process"
-    assert figS2._backend(figS2.config("paper")).name == "process-pool"
-    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 1)
-    assert figS2._backend(figS2.config("paper")).name == "in-process"
-    monkeypatch.setattr(figS2.os, "cpu_count", lambda: 128)
-    assert figS2._backend(figS2.config("paper")).workers == 90  # one per (rank, rate)
+def test_grids_train_in_a_pool_only_when_long(monkeypatch):
+    def backend(module, cfg):
+        return grid.backend_for(plan_sweep(module.sweep_spec(cfg)))
+
+    monkeypatch.setattr(grid.os, "cpu_count", lambda: 2)
+    assert backend(figS2, FIGS2_TINY).name == "in-process"
+    assert backend(figS2, figS2.config("paper")).name == "process-pool"
+    assert backend(figS1, figS1.config("quick")).name == "process-pool"
+    monkeypatch.setattr(grid.os, "cpu_count", lambda: 1)
+    assert backend(figS2, figS2.config("paper")).name == "in-process"
+    monkeypatch.setattr(grid.os, "cpu_count", lambda: 128)
+    assert backend(figS2, figS2.config("paper")).workers == 90  # one per (rank, rate)
+    assert backend(figS1, figS1.config("paper")).workers == 6  # one per 5 rates
 
 
 def test_figS2_stuck_and_oscillating_counts_match_the_data(summaries, out):
@@ -369,8 +377,7 @@ def test_paper_and_quick_configs():
     np.testing.assert_allclose(paper4.c_grid, np.logspace(-3, 1, 30))
     assert paper4.recovery_epochs == 100 and paper4.inits == ("paper", "numpy")
     assert fig4.config("quick") == paper4
-    for cfg in (paper4, figS1.config("quick")):
-        assert cfg.devices == 1
+    assert paper4.devices == 1
     for module in (figS1, figS2):
         assert module.config("paper").init == module.config("quick").init == "paper"
 
@@ -422,7 +429,6 @@ def test_paper_and_quick_configs():
         (lambda: fig4.Config(n_c=0), "n_c must be >= 1, got 0"),
         (lambda: fig4.Config(recovery_epochs=9), "recovery_epochs must be >= 10, got 9"),
         (lambda: fig4.Config(devices=0), "devices must be >= 1, got 0"),
-        (lambda: figS1.Config(devices=0), "devices must be >= 1, got 0"),
         (lambda: figS1.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
         (lambda: figS2.Config(init="jax"), "init must be one of 'numpy', 'paper', 'torch'"),
         (lambda: figS1.Config(n_seeds=1), "n_seeds must be >= 2, got 1"),

@@ -1,8 +1,10 @@
 """Fig. S1: the rank-one RNN's loss against the learning rate (the RNN version of Fig. 2D).
 
 Rank-one networks (``N = 100``, ``c = 10``) on the delayed-activation task, 30 learning
-rates in ``logspace(-4, -1, 30)`` x seeds 0-9, 200k epochs of plain gradient descent, all
-300 networks in one batched :func:`ghostlearn.train.train` call. Shown, as the paper does
+rates in ``logspace(-4, -1, 30)`` x seeds 0-9, 200k epochs of plain gradient descent,
+trained as a sweep (:func:`sweep_spec`): one batch per 5 rates, on one XLA device
+each, the batches spread over one worker process per core and kept until the figure is
+complete, so that an interrupted run resumes with the batches it has. Shown, as the paper does
 on log-log axes: mean +- s.e.m. over seeds of the loss at epochs 10k, 20k, 30k, 50k, 100k
 and 200k against the learning rate. Before the networks learn, the curves of several
 epochs coincide at a loss of about 1; each epoch is drawn with its own colour and marker,
@@ -28,9 +30,8 @@ learned), and the lowest rate that has learned by each report epoch moves down a
 epochs go on, as in Fig. 2D. With fewer than 3 such rates there is no trend to measure
 and that claim is skipped; equal epochs-to-learn at every rate (a flat trend) differ.
 
-The networks start from ``init = "paper"`` (the original script's weights) and train on
-``devices = 1`` XLA device (config fields), so the figure depends only on its config and
-the machine.
+The networks start from ``init = "paper"`` (the original script's weights), so the figure
+depends only on its config and the machine.
 
 Fidelity: ``"paper"`` runs 200k epochs (6e7 network-epochs; measured: 543 s of CPU
 time, 985 s wall on 2 cores shared with other jobs). There no seed learns at rates
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,11 +60,18 @@ from scipy.stats import spearmanr
 
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
-from ..train import train
+from ..sweep import SweepSpec, parse_spec
 from . import _style, base
-from .base import Claim, Fidelity, Progress, stage_progress
+from .base import Claim, Fidelity, Progress
+from .grid import train_grid
 
 NAME = "figS1"
+#: ``run`` keeps its finished batches in ``work`` (see :func:`run`).
+RESUMABLE = True
+#: Rates whose seeds train together: the rank-one engine is vectorised across networks and
+#: runs narrow batches slowly (a batch of one rate's 10 seeds takes twice as long per
+#: network as one of 50), while smaller batches resume at a finer grain.
+RATES_PER_BATCH = 5
 TITLE = "Rank-one RNNs: loss against learning rate (maximum usable learning rate)"
 
 
@@ -83,7 +92,6 @@ class Config:
         min_fraction: a rate "learns" when at least this fraction of seeds learned, in (0, 1].
         init: the initial weights (:func:`ghostlearn.rnn.init_params`), ``"paper"``: the
             original script's, seed for seed.
-        devices: XLA devices the training runs on, >= 1.
     """
 
     n_seeds: int = 10
@@ -96,12 +104,10 @@ class Config:
     ratio: float = 0.1
     min_fraction: float = 0.5
     init: str = "paper"
-    devices: int = 1
 
     def __post_init__(self) -> None:
         _validate.at_least("n_seeds", self.n_seeds, 2)
         _validate.one_of("init", self.init, INIT_METHODS)
-        _validate.at_least("devices", self.devices, 1)
         _validate.at_least("N", self.N, 1)
         _validate.positive("c", self.c)
         _validate.interval("lr_log10", self.lr_log10)
@@ -153,38 +159,46 @@ def config(fidelity: Fidelity) -> Config:
     )
 
 
-def run(cfg: Config, progress: Progress | None = None) -> xr.Dataset:
-    """Train all ``n_lr x n_seeds`` networks in one call; progress in network-epochs.
+def sweep_spec(cfg: Config) -> SweepSpec:
+    """The training of ``cfg`` as a sweep: rate x seed, a batch per ``RATES_PER_BATCH``
+    rates (:func:`~ghostlearn.experiments.grid.train_grid`)."""
+    return parse_spec(
+        {
+            "sweep": {"name": NAME, "batch_size": RATES_PER_BATCH * cfg.n_seeds},
+            "model": {"model": "rank1", "N": cfg.N},
+            "train": {
+                "epochs": cfg.epochs,
+                "metrics_every": cfg.metrics_every,
+                "init": cfg.init,
+                "c": cfg.c,
+            },
+            "grid": {"lr": [float(v) for v in cfg.lr_grid], "seed": list(range(cfg.n_seeds))},
+        }
+    )
+
+
+def run(cfg: Config, progress: Progress | None = None, work: Path | None = None) -> xr.Dataset:
+    """Train all ``n_lr x n_seeds`` networks as the sweep :func:`sweep_spec`; progress in
+    network-epochs; the batches are kept in ``work`` as they finish, so a run killed part
+    way resumes there (:func:`~ghostlearn.experiments.grid.train_grid`).
 
     Returns:
         Dataset with dims ``lr``, ``seed``, ``epoch`` (every ``metrics_every``):
         ``loss``, ``accuracy``, ``grad_norm`` (lr, seed, epoch), ``diverged`` (lr, seed),
         ``loss_mean``, ``loss_sem`` (lr, epoch; s.e.m. with ddof=1 over seeds) and
-        ``learned`` (lr, seed, epoch: loss(e) < ratio loss(0)).
+        ``learned`` (lr, seed, epoch: loss(e) < ratio loss(0)); attrs ``model``,
+        ``train`` and ``training_s`` (seconds of training, summed over the runs).
     """
-    lrs = cfg.lr_grid
-    P = cfg.n_lr * cfg.n_seeds
-    ds = train(  # network i: rate i // n_seeds, seed i % n_seeds
-        RNNConfig(model="rank1", N=cfg.N),
-        seeds=np.tile(np.arange(cfg.n_seeds), cfg.n_lr),
-        lr=np.repeat(lrs, cfg.n_seeds),
-        c=cfg.c,
-        epochs=cfg.epochs,
-        metrics_every=cfg.metrics_every,
-        init=cfg.init,
-        devices=cfg.devices,
-        progress=stage_progress(progress, 0, P, P * cfg.epochs),
-    )
-    shape = (cfg.n_lr, cfg.n_seeds, ds.sizes["epoch"])
+    ds = train_grid(sweep_spec(cfg), work, progress)
     out = xr.Dataset(
         {
-            name: (("lr", "seed", "epoch"), ds[name].values.reshape(shape), ds[name].attrs)
+            name: (ds[name].dims, ds[name].values, ds[name].attrs)
             for name in ("loss", "accuracy", "grad_norm")
         },
-        coords={"lr": lrs, "seed": np.arange(cfg.n_seeds), "epoch": ds["epoch"].values},
-        attrs={"model": ds.attrs["model"], "train": ds.attrs["train"]},
+        coords={"lr": cfg.lr_grid, "seed": np.arange(cfg.n_seeds), "epoch": ds["epoch"].values},
+        attrs=ds.attrs,
     )
-    out["diverged"] = (("lr", "seed"), ds["diverged"].values.reshape(shape[:2]))
+    out["diverged"] = (("lr", "seed"), ds["diverged"].values)
     loss = out["loss"].astype(float)
     out["loss_mean"] = loss.mean("seed")
     out["loss_sem"] = loss.std("seed", ddof=1) / math.sqrt(cfg.n_seeds)

@@ -85,9 +85,6 @@ measured all the same: median 0.05 at K = 1, 2.0 at K = 100).
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -104,18 +101,10 @@ from scipy.stats import spearmanr
 
 from .. import _validate, outcomes
 from ..rnn import INIT_METHODS, RNNConfig
-from ..sweep import (
-    Backend,
-    InProcess,
-    ProcessPool,
-    SweepSpec,
-    SweepStore,
-    open_sweep,
-    parse_spec,
-    run_sweep,
-)
+from ..sweep import SweepSpec, parse_spec
 from . import _style, base
 from .base import Claim, Fidelity, Outcome, Progress
+from .grid import train_grid
 
 NAME = "figS2"
 #: ``run`` keeps its finished batches in ``work`` (see :func:`run`).
@@ -136,9 +125,6 @@ MIN_OSCILLATING = 2
 DROP_FRACTION = 0.75
 ABRUPT_MAX = 0.2
 GRADUAL_MIN = 1.0
-#: Runs of at least this many network-epochs train in a pool of one worker process per
-#: core; shorter ones in this process (starting a worker costs a few seconds).
-POOL_MIN_NET_EPOCHS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -276,12 +262,8 @@ def learned_and_epochs(
 
 
 def sweep_spec(cfg: Config) -> SweepSpec:
-    """The training of ``cfg`` as a sweep: rank x rate x seed, one batch per (rank, rate).
-
-    A batch trains its seeds together on one XLA device; a network's numbers do not
-    depend on which networks share its batch, so the batches can run on several cores and
-    a killed run resumes batch by batch.
-    """
+    """The training of ``cfg`` as a sweep: rank x rate x seed, one batch per (rank, rate)
+    (:func:`~ghostlearn.experiments.grid.train_grid`)."""
     return parse_spec(
         {
             "sweep": {"name": NAME, "batch_size": cfg.n_seeds},
@@ -300,22 +282,12 @@ def sweep_spec(cfg: Config) -> SweepSpec:
     )
 
 
-def _backend(cfg: Config) -> Backend:
-    """A pool of one worker process per core (at most one per batch) for runs long enough
-    to repay starting them, else this process."""
-    batches = len(cfg.ranks) * cfg.n_lr
-    workers = min(os.cpu_count() or 1, batches)
-    if workers > 1 and batches * cfg.n_seeds * (cfg.epochs + 1) >= POOL_MIN_NET_EPOCHS:
-        return ProcessPool(workers)
-    return InProcess()
-
-
 def run(cfg: Config, progress: Progress | None = None, work: Path | None = None) -> xr.Dataset:
     """Train every rank's ``n_lr x n_seeds`` networks as the sweep :func:`sweep_spec`.
 
-    Progress is reported in network-epochs. The batches are stored in ``work`` as they
-    finish, so a run killed part way resumes there with the batches it has (a store of
-    another config is replaced); without ``work`` they go to a temporary folder.
+    Progress is reported in network-epochs. The batches are kept in ``work`` as they
+    finish, so a run killed part way resumes there with the batches it has
+    (:func:`~ghostlearn.experiments.grid.train_grid`).
 
     Returns:
         Dataset with dims ``rank``, ``lr``, ``seed``, ``epoch`` (every ``metrics_every``,
@@ -325,20 +297,7 @@ def run(cfg: Config, progress: Progress | None = None, work: Path | None = None)
         training settings) and ``training_s`` (seconds the batches took to train, summed
         over every run that contributed one).
     """
-    if work is None:
-        with tempfile.TemporaryDirectory(prefix="ghostlearn-figS2-") as tmp:
-            return run(cfg, progress, Path(tmp))
-    spec = sweep_spec(cfg)
-    store = Path(work) / "train.sweep"
-    try:
-        SweepStore.check(store, spec)
-    except ValueError:  # another config's (or a damaged) store: derived data, redone
-        shutil.rmtree(store)
-    report = None
-    if progress is not None:
-        report = lambda p: progress(p.net_epochs_done, p.net_epochs_total)  # noqa: E731
-    run_sweep(spec, store, backend=_backend(cfg), progress=report)
-    ds = open_sweep(store)
+    ds = train_grid(sweep_spec(cfg), work, progress)
     names = ("loss", "accuracy", "grad_norm")
     out = xr.Dataset(
         {
@@ -361,9 +320,8 @@ def run(cfg: Config, progress: Progress | None = None, work: Path | None = None)
         etl,
         {"long_name": "first recorded epoch that meets the learned threshold (NaN: never)"},
     )
-    sweep = SweepStore(store)
-    out.attrs["train"] = sweep.open_batch(sweep.plan.batch_name(0)).attrs["train"]
-    out.attrs["training_s"] = sweep.training_seconds()
+    out.attrs["train"] = ds.attrs["train"]
+    out.attrs["training_s"] = ds.attrs["training_s"]
     return out
 
 
