@@ -2,11 +2,11 @@
 
 Rank-one networks (``N = 100``, ``c = 10``) on the delayed-activation task, 30 learning
 rates in ``logspace(-4, -1, 30)`` x seeds 0-9, 200k epochs of plain gradient descent,
-trained as a sweep (:func:`sweep_spec`): one batch per 5 rates, on one XLA device
-each, the batches spread over one worker process per core and kept until the figure is
-complete, so that an interrupted run resumes with the batches it has. Shown, as the paper does
-on log-log axes: mean +- s.e.m. over seeds of the loss at epochs 10k, 20k, 30k, 50k, 100k
-and 200k against the learning rate. Before the networks learn, the curves of several
+trained as a sweep (:func:`sweep_spec`): one batch per 5 rates, each on one XLA device,
+the batches spread over one worker process per core and kept until the figure is
+complete, so that an interrupted run resumes with the batches it has. Shown, as the
+paper does on log-log axes: mean +- s.e.m. over seeds of the loss at epochs 10k, 20k,
+30k, 50k, 100k and 200k against the learning rate. Before the networks learn, the curves of several
 epochs coincide at a loss of about 1; each epoch is drawn with its own colour and marker,
 the earlier ones wider and underneath, so that coinciding curves show as nested stripes,
 and each epoch's markers sit on every sixth rate from its own, so that a shared stretch of
@@ -69,8 +69,9 @@ NAME = "figS1"
 #: ``run`` keeps its finished batches in ``work`` (see :func:`run`).
 RESUMABLE = True
 #: Rates whose seeds train together: the rank-one engine is vectorised across networks and
-#: runs narrow batches slowly (a batch of one rate's 10 seeds takes twice as long per
-#: network as one of 50), while smaller batches resume at a finer grain.
+#: runs narrow batches slowly (with one rate's 10 seeds per batch the quick figure took
+#: longer on two workers than as a single call of 300 networks on one), while smaller
+#: batches resume at a finer grain.
 RATES_PER_BATCH = 5
 TITLE = "Rank-one RNNs: loss against learning rate (maximum usable learning rate)"
 
