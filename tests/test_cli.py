@@ -45,6 +45,19 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     assert "--out must be a directory" in result.output
 
 
+def test_reproduce_interrupted_says_how_to_resume(tmp_path, monkeypatch):
+    import ghostlearn.experiments
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ghostlearn.experiments, "run_experiment", interrupted)
+    result = runner.invoke(app, ["reproduce", "fig1", "--out", str(tmp_path)])
+    assert result.exit_code == 130
+    assert "interrupted: run the same command again to resume" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("T", ["0", "-5", "nan"])
 def test_toy_critical_lr_bad_T(T):
     result = runner.invoke(app, ["toy", "critical-lr", "--T", T])

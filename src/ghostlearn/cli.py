@@ -297,8 +297,18 @@ def reproduce(
         summaries = []
         written: list[Path] = []
         for name in names:
-            with _progress(f"{name} ({fidelity})", unit="steps") as update:
-                summary = run_experiment(name, out, fidelity=fidelity, progress=update, force=force)
+            try:
+                with _progress(f"{name} ({fidelity})", unit="steps") as update:
+                    summary = run_experiment(
+                        name, out, fidelity=fidelity, progress=update, force=force
+                    )
+            except KeyboardInterrupt:
+                typer.echo(
+                    "interrupted: run the same command again to resume (finished figures "
+                    "are kept, and the finished batches of figS1 and figS2)",
+                    err=True,
+                )
+                raise typer.Exit(130) from None
             summaries.append(summary)
             written += results.experiment(name).files()
             typer.echo(
