@@ -11,7 +11,7 @@ from ghostlearn import outcomes
 from ghostlearn.experiments import fig4, figS1, figS2, grid, run_experiment
 from ghostlearn.rnn import RNNConfig
 from ghostlearn.store import open_tree, open_zarr, read_json
-from ghostlearn.sweep import plan_sweep
+from ghostlearn.sweep import SweepStore, plan_sweep, store_lock
 from ghostlearn.train import params_from_dataset, train
 
 # Full-size rank-one networks, few of them and a third of the paper's epochs; three
@@ -135,7 +135,7 @@ def test_fig4_recovery_rules_on_the_stored_accuracy(summaries, out):
     )
 
 
-def test_fig4_recovery_copies_the_trained_networks(out):
+def test_fig4_recovery_copies_the_trained_networks(summaries, out):
     """Copy (seed i, c j) of the batched recovery equals network i re-trained alone at c j."""
     tree = open_tree(out / "fig4" / "data.zarr")
     trained = tree["train_paper"].to_dataset()
@@ -182,7 +182,7 @@ def test_figS1_summary_matches_the_data(summaries, out):
     assert all(0 <= f <= 1 for f in s["learned_fraction_final"])
 
 
-def test_figS1_networks_are_laid_out_by_rate_and_seed(out):
+def test_figS1_networks_are_laid_out_by_rate_and_seed(summaries, out):
     """(rate i, seed j) of the batched run equals that network trained alone."""
     data = open_zarr(out / "figS1" / "data.zarr")
     i, j = 2, 1
@@ -216,7 +216,7 @@ def test_figS2_summary_matches_the_data(summaries, out):
     assert s["learned_at_high_lr_by_rank"] == learned[:, 1, :].sum(axis=-1).tolist()
 
 
-def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(out):
+def test_figS2_networks_are_laid_out_by_rank_rate_and_seed(summaries, out):
     """(rank k, rate i, seed j) of the batched sweep is that network trained alone (to
     float32 rounding: a batch of one compiles differently), and the finished experiment
     keeps no work folder."""
@@ -267,6 +267,17 @@ def test_figS2_work_of_another_config_is_replaced(tmp_path):
     figS2.run(dataclasses.replace(FIGS2_TINY, epochs=40), work=tmp_path)
     again = figS2.run(FIGS2_TINY, work=tmp_path)
     np.testing.assert_array_equal(again["loss"].values, figS2.run(FIGS2_TINY)["loss"].values)
+    (tmp_path / "train.sweep").rename(tmp_path / "kept")
+    (tmp_path / "train.sweep").write_text("not a store")  # a file where the store goes
+    np.testing.assert_array_equal(figS2.run(FIGS2_TINY, work=tmp_path)["loss"], again["loss"])
+
+
+def test_figS2_work_being_written_by_another_process_is_left_alone(tmp_path):
+    figS2.run(dataclasses.replace(FIGS2_TINY, epochs=40), work=tmp_path)
+    with store_lock(tmp_path / "train.sweep"):  # another process is training there
+        with pytest.raises(ValueError, match="being written by another process"):
+            figS2.run(FIGS2_TINY, work=tmp_path)
+    assert SweepStore(tmp_path / "train.sweep").plan.spec.train["epochs"] == 41
 
 
 def test_grids_train_in_a_pool_only_when_long(monkeypatch):

@@ -28,6 +28,7 @@ from ..sweep import (
     open_sweep,
     plan_sweep,
     run_sweep,
+    store_lock,
 )
 from .base import Progress
 
@@ -71,7 +72,11 @@ def train_grid(
     try:
         SweepStore.check(store, spec)
     except ValueError:  # another config's (or a damaged) store: derived data, redone
-        shutil.rmtree(store)
+        with store_lock(store):  # never while another process writes it
+            if store.is_dir():
+                shutil.rmtree(store)
+            else:
+                store.unlink()
     plan = plan_sweep(spec)
     report = None
     if progress is not None:
