@@ -46,16 +46,24 @@ def test_out_that_is_a_file_is_refused(tmp_path):
 
 
 def test_reproduce_interrupted_says_how_to_resume(tmp_path, monkeypatch):
+    """Ctrl-C in the second figure: exit 130 with a hint, and the claims report of the
+    first figure, which completed, is on disk."""
     import ghostlearn.experiments
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
+    real = ghostlearn.experiments.run_experiment
 
-    monkeypatch.setattr(ghostlearn.experiments, "run_experiment", interrupted)
-    result = runner.invoke(app, ["reproduce", "fig1", "--out", str(tmp_path)])
+    def second_interrupted(name, *args, **kwargs):
+        if name == "fig2":
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(ghostlearn.experiments, "run_experiment", second_interrupted)
+    result = runner.invoke(app, ["reproduce", "fig1", "fig2", "--out", str(tmp_path)])
     assert result.exit_code == 130
     assert "interrupted: run the same command again to resume" in result.output
     assert "Traceback" not in result.output
+    claims = (tmp_path / "claims.md").read_text()
+    assert "| fig1 |" in claims and "| fig2 |" not in claims
 
 
 @pytest.mark.parametrize("T", ["0", "-5", "nan"])

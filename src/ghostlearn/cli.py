@@ -294,8 +294,17 @@ def reproduce(
         out = _out_dir(out)
         results = ResultsFolder(out)
         fidelity: Fidelity = "quick" if quick else "paper"
-        summaries = []
         written: list[Path] = []
+
+        def claims_so_far() -> list[dict[str, Any]]:
+            # The claims report covers every complete experiment in the folder; it is
+            # rewritten after each figure, so a long run that stops still has one.
+            from .store import read_json
+
+            done = results.complete(EXPERIMENTS)
+            return write_claims([read_json(results.experiment(n).summary) for n in done], out)
+
+        rows: list[dict[str, Any]] = []
         for name in names:
             try:
                 with _progress(f"{name} ({fidelity})", unit="steps") as update:
@@ -309,7 +318,6 @@ def reproduce(
                     err=True,
                 )
                 raise typer.Exit(130) from None
-            summaries.append(summary)
             written += results.experiment(name).files()
             typer.echo(
                 f"{name}: {summary['wall_time_s']:.1f} s, "
@@ -317,11 +325,7 @@ def reproduce(
             )
             for line in census_lines(summary):
                 typer.echo(f"  {line}")
-        # The claims report always covers every complete experiment in the folder.
-        from .store import read_json
-
-        every = [read_json(results.experiment(n).summary) for n in results.complete(EXPERIMENTS)]
-        rows = write_claims(every, out)
+            rows = claims_so_far()
         typer.echo(f"claims: {claims_headline(rows)} -> {results.claims_md}")
         from .report import write_report
 
