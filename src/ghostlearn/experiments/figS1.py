@@ -33,13 +33,13 @@ and that claim is skipped; equal epochs-to-learn at every rate (a flat trend) di
 The networks start from ``init = "paper"`` (the original script's weights), so the figure
 depends only on its config and the machine.
 
-Fidelity: ``"paper"`` runs 200k epochs (6e7 network-epochs; measured: 543 s of CPU
-time, 985 s wall on 2 cores shared with other jobs). There no seed learns at rates
+Fidelity: ``"paper"`` runs 200k epochs (6e7 network-epochs; measured: 8.5 min wall on one
+device, before the figure trained on a worker process per core). There no seed learns at rates
 >= 2.4e-2 (7 grid rates, loss stays at the initial value), every rate from 5e-4 to
 1.5e-2 learns, and the epochs to learn grow as 1 / rate (Spearman -1 over 15 rates).
 ``"quick"`` divides every epoch count by 10: 20k epochs, loss reported at 1k, 2k, 3k, 5k,
-10k and 20k, the same rates and seeds (measured: 56 s of CPU time, 137 s wall on the same
-shared cores). By then the rates below ~5e-3 have not had time to learn, so the "lower
+10k and 20k, the same rates and seeds (measured: 37.5 s wall on 2 cores, two worker
+processes, against 52.9 s as one call on one device). By then the rates below ~5e-3 have not had time to learn, so the "lower
 rates learn more slowly" claim rests on the 6 rates around 1e-2 that did; the no-learning
 zone starts one grid rate higher (3.0e-2: at 2.4e-2 one seed in ten has learned by 20k
 epochs and got stuck later).

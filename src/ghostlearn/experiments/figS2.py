@@ -65,12 +65,12 @@ and (5) are skipped when the run has no full-rank network or none of them learne
 
 Every rank starts from ``init = "paper"`` (the original script's weights).
 
-Fidelity: ``"paper"`` is the paper's 500k epochs (4.5e8 network-epochs; at the measured
-quick-mode cost, about 13-14 hours of CPU time on one core, the rank-100 and rank-50
-networks taking two thirds of it: meant for a cluster via ``ghostlearn sweep``, see
-``examples/sweep_figS2.toml``). ``"quick"`` trains 2000 epochs with metrics every 10
-(measured: 194 s of CPU time, 449 s wall on 2 cores shared with other jobs; 324 s wall on
-one device, paper init, a less loaded machine). Measured there with the accuracy rule
+Fidelity: ``"paper"`` is the paper's 500k epochs (4.5e8 network-epochs; about 15 hours of
+worker time, ~7 h on 2 cores, estimated from its measured rank-1 batches and the engine's
+per-rank cost; the rank-30 to rank-100 networks take over half of it; on a cluster,
+``ghostlearn sweep`` with ``examples/sweep_figS2.toml``). ``"quick"`` trains 2000 epochs
+with metrics every 10 (measured: 107 s wall on 2 cores, two worker processes, a quiet
+machine; 324 s on one device before the figure trained as a sweep). Measured there with the accuracy rule
 (paper init): every rank learns at some rate, all ten ``K = 100`` networks already at
 ``lr = 0.001`` (the paper's 1e-2 loss ratio called none of them learned); (1) holds
 (Spearman -1: fewest epochs 690 at K = 1 down to 10 at K = 100); (2) holds (Spearman
