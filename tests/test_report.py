@@ -709,13 +709,14 @@ def test_frames_are_blitted_without_traces(tmp_path, monkeypatch):
     assert not np.array_equal(first, other)
 
 
-def _fake_ffmpeg(folder, code=0):
-    """An ``ffmpeg`` on PATH that writes the byte count of its input to its last argument."""
+def _fake_ffmpeg(folder, code=0, read=True):
+    """An ``ffmpeg`` on PATH that writes the byte count of its input to its last argument
+    (or fails with exit status ``code``, after reading its input or at once)."""
     exe = folder / "ffmpeg"
     exe.write_text(
         f"#!{sys.executable}\n"
         "import sys\n"
-        "data = sys.stdin.buffer.read()\n"
+        f"data = sys.stdin.buffer.read() if {read} else b''\n"
         f"if {code}:\n"
         "    sys.stderr.write('no codec')\n"
         f"    sys.exit({code})\n"
@@ -740,10 +741,13 @@ def test_mp4_gets_every_frame_as_raw_rgba(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "f.gif", "f.mp4"]
 
 
-def test_a_failing_ffmpeg_leaves_no_mp4(tmp_path, monkeypatch):
+@pytest.mark.parametrize("read", [True, False])
+def test_a_failing_ffmpeg_leaves_no_mp4(tmp_path, monkeypatch, read):
+    """ffmpeg fails after reading every frame, or at once (the frames then meet a closed
+    pipe): either way one error with its message, and no MP4."""
     (tmp_path / "bin").mkdir()
-    monkeypatch.setenv("PATH", f"{_fake_ffmpeg(tmp_path / 'bin', code=3)}{os.pathsep}"
-                       f"{os.environ['PATH']}")  # fmt: skip
+    monkeypatch.setenv("PATH", f"{_fake_ffmpeg(tmp_path / 'bin', code=3, read=read)}"
+                       f"{os.pathsep}{os.environ['PATH']}")  # fmt: skip
     with pytest.raises(RuntimeError, match="ffmpeg failed \\(3\\): no codec"):
         animate(_synthetic(), 0, tmp_path / "f.gif", max_frames=3, analysis={}, mp4=True, dpi=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "f.gif"]

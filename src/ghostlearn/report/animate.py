@@ -99,8 +99,11 @@ def _write_mp4(frames: list[np.ndarray], final: Path, fps: float, ffmpeg: str) -
         try:
             with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
                 assert proc.stdin is not None
-                for f in frames:
-                    proc.stdin.write(np.ascontiguousarray(f).tobytes())
+                try:
+                    for f in frames:
+                        proc.stdin.write(np.ascontiguousarray(f).tobytes())
+                except BrokenPipeError:  # ffmpeg stopped early: its message says why
+                    pass
                 _, err = proc.communicate()
             if proc.returncode:
                 raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {err.decode().strip()}")
