@@ -3,8 +3,9 @@
 - A **results folder** (``ghostlearn reproduce``, :class:`ResultsFolder`): one
   :class:`ExperimentFolder` per experiment, ``<name>/data.zarr``, ``figure.png``,
   ``figure.pdf``, ``figure-extra.png`` / ``.pdf`` (panels beyond the paper) and
-  ``summary.json`` (written last: it marks the experiment complete); beside them
-  ``claims.md``, ``claims.json`` and ``report.html``.
+  ``summary.json`` (written last: it marks the experiment complete), and while a
+  resumable experiment runs, ``work/`` (its finished training, removed on completion);
+  beside them ``claims.md``, ``claims.json`` and ``report.html``.
 - A **training run** (``ghostlearn train --out``, :class:`RunFolder`): ``train.zarr`` and
   the training figure ``training.png`` / ``.pdf``.
 - An **analysis** (``ghostlearn analyze --out``, :class:`AnalysisFolder`):

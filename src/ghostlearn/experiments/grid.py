@@ -4,8 +4,8 @@ An experiment whose training is a grid of independent networks (rate x seed, ran
 x seed, ...) describes it as a :class:`~ghostlearn.sweep.SweepSpec` and trains it with
 :func:`train_grid`. The batches run in a pool of worker processes, one per core, when the
 run is long enough to repay starting them, each batch on one XLA device; they are stored
-as they finish in the experiment's work folder (:attr:`ghostlearn.results.ExperimentFolder.
-work`), so an interrupted run resumes with the batches it has. The numbers are those of one
+as they finish in the experiment's work folder (``<out>/<name>/work``), so an interrupted
+run resumes with the batches it has. The numbers are those of one
 training call over the whole grid, bit for bit (checked on figS1 and figS2 at quick
 fidelity): the engine's sums run in a fixed order whatever the batch, though a batch of a
 single network compiles differently and may differ in the last bits.
