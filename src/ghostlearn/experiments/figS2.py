@@ -70,8 +70,8 @@ worker time, ~7 h on 2 cores, estimated from its measured rank-1 batches and the
 per-rank cost; the rank-30 to rank-100 networks take over half of it; on a cluster,
 ``ghostlearn sweep`` with ``examples/sweep_figS2.toml``). ``"quick"`` trains 2000 epochs
 with metrics every 10 (measured: 107 s wall on 2 cores, two worker processes, a quiet
-machine; 324 s on one device before the figure trained as a sweep). Measured there with the accuracy rule
-(paper init): every rank learns at some rate, all ten ``K = 100`` networks already at
+machine; 324 s on one device before the figure trained as a sweep). Measured there with
+the accuracy rule (paper init): every rank learns at some rate, all ten ``K = 100`` networks already at
 ``lr = 0.001`` (the paper's 1e-2 loss ratio called none of them learned); (1) holds
 (Spearman -1: fewest epochs 690 at K = 1 down to 10 at K = 100); (2) holds (Spearman
 0.72: ranks 1-30 learn up to 0.046, 50 and 100 up to 0.1); (3) differs (at rates >= 0.2
